@@ -1,0 +1,246 @@
+"""Site-wide records: the publishing base, provenance, themes and the overview's page sections."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .richtext import RichTextField
+from .values import (
+    QUALIFIER_WORDINGS,
+    WORDING_CHOICES,
+    Amount,
+    DatePrecision,
+    PartialDate,
+    Qualifier,
+    Quantity,
+    normalise_partial_date,
+)
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class PublishableQuerySet(models.QuerySet):
+    def published(self):
+        """The one definition of what the public may see: pages, API, search and exports use it."""
+        return self.filter(status=Status.PUBLISHED)
+
+
+class PublishableModel(models.Model):
+    """Base of every public record type: a draft until an officer publishes it."""
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PublishableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+
+# --- Partial dates -------------------------------------------------------------------------
+#
+# A partial date is two columns: ``<name>`` (a DateField holding the first day of the period
+# when only the month or year is known) and ``<name>_precision``. Models list their partial
+# dates in ``PARTIAL_DATES``; ``partial_date_constraints`` keeps them consistent in the database
+# and ``PartialDatesMixin.clean`` explains a mismatch to the officer beside the field.
+
+
+def partial_date_field(verbose_name: str, *, blank: bool = False) -> models.DateField:
+    return models.DateField(
+        verbose_name,
+        null=blank,
+        blank=blank,
+        help_text=_(
+            "When only the month or the year is known, enter the first day and choose the precision."
+        ),
+    )
+
+
+def precision_field(*, blank: bool = False) -> models.CharField:
+    return models.CharField(
+        _("precision"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default="" if blank else DatePrecision.DAY,
+        blank=blank,
+    )
+
+
+def partial_date_constraints(name: str, label: str) -> list[models.CheckConstraint]:
+    precision = f"{name}_precision"
+    return [
+        models.CheckConstraint(
+            condition=(
+                Q(**{f"{name}__isnull": True})
+                | Q(**{precision: DatePrecision.DAY})
+                | Q(**{precision: DatePrecision.MONTH, f"{name}__day": 1})
+                | Q(**{precision: DatePrecision.YEAR, f"{name}__day": 1, f"{name}__month": 1})
+            ),
+            name=f"{label}_{name}_matches_precision",
+        )
+    ]
+
+
+class PartialDatesMixin:
+    PARTIAL_DATES: tuple[str, ...] = ()
+
+    def partial_date(self, name: str) -> PartialDate | None:
+        return PartialDate.of(getattr(self, name), getattr(self, f"{name}_precision"))
+
+    def clean_partial_dates(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for name in self.PARTIAL_DATES:
+            value: datetime.date | None = getattr(self, name)
+            precision = getattr(self, f"{name}_precision")
+            if value is None:
+                continue
+            if not precision:
+                errors[f"{name}_precision"] = _("Choose whether the year, the month or the day is known.")
+                continue
+            if normalise_partial_date(value, precision) != value:
+                canonical = normalise_partial_date(value, precision)
+                errors[name] = _(
+                    "With %(precision)s precision enter the first day (%(canonical)s), "
+                    "or choose day precision if the day is known."
+                ) % {"precision": precision, "canonical": canonical.isoformat()}
+        return errors
+
+
+# --- Amounts -------------------------------------------------------------------------------
+
+
+def qualifier_field() -> models.CharField:
+    return models.CharField(_("qualifier"), max_length=10, choices=Qualifier.choices, default=Qualifier.EXACT)
+
+
+def wording_field() -> models.CharField:
+    return models.CharField(
+        _("qualifier wording"),
+        max_length=20,
+        choices=WORDING_CHOICES,
+        blank=True,
+        help_text=_('How the source words the qualifier, e.g. "close to" for about.'),
+    )
+
+
+def wording_constraint(label: str, *, qualifier: str = "qualifier", wording: str = "wording"):
+    allowed = Q(**{wording: ""})
+    for q, words in QUALIFIER_WORDINGS.items():
+        allowed |= Q(**{qualifier: q, f"{wording}__in": [w for w in words if w]})
+    return models.CheckConstraint(condition=allowed, name=f"{label}_wording_fits_qualifier")
+
+
+def clean_wording(qualifier: str, wording: str) -> dict[str, str]:
+    if wording and wording not in QUALIFIER_WORDINGS.get(qualifier, ()):
+        return {"wording": _("“%(w)s” does not fit the qualifier “%(q)s”.") % {"w": wording, "q": qualifier}}
+    return {}
+
+
+def run_clean(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- Provenance, themes, page text ---------------------------------------------------------
+
+
+class Source(PartialDatesMixin, PublishableModel):
+    """Where a figure, agreement or document comes from."""
+
+    PARTIAL_DATES = ("date",)
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=120, unique=True)
+    publisher = models.CharField(max_length=200)
+    url = models.URLField(_("address"), max_length=500)
+    date = partial_date_field(_("date"), blank=True)
+    date_precision = precision_field(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        constraints = partial_date_constraints("date", "source")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self):
+        run_clean(self.clean_partial_dates())
+
+    def get_absolute_url(self) -> str:
+        return self.url
+
+    @property
+    def date_display(self) -> PartialDate | None:
+        return self.partial_date("date")
+
+
+class Theme(PublishableModel):
+    """A key area of the external dimension of EU migration policy."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = RichTextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="themes")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("theme-detail", kwargs={"slug": self.slug})
+
+
+class PageSection(PublishableModel):
+    """An editable block of text on the overview page (introduction, key areas, approach...)."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    body = RichTextField()
+    order = models.PositiveSmallIntegerField(default=0)
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="page_sections")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "slug"]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("home") + f"#{self.slug}"
+
+
+__all__ = [
+    "Amount",
+    "PageSection",
+    "PartialDate",
+    "PublishableModel",
+    "PublishableQuerySet",
+    "Quantity",
+    "Source",
+    "Status",
+    "Theme",
+]

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("themes/<slug:slug>/", views.ThemeDetailView.as_view(), name="theme-detail"),
+    path("", include("regions.urls")),
+    path("", include("funding.urls")),
+    path("", include("agreements.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,149 @@
+"""Value types the seed needs to say exactly: partial dates, qualified amounts and periods.
+
+They are plain Python objects built from model fields (a date plus its precision; a Decimal plus
+its qualifier) so that templates, serializers and CSV exports render them one way.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DatePrecision(models.TextChoices):
+    YEAR = "year", _("Year")
+    MONTH = "month", _("Month")
+    DAY = "day", _("Day")
+
+
+class Qualifier(models.TextChoices):
+    EXACT = "exact", _("exact")
+    ABOUT = "about", _("about / close to")
+    MORE_THAN = "more_than", _("more than / at least")
+    ALMOST = "almost", _("almost / up to")
+
+
+# How a person writes each qualifier. The first wording is the default; the others are kept so a
+# record can say "close to €900 million" exactly as its source does.
+QUALIFIER_WORDINGS: dict[str, tuple[str, ...]] = {
+    Qualifier.EXACT: ("",),
+    Qualifier.ABOUT: ("about", "around", "close to", "approximately"),
+    Qualifier.MORE_THAN: ("more than", "over", "at least"),
+    Qualifier.ALMOST: ("almost", "nearly", "up to"),
+}
+WORDING_CHOICES = [
+    ("", _("default wording")),
+    *sorted({(w, w) for words in QUALIFIER_WORDINGS.values() for w in words if w}),
+]
+
+# Qualifiers that make a total approximate, and the wording the total then takes.
+APPROXIMATE = {Qualifier.ABOUT, Qualifier.MORE_THAN, Qualifier.ALMOST}
+
+
+def normalise_partial_date(value: datetime.date, precision: str) -> datetime.date:
+    """The canonical stored date for a precision: the first day of the month or of the year."""
+    if precision == DatePrecision.YEAR:
+        return value.replace(month=1, day=1)
+    if precision == DatePrecision.MONTH:
+        return value.replace(day=1)
+    return value
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    date: datetime.date
+    precision: str
+
+    def __str__(self) -> str:
+        if self.precision == DatePrecision.YEAR:
+            return str(self.date.year)
+        if self.precision == DatePrecision.MONTH:
+            return f"{self.date:%B} {self.date.year}"
+        return f"{self.date.day} {self.date:%B} {self.date.year}"
+
+    def isoformat(self) -> str:
+        """ISO 8601 truncated to what is known: 2016, 2016-03, 2023-10-18."""
+        if self.precision == DatePrecision.YEAR:
+            return f"{self.date.year:04d}"
+        if self.precision == DatePrecision.MONTH:
+            return f"{self.date.year:04d}-{self.date.month:02d}"
+        return self.date.isoformat()
+
+    @classmethod
+    def of(cls, date: datetime.date | None, precision: str) -> PartialDate | None:
+        return cls(date, precision) if date is not None else None
+
+
+def _trim(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_number(value: Decimal | int) -> str:
+    """Write a number as the Commission does: "33 billion", "2.12 billion", "300 000".
+
+    Large round numbers use "million"/"billion" when that loses nothing (at most two decimals at
+    that scale); anything else is written in full with a non-breaking space between thousands.
+    """
+    value = Decimal(value)
+    for scale, word in ((Decimal(10) ** 9, "billion"), (Decimal(10) ** 6, "million")):
+        if abs(value) >= scale:
+            scaled = value / scale
+            if scaled == scaled.quantize(Decimal("0.01")):
+                return f"{_trim(scaled)}\u00a0{word}"
+    whole = value.quantize(Decimal("0.01"))
+    integral = int(abs(whole))
+    grouped = f"{integral:,}".replace(",", "\u00a0")
+    sign = "-" if whole < 0 else ""
+    cents = abs(whole) - integral
+    return f"{sign}{grouped}{_trim(cents)[1:] if cents else ''}"
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: Decimal
+    qualifier: str = Qualifier.EXACT
+    wording: str = ""
+    currency: str = "EUR"
+
+    @property
+    def words(self) -> str:
+        return self.wording or QUALIFIER_WORDINGS[self.qualifier][0]
+
+    def __str__(self) -> str:
+        symbol = "€" if self.currency == "EUR" else f"{self.currency}\u00a0"
+        number = f"{symbol}{format_number(self.value)}"
+        return f"{self.words} {number}" if self.words else number
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A count of people (or anything) with a qualifier: "around 3.1 million"."""
+
+    value: Decimal
+    qualifier: str = Qualifier.EXACT
+    wording: str = ""
+
+    def __str__(self) -> str:
+        words = self.wording or QUALIFIER_WORDINGS[self.qualifier][0]
+        number = format_number(self.value)
+        return f"{words} {number}" if words else number
+
+
+def format_period(start: PartialDate | None, end: PartialDate | None) -> str:
+    """A period as the seed writes it: "since 2021", "in 2024", "for 2024 and 2025"."""
+    if start is None and end is None:
+        return ""
+    if start is None:
+        return f"until {end}"
+    if end is None:
+        return f"since {start}"
+    if str(start) == str(end):
+        return f"in {start}"
+    if start.precision == end.precision == DatePrecision.YEAR and end.date.year == start.date.year + 1:
+        return f"for {start} and {end}"
+    return f"{start}\u2013{end}"

@@ -1,0 +1,175 @@
+"""factory_boy factories: published records by default, so tests state drafts explicitly."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+
+from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
+from funding.models import FundingRecord, Instrument, PledgingConference
+from migrationsupport.models import PageSection, Source, Status, Theme
+from regions.models import Country, PopulationFigure, Region, Route
+
+
+class PublishedFactory(factory.django.DjangoModelFactory):
+    status = Status.PUBLISHED
+
+    class Meta:
+        abstract = True
+
+
+class SourceFactory(PublishedFactory):
+    title = factory.Sequence(lambda n: f"Source {n}")
+    slug = factory.Sequence(lambda n: f"source-{n}")
+    publisher = "European Commission"
+    url = factory.Sequence(lambda n: f"https://example.org/source-{n}")
+
+    class Meta:
+        model = Source
+
+
+class ThemeFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Theme {n}")
+    slug = factory.Sequence(lambda n: f"theme-{n}")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Theme
+
+
+class PageSectionFactory(PublishedFactory):
+    slug = factory.Sequence(lambda n: f"section-{n}")
+    title = factory.Sequence(lambda n: f"Section {n}")
+    body = "<p>Text.</p>"
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = PageSection
+
+
+class RegionFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Region {n}")
+    slug = factory.Sequence(lambda n: f"region-{n}")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Region
+
+
+def _iso(n: int) -> str:
+    return chr(65 + (n // 26) % 26) + chr(65 + n % 26)
+
+
+class CountryFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Country {n}")
+    iso_code = factory.Sequence(_iso)
+    slug = factory.Sequence(lambda n: f"country-{n}")
+    region = factory.SubFactory(RegionFactory)
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Country
+
+
+class RouteFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Route {n}")
+    slug = factory.Sequence(lambda n: f"route-{n}")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Route
+
+
+class PopulationFigureFactory(PublishedFactory):
+    slug = factory.Sequence(lambda n: f"population-{n}")
+    country = factory.SubFactory(CountryFactory)
+    group = "refugees"
+    value = Decimal(1000)
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = PopulationFigure
+
+
+class InstrumentFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Instrument {n}")
+    slug = factory.Sequence(lambda n: f"instrument-{n}")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Instrument
+
+
+class PledgingConferenceFactory(PublishedFactory):
+    name = factory.Sequence(lambda n: f"Conference {n}")
+    slug = factory.Sequence(lambda n: f"conference-{n}")
+    date = datetime.date(2024, 5, 27)
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = PledgingConference
+
+
+class FundingRecordFactory(PublishedFactory):
+    title = factory.Sequence(lambda n: f"Funding {n}")
+    slug = factory.Sequence(lambda n: f"funding-{n}")
+    amount = Decimal("1000000.00")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = FundingRecord
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def regions(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.regions.set(extracted)
+
+    @factory.post_generation
+    def countries(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.countries.set(extracted)
+
+    @factory.post_generation
+    def themes(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.themes.set(extracted)
+
+
+class AgreementFactory(PublishedFactory):
+    title = factory.Sequence(lambda n: f"Agreement {n}")
+    slug = factory.Sequence(lambda n: f"agreement-{n}")
+    kind = AgreementKind.READMISSION
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Agreement
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def parties(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.parties.set(extracted)
+
+
+class AgreementEventFactory(PublishedFactory):
+    agreement = factory.SubFactory(AgreementFactory)
+    kind = EventKind.SIGNED
+    date = datetime.date(2022, 10, 1)
+    date_precision = "month"
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = AgreementEvent
+
+
+class DocumentFactory(PublishedFactory):
+    title = factory.Sequence(lambda n: f"Document {n}")
+    slug = factory.Sequence(lambda n: f"document-{n}")
+    kind = DocumentKind.ACTION_PLAN
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Document

@@ -1,0 +1,133 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from funding.models import FundingRecord
+from tests.factories import FundingRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_negative_amount_is_refused_by_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(amount=Decimal("-1"))
+
+
+def test_period_end_before_start_is_refused_by_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(
+            period_start=datetime.date(2025, 1, 1),
+            period_start_precision="year",
+            period_end=datetime.date(2024, 1, 1),
+            period_end_precision="year",
+        )
+
+
+def test_month_precision_date_must_be_first_of_month_in_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(period_start=datetime.date(2016, 3, 15), period_start_precision="month")
+
+
+def test_wording_must_fit_qualifier_in_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(qualifier="more_than", wording="close to")
+
+
+def test_slug_is_unique():
+    FundingRecordFactory(slug="same")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(slug="same")
+
+
+def test_clean_explains_negative_amount_and_period_beside_the_fields():
+    record = FundingRecordFactory.build(
+        amount=Decimal("-5"),
+        period_start=datetime.date(2025, 1, 1),
+        period_start_precision="year",
+        period_end=datetime.date(2024, 1, 1),
+        period_end_precision="year",
+        source=FundingRecordFactory().source,
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        record.full_clean()
+    assert set(excinfo.value.message_dict) >= {"amount", "period_end"}
+
+
+def test_clean_asks_for_the_first_day_when_only_the_month_is_known():
+    record = FundingRecordFactory(period_start=datetime.date(2016, 3, 1), period_start_precision="month")
+    record.period_start = datetime.date(2016, 3, 15)
+    with pytest.raises(ValidationError) as excinfo:
+        record.full_clean()
+    assert "period_start" in excinfo.value.message_dict
+
+
+def test_clean_asks_for_a_precision_when_a_date_is_given():
+    record = FundingRecordFactory()
+    record.period_start = datetime.date(2016, 3, 1)
+    record.period_start_precision = ""
+    with pytest.raises(ValidationError) as excinfo:
+        record.full_clean()
+    assert "period_start_precision" in excinfo.value.message_dict
+
+
+def test_children_may_not_add_up_to_more_than_the_parent():
+    package = FundingRecordFactory(amount=Decimal(60_000_000))
+    FundingRecordFactory(amount=Decimal(47_000_000), parent=package)
+    too_much = FundingRecordFactory.build(amount=Decimal(14_000_000), parent=package, source=package.source)
+    with pytest.raises(ValidationError) as excinfo:
+        too_much.full_clean()
+    assert "amount" in excinfo.value.message_dict
+    assert FundingRecord.objects.filter(parent=package).count() == 1
+
+
+def test_children_fitting_in_the_parent_are_valid():
+    package = FundingRecordFactory(amount=Decimal(60_000_000))
+    FundingRecordFactory(amount=Decimal(47_000_000), parent=package)
+    FundingRecordFactory.build(amount=Decimal(13_000_000), parent=package, source=package.source).full_clean()
+
+
+def test_parent_cannot_shrink_below_its_children():
+    package = FundingRecordFactory(amount=Decimal(60_000_000))
+    FundingRecordFactory(amount=Decimal(47_000_000), parent=package)
+    package.amount = Decimal(40_000_000)
+    with pytest.raises(ValidationError):
+        package.full_clean()
+
+
+def test_a_record_cannot_be_its_own_ancestor():
+    top = FundingRecordFactory(amount=None)
+    child = FundingRecordFactory(amount=None, parent=top)
+    top.parent = child
+    with pytest.raises(ValidationError) as excinfo:
+        top.full_clean()
+    assert "parent" in excinfo.value.message_dict
+
+
+def test_nesting_depth_is_bounded():
+    node = FundingRecordFactory(amount=None)
+    for _ in range(3):
+        node = FundingRecordFactory(amount=None, parent=node)
+    too_deep = FundingRecordFactory.build(amount=None, parent=node, source=node.source)
+    with pytest.raises(ValidationError):
+        too_deep.full_clean()
+
+
+def test_amount_and_period_display():
+    record = FundingRecordFactory(
+        amount=Decimal("2120000000"),
+        period_start=datetime.date(2024, 1, 1),
+        period_start_precision="year",
+        period_end=datetime.date(2025, 1, 1),
+        period_end_precision="year",
+    )
+    assert str(record.amount_display) == "€2.12\u00a0billion"
+    assert record.period_display == "for 2024 and 2025"
+
+
+def test_records_start_as_drafts_and_published_hides_them():
+    draft = FundingRecord.objects.create(title="Draft", slug="draft", source=FundingRecordFactory().source)
+    assert draft.status == "draft"
+    assert draft not in FundingRecord.objects.published()
