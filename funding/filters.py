@@ -1,0 +1,88 @@
+"""The funding FilterSet: one definition shared by the explorer page, its CSV and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from migrationsupport.filters import RegionTreeFilter, published_choices
+from migrationsupport.models import Qualifier, Theme
+from regions.models import Country
+
+from .models import Donor, FundingKind, FundingRecord, Instrument
+
+
+class FundingFilter(django_filters.FilterSet):
+    region = RegionTreeFilter(
+        field_name="regions", label="Region", help_text="Region slug; includes its sub-regions."
+    )
+    country = django_filters.ModelChoiceFilter(
+        field_name="countries",
+        to_field_name="iso_code",
+        queryset=published_choices(Country),
+        label="Country",
+        help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
+    )
+    instrument = django_filters.ModelChoiceFilter(
+        to_field_name="slug", queryset=published_choices(Instrument), label="Instrument"
+    )
+    theme = django_filters.ModelChoiceFilter(
+        field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
+    )
+    donor = django_filters.ChoiceFilter(choices=Donor.choices, label="Donor")
+    kind = django_filters.ChoiceFilter(choices=FundingKind.choices, label="Kind")
+    qualifier = django_filters.ChoiceFilter(choices=Qualifier.choices, label="Qualifier")
+    year = django_filters.NumberFilter(
+        method="filter_year", label="Year", help_text="Records whose period includes this year."
+    )
+    year_min = django_filters.NumberFilter(
+        method="filter_year_min", label="From year", help_text="Periods that end in or after this year."
+    )
+    year_max = django_filters.NumberFilter(
+        method="filter_year_max", label="To year", help_text="Periods that start in or before this year."
+    )
+    amount_min = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="gte", label="Minimum amount (EUR)"
+    )
+    amount_max = django_filters.NumberFilter(
+        field_name="amount", lookup_expr="lte", label="Maximum amount (EUR)"
+    )
+    parent = django_filters.ModelChoiceFilter(
+        to_field_name="slug",
+        queryset=published_choices(FundingRecord),
+        label="Part of",
+        help_text="Slug of the parent record: its direct parts.",
+    )
+    top_level = django_filters.BooleanFilter(
+        field_name="parent",
+        lookup_expr="isnull",
+        label="Top-level only",
+        help_text="true: records with no parent.",
+    )
+
+    class Meta:
+        model = FundingRecord
+        fields: list[str] = []
+
+    def filter_year(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return self.filter_year_max(self.filter_year_min(queryset, name, value), name, value)
+
+    def filter_year_min(self, queryset, name, value):
+        if value is None:
+            return queryset
+        # Ongoing periods (no end) reach every later year.
+        return queryset.filter(
+            Q(period_end__year__gte=value) | Q(period_end__isnull=True, period_start__isnull=False)
+        )
+
+    def filter_year_max(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(period_start__year__lte=value)
+
+    @property
+    def qs(self):
+        # Joins through many-to-many filters can repeat a record: keep each once.
+        return super().qs.distinct()

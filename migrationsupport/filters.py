@@ -1,0 +1,27 @@
+"""Filter pieces shared by the apps' FilterSets."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+
+def published_choices(model):
+    """Filter choices are published records only: a draft's slug is as unknown as a typo."""
+    return model.objects.published()
+
+
+class RegionTreeFilter(django_filters.ModelChoiceFilter):
+    """A region by slug, matching records linked to it or to any of its sub-regions."""
+
+    def __init__(self, *args, **kwargs):
+        from regions.models import Region
+
+        kwargs.setdefault("to_field_name", "slug")
+        kwargs.setdefault("queryset", published_choices(Region))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(Q(**{self.field_name: value}) | Q(**{f"{self.field_name}__parent": value}))

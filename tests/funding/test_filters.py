@@ -1,0 +1,66 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from funding.filters import FundingFilter
+from funding.models import FundingRecord
+from tests.factories import CountryFactory, FundingRecordFactory, RegionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def year(y):
+    return {"period_start": datetime.date(y, 1, 1), "period_start_precision": "year"}
+
+
+def ids(params):
+    filterset = FundingFilter(params, queryset=FundingRecord.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    return {record.slug for record in filterset.qs}
+
+
+def test_region_filter_includes_sub_regions_and_lists_each_record_once():
+    south = RegionFactory(slug="south")
+    north_africa = RegionFactory(slug="north-africa", parent=south)
+    FundingRecordFactory(slug="both", regions=[south, north_africa])
+    FundingRecordFactory(slug="sub", regions=[north_africa])
+    FundingRecordFactory(slug="elsewhere", regions=[RegionFactory()])
+    filterset = FundingFilter({"region": "south"}, queryset=FundingRecord.objects.published())
+    assert sorted(r.slug for r in filterset.qs) == ["both", "sub"]
+
+
+def test_year_filter_matches_periods_that_include_the_year():
+    FundingRecordFactory(slug="since-2021", **year(2021))
+    FundingRecordFactory(
+        slug="2024-2025", **year(2024), period_end=datetime.date(2025, 1, 1), period_end_precision="year"
+    )
+    FundingRecordFactory(
+        slug="in-2023", **year(2023), period_end=datetime.date(2023, 1, 1), period_end_precision="year"
+    )
+    FundingRecordFactory(slug="undated")
+    assert ids({"year": 2025}) == {"since-2021", "2024-2025"}
+    assert ids({"year": 2023}) == {"since-2021", "in-2023"}
+    assert ids({"year": 2020}) == set()
+
+
+def test_country_by_iso_code_and_amount_range():
+    turkiye = CountryFactory(iso_code="TR")
+    FundingRecordFactory(slug="tr", countries=[turkiye], amount=Decimal(900_000_000))
+    FundingRecordFactory(slug="other", amount=Decimal(13_000_000))
+    assert ids({"country": "TR"}) == {"tr"}
+    assert ids({"amount_min": "100000000"}) == {"tr"}
+    assert ids({"amount_max": "100000000"}) == {"other"}
+
+
+def test_top_level_and_parent_filters():
+    parent = FundingRecordFactory(slug="package", amount=Decimal(60))
+    FundingRecordFactory(slug="part", parent=parent, amount=Decimal(47))
+    assert ids({"top_level": "true"}) == {"package"}
+    assert ids({"parent": "package"}) == {"part"}
+
+
+def test_unknown_or_draft_slug_is_an_invalid_filter():
+    FundingRecordFactory(slug="draft-parent", status="draft")
+    for params in ({"region": "nowhere"}, {"parent": "draft-parent"}, {"amount_min": "abc"}):
+        assert not FundingFilter(params, queryset=FundingRecord.objects.published()).is_valid()
