@@ -21,7 +21,7 @@ from migrationsupport.models import (
 )
 from migrationsupport.richtext import RichTextField
 from migrationsupport.values import PartialDate
-from regions.models import Country, Region
+from regions.models import Country, Region, Route
 
 
 class AgreementKind(models.TextChoices):
@@ -228,12 +228,13 @@ class Document(PartialDatesMixin, PublishableModel):
     url = models.URLField(_("address of the document"), max_length=500, blank=True)
     regions = models.ManyToManyField(Region, blank=True, related_name="documents")
     countries = models.ManyToManyField(Country, blank=True, related_name="documents")
+    routes = models.ManyToManyField(Route, blank=True, related_name="documents")
     themes = models.ManyToManyField(Theme, blank=True, related_name="documents")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="documents")
 
     objects = DocumentQuerySet.as_manager()
 
-    history = HistoricalRecords(m2m_fields=["regions", "countries", "themes"])
+    history = HistoricalRecords(m2m_fields=["regions", "countries", "routes", "themes"])
 
     class Meta:
         ordering = ["-date", "title"]

@@ -242,6 +242,7 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     slug = models.SlugField(max_length=120, unique=True)
     country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="population_figures")
     group = models.CharField(max_length=200, help_text=_('e.g. "refugees from Syria"'))
+    description = RichTextField(blank=True, help_text=_("The source's words around the figure."))
     value = models.DecimalField(max_digits=12, decimal_places=0)
     qualifier = qualifier_field()
     wording = wording_field()
