@@ -24,9 +24,13 @@ def test_current_status_follows_the_latest_event():
 def test_draft_events_do_not_change_the_public_status():
     agreement = AgreementFactory()
     AgreementEventFactory(agreement=agreement, kind="signed", date=datetime.date(2022, 10, 1))
-    AgreementEventFactory(agreement=agreement, kind="suspended", date=datetime.date(2024, 1, 1), status="draft")
+    AgreementEventFactory(
+        agreement=agreement, kind="suspended", date=datetime.date(2024, 1, 1), status="draft"
+    )
     assert agreement.current_status == AgreementStatus.SIGNED
-    assert Agreement.objects.with_current_status().get(pk=agreement.pk).current_status == AgreementStatus.SIGNED
+    assert (
+        Agreement.objects.with_current_status().get(pk=agreement.pk).current_status == AgreementStatus.SIGNED
+    )
 
 
 def test_stated_status_when_no_event_is_known():
@@ -38,7 +42,9 @@ def test_stated_status_when_no_event_is_known():
 def test_filtering_by_current_status_in_the_database():
     north_macedonia = AgreementFactory()
     AgreementEventFactory(agreement=north_macedonia, kind="signed", date=datetime.date(2022, 10, 1))
-    AgreementEventFactory(agreement=north_macedonia, kind="operations_launched", date=datetime.date(2023, 4, 1))
+    AgreementEventFactory(
+        agreement=north_macedonia, kind="operations_launched", date=datetime.date(2023, 4, 1)
+    )
     AgreementFactory(stated_status="in_force")
     operational = Agreement.objects.with_current_status().filter(current_status_code="operational")
     assert list(operational) == [north_macedonia]

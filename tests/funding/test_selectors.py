@@ -40,7 +40,7 @@ def test_children_count_when_their_parent_is_filtered_out(western_balkans_tree):
 
 
 def test_grandchild_is_not_counted_when_only_the_grandparent_is_in_the_set(western_balkans_tree):
-    _, total, package = western_balkans_tree
+    _, _, package = western_balkans_tree
     records = FundingRecord.objects.exclude(pk=package.pk)
     assert funding_totals(records=records).amount == 350 * M
 
@@ -61,7 +61,9 @@ def test_grouping_by_region_leaves_out_a_child_only_when_its_parent_is_in_the_sa
     north, east = RegionFactory(name="North"), RegionFactory(name="East")
     parent = FundingRecordFactory(amount=20 * M, regions=[north])
     FundingRecordFactory(amount=8 * M, parent=parent, regions=[north, east])
-    by_region = {t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="region")}
+    by_region = {
+        t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="region")
+    }
     assert by_region == {"North": 20 * M, "East": 8 * M}
 
 
@@ -71,9 +73,13 @@ def test_grouping_by_instrument_and_year(western_balkans_tree):
     FundingRecordFactory(
         amount=36 * M, period_start=datetime.date(2023, 6, 1), period_start_precision="month"
     )
-    by_instrument = {t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="instrument")}
+    by_instrument = {
+        t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="instrument")
+    }
     assert by_instrument == {"IPA III": 350 * M, "No instrument": 36 * M}
-    by_year = {t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="year")}
+    by_year = {
+        t.label: t.amount for t in funding_totals(records=FundingRecord.objects.all(), group_by="year")
+    }
     assert by_year == {"Not stated": 350 * M, "2023": 36 * M}
 
 

@@ -26,7 +26,9 @@ def test_unknown_shape_of_country_code_gets_a_field_error():
 
 def test_only_a_member_can_withdraw_from_the_eastern_partnership():
     with pytest.raises(IntegrityError), transaction.atomic():
-        CountryFactory(eastern_partnership_left=datetime.date(2021, 6, 1), eastern_partnership_left_precision="month")
+        CountryFactory(
+            eastern_partnership_left=datetime.date(2021, 6, 1), eastern_partnership_left_precision="month"
+        )
 
 
 def test_belarus_withdrawal_and_suspension_render_as_the_seed_says():
@@ -65,7 +67,9 @@ def test_region_cannot_be_inside_itself():
 
 
 def test_population_figure_renders_with_qualifier():
-    figure = PopulationFigureFactory(value=3_100_000, qualifier="about", wording="around", group="refugees from Syria")
+    figure = PopulationFigureFactory(
+        value=3_100_000, qualifier="about", wording="around", group="refugees from Syria"
+    )
     assert str(figure.quantity) == "around 3.1\u00a0million"
 
 
