@@ -1,0 +1,47 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+
+from agreements.models import Agreement, Document
+from funding.models import FundingRecord
+from migrationsupport.models import Source
+from tests.factories import CountryFactory, FundingRecordFactory, InstrumentFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    country = CountryFactory()
+    ThemeFactory()
+    InstrumentFactory()
+    return FundingRecordFactory(regions=[country.region], slug="real-record")
+
+
+def test_generates_published_synthetic_records_that_respect_the_model_rules(world):
+    call_command("generate_demo_data", funding=60, verbosity=0)
+    synthetic = FundingRecord.objects.filter(source__slug="synthetic-demo-data")
+    assert synthetic.count() == 60
+    assert synthetic.published().count() == 60
+    assert Agreement.objects.filter(slug__startswith="synthetic-").count() == 3
+    assert Document.objects.filter(slug__startswith="synthetic-").count() == 3
+    assert synthetic.filter(regions__isnull=True).count() == 0
+    for parent in synthetic.filter(children__isnull=False).distinct():
+        assert parent.children.aggregate(total=Sum("amount"))["total"] <= parent.amount
+    for record in synthetic[:10]:
+        record.full_clean()
+
+
+def test_delete_removes_exactly_what_it_added(world):
+    before = {m: m.objects.count() for m in (FundingRecord, Agreement, Document, Source)}
+    call_command("generate_demo_data", funding=40, verbosity=0)
+    call_command("generate_demo_data", funding=40, verbosity=0)
+    assert FundingRecord.objects.count() == before[FundingRecord] + 80
+    call_command("generate_demo_data", delete=True, verbosity=0)
+    assert {m: m.objects.count() for m in before} == before
+    assert FundingRecord.objects.filter(slug="real-record").exists()
+
+
+def test_needs_the_seed_first():
+    with pytest.raises(CommandError):
+        call_command("generate_demo_data", funding=10, verbosity=0)
