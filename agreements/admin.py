@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from migrationsupport.admin import PublishableAdmin, names
+from migrationsupport.admin import PublishableAdmin, PublishableImportExportMixin, PublishableInline, names
 
 from .models import Agreement, AgreementEvent, AgreementStatus, Document
+from .resources import AgreementResource
 
 
 class CurrentStatusListFilter(admin.SimpleListFilter):
@@ -25,7 +26,7 @@ class CurrentStatusListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AgreementEventInline(admin.TabularInline):
+class AgreementEventInline(PublishableInline):
     model = AgreementEvent
     fields = ("kind", "date", "date_precision", "description", "source", "status")
     autocomplete_fields = ("source",)
@@ -33,7 +34,10 @@ class AgreementEventInline(admin.TabularInline):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(PublishableAdmin):
+class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
+    resource_classes = [AgreementResource]
+    export_select_related = ("region", "source")
+    export_prefetch_related = ("parties", "themes")
     list_display = ("title", "kind", "party_list", "region", "current_status")
     list_select_related = ("region",)
     list_filter = (

@@ -140,6 +140,7 @@ class Agreement(PublishableModel):
     history = HistoricalRecords(m2m_fields=["parties", "themes"])
 
     class Meta:
+        permissions = [("publish_agreement", "Can publish and unpublish agreement")]
         ordering = ["title"]
 
     def __str__(self) -> str:
@@ -177,6 +178,7 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_agreementevent", "Can publish and unpublish agreement event")]
         ordering = ["agreement", "date", "pk"]
         constraints = partial_date_constraints("date", "agreementevent")
 
@@ -237,6 +239,7 @@ class Document(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords(m2m_fields=["regions", "countries", "routes", "themes"])
 
     class Meta:
+        permissions = [("publish_document", "Can publish and unpublish document")]
         ordering = ["-date", "title"]
         constraints = partial_date_constraints("date", "document")
 

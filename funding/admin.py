@@ -5,9 +5,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from migrationsupport.admin import PublishableAdmin, TopLevelListFilter, names
+from migrationsupport.admin import (
+    PublishableAdmin,
+    PublishableImportExportMixin,
+    PublishableInline,
+    TopLevelListFilter,
+    names,
+)
 
 from .models import FundingRecord, Instrument, PledgingConference
+from .resources import FundingRecordResource
 
 
 @admin.register(Instrument)
@@ -58,7 +65,7 @@ class PledgingConferenceAdmin(PublishableAdmin):
         return names(obj.regions.all())
 
 
-class ChildFundingInline(admin.TabularInline):
+class ChildFundingInline(PublishableInline):
     """The parts of a figure, e.g. the programmes inside a package; open one for every field."""
 
     model = FundingRecord
@@ -73,7 +80,10 @@ class ChildFundingInline(admin.TabularInline):
 
 
 @admin.register(FundingRecord)
-class FundingRecordAdmin(PublishableAdmin):
+class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
+    resource_classes = [FundingRecordResource]
+    export_select_related = ("instrument", "conference", "parent", "source")
+    export_prefetch_related = ("regions", "countries", "themes")
     list_display = (
         "title",
         "amount_display",

@@ -44,6 +44,7 @@ class Instrument(PublishableModel):
     history = HistoricalRecords(m2m_fields=["regions"])
 
     class Meta:
+        permissions = [("publish_instrument", "Can publish and unpublish instrument")]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -71,6 +72,7 @@ class PledgingConference(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords(m2m_fields=["regions"])
 
     class Meta:
+        permissions = [("publish_pledgingconference", "Can publish and unpublish pledging conference")]
         ordering = ["-date"]
         constraints = partial_date_constraints("date", "pledgingconference")
 
@@ -171,6 +173,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords(m2m_fields=["regions", "countries", "themes"])
 
     class Meta:
+        permissions = [("publish_fundingrecord", "Can publish and unpublish funding record")]
         ordering = ["-period_start", "title"]
         constraints = [
             models.CheckConstraint(

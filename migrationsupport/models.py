@@ -190,6 +190,7 @@ class Source(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_source", "Can publish and unpublish source")]
         ordering = ["title"]
         constraints = partial_date_constraints("date", "source")
 
@@ -219,6 +220,7 @@ class Theme(PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_theme", "Can publish and unpublish theme")]
         ordering = ["order", "name"]
 
     def __str__(self) -> str:
@@ -240,6 +242,7 @@ class PageSection(PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_pagesection", "Can publish and unpublish page section")]
         ordering = ["order", "slug"]
 
     def __str__(self) -> str:

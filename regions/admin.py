@@ -5,9 +5,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from migrationsupport.admin import PublishableAdmin, TopLevelListFilter, names
+from migrationsupport.admin import (
+    PublishableAdmin,
+    PublishableImportExportMixin,
+    PublishableInline,
+    TopLevelListFilter,
+    names,
+)
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
+from .resources import CountryResource
 
 
 @admin.register(Region)
@@ -25,7 +32,7 @@ class RegionAdmin(PublishableAdmin):
     )
 
 
-class PopulationFigureInline(admin.TabularInline):
+class PopulationFigureInline(PublishableInline):
     model = PopulationFigure
     fk_name = "country"
     fields = (
@@ -46,7 +53,9 @@ class PopulationFigureInline(admin.TabularInline):
 
 
 @admin.register(Country)
-class CountryAdmin(PublishableAdmin):
+class CountryAdmin(PublishableImportExportMixin, PublishableAdmin):
+    resource_classes = [CountryResource]
+    export_select_related = ("region", "source")
     list_display = (
         "name",
         "iso_code",
@@ -91,7 +100,7 @@ class CountryAdmin(PublishableAdmin):
     )
 
 
-class RouteFigureInline(admin.TabularInline):
+class RouteFigureInline(PublishableInline):
     model = RouteFigure
     fields = ("label", "slug", "percent", "period", "period_precision", "source", "status")
     prepopulated_fields = {"slug": ("label",)}

@@ -56,6 +56,7 @@ class Region(PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_region", "Can publish and unpublish region")]
         ordering = ["order", "name"]
 
     def __str__(self) -> str:
@@ -134,6 +135,7 @@ class Country(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_country", "Can publish and unpublish country")]
         ordering = ["name"]
         verbose_name_plural = "countries"
         constraints = [
@@ -189,6 +191,7 @@ class Route(PublishableModel):
     history = HistoricalRecords(m2m_fields=["regions", "countries"])
 
     class Meta:
+        permissions = [("publish_route", "Can publish and unpublish route")]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -214,6 +217,7 @@ class RouteFigure(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords()
 
     class Meta:
+        permissions = [("publish_routefigure", "Can publish and unpublish route figure")]
         ordering = ["route", "-period"]
         constraints = [
             models.CheckConstraint(condition=Q(percent__gte=0), name="routefigure_percent_not_negative"),
@@ -256,6 +260,7 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     history = HistoricalRecords(m2m_fields=["origins"])
 
     class Meta:
+        permissions = [("publish_populationfigure", "Can publish and unpublish population figure")]
         ordering = ["country", "-value"]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="populationfigure_value_not_negative"),

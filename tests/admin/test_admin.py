@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from simple_history.models import HistoricalChanges
@@ -319,3 +321,66 @@ def test_funding_autocomplete_finds_sources_and_parents(admin_client, records, s
         texts = [result["text"] for result in response.json()["results"]]
         assert len(texts) == 1
         assert texts[0].startswith(expected)
+
+
+def _create_agreements(source, region, countries, start: int, count: int) -> None:
+    for i in range(start, start + count):
+        agreement = Agreement.objects.create(
+            title=f"Agreement {i}", slug=f"agreement-{i}", kind="readmission", region=region, source=source
+        )
+        agreement.parties.set(countries)
+        AgreementEvent.objects.create(
+            agreement=agreement,
+            kind="signed",
+            date=datetime.date(2020, 1, 1),
+            status="published",
+            source=source,
+        )
+
+
+def test_agreement_changelist_query_count_does_not_grow_with_rows(admin_client, source):
+    region = Region.objects.create(name="Eastern Partnership", slug="eap", source=source)
+    countries = [
+        Country.objects.create(name=name, iso_code=code, slug=code.lower(), source=source)
+        for name, code in (("Georgia", "GE"), ("Armenia", "AM"))
+    ]
+    url = admin_url(Agreement, "changelist")
+
+    _create_agreements(source, region, countries, start=0, count=3)
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as three_rows:
+        response = admin_client.get(url)
+    assert len(response.context["cl"].result_list) == 3
+
+    _create_agreements(source, region, countries, start=3, count=27)
+    with CaptureQueriesContext(connection) as thirty_rows:
+        response = admin_client.get(url)
+    assert len(response.context["cl"].result_list) == 30
+
+    # 1 session, 2 user, 3-4 the choices of the region and themes filters, 5-6 the filtered and
+    # the full count, 7 the rows (current status, last editor and region in the same query),
+    # 8 the prefetched parties. None is per row.
+    assert len(three_rows) == 8, [q["sql"] for q in three_rows.captured_queries]
+    assert len(thirty_rows) == len(three_rows), [q["sql"] for q in thirty_rows.captured_queries]
+
+
+def test_an_editors_funding_changelist_costs_constant_queries(source, django_user_model):
+    editor = django_user_model.objects.create_user("ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
+    client = Client()
+    client.force_login(editor)
+    instrument = Instrument.objects.create(name="IPA III", slug="ipa-iii", source=source)
+    region = Region.objects.create(name="Western Balkans", slug="western-balkans", source=source)
+    url = admin_url(FundingRecord, "changelist")
+
+    _create_funding_rows(source, instrument, region, start=0, count=3)
+    client.get(url)
+    with CaptureQueriesContext(connection) as three_rows:
+        client.get(url)
+    _create_funding_rows(source, instrument, region, start=3, count=27)
+    with CaptureQueriesContext(connection) as thirty_rows:
+        response = client.get(url)
+    assert len(response.context["cl"].result_list) == 30
+    # As for a superuser, plus the Editor's group and user permissions (2).
+    assert len(three_rows) == 14, [q["sql"] for q in three_rows.captured_queries]
+    assert len(thirty_rows) == len(three_rows)
