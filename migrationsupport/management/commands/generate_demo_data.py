@@ -21,6 +21,7 @@ from django.db import transaction
 
 from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
 from funding.models import Donor, FundingKind, FundingRecord, Instrument
+from migrationsupport.cache import bump_content_version
 from migrationsupport.models import Source, Status, Theme
 from regions.models import Country, Region
 
@@ -71,12 +72,14 @@ class Command(BaseCommand):
     def handle(self, *args, funding: int, delete: bool, seed: int, **options):
         if delete:
             removed = delete_synthetic()
+            bump_content_version()  # bulk writes send no signals
             self.stdout.write(f"Removed {removed} synthetic records.")
             return
         if funding <= 0:
             raise CommandError("Give --funding N (N > 0), or --delete.")
         rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
         counts = generate(funding=funding, rng=rng, progress=options["verbosity"] > 0)
+        bump_content_version()  # bulk writes send no signals
         self.stdout.write("Added " + ", ".join(f"{n} {label}" for label, n in counts.items()) + ".")
 
 

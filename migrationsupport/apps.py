@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class MigrationSupportConfig(AppConfig):
+    name = "migrationsupport"
+    verbose_name = "Migration Support"
+
+    def ready(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from .cache import bump_content_version
+        from .models import PublishableModel
+
+        def on_change(sender, instance, **kwargs):
+            if isinstance(instance, PublishableModel) and not kwargs.get("raw", False):
+                bump_content_version()
+
+        post_save.connect(on_change, dispatch_uid="content-version-save", weak=False)
+        post_delete.connect(on_change, dispatch_uid="content-version-delete", weak=False)
+        m2m_changed.connect(on_change, dispatch_uid="content-version-m2m", weak=False)

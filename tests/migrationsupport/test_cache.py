@@ -1,0 +1,174 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from tests.factories import RegionFactory
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 600
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_anonymous_page_is_served_from_cache_until_a_record_changes(
+    client, page_cache, django_assert_num_queries
+):
+    region = RegionFactory(name="Alpha", slug="alpha")
+    first = client.get("/regions/alpha/")
+    assert first.status_code == 200
+    assert first["X-Cache"] == "miss"
+    with django_assert_num_queries(0):
+        second = client.get("/regions/alpha/")
+    assert second["X-Cache"] == "hit"
+    assert second.content == first.content
+
+    region.name = "Beta"
+    region.save()
+    fresh = client.get("/regions/alpha/")
+    assert fresh["X-Cache"] == "miss"
+    assert b"Beta" in fresh.content
+
+
+@pytest.mark.django_db
+def test_publishing_unpublishing_and_deleting_make_pages_fresh(client, page_cache):
+    region = RegionFactory(slug="gamma", status="draft")
+    assert client.get("/regions/gamma/").status_code == 404
+    region.status = "published"
+    region.save()
+    assert client.get("/regions/gamma/").status_code == 200
+    region.status = "draft"
+    region.save()
+    assert client.get("/regions/gamma/").status_code == 404
+    region.status = "published"
+    region.save()
+    assert client.get("/regions/gamma/").status_code == 200
+    region.delete()
+    assert client.get("/regions/gamma/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_officers_are_never_served_cached_pages(client, admin_user, page_cache):
+    RegionFactory(slug="delta")
+    client.get("/regions/delta/")
+    client.force_login(admin_user)
+    response = client.get("/regions/delta/")
+    assert "X-Cache" not in response
+
+
+@pytest.mark.django_db
+def test_site_keeps_serving_when_the_cache_is_unreachable(client, settings):
+    settings.PAGE_CACHE_SECONDS = 600
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    RegionFactory(slug="epsilon", name="Epsilon")
+    response = client.get("/regions/epsilon/")
+    assert response.status_code == 200
+    assert b"Epsilon" in response.content
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers.get("X-Cache", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("X-Cache", ""), ""
+
+
+@pytest.fixture
+def shared_redis(settings):
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.PAGE_CACHE_SECONDS = 600
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    return url, prefix
+
+
+@pytest.fixture
+def second_app_process(shared_redis, transactional_db):
+    """Another app process (gunicorn) on the same test database and the same Redis."""
+    url, prefix = shared_redis
+    db = connection.settings_dict
+    host, db_port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "test-only",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": f"postgres://{db['USER']}@{host}:{db_port}/{db['NAME']}",
+        "REDIS_URL": url,
+        "CACHE_KEY_PREFIX": prefix,
+        "PAGE_CACHE_SECONDS": "600",
+        "STATICFILES_MANIFEST": "0",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "migrationsupport.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_an_edit_in_one_process_is_fresh_in_another_on_the_next_request(second_app_process, live_server):
+    region = RegionFactory(name="Before the edit", slug="shared")
+    other, this = second_app_process, live_server.url
+
+    status, _, body = _get(f"{other}/regions/shared/")
+    assert status == 200
+    assert "Before the edit" in body
+    status, hit, body = _get(f"{other}/regions/shared/")
+    assert hit == "hit"
+
+    region.name = "After the edit"
+    region.save()  # in this process (which also serves live_server)
+
+    status, hit, body = _get(f"{other}/regions/shared/")
+    assert hit == "miss"
+    assert "After the edit" in body
+    assert "After the edit" in _get(f"{this}/regions/shared/")[2]
