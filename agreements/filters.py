@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Exists, OuterRef
 
 from migrationsupport.filters import RegionTreeFilter, published_choices
 from migrationsupport.models import Theme
 from regions.models import Country
 
-from .models import Agency, Agreement, AgreementKind, AgreementStatus, Document, DocumentKind
+from .models import (
+    Agency,
+    Agreement,
+    AgreementEvent,
+    AgreementKind,
+    AgreementStatus,
+    Document,
+    DocumentKind,
+    EventKind,
+)
 
 
 class AgreementFilter(django_filters.FilterSet):
@@ -28,15 +38,35 @@ class AgreementFilter(django_filters.FilterSet):
     region = RegionTreeFilter(field_name="parties__region", label="Region")
     agency = django_filters.ChoiceFilter(choices=Agency.choices)
     date_after = django_filters.DateFilter(
-        field_name="events__date", lookup_expr="gte", label="Event on or after", help_text="YYYY-MM-DD"
+        method="filter_event_date",
+        label="Event on or after",
+        help_text="YYYY-MM-DD: agreements with a published event on or after this date.",
     )
     date_before = django_filters.DateFilter(
-        field_name="events__date", lookup_expr="lte", label="Event on or before", help_text="YYYY-MM-DD"
+        method="filter_event_date",
+        label="Event on or before",
+        help_text="YYYY-MM-DD: agreements with a published event on or before this date.",
     )
 
     class Meta:
         model = Agreement
         fields: list[str] = []
+
+    def filter_queryset(self, queryset):
+        """Both dates bound the *same* published event; draft events never count."""
+        after, before = self.form.cleaned_data.get("date_after"), self.form.cleaned_data.get("date_before")
+        queryset = super().filter_queryset(queryset)
+        if after or before:
+            events = AgreementEvent.objects.published().filter(agreement=OuterRef("pk"))
+            if after:
+                events = events.filter(date__gte=after)
+            if before:
+                events = events.filter(date__lte=before)
+            queryset = queryset.filter(Exists(events))
+        return queryset
+
+    def filter_event_date(self, queryset, name, value):  # applied together in filter_queryset
+        return queryset
 
     @property
     def qs(self):
@@ -52,7 +82,7 @@ class DocumentFilter(django_filters.FilterSet):
     theme = django_filters.ModelChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
     )
-    year = django_filters.NumberFilter(field_name="date", lookup_expr="year")
+    year = django_filters.NumberFilter(field_name="date", lookup_expr="year", min_value=1, max_value=9999)
 
     class Meta:
         model = Document
@@ -61,3 +91,20 @@ class DocumentFilter(django_filters.FilterSet):
     @property
     def qs(self):
         return super().qs.distinct()
+
+
+class AgreementEventFilter(django_filters.FilterSet):
+    agreement = django_filters.ModelChoiceFilter(
+        to_field_name="slug", queryset=published_choices(Agreement), help_text="Slug of the agreement."
+    )
+    kind = django_filters.ChoiceFilter(choices=EventKind.choices)
+    date_after = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label="On or after", help_text="YYYY-MM-DD"
+    )
+    date_before = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label="On or before", help_text="YYYY-MM-DD"
+    )
+
+    class Meta:
+        model = AgreementEvent
+        fields: list[str] = []

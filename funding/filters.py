@@ -9,7 +9,7 @@ from migrationsupport.filters import RegionTreeFilter, published_choices
 from migrationsupport.models import Qualifier, Theme
 from regions.models import Country
 
-from .models import Donor, FundingKind, FundingRecord, Instrument
+from .models import Donor, FundingKind, FundingRecord, Instrument, PledgingConference
 
 
 class FundingFilter(django_filters.FilterSet):
@@ -33,13 +33,25 @@ class FundingFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=FundingKind.choices, label="Kind")
     qualifier = django_filters.ChoiceFilter(choices=Qualifier.choices, label="Qualifier")
     year = django_filters.NumberFilter(
-        method="filter_year", label="Year", help_text="Records whose period includes this year."
+        method="filter_year",
+        min_value=1,
+        max_value=9999,
+        label="Year",
+        help_text="Records whose period includes this year.",
     )
     year_min = django_filters.NumberFilter(
-        method="filter_year_min", label="From year", help_text="Periods that end in or after this year."
+        method="filter_year_min",
+        min_value=1,
+        max_value=9999,
+        label="From year",
+        help_text="Periods that end in or after this year.",
     )
     year_max = django_filters.NumberFilter(
-        method="filter_year_max", label="To year", help_text="Periods that start in or before this year."
+        method="filter_year_max",
+        min_value=1,
+        max_value=9999,
+        label="To year",
+        help_text="Periods that start in or before this year.",
     )
     amount_min = django_filters.NumberFilter(
         field_name="amount", lookup_expr="gte", label="Minimum amount (EUR)"
@@ -85,4 +97,39 @@ class FundingFilter(django_filters.FilterSet):
     @property
     def qs(self):
         # Joins through many-to-many filters can repeat a record: keep each once.
+        return super().qs.distinct()
+
+
+class InstrumentFilter(django_filters.FilterSet):
+    region = RegionTreeFilter(
+        field_name="regions", label="Region", help_text="Region slug; includes sub-regions."
+    )
+
+    class Meta:
+        model = Instrument
+        fields: list[str] = []
+
+    @property
+    def qs(self):
+        return super().qs.distinct()
+
+
+class PledgingConferenceFilter(django_filters.FilterSet):
+    region = RegionTreeFilter(
+        field_name="regions", label="Region", help_text="Region slug; includes sub-regions."
+    )
+    year = django_filters.NumberFilter(
+        field_name="date",
+        lookup_expr="year",
+        min_value=1,
+        max_value=9999,
+        help_text="Year of the conference.",
+    )
+
+    class Meta:
+        model = PledgingConference
+        fields: list[str] = []
+
+    @property
+    def qs(self):
         return super().qs.distinct()

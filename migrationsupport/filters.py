@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from .models import Source
+
 
 def published_choices(model):
     """Filter choices are published records only: a draft's slug is as unknown as a typo."""
@@ -25,3 +27,14 @@ class RegionTreeFilter(django_filters.ModelChoiceFilter):
         if not value:
             return qs
         return qs.filter(Q(**{self.field_name: value}) | Q(**{f"{self.field_name}__parent": value}))
+
+
+class SourceFilter(django_filters.FilterSet):
+    publisher = django_filters.CharFilter(lookup_expr="iexact", help_text="Exact name of the publisher.")
+    year = django_filters.NumberFilter(
+        field_name="date", lookup_expr="year", min_value=1, max_value=9999, help_text="Year of the source."
+    )
+
+    class Meta:
+        model = Source
+        fields: list[str] = []

@@ -8,6 +8,7 @@ production deploy sets ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and u
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -59,7 +60,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG el
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "migrationsupport.admin_site.OfficerAdminConfig",  # django.contrib.admin with the officers' site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -84,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
+    "migrationsupport.cache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,10 +139,16 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX"),
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Public pages and anonymous API answers are cached for this many seconds (0 turns it off); any
+# edit makes them fresh at once (migrationsupport/cache.py). Officers are never served from it.
+PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 600)
+PAGE_CACHE_EXCLUDE = ("/admin/", "/preview/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -156,21 +165,83 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "migrationsupport" / "static"]
+# Hashed, compressed static files (run collectstatic) in production; plain names in development
+# and for app processes started by tests (STATICFILES_MANIFEST=0).
+STATICFILES_MANIFEST = envbool("STATICFILES_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATICFILES_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
+# REST API (/api/v1/): the pieces are in migrationsupport/api.py and api_defaults.py. Anonymous
+# clients are throttled per address at API_ANON_RATE ("<n>/<second|minute|hour|day>"), far above
+# what a reader needs.
+API_ANON_RATE = env("API_ANON_RATE", "300/min")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", API_ANON_RATE):
+    raise ImproperlyConfigured(f"API_ANON_RATE must look like 300/min or 20/second, not {API_ANON_RATE!r}.")
+
 REST_FRAMEWORK = {
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Token first: an anonymous write then gets 401 with WWW-Authenticate: Token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["migrationsupport.api_defaults.ReadOnlyOrStaffModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "migrationsupport.api_defaults.StrictOrderingFilter",
+        "migrationsupport.api_defaults.PublicationFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "migrationsupport.api_defaults.ApiPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["migrationsupport.api_defaults.AnonymousRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_RATE},
+    # Behind a TLS proxy the client is the last address the proxy appends to X-Forwarded-For;
+    # otherwise REMOTE_ADDR (a client-sent X-Forwarded-For must not dodge the throttle).
+    "NUM_PROXIES": envint("API_NUM_PROXIES", 1 if envbool("BEHIND_TLS_PROXY") else 0),
+    "EXCEPTION_HANDLER": "migrationsupport.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.ApiAutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Migration Support API",
+    "DESCRIPTION": (
+        "The published records of EU support to partner countries on migration and forced "
+        "displacement: regions, countries, routes, instruments, funding (with totals that never "
+        "count money twice), conferences, agreements, documents, themes and sources. Read for "
+        "everyone; staff write with their model permissions (token or session): Editors work "
+        "on drafts, a published record, its status and schedule are a Publisher's. Lists are JSON "
+        "or CSV (`?format=csv`); answers carry ETags; amounts are exact decimals in EUR with "
+        "their qualifier; partial dates carry their precision."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PublicationStatusEnum": "migrationsupport.models.Status",
+        "QualifierEnum": "migrationsupport.values.Qualifier",
+        "DatePrecisionEnum": "migrationsupport.values.DatePrecision",
+        "AgreementKindEnum": "agreements.models.AgreementKind",
+        "AgreementStatusEnum": "agreements.models.AgreementStatus",
+        "EventKindEnum": "agreements.models.EventKind",
+        "DocumentKindEnum": "agreements.models.DocumentKind",
+        "FundingKindEnum": "funding.models.FundingKind",
+    },
 }
 
 # Security: production values unless DEBUG is on.

@@ -1,0 +1,146 @@
+"""API endpoints for money: instruments, funding records and their totals, pledging conferences."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from migrationsupport.api import PublishableViewSet, csv_columns
+from migrationsupport.models import Theme
+from regions.models import Country, Region
+
+from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
+from .models import FundingRecord, Instrument, PledgingConference
+from .selectors import GROUPINGS, FundingTotal, funding_totals
+from .serializers import (
+    FundingRecordSerializer,
+    FundingTotalSerializer,
+    FundingTotalsSerializer,
+    InstrumentSerializer,
+    PledgingConferenceSerializer,
+)
+
+# How each grouping names its groups in the API: the stable identifier of the group's record.
+_GROUP_KEYS = {
+    "region": (Region, "slug"),
+    "country": (Country, "iso_code"),
+    "theme": (Theme, "slug"),
+    "instrument": (Instrument, "slug"),
+}
+
+
+class InstrumentViewSet(PublishableViewSet):
+    """Financing instruments, e.g. NDICI-Global Europe or IPA III."""
+
+    queryset = Instrument.objects.all()
+    serializer_class = InstrumentSerializer
+    filterset_class = InstrumentFilter
+    list_prefetch = ("regions",)
+    search_fields = ("name", "short_name")
+    ordering_fields = ("name", "updated_at")
+
+
+class PledgingConferenceViewSet(PublishableViewSet):
+    """Donors' conferences, e.g. the eighth Brussels Conference of 27 May 2024."""
+
+    queryset = PledgingConference.objects.all()
+    serializer_class = PledgingConferenceSerializer
+    filterset_class = PledgingConferenceFilter
+    list_prefetch = ("regions",)
+    search_fields = ("name", "place", "host")
+    ordering_fields = ("date", "name", "updated_at")
+
+
+class FundingRecordViewSet(PublishableViewSet):
+    """Funding records: allocations, packages, programmes, pledges and totals. A record can be
+    part of a larger one (``parent``, ``children``); the filters are the funding explorer's."""
+
+    # FundingFilter is the explorer page's FilterSet, so the page and the API list the same
+    # records for the same query. Related records are loaded with the base class's published-
+    # only prefetches rather than ``for_listing()``: the public must not see a draft's slug.
+
+    queryset = FundingRecord.objects.all()
+    serializer_class = FundingRecordSerializer
+    filterset_class = FundingFilter
+    list_select_related = ("source", "instrument", "conference", "parent")
+    list_prefetch = ("regions", "countries", "themes", "children")
+    search_fields = ("title", "description", "implementer")
+    ordering_fields = ("amount", "period_start", "period_end", "title", "updated_at")
+    # The explorer's order: latest period first, then the largest amount.
+    ordering = (F("period_start").desc(nulls_last=True), F("amount").desc(nulls_last=True), "title")
+    csv_actions = ("list", "totals")
+
+    def get_serializer_class(self):
+        if self.action == "totals":
+            return FundingTotalsSerializer
+        return super().get_serializer_class()
+
+    def get_csv_columns(self):
+        if self.action == "totals":
+            return csv_columns(FundingTotalSerializer())
+        return super().get_csv_columns()
+
+    @extend_schema(
+        filters=True,
+        parameters=[
+            OpenApiParameter(
+                "group_by",
+                str,
+                enum=list(GROUPINGS),
+                description="One total per region, country, theme (key area), instrument or year.",
+            )
+        ],
+        responses=FundingTotalsSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def totals(self, request, *args, **kwargs):
+        """Totals of the records the same filters select, never counting money twice: a part
+        is left out when the record it belongs to is counted in the same total.
+
+        As CSV: one row per group (or the overall total without ``group_by``)."""
+        group_by = request.query_params.get("group_by") or None
+        if group_by not in (None, *GROUPINGS):
+            raise exceptions.ValidationError({"group_by": [f"Choose one of {', '.join(GROUPINGS)}."]})
+        records = self.filter_queryset(self.visible(self.base_queryset()))
+        total = self._total(funding_totals(records=records), key=None, label="All records")
+        groups = []
+        if group_by is not None:
+            groups = self._groups(group_by, funding_totals(records=records, group_by=group_by))
+        if self.wants_csv:
+            response = Response(groups if group_by else [total])
+            response["Content-Disposition"] = 'attachment; filename="funding-totals.csv"'
+            return response
+        return Response(
+            FundingTotalsSerializer({"group_by": group_by, "total": total, "groups": groups}).data
+        )
+
+    def _groups(self, group_by: str, totals: list[FundingTotal]) -> list[dict]:
+        if group_by == "year":
+            return [self._total(t, key=str(t.key) if t.key else None, label=t.label) for t in totals]
+        model, field = _GROUP_KEYS[group_by]
+        related = model.objects.filter(pk__in=[t.key for t in totals if t.key])
+        if not self.show_drafts:
+            # A group named after a draft region or theme would leak it: the public sees the
+            # published groups (and the overall total, which counts every published record).
+            related = related.published()
+        keys = dict(related.values_list("pk", field))
+        return [
+            self._total(t, key=keys.get(t.key), label=t.label)
+            for t in totals
+            if t.key is None or t.key in keys
+        ]
+
+    @staticmethod
+    def _total(total: FundingTotal, *, key: str | None, label: str) -> dict:
+        return {
+            "key": key,
+            "label": label,
+            "amount": total.amount,
+            "qualifier": total.qualifier,
+            "currency": "EUR",
+            "display": str(total.amount_display),
+            "records": total.records,
+        }

@@ -1,0 +1,195 @@
+"""API-wide defaults named in ``REST_FRAMEWORK`` (settings.py): permissions, throttling,
+pagination, ordering and the publication filter.
+
+They live apart from ``api.py`` because DRF imports them while it defines ``APIView`` (class
+attributes read from the settings); ``api.py`` subclasses DRF's views and so cannot be imported
+at that moment.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
+from rest_framework.filters import BaseFilterBackend, OrderingFilter
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.settings import api_settings
+from rest_framework.throttling import AnonRateThrottle
+
+from . import services
+from .models import Status
+
+# --- Permissions and throttling ----------------------------------------------------------------
+
+
+class ReadOnlyOrStaffModelPermissions(DjangoModelPermissionsOrAnonReadOnly):
+    """Everyone reads; writes need a staff account with the model's add/change/delete permission,
+    and follow the officers' workflow (``migrationsupport.services``): a published record is a
+    Publisher's (``<app>.publish_<model>``) to change or delete, Editors work on drafts."""
+
+    message = None
+
+    def has_permission(self, request, view):
+        user = request.user
+        if request.method not in SAFE_METHODS and user and user.is_authenticated and not user.is_staff:
+            return False
+        return super().has_permission(request, view)
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in SAFE_METHODS:
+            return True
+        allowed = (
+            services.can_delete(request.user, obj)
+            if request.method == "DELETE"
+            else services.can_change(request.user, obj)
+        )
+        if not allowed:
+            self.message = "This record is published: only a Publisher can change or delete it."
+        return allowed
+
+
+class AnonymousRateThrottle(AnonRateThrottle):
+    """``AnonRateThrottle`` that reads its rate on each request (DRF's reads it once at import),
+    so ``API_ANON_RATE`` and test overrides of ``REST_FRAMEWORK`` take effect."""
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+# --- Pagination, ordering, publication filter -------------------------------------------------
+
+
+class ApiPagination(PageNumberPagination):
+    """Pages of 50 by default; ``page_size`` up to 100 (larger values are capped at 100)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    invalid_page_message = "Page {page_number} does not exist: {message}"
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw in (None, ""):
+            return 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
+        return int(raw)
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw in (None, ""):
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"A page size is a whole number from 1 to {self.max_page_size}."
+                    ]
+                }
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            build_parameter_type(
+                name=self.page_query_param,
+                schema={"type": "integer", "minimum": 1},
+                location=OpenApiParameter.QUERY,
+                description="A page number (from 1).",
+            ),
+            build_parameter_type(
+                name=self.page_size_query_param,
+                schema={"type": "integer", "minimum": 1},
+                location=OpenApiParameter.QUERY,
+                description=f"Results per page: {self.page_size} by default, at most {self.max_page_size}.",
+            ),
+        ]
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """``ordering=field,-other`` on the fields a viewset documents in ``ordering_fields``.
+
+    ``ordering_fields`` maps the public name to the model field or annotation. Unlike DRF's
+    filter, an unknown field is a 400 naming the allowed ones (never silently ignored). Empty
+    values sort last either way, and the primary key breaks ties so pages never overlap.
+    """
+
+    def allowed(self, view) -> dict[str, str]:
+        fields = getattr(view, "ordering_fields", None) or {}
+        return dict(fields) if isinstance(fields, dict) else {name: name for name in fields}
+
+    def get_ordering(self, request, queryset, view):
+        allowed = self.allowed(view)
+        raw = request.query_params.get(self.ordering_param, "")
+        terms = [term.strip() for term in raw.split(",") if term.strip()]
+        if not terms:
+            return list(getattr(view, "ordering", None) or queryset.model._meta.ordering)
+        unknown = [term for term in terms if term.removeprefix("-") not in allowed]
+        if unknown:
+            raise exceptions.ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {', '.join(unknown)}. Order by one or more of "
+                        f"{', '.join(allowed)}, separated by commas; prefix a field with - to reverse."
+                    ]
+                }
+            )
+        return [
+            F(allowed[term[1:]]).desc(nulls_last=True)
+            if term.startswith("-")
+            else F(allowed[term]).asc(nulls_last=True)
+            for term in terms
+        ]
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        return queryset.order_by(*ordering, "pk")
+
+    def get_schema_operation_parameters(self, view):
+        names = list(self.allowed(view))
+        if not names:
+            return []
+        return [
+            build_parameter_type(
+                name=self.ordering_param,
+                schema={"type": "array", "items": {"type": "string", "enum": self._terms(names)}},
+                location=OpenApiParameter.QUERY,
+                description="Order by these fields, comma-separated; prefix - for descending.",
+                explode=False,
+                style="form",
+            )
+        ]
+
+    @staticmethod
+    def _terms(names):
+        return [term for name in names for term in (name, f"-{name}")]
+
+
+class PublicationFilter(BaseFilterBackend):
+    """``publication=draft|published``: staff who see drafts can list either; the public only
+    ever gets published records, so ``draft`` gives them an empty list."""
+
+    param = "publication"
+
+    def filter_queryset(self, request, queryset, view):
+        value = request.query_params.get(self.param)
+        if not value:
+            return queryset
+        if value not in Status.values:
+            raise exceptions.ValidationError({self.param: [f"Choose one of {', '.join(Status.values)}."]})
+        return queryset.filter(status=value)
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            build_parameter_type(
+                name=self.param,
+                schema={"type": "string"},
+                enum=list(Status.values),
+                location=OpenApiParameter.QUERY,
+                description="Publication status. The public sees published records only.",
+            )
+        ]

@@ -1,0 +1,283 @@
+"""Serializers: the shared base of every record serializer, its fields, and the site-wide records.
+
+- ``PublishableSerializer``: public page and API addresses, publishing fields, and writes
+  validated by the model's ``full_clean()``, the same validation as admin.
+- Fields: partial dates (``PartialDateField``), sources (``SourceField``), related records by
+  slug or ISO code that never show the public a draft (``PublishedSlugRelatedField``).
+- ``ThemeSerializer`` and ``SourceSerializer`` for the site-wide records.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
+from rest_framework.settings import api_settings
+
+from . import services
+from .models import Source, Status, Theme
+from .values import DatePrecision, PartialDate
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class PublicUrlField(serializers.Field):
+    """The absolute address of the record's public page (``get_absolute_url``)."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, obj):
+        url = obj.get_absolute_url()
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ApiUrlField(serializers.HyperlinkedIdentityField):
+    """The record's absolute address in this API (without the request's ``?format=``, so a CSV
+    row links to the JSON record)."""
+
+    def get_url(self, obj, view_name, request, format):
+        url = super().get_url(obj, view_name, None, None)
+        return request.build_absolute_uri(url) if request is not None and url else url
+
+
+class PartialDateField(serializers.Field):
+    """A date with the precision it is known to: ``{"date": "2016-03-01", "precision": "month",
+    "display": "March 2016"}``. A month or a year is stored as its first day.
+
+    It reads and writes the model's two columns ``<name>`` and ``<name>_precision``; on input
+    ``display`` is ignored and ``precision`` defaults to ``day``.
+    """
+
+    csv_subfields = ("date", "precision", "display")
+    default_error_messages = {
+        "invalid": 'Expected an object such as {{"date": "2016-03-01", "precision": "month"}}.',
+    }
+
+    def __init__(self, **kwargs):
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    @property
+    def column(self) -> str:
+        return self.field_name
+
+    def to_representation(self, obj):
+        value = getattr(obj, self.column)
+        if value is None:
+            return None
+        partial = PartialDate(value, getattr(obj, f"{self.column}_precision") or DatePrecision.DAY)
+        return {"date": value.isoformat(), "precision": partial.precision, "display": str(partial)}
+
+    def run_validation(self, data=serializers.empty):
+        if data is None:
+            if not self.allow_null:
+                self.fail("null")
+            return {self.column: None, f"{self.column}_precision": ""}
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        errors, value = {}, {}
+        for key, field in (
+            ("date", serializers.DateField()),
+            ("precision", serializers.ChoiceField(choices=DatePrecision.choices)),
+        ):
+            raw = data.get(key, DatePrecision.DAY if key == "precision" else serializers.empty)
+            try:
+                value[key] = field.run_validation(raw)
+            except serializers.ValidationError as exc:
+                errors[key] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {self.column: value["date"], f"{self.column}_precision": value["precision"]}
+
+
+class PublishedSlugRelatedField(serializers.SlugRelatedField):
+    """A related record by its slug. Writers may link drafts; the public never sees a draft's
+    slug (it reads as null: the relation is not published yet)."""
+
+    def __init__(self, slug_field="slug", **kwargs):
+        super().__init__(slug_field=slug_field, **kwargs)
+
+    def to_representation(self, obj):
+        if not obj.is_published and not self.context.get("show_drafts"):
+            return None
+        return super().to_representation(obj)
+
+
+class CountryCodeRelatedField(PublishedSlugRelatedField):
+    """A country by its ISO 3166-1 alpha-2 code; ``tr`` and ``TR`` are the same country."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="iso_code", **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
+
+
+class SourceField(serializers.SlugRelatedField):
+    """Where a record comes from: written as the source's slug, read as
+    ``{"slug", "title", "publisher", "url"}`` (provenance is always shown with the record)."""
+
+    csv_subfields = ("slug", "title", "publisher", "url")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Source.objects.all())
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_representation(self, source):
+        return {"slug": source.slug, "title": source.title, "publisher": source.publisher, "url": source.url}
+
+
+class PartialDateFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = PartialDateField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        properties = {
+            "date": {
+                "type": "string",
+                "format": "date",
+                "description": "First day of the month or year when only that is known.",
+            },
+            "precision": {"type": "string", "enum": list(DatePrecision.values)},
+        }
+        required = ["date"]
+        if direction == "response":
+            properties["display"] = {
+                "type": "string",
+                "description": 'What is known, as a person writes it: "2016", "March 2016", '
+                '"18 October 2023".',
+            }
+            required = ["date", "precision", "display"]
+        schema = {"type": "object", "properties": properties, "required": required}
+        if self.target.allow_null:
+            schema["nullable"] = True
+        return schema
+
+
+class SourceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = SourceField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        if direction == "request":
+            return {"type": "string", "description": "Slug of the source."}
+        return {
+            "type": "object",
+            "description": "Where the record comes from.",
+            "properties": {
+                "slug": {"type": "string"},
+                "title": {"type": "string"},
+                "publisher": {"type": "string"},
+                "url": {"type": "string", "format": "uri"},
+            },
+            "required": ["slug", "title", "publisher", "url"],
+        }
+
+
+# --- Serializers -------------------------------------------------------------------------------
+
+PUBLISHING_FIELDS = ("url", "api_url", "status", "publish_at", "version", "created_at", "updated_at")
+
+
+class PublishableSerializer(serializers.ModelSerializer):
+    """Base of every record serializer: public page and API addresses, publishing fields, and
+    writes validated by the model's ``full_clean()`` (``clean()`` rules, check constraints) so
+    the API refuses exactly what admin refuses, field by field."""
+
+    url = PublicUrlField(help_text="Absolute address of the record's public page.")
+
+    class Meta:
+        read_only_fields = ("version", "created_at", "updated_at")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        model = self.Meta.model
+        many_to_many = {field.name for field in model._meta.many_to_many}
+        instance = copy.copy(self.instance) if self.instance is not None else model()
+        for name, value in attrs.items():
+            if name not in many_to_many:
+                setattr(instance, name, value)
+        try:
+            instance.full_clean(validate_unique=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(self._api_errors(exc)) from exc
+        return attrs
+
+    def create(self, validated_data):
+        """A new record through ``services.create_record``: who made it goes into its history.
+        Publishing or scheduling it at once is a Publisher's right, as in admin."""
+        user = self.context["request"].user
+        model = self.Meta.model
+        wants_publishing = validated_data.get("status") == Status.PUBLISHED or validated_data.get(
+            "publish_at"
+        )
+        if wants_publishing and not services.can_publish(user, model):
+            raise exceptions.PermissionDenied("Only a Publisher can publish or schedule a record.")
+        relations = self._pop_many_to_many(validated_data)
+        instance = services.create_record(instance=model(**validated_data), user=user)
+        self._set_many_to_many(instance, relations)
+        return instance
+
+    def update(self, instance, validated_data):
+        """A change through ``services.save_with_version_check``: the row is locked, an Editor
+        may not change a published record, its status or its schedule, history names the user."""
+        relations = self._pop_many_to_many(validated_data)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        services.save_with_version_check(
+            instance=instance, expected_version=instance.version, user=self.context["request"].user
+        )
+        self._set_many_to_many(instance, relations)
+        return instance
+
+    def _pop_many_to_many(self, validated_data) -> dict:
+        names = {field.name for field in self.Meta.model._meta.many_to_many}
+        return {name: validated_data.pop(name) for name in list(validated_data) if name in names}
+
+    @staticmethod
+    def _set_many_to_many(instance, relations: dict) -> None:
+        for name, value in relations.items():
+            getattr(instance, name).set(value)
+
+    def _api_errors(self, exc: DjangoValidationError) -> dict[str, list[str]]:
+        """Model field names to the API's: ``period_start_precision`` is reported on ``period_start``."""
+        errors: dict[str, list[str]] = {}
+        for name, messages in exc.message_dict.items():
+            key = api_settings.NON_FIELD_ERRORS_KEY if name == NON_FIELD_ERRORS else name
+            if key.endswith("_precision") and key.removesuffix("_precision") in self.fields:
+                key = key.removesuffix("_precision")
+            elif key not in self.fields and key != api_settings.NON_FIELD_ERRORS_KEY:
+                key = api_settings.NON_FIELD_ERRORS_KEY
+            errors.setdefault(key, []).extend(messages)
+        return errors
+
+
+class ThemeSerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:theme-detail", lookup_field="slug")
+    source = SourceField()
+
+    class Meta:
+        model = Theme
+        fields = ("slug", "name", "description", "order", "source", *PUBLISHING_FIELDS)
+
+
+class SourceSerializer(PublishableSerializer):
+    """A source: ``url`` is its own address (where the figures come from)."""
+
+    api_url = ApiUrlField(view_name="api:source-detail", lookup_field="slug")
+    url = serializers.URLField(max_length=500, help_text="Address of the source.")
+    date = PartialDateField(required=False, allow_null=True)
+
+    class Meta:
+        model = Source
+        fields = ("slug", "title", "publisher", "url", "date", *PUBLISHING_FIELDS)

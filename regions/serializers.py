@@ -1,0 +1,153 @@
+"""How the API says regions, countries, routes and population figures."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from migrationsupport.serializers import (
+    PUBLISHING_FIELDS,
+    ApiUrlField,
+    CountryCodeRelatedField,
+    PartialDateField,
+    PublishableSerializer,
+    PublishedSlugRelatedField,
+    SourceField,
+)
+
+from .models import Country, PopulationFigure, Region, Route, RouteFigure
+
+
+class RegionSerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:region-detail", lookup_field="slug")
+    parent = PublishedSlugRelatedField(
+        queryset=Region.objects.all(), allow_null=True, required=False, help_text="Slug of the larger region."
+    )
+    subregions = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its sub-regions.")
+    source = SourceField()
+
+    class Meta:
+        model = Region
+        fields = (
+            "slug",
+            "name",
+            "parent",
+            "subregions",
+            "summary",
+            "body",
+            "order",
+            "source",
+            *PUBLISHING_FIELDS,
+        )
+
+
+class CountrySerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:country-detail", lookup_field="iso_code")
+    region = PublishedSlugRelatedField(queryset=Region.objects.all(), allow_null=True, required=False)
+    eastern_partnership_left = PartialDateField(required=False, allow_null=True)
+    cooperation_suspended_since = PartialDateField(required=False, allow_null=True)
+    eastern_partnership_participant = serializers.BooleanField(
+        source="is_eastern_partnership_participant",
+        read_only=True,
+        help_text="A member that has not withdrawn.",
+    )
+    source = SourceField()
+
+    class Meta:
+        model = Country
+        fields = (
+            "iso_code",
+            "slug",
+            "name",
+            "region",
+            "candidate_status",
+            "eastern_partnership_member",
+            "eastern_partnership_left",
+            "eastern_partnership_participant",
+            "cooperation_status",
+            "cooperation_suspended_since",
+            "cooperation_note",
+            "source",
+            *PUBLISHING_FIELDS,
+        )
+
+    def to_internal_value(self, data):
+        # ISO codes are upper case; accept "tr" for "TR" as the lookups do.
+        if isinstance(data, dict) and isinstance(data.get("iso_code"), str):
+            data = {**data, "iso_code": data["iso_code"].upper()}
+        return super().to_internal_value(data)
+
+
+class RouteSerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:route-detail", lookup_field="slug")
+    regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
+    countries = CountryCodeRelatedField(
+        many=True, queryset=Country.objects.all(), required=False, help_text="ISO codes."
+    )
+    figures = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its route figures.")
+    source = SourceField()
+
+    class Meta:
+        model = Route
+        fields = (
+            "slug",
+            "name",
+            "description",
+            "regions",
+            "countries",
+            "figures",
+            "source",
+            *PUBLISHING_FIELDS,
+        )
+
+
+class RouteFigureSerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:route-figure-detail", lookup_field="slug")
+    route = PublishedSlugRelatedField(queryset=Route.objects.all())
+    period = PartialDateField()
+    display = serializers.SerializerMethodField(help_text='e.g. "70% decrease of irregular border crossings"')
+    source = SourceField()
+
+    class Meta:
+        model = RouteFigure
+        fields = ("slug", "route", "label", "percent", "display", "period", "source", *PUBLISHING_FIELDS)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_display(self, obj) -> str:
+        percent = format(obj.percent.normalize(), "f")
+        return f"{percent}% {obj.label}"
+
+
+class PopulationFigureSerializer(PublishableSerializer):
+    api_url = ApiUrlField(view_name="api:population-figure-detail", lookup_field="slug")
+    country = CountryCodeRelatedField(
+        queryset=Country.objects.all(), help_text="ISO code of the host country."
+    )
+    origins = CountryCodeRelatedField(
+        many=True,
+        queryset=Country.objects.all(),
+        required=False,
+        help_text="ISO codes of countries of origin.",
+    )
+    display = serializers.CharField(source="quantity", read_only=True, help_text='e.g. "around 3.1 million"')
+    since = PartialDateField(required=False, allow_null=True)
+    as_of = PartialDateField(required=False, allow_null=True)
+    source = SourceField()
+
+    class Meta:
+        model = PopulationFigure
+        fields = (
+            "slug",
+            "country",
+            "group",
+            "value",
+            "qualifier",
+            "wording",
+            "display",
+            "origins",
+            "since",
+            "as_of",
+            "source",
+            *PUBLISHING_FIELDS,
+        )

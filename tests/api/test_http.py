@@ -1,0 +1,142 @@
+"""HTTP behaviour of the API: conditional requests, optimistic concurrency, throttling, caching."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils.http import http_date
+
+from funding.models import FundingRecord
+from tests.api.support import API
+from tests.factories import CountryFactory, FundingRecordFactory, RegionFactory, SourceFactory, ThemeFactory
+
+pytestmark = pytest.mark.django_db
+
+# A Publisher: changes published records (an Editor works on drafts).
+CHANGE = ("funding.change_fundingrecord", "funding.publish_fundingrecord")
+
+
+def test_detail_etag_names_the_version_and_if_none_match_gives_304(api):
+    record = FundingRecordFactory(slug="package")
+    response = api.get(f"{API}/funding/package/")
+    etag = response["ETag"]
+    assert etag.startswith(f'"{record.pk}-1-')
+    assert response["Last-Modified"] == http_date(record.updated_at.timestamp())
+    assert "Accept" in response["Vary"]
+    assert "no-cache" in response["Cache-Control"]
+
+    not_modified = api.get(f"{API}/funding/package/", HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified["ETag"] == etag
+
+    # A change to a related record changes the answer, and so its ETag.
+    record.source.title = "Renamed"
+    record.source.save()
+    assert api.get(f"{API}/funding/package/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_if_modified_since_gives_304_until_the_record_changes(api):
+    record = FundingRecordFactory(slug="package")
+    since = http_date(record.updated_at.timestamp() + 1)
+    assert api.get(f"{API}/funding/package/", HTTP_IF_MODIFIED_SINCE=since).status_code == 304
+
+
+def test_list_etag_changes_when_the_list_does(api):
+    FundingRecordFactory()
+    first = api.get(f"{API}/funding/")
+    assert api.get(f"{API}/funding/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    # Same list, another representation: another ETag.
+    assert api.get(f"{API}/funding/", {"format": "csv"})["ETag"] != first["ETag"]
+    FundingRecordFactory()
+    assert api.get(f"{API}/funding/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_update_with_the_current_etag_succeeds_and_returns_the_next_one(staff_client):
+    FundingRecordFactory(slug="package", title="Old")
+    officer = staff_client(*CHANGE)
+    etag = officer.get(f"{API}/funding/package/")["ETag"]
+    changed = officer.patch(f"{API}/funding/package/", {"title": "New"}, format="json", HTTP_IF_MATCH=etag)
+    assert changed.status_code == 200, changed.content
+    assert changed["ETag"] != etag
+    assert changed.json()["version"] == 2
+    # The new ETag is the one to base the next change on.
+    again = officer.patch(
+        f"{API}/funding/package/", {"title": "Newer"}, format="json", HTTP_IF_MATCH=changed["ETag"]
+    )
+    assert again.status_code == 200
+
+
+def test_update_based_on_a_stale_etag_is_412_and_changes_nothing(staff_client):
+    record = FundingRecordFactory(slug="package", title="Old")
+    first, second = staff_client(*CHANGE, "funding.delete_fundingrecord"), staff_client(*CHANGE)
+    stale = first.get(f"{API}/funding/package/")["ETag"]
+    assert second.patch(f"{API}/funding/package/", {"title": "Theirs"}, format="json").status_code == 200
+
+    for method in (first.patch, first.put):
+        refused = method(f"{API}/funding/package/", {"title": "Mine"}, format="json", HTTP_IF_MATCH=stale)
+        assert refused.status_code == 412
+        assert "version 2" in refused.json()["detail"]
+    refused_delete = first.delete(f"{API}/funding/package/", HTTP_IF_MATCH=stale)
+    assert refused_delete.status_code == 412
+    record.refresh_from_db()
+    assert (record.title, record.version) == ("Theirs", 2)
+
+
+def test_if_match_accepts_star_weak_tags_and_the_short_version_tag(staff_client):
+    record = FundingRecordFactory(slug="package")
+    officer = staff_client(*CHANGE)
+    url = f"{API}/funding/package/"
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH="*").status_code == 200
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'W/"{record.pk}-2-abc"').status_code == 200
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'"x", "{record.pk}-3"').status_code == 200
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'"{record.pk}-3"').status_code == 412
+
+
+def test_anonymous_clients_are_throttled_with_retry_after(api, settings, staff_client):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/min"}}
+    ThemeFactory()
+    assert [api.get(f"{API}/themes/").status_code for _ in range(3)] == [200, 200, 200]
+    throttled = api.get(f"{API}/themes/")
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert "throttled" in throttled.json()["detail"].lower()
+    # Staff clients are not throttled.
+    officer = staff_client()
+    assert [officer.get(f"{API}/themes/").status_code for _ in range(5)] == [200] * 5
+
+
+def test_default_rate_is_generous(settings):
+    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"] == "300/min"
+
+
+def test_protected_delete_is_a_409_not_a_500(staff_client):
+    region = RegionFactory(slug="south")
+    CountryFactory(region=region, name="Morocco")
+    response = staff_client("regions.delete_region", "regions.publish_region").delete(f"{API}/regions/south/")
+    assert response.status_code == 409
+    assert "Morocco" in response.json()["detail"]
+
+
+def test_page_cache_serves_anonymous_api_answers_fresh(api, settings):
+    """With the site's page cache on, anonymous API answers come from it until any edit."""
+    settings.PAGE_CACHE_SECONDS = 600
+    record = FundingRecordFactory(slug="package", amount=Decimal(60))
+    first = api.get(f"{API}/funding/package/")
+    assert first.status_code == 200
+    assert api.get(f"{API}/funding/package/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    FundingRecord.objects.filter(pk=record.pk).update(title="Changed behind the cache's back")
+    record.amount = Decimal(61)
+    record.save()
+    assert api.get(f"{API}/funding/package/").json()["amount"] == "61.00"
+
+
+def test_writes_are_atomic(staff_client):
+    """A write that fails half-way (an unknown related slug) leaves nothing behind."""
+    source = SourceFactory()
+    body = {"slug": "new", "title": "New", "source": source.slug, "regions": ["nowhere"]}
+    response = staff_client("funding.add_fundingrecord").post(f"{API}/funding/", body, format="json")
+    assert response.status_code == 400
+    assert "regions" in response.json()
+    assert not FundingRecord.objects.filter(slug="new").exists()
