@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 
-.PHONY: install run serve test lint format migrations-check smoke clean
+.PHONY: install run serve test lint format migrations-check smoke clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,21 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py loaddata fixtures/*.json
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+# The browser tests (tests/browser) drive Debian's Chromium and inject axe-core from npm.
+# Installed only when missing; never `playwright install` (the tests use the system Chromium).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser-deps:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+	@test -f node_modules/axe-core/axe.min.js || { test -f package-lock.json \
+		&& npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }
+
+test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \
 		$(BIN)/python manage.py check_postgres
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only REQUIRE_BROWSER=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -51,4 +62,4 @@ smoke: install
 	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/smoke/db.sqlite3 $(BIN)/python manage.py smoke_check
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules test-artifacts

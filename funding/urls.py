@@ -5,7 +5,10 @@ from . import views
 app_name = "funding"
 
 urlpatterns = [
-    path("instruments/<slug:slug>/", views.InstrumentDetailView.as_view(), name="instrument-detail"),
+    path("funding/", views.FundingExplorerView.as_view(), name="explorer"),
+    path("funding/export.csv", views.FundingExportView.as_view(), name="export-csv"),
     path("funding/<slug:slug>/", views.FundingRecordDetailView.as_view(), name="record-detail"),
+    path("instruments/", views.InstrumentListView.as_view(), name="instrument-list"),
+    path("instruments/<slug:slug>/", views.InstrumentDetailView.as_view(), name="instrument-detail"),
     path("conferences/<slug:slug>/", views.PledgingConferenceDetailView.as_view(), name="conference-detail"),
 ]

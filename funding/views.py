@@ -1,18 +1,188 @@
 from __future__ import annotations
 
-from migrationsupport.views import PublishedDetailView
+from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import ListView
 
+from migrationsupport.charts import bar_chart
+from migrationsupport.models import Theme
+from migrationsupport.views import HOME, FilteredListView, FilterMixin, PageMixin, PublishedDetailView
+from regions.models import Country, Region
+
+from .exports import write_funding_csv
+from .filters import FundingFilter
+from .listings import funding_largest_first, funding_latest_first
 from .models import FundingRecord, Instrument, PledgingConference
+from .selectors import funding_totals
+
+EXPLORER = ("Funding explorer", "funding:explorer")
+# How the explorer's chart and its table group the total: the `group` query parameter.
+CHART_GROUPINGS = {"region": "region", "instrument": "instrument"}
+
+
+class FundingRecordsFilterMixin(FilterMixin):
+    filterset_class = FundingFilter
+
+    def get_base_queryset(self):
+        return funding_latest_first()
+
+
+class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
+    """Filter the funding records; total them without double counting; chart the total."""
+
+    template_name = "funding/fundingrecord_list.html"
+    page_title = "Funding explorer"
+    keep_query_params = ("group",)
+    advanced_fields = (
+        "kind",
+        "qualifier",
+        "year_min",
+        "year_max",
+        "amount_min",
+        "amount_max",
+        "parent",
+        "top_level",
+    )
+    field_labels = {"theme": "Key area", "parent": "Part of", "top_level": "Top-level records only"}
+    field_hints = {
+        "region": "Includes its sub-regions.",
+        "year": "Records whose period includes this year, e.g. 2024.",
+        "year_min": "Periods that end in or after this year.",
+        "year_max": "Periods that start in or before this year.",
+        "top_level": "Yes: leave out the records that are part of another.",
+    }
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        group = self.request.GET.get("group")
+        group = group if group in CHART_GROUPINGS else "region"
+        context["group"] = group
+        if self.filters_valid:
+            records = self.object_list
+            total = funding_totals(records=records)
+            groups = [g for g in funding_totals(records=records, group_by=group) if g.records]
+            with_amount = records.filter(amount__isnull=False).count()
+            context.update(
+                total=total,
+                without_amount=context["result_count"] - with_amount,
+                nested=with_amount - total.records,
+                groups=groups,
+                chart=bar_chart((g.label, g.amount, str(g.amount_display)) for g in groups),
+            )
+        return context
+
+
+class FundingExportView(FundingRecordsFilterMixin, View):
+    """The explorer's filtered records as CSV: the same filters, the same rows, every page."""
+
+    def get(self, request, *args, **kwargs):
+        if not self.filters_valid:
+            errors = self.get_filterset().form.errors
+            text = "\n".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+            return HttpResponse(text + "\n", status=400, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        filename = f"funding-{timezone.localdate():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return write_funding_csv(self.get_queryset(), response, absolute_url=request.build_absolute_uri)
+
+
+class InstrumentListView(PageMixin, ListView):
+    template_name = "funding/instrument_list.html"
+
+    def get_queryset(self):
+        return Instrument.objects.published().prefetch_related(
+            Prefetch("regions", queryset=Region.objects.published())
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        totals = {
+            t.key: t for t in funding_totals(records=FundingRecord.objects.published(), group_by="instrument")
+        }
+        for instrument in context["object_list"]:
+            instrument.total = totals.get(instrument.pk)
+        return context
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Financing instruments", None)]
 
 
 class InstrumentDetailView(PublishedDetailView):
     model = Instrument
+    parent_page = ("Financing instruments", "funding:instrument-list")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("source")
+            .prefetch_related(Prefetch("regions", queryset=Region.objects.published()))
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        records = funding_latest_first().filter(instrument=self.object)
+        context.update(funding=records, total=funding_totals(records=records))
+        return context
 
 
 class FundingRecordDetailView(PublishedDetailView):
     model = FundingRecord
     template_name = "funding/fundingrecord_detail.html"
+    parent_page = EXPLORER
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("instrument", "conference", "parent", "source")
+            .prefetch_related(
+                Prefetch("regions", queryset=Region.objects.published()),
+                Prefetch("countries", queryset=Country.objects.published()),
+                Prefetch("themes", queryset=Theme.objects.published()),
+            )
+        )
+
+    def get_trail_to(self, obj):
+        ancestors = []
+        for ancestor in obj.ancestors():
+            if not ancestor.is_published:
+                break
+            ancestors.append((ancestor.title, ancestor.get_absolute_url()))
+        return ancestors[::-1]
+
+    def get_page_label(self, obj):
+        return obj.title
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        record = self.object
+        children = funding_largest_first().filter(parent=record)
+        context.update(
+            parent=record.parent if record.parent and record.parent.is_published else None,
+            children=children,
+            # One query, empty when there are no parts: the template shows it only with parts.
+            children_total=funding_totals(records=children),
+        )
+        return context
 
 
 class PledgingConferenceDetailView(PublishedDetailView):
     model = PledgingConference
+    parent_page = EXPLORER
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("source")
+            .prefetch_related(Prefetch("regions", queryset=Region.objects.published()))
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        pledges = funding_latest_first().filter(conference=self.object)
+        context.update(pledges=pledges, total=funding_totals(records=pledges))
+        return context

@@ -1,23 +1,125 @@
 from __future__ import annotations
 
-from migrationsupport.views import PublishedDetailView
+from django.db.models import Prefetch
+from django.views.generic import ListView
 
-from .models import Country, Region, Route
+from agreements.selectors import agreements_with_timeline, documents_latest_first
+from funding.listings import funding_largest_first
+from migrationsupport.models import Status
+from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedDetailView
+
+from .filters import CountryFilter
+from .models import Country, PopulationFigure, Region, Route, RouteFigure
+from .selectors import region_digests
+
+
+class RegionListView(PageMixin, ListView):
+    template_name = "regions/region_list.html"
+
+    def get_queryset(self):
+        return Region.objects.published().prefetch_related(
+            Prefetch("countries", queryset=Country.objects.published(), to_attr="published_countries")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        regions = list(context["object_list"])
+        by_parent: dict[int | None, list[Region]] = {}
+        for region in regions:
+            by_parent.setdefault(region.parent_id, []).append(region)
+        known = {region.pk for region in regions}
+        for region in regions:
+            region.published_subregions = by_parent.get(region.pk, [])
+        context["roots"] = [r for r in regions if r.parent_id is None or r.parent_id not in known]
+        return context
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Regions", None)]
 
 
 class RegionDetailView(PublishedDetailView):
     model = Region
+    parent_page = ("Regions", "regions:region-list")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("parent", "source")
+
+    def get_trail_to(self, obj):
+        parent = obj.parent
+        return [(parent.name, parent.get_absolute_url())] if parent and parent.is_published else []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        region = self.object
+        subregions = list(Region.objects.published().filter(parent=region))
+        context["digest"] = region_digests(regions=[region, *subregions])[0]
+        context["parent"] = region.parent if region.parent and region.parent.is_published else None
+        return context
+
+
+class CountryListView(FilteredListView):
+    filterset_class = CountryFilter
+    template_name = "regions/country_list.html"
+    page_title = "Partner countries"
+    paginate_by = 100
+    field_labels = {
+        "candidate_status": "Relationship with the EU",
+        "cooperation_status": "Cooperation",
+        "eastern_partnership": "Eastern Partnership (ever a member)",
+    }
+    field_hints = {"region": "Includes its sub-regions."}
+
+    def get_base_queryset(self):
+        return Country.objects.published().for_listing()
 
 
 class CountryDetailView(PublishedDetailView):
     model = Country
     slug_field = "iso_code"
     slug_url_kwarg = "iso_code"
+    parent_page = ("Partner countries", "regions:country-list")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("region", "region__parent", "source")
 
     def get_object(self, queryset=None):
         self.kwargs["iso_code"] = self.kwargs["iso_code"].upper()
         return super().get_object(queryset)
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        country = self.object
+        region = country.region if country.region and country.region.is_published else None
+        figures = PopulationFigure.objects.published().select_related("country", "source")
+        origins = Prefetch("origins", queryset=Country.objects.published())
+        context.update(
+            region=region,
+            populations=figures.filter(country=country).prefetch_related(origins),
+            origin_of=figures.filter(origins=country, country__status=Status.PUBLISHED),
+            agreements=agreements_with_timeline().filter(parties=country),
+            funding=funding_largest_first().filter(countries=country),
+            routes=Route.objects.published().filter(countries=country),
+            documents=documents_latest_first().filter(countries=country),
+        )
+        return context
+
 
 class RouteDetailView(PublishedDetailView):
     model = Route
+    parent_page = ("Regions", "regions:region-list")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("source")
+            .prefetch_related(
+                Prefetch("regions", queryset=Region.objects.published()),
+                Prefetch("countries", queryset=Country.objects.published()),
+                Prefetch(
+                    "figures",
+                    queryset=RouteFigure.objects.published().select_related("source"),
+                    to_attr="published_figures",
+                ),
+            )
+        )

@@ -1,0 +1,36 @@
+"""Reads over agreements for the public pages."""
+
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, QuerySet
+
+from migrationsupport.models import Theme
+
+from .models import Agreement, AgreementEvent, Document
+
+
+def agreements_with_timeline() -> QuerySet[Agreement]:
+    """Published agreements ready for a list: current status annotated, source, region and
+    parties joined or prefetched, and each one's published events as ``published_events``
+    (oldest first), so a list of any length costs the same few queries."""
+    return (
+        Agreement.objects.published()
+        .for_listing()
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=AgreementEvent.objects.published().select_related("source").order_by("date", "pk"),
+                to_attr="published_events",
+            )
+        )
+    )
+
+
+def documents_latest_first() -> QuerySet[Document]:
+    """Published documents ready for a list, latest first and undated ones last."""
+    return (
+        Document.objects.published()
+        .for_listing()
+        .prefetch_related(Prefetch("themes", queryset=Theme.objects.published()))
+        .order_by(F("date").desc(nulls_last=True), "title", "pk")
+    )

@@ -1,0 +1,199 @@
+"""Search across every public record type, starting from each model's ``published()``.
+
+On PostgreSQL it is full-text search (``websearch`` syntax: quoted phrases, ``or``, ``-word``)
+ranked with titles weighted above text, plus a plain match on the title so a partial word
+("Front" for Frontex) still finds a record. On SQLite, used only for local development, it is a
+case-insensitive match on the same fields.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import Model, Q, QuerySet, Value
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from agreements.models import Agreement, Document
+from funding.models import FundingRecord, Instrument, PledgingConference
+from regions.models import Country, PopulationFigure, Region, Route
+
+from .models import PageSection, Status, Theme
+
+MAX_QUERY_LENGTH = 200
+SEARCH_CONFIG = "english"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    title: str
+    url: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    label: str
+    hits: list[SearchHit]
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """How one model is searched and shown in the results."""
+
+    label: str
+    queryset: Callable[[], QuerySet]
+    title_field: str
+    text_fields: tuple[str, ...]
+    title: Callable[[Model], str] = str
+    summary: Callable[[Model], str] = lambda obj: ""
+
+
+def plain(text: str, words: int = 30) -> str:
+    """Officer HTML as a short plain-text excerpt."""
+    return Truncator(html.unescape(strip_tags(text or ""))).words(words)
+
+
+def _funding_summary(record: FundingRecord) -> str:
+    figure = " ".join(str(part) for part in (record.amount_display, record.period_display) if part)
+    return " – ".join(part for part in (figure, plain(record.description, 25)) if part)
+
+
+RECORD_TYPES: tuple[RecordType, ...] = (
+    RecordType(
+        "Regions",
+        lambda: Region.objects.published(),
+        "name",
+        ("summary", "body"),
+        summary=lambda r: r.summary or plain(r.body),
+    ),
+    RecordType(
+        "Countries",
+        lambda: Country.objects.published().select_related("region"),
+        "name",
+        ("iso_code", "cooperation_note"),
+        summary=lambda c: " – ".join(
+            part for part in (c.get_candidate_status_display(), plain(c.cooperation_note, 25)) if part
+        ),
+    ),
+    RecordType(
+        "Funding",
+        lambda: FundingRecord.objects.published(),
+        "title",
+        ("description", "implementer"),
+        summary=_funding_summary,
+        title=lambda r: r.title,
+    ),
+    RecordType(
+        "Agreements and arrangements",
+        lambda: Agreement.objects.published().with_current_status(),
+        "title",
+        ("description",),
+        summary=lambda a: f"{a.get_kind_display()} – {a.current_status_label}",
+    ),
+    RecordType(
+        "Key documents",
+        lambda: Document.objects.published(),
+        "title",
+        ("summary", "author"),
+        summary=lambda d: " – ".join(
+            str(part) for part in (d.get_kind_display(), d.date_display, plain(d.summary, 25)) if part
+        ),
+    ),
+    RecordType(
+        "Financing instruments",
+        lambda: Instrument.objects.published(),
+        "name",
+        ("short_name", "description"),
+        title=lambda i: i.name,
+        summary=lambda i: plain(i.description),
+    ),
+    RecordType(
+        "Pledging conferences",
+        lambda: PledgingConference.objects.published(),
+        "name",
+        ("place", "host"),
+        summary=lambda c: ", ".join(str(part) for part in (c.date_display, c.place) if part),
+    ),
+    RecordType(
+        "Population figures",
+        lambda: (
+            PopulationFigure.objects.published()
+            .filter(country__status=Status.PUBLISHED)
+            .select_related("country")
+        ),
+        "group",
+        (),
+        title=lambda f: f"{f.country}: {f.quantity} {f.group}",
+    ),
+    RecordType(
+        "Migratory routes",
+        lambda: Route.objects.published(),
+        "name",
+        ("description",),
+        summary=lambda r: plain(r.description),
+    ),
+    RecordType(
+        "Key areas",
+        lambda: Theme.objects.published(),
+        "name",
+        ("description",),
+        summary=lambda t: plain(t.description),
+    ),
+    RecordType(
+        "Overview",
+        lambda: PageSection.objects.published(),
+        "title",
+        ("body",),
+        title=lambda s: s.title or "Overview",
+        summary=lambda s: plain(s.body),
+    ),
+)
+
+
+def normalise_query(query: str | None) -> str:
+    return " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+
+
+def _matches(record_type: RecordType, query: str) -> QuerySet:
+    queryset = record_type.queryset()
+    fields = (record_type.title_field, *record_type.text_fields)
+    if connection.vendor == "postgresql":
+        vector = SearchVector(record_type.title_field, weight="A", config=SEARCH_CONFIG)
+        if record_type.text_fields:
+            vector += SearchVector(*record_type.text_fields, weight="B", config=SEARCH_CONFIG)
+        search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        return (
+            queryset.annotate(document=vector, rank=SearchRank(vector, search_query))
+            .filter(Q(document=search_query) | Q(**{f"{record_type.title_field}__icontains": query}))
+            .order_by("-rank", record_type.title_field)
+        )
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__icontains": query})
+    return queryset.filter(condition).annotate(rank=Value(0.0)).order_by(record_type.title_field)
+
+
+def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
+    """Published records matching ``query``, grouped by record type, best first in each group.
+
+    One query per record type; ``limit`` bounds each group.
+    """
+    query = normalise_query(query)
+    if not query:
+        return []
+    groups = []
+    for record_type in RECORD_TYPES:
+        hits = [
+            SearchHit(
+                title=record_type.title(obj), url=obj.get_absolute_url(), summary=record_type.summary(obj)
+            )
+            for obj in _matches(record_type, query)[:limit]
+        ]
+        if hits:
+            groups.append(SearchGroup(record_type.label, hits))
+    return groups

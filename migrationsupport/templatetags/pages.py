@@ -1,0 +1,71 @@
+"""Template helpers of the public pages: drafts kept out, footnotes, machine-readable dates."""
+
+from __future__ import annotations
+
+from django import template
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from migrationsupport.footnotes import Footnotes
+from migrationsupport.values import PartialDate
+
+register = template.Library()
+
+
+@register.filter
+def published(objects) -> list:
+    """The published objects of a (prefetched) relation: ``record.regions.all|published``."""
+    if objects is None:
+        return []
+    if not isinstance(objects, QuerySet) and hasattr(objects, "all"):
+        objects = objects.all()  # a related manager: .all() uses the prefetched rows
+    return [obj for obj in objects if getattr(obj, "is_published", False)]
+
+
+@register.filter
+def public(obj):
+    """The object when it is published, else None: a draft parent or region is not shown."""
+    return obj if obj is not None and getattr(obj, "is_published", False) else None
+
+
+@register.filter
+def note_ref(country, notes: Footnotes | None) -> SafeString | str:
+    """``{{ country|note_ref:notes }}``: the link to the country's footnote, if it has one."""
+    return notes.reference(country) if notes is not None else ""
+
+
+@register.filter
+def mark_notes(html, notes: Footnotes | None):
+    """``{{ region.body|rich|mark_notes:notes }}``: reference notes where their country is named."""
+    return notes.mark(html) if notes is not None else html
+
+
+@register.filter
+def time_tag(value: PartialDate | None) -> SafeString | str:
+    """``{{ event.date_display|time_tag }}`` → ``<time datetime="2016-03">March 2016</time>``."""
+    if not value:
+        return ""
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), str(value))
+
+
+@register.filter
+def partial(obj, name: str) -> PartialDate | None:
+    """``{{ country|partial:"cooperation_suspended_since"|time_tag }}``: a partial date field."""
+    return obj.partial_date(name) if obj is not None else None
+
+
+@register.simple_tag(takes_context=True)
+def nav_link(context, url_name: str, label: str) -> SafeString:
+    """A main-navigation link, marked as the current page or the current section."""
+    url = reverse(url_name)
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    if path == url:
+        current = ' aria-current="page"'
+    elif url != "/" and path.startswith(url):
+        current = ' aria-current="true"'
+    else:
+        current = ""
+    return format_html('<a href="{}"{}>{}</a>', url, mark_safe(current), label)  # noqa: S308 - constant

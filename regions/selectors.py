@@ -1,0 +1,195 @@
+"""Reads for the regions' pages: everything the overview and a region page show about a region."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import unescape
+
+from django.db.models import Prefetch, Q
+from django.utils.html import strip_tags
+
+from agreements.models import Agreement, Document
+from agreements.selectors import agreements_with_timeline, documents_latest_first
+from funding.listings import funding_largest_first
+from funding.models import FundingRecord, Instrument, PledgingConference
+from migrationsupport.models import Status
+
+from .models import Country, PopulationFigure, Region, Route, RouteFigure
+
+
+@dataclass
+class FundingNode:
+    """A funding record with the records that are part of it (its children), as a tree."""
+
+    record: FundingRecord
+    children: list[FundingNode] = field(default_factory=list)
+    #: False when the region's own text already says what the record's description says.
+    show_description: bool = True
+
+
+@dataclass
+class RegionDigest:
+    region: Region
+    subregions: list[RegionDigest] = field(default_factory=list)
+    funding: list[FundingNode] = field(default_factory=list)
+    populations: list[PopulationFigure] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    conferences: list[PledgingConference] = field(default_factory=list)
+    instruments: list[Instrument] = field(default_factory=list)
+    agreements: list[Agreement] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    countries: list[Country] = field(default_factory=list)
+
+
+def published_related(manager) -> list:
+    """The published objects of a prefetched relation (drafts never reach a page)."""
+    return [obj for obj in manager.all() if obj.is_published]
+
+
+def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> list[FundingNode]:
+    """Nest records under their parent when the parent is among them; keep the given order.
+
+    A description the region's own text already contains (``region_text``) is not repeated.
+    """
+    nodes = {
+        record.pk: FundingNode(record, show_description=_plain(record.description) not in region_text)
+        for record in records
+    }
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node.record.parent_id)
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def _plain(html: str) -> str:
+    return " ".join(unescape(strip_tags(html or "")).split())
+
+
+LISTS = ("populations", "routes", "conferences", "instruments", "agreements", "documents", "countries")
+
+
+def _keep_most_specific(digest: RegionDigest) -> set[int]:
+    """Drop from a region what one of its sub-regions already shows; return the funding ids shown."""
+    below: dict[str, set[int]] = {name: set() for name in LISTS}
+    funding_below: set[int] = set()
+    for sub in digest.subregions:
+        funding_below |= _keep_most_specific(sub)
+        for name in LISTS:
+            below[name] |= {obj.pk for obj in getattr(sub, name)}
+    for name in LISTS:
+        setattr(digest, name, [obj for obj in getattr(digest, name) if obj.pk not in below[name]])
+    records = [node.record for node in _walk(digest.funding) if node.record.pk not in funding_below]
+    digest.funding = funding_tree(records, region_text=_plain(digest.region.body))
+    return funding_below | {record.pk for record in records}
+
+
+def _walk(nodes: list[FundingNode]):
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> list[RegionDigest]:
+    """The published records of each region, sub-regions nested under their region.
+
+    Every record type is read once for all the regions (a fixed number of queries however many
+    regions and records there are) and distributed here: a funding record, instrument, document
+    or conference by its regions, an agreement by its own region or its parties' regions, a
+    country and its population figures by the country's region, a route by its regions. With
+    ``most_specific`` a record linked to a region and to one of its sub-regions is shown under
+    the sub-region only, so a page that shows both never repeats it.
+    """
+    regions = list(regions)
+    ids = {region.pk for region in regions}
+    digests = {region.pk: RegionDigest(region) for region in regions}
+
+    def add(region_ids: Iterable[int | None], attribute: str, obj) -> None:
+        for region_id in dict.fromkeys(region_ids):
+            if region_id in ids:
+                getattr(digests[region_id], attribute).append(obj)
+
+    funding_by_region: dict[int, list[FundingRecord]] = defaultdict(list)
+    funding = funding_largest_first().filter(regions__in=ids).distinct()
+    for record in funding:
+        for region in published_related(record.regions):
+            if region.pk in ids:
+                funding_by_region[region.pk].append(record)
+    for region_id, records in funding_by_region.items():
+        digests[region_id].funding = funding_tree(records)  # final trees are built below
+
+    instruments = (
+        Instrument.objects.published().filter(regions__in=ids).distinct().prefetch_related("regions")
+    )
+    for instrument in instruments:
+        add((r.pk for r in published_related(instrument.regions)), "instruments", instrument)
+
+    conferences = (
+        PledgingConference.objects.published()
+        .filter(regions__in=ids)
+        .distinct()
+        .select_related("source")
+        .prefetch_related("regions")
+    )
+    for conference in conferences:
+        add((r.pk for r in published_related(conference.regions)), "conferences", conference)
+
+    agreements = (
+        agreements_with_timeline()
+        .filter(Q(region__in=ids) | Q(parties__region__in=ids))
+        .distinct()
+        .order_by("kind", "title")
+    )
+    for agreement in agreements:
+        party_regions = [c.region_id for c in published_related(agreement.parties)]
+        add([agreement.region_id, *party_regions], "agreements", agreement)
+
+    documents = documents_latest_first().filter(regions__in=ids).distinct()
+    for document in documents:
+        add((r.pk for r in published_related(document.regions)), "documents", document)
+
+    for country in Country.objects.published().filter(region__in=ids):
+        add([country.region_id], "countries", country)
+
+    populations = (
+        PopulationFigure.objects.published()
+        .filter(country__region__in=ids, country__status=Status.PUBLISHED)
+        .select_related("country", "source")
+        .prefetch_related(Prefetch("origins", queryset=Country.objects.published()))
+    )
+    for figure in populations:
+        add([figure.country.region_id], "populations", figure)
+
+    routes = (
+        Route.objects.published()
+        .filter(regions__in=ids)
+        .distinct()
+        .prefetch_related(
+            "regions",
+            Prefetch(
+                "figures",
+                queryset=RouteFigure.objects.published().select_related("source"),
+                to_attr="published_figures",
+            ),
+        )
+    )
+    for route in routes:
+        add((r.pk for r in published_related(route.regions)), "routes", route)
+
+    roots = []
+    for region in regions:
+        digest = digests[region.pk]
+        if region.parent_id in digests:
+            digests[region.parent_id].subregions.append(digest)
+        else:
+            roots.append(digest)
+    if most_specific:
+        for root in roots:
+            _keep_most_specific(root)
+    else:
+        for digest in digests.values():
+            records = [node.record for node in _walk(digest.funding)]
+            digest.funding = funding_tree(records, region_text=_plain(digest.region.body))
+    return roots

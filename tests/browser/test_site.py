@@ -1,0 +1,123 @@
+"""The seed site in a real browser: navigation, the explorer's form, accessibility, screenshots."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+# One page of every type, read by axe-core as a browser renders it.
+PAGE_TYPES = [
+    "/",
+    "/regions/",
+    "/regions/eastern-neighbourhood/",
+    "/regions/turkiye-region/",
+    "/countries/",
+    "/countries/by/",
+    "/countries/tr/",
+    "/routes/western-balkan-route/",
+    "/instruments/",
+    "/instruments/ipa-iii/",
+    "/funding/",
+    "/funding/?region=western-balkans&group=instrument",
+    "/funding/?region=atlantis&year=soon",
+    "/funding/western-balkans-package-2024/",
+    "/conferences/brussels-conference-viii-2024/",
+    "/agreements/",
+    "/agreements/timeline/",
+    "/agreements/eu-belarus-visa-facilitation-agreement/",
+    "/documents/",
+    "/documents/pact-on-migration-and-asylum/",
+    "/themes/",
+    "/themes/border-management/",
+    "/search/?q=frontex",
+    "/no-such-page/",
+]
+
+
+def test_overview_leads_to_a_region_a_country_and_an_agreement(page, site):
+    page.goto(site + "/")
+    expect(page.locator("h1")).to_have_text(
+        "EU support to partner countries on migration and forced displacement"
+    )
+
+    page.locator("#region-western-balkans-title a").click()
+    expect(page.locator("h1")).to_have_text("Western Balkans")
+    expect(page.locator("main")).to_contain_text("70% decrease of irregular border crossings")
+
+    page.get_by_role("link", name="Serbia", exact=True).first.click()
+    expect(page.locator("h1")).to_have_text("Serbia")
+    expect(page.locator(".summary-list")).to_contain_text("Candidate country")
+
+    page.goto(site + "/")
+    page.get_by_role("link", name="EU-Belarus visa facilitation agreement").first.click()
+    expect(page.locator("h1")).to_have_text("EU-Belarus visa facilitation agreement")
+    expect(page.locator(".timeline")).to_contain_text("9 November 2021")
+    expect(page.locator(".summary-list")).to_contain_text("Partially suspended")
+
+
+def test_belarus_footnote_goes_to_the_note_and_back(page, site):
+    page.goto(site + "/")
+    page.locator("#region-eastern-neighbourhood a[href='#note-by']").first.click()
+    expect(page).to_have_url(re.compile(r"#note-by$"))
+    expect(page.locator("#note-by")).to_contain_text("Cooperation with Belarus has been suspended since 2020")
+
+    page.locator("#note-by a[href='#ref-by-1']").click()
+    expect(page).to_have_url(re.compile(r"#ref-by-1$"))
+
+
+def test_explorer_filter_changes_the_rows_without_javascript(page_without_js, site):
+    page = page_without_js
+    page.goto(site + "/funding/")
+    rows = page.locator("table.records tbody tr")
+    everything = rows.count()
+
+    page.get_by_label("Region", exact=True).select_option("western-balkans")
+    page.get_by_role("button", name="Apply filters").click()
+
+    expect(page).to_have_url(re.compile(r"region=western-balkans"))
+    assert 0 < rows.count() < everything
+    expect(page.locator(".total-figure")).to_have_text(re.compile(r"^more than €"))
+    expect(page.locator("#by-group-caption")).to_contain_text("Total by region")
+    download = page.get_by_role("link", name=re.compile("as CSV"))
+    assert "region=western-balkans" in download.get_attribute("href")
+
+
+def test_skip_link_is_the_first_stop_and_focus_is_visible(page, site):
+    page.goto(site + "/")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    outline = skip.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
+
+
+def test_no_serious_or_critical_accessibility_violations_on_any_page_type(page, site, axe_source):
+    # One test for all page types: the seed is loaded once, and the report lists every page.
+    problems = {}
+    for path in PAGE_TYPES:
+        page.goto(site + path)
+        page.add_script_tag(content=axe_source)
+        results = page.evaluate(
+            """async () => await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+                resultTypes: ["violations"],
+            })"""
+        )
+        serious = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        if serious:
+            problems[path] = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in serious]
+
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_overview_screenshots_and_no_sideways_scrolling(page, site, artifacts, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(site + "/")
+
+    page.screenshot(path=str(artifacts / f"overview-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -1,0 +1,312 @@
+"""Funding pages: the explorer (filters, totals, chart, CSV), records, instruments, conferences."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+
+from funding.exports import FUNDING_CSV_HEADER
+from migrationsupport.models import Status
+from tests.factories import (
+    CountryFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    PledgingConferenceFactory,
+    RegionFactory,
+    ThemeFactory,
+)
+from tests.pages import assert_accessible_structure, assert_constant_queries, text_of
+
+pytestmark = pytest.mark.django_db
+
+YEAR = "year"
+
+
+def year(start: int, end: int | None = None) -> dict:
+    period = {"period_start": datetime.date(start, 1, 1), "period_start_precision": YEAR}
+    if end is not None:
+        period |= {"period_end": datetime.date(end, 1, 1), "period_end_precision": YEAR}
+    return period
+
+
+@pytest.fixture
+def balkans_and_syria():
+    """The seed's nesting in small: 350m ⊃ 60m ⊃ 47m + 13m in one region, 33bn in another."""
+    balkans = RegionFactory(name="Western Balkans", slug="western-balkans")
+    syria = RegionFactory(name="Syria response", slug="syria-response")
+    ipa = InstrumentFactory(name="Instrument for Pre-accession Assistance", short_name="IPA III", slug="ipa")
+    serbia = CountryFactory(name="Serbia", iso_code="RS", region=balkans)
+    returns = ThemeFactory(name="Returns", slug="returns")
+    total = FundingRecordFactory(
+        title="Western Balkans since 2021",
+        slug="wb-total",
+        amount=Decimal(350_000_000),
+        qualifier="more_than",
+        instrument=ipa,
+        regions=[balkans],
+        **year(2021),
+    )
+    package = FundingRecordFactory(
+        title="Package 2024",
+        slug="wb-package",
+        amount=Decimal(60_000_000),
+        parent=total,
+        regions=[balkans],
+        countries=[serbia],
+        **year(2024, 2024),
+    )
+    FundingRecordFactory(
+        title="Governance",
+        slug="wb-governance",
+        amount=Decimal(47_000_000),
+        parent=package,
+        regions=[balkans],
+        countries=[serbia],
+        **year(2024, 2024),
+    )
+    FundingRecordFactory(
+        title="Returns programme",
+        slug="wb-returns",
+        amount=Decimal(13_000_000),
+        parent=package,
+        regions=[balkans],
+        countries=[serbia],
+        themes=[returns],
+        **year(2024, 2024),
+    )
+    FundingRecordFactory(
+        title="Syria since 2011",
+        slug="syria-total",
+        amount=Decimal(33_000_000_000),
+        qualifier="more_than",
+        donor="eu_and_member_states",
+        regions=[syria],
+        **year(2011),
+    )
+    FundingRecordFactory(
+        title="Draft millions",
+        slug="draft-millions",
+        amount=Decimal(999_000_000),
+        regions=[balkans],
+        status=Status.DRAFT,
+        **year(2024),
+    )
+    return {"balkans": balkans, "syria": syria, "ipa": ipa, "package": package, "total": total}
+
+
+def listed(response) -> list[str]:
+    return [record.slug for record in response.context["page_obj"].object_list]
+
+
+def test_explorer_lists_published_records_and_totals_them_once(client, balkans_and_syria):
+    response = client.get("/funding/")
+
+    assert response.status_code == 200
+    assert set(listed(response)) == {"wb-total", "wb-package", "wb-governance", "wb-returns", "syria-total"}
+    total = response.context["total"]
+    # The 60m package and its 47m + 13m parts are inside the 350m: only 350m + 33bn count.
+    assert total.amount == Decimal(33_350_000_000)
+    assert total.qualifier == "more_than"
+    assert response.context["nested"] == 3
+    assert "more than €33.35\u00a0billion" in response.content.decode()
+    assert_accessible_structure(response)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "total"),
+    [
+        ("region=western-balkans", {"wb-total", "wb-package", "wb-governance", "wb-returns"}, 350_000_000),
+        ("region=syria-response", {"syria-total"}, 33_000_000_000),
+        ("country=RS", {"wb-package", "wb-governance", "wb-returns"}, 60_000_000),
+        ("instrument=ipa", {"wb-total"}, 350_000_000),
+        ("theme=returns", {"wb-returns"}, 13_000_000),
+        ("donor=eu_and_member_states", {"syria-total"}, 33_000_000_000),
+        # Ongoing periods ("since 2021") include every later year.
+        (
+            "year=2024",
+            {"wb-total", "wb-package", "wb-governance", "wb-returns", "syria-total"},
+            33_350_000_000,
+        ),
+        ("year=2015", {"syria-total"}, 33_000_000_000),
+        ("parent=wb-package", {"wb-governance", "wb-returns"}, 60_000_000),
+        ("top_level=true", {"wb-total", "syria-total"}, 33_350_000_000),
+        ("region=western-balkans&year=2022", {"wb-total"}, 350_000_000),
+    ],
+)
+def test_explorer_filters_change_rows_and_total(client, balkans_and_syria, query, expected, total):
+    response = client.get(f"/funding/?{query}")
+
+    assert response.status_code == 200
+    assert set(listed(response)) == expected
+    assert response.context["total"].amount == Decimal(total)
+
+
+def test_explorer_total_says_more_than_only_when_a_part_is_a_lower_bound(client, balkans_and_syria):
+    exact = client.get("/funding/?country=RS")
+    assert exact.context["total"].qualifier == "exact"
+    assert "€60\u00a0million" in exact.content.decode()
+    assert "The total is approximate" not in exact.content.decode()
+
+    approximate = client.get("/funding/?region=western-balkans")
+    assert approximate.context["total"].qualifier == "more_than"
+    assert "more than €350\u00a0million" in approximate.content.decode()
+
+
+def test_explorer_chart_groups_by_region_or_instrument_with_a_table_beside_it(client, balkans_and_syria):
+    by_region = client.get("/funding/")
+    labels = {g.label: g.amount for g in by_region.context["groups"]}
+    assert labels == {"Western Balkans": Decimal(350_000_000), "Syria response": Decimal(33_000_000_000)}
+    body = by_region.content.decode()
+    assert 'role="img"' in body and '<title id="funding-chart-title">Total by region</title>' in body
+    assert '<caption id="by-group-caption">Total by region: the figures of the chart</caption>' in body
+    # The largest bar fills the width; the others are in proportion.
+    widths = [bar.width_percent for bar in by_region.context["chart"].bars]
+    assert widths[0] == "100.00%"
+
+    by_instrument = client.get("/funding/?group=instrument")
+    assert {g.label for g in by_instrument.context["groups"]} == {"IPA III", "No instrument"}
+    assert by_instrument.context["group"] == "instrument"
+    # An unknown grouping falls back to regions rather than failing.
+    assert client.get("/funding/?group=nonsense").context["group"] == "region"
+
+
+@pytest.mark.parametrize(
+    "query", ["region=atlantis", "year=abc", "country=XX", "amount_min=lots", "top_level=maybe&year=twenty"]
+)
+def test_explorer_bad_filters_show_the_form_with_errors_not_a_server_error(client, balkans_and_syria, query):
+    response = client.get(f"/funding/?{query}")
+
+    assert response.status_code == 400
+    assert "Some filters could not be used" in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert list(response.context["object_list"]) == []
+    assert "total" not in response.context
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.parametrize("query", ["", "region=western-balkans", "country=RS&year=2024", "donor=eu"])
+def test_csv_holds_exactly_the_filtered_rows_in_the_page_order(client, balkans_and_syria, query):
+    page = client.get(f"/funding/?{query}")
+    download = client.get(f"/funding/export.csv?{query}")
+
+    assert download.status_code == 200
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert download["Content-Disposition"].startswith('attachment; filename="funding-')
+    header, *rows = csv_rows(download)
+    assert header == FUNDING_CSV_HEADER
+    assert [row[0] for row in rows] == listed(page)
+
+
+def test_csv_gives_the_exact_amount_qualifier_period_and_source(client, balkans_and_syria):
+    header, *rows = csv_rows(client.get("/funding/export.csv?instrument=ipa"))
+    row = dict(zip(header, rows[0], strict=True))
+
+    assert row["slug"] == "wb-total"
+    assert row["amount_eur"] == "350000000.00"
+    assert row["qualifier"] == "more_than"
+    assert row["qualifier_wording"] == "more than"
+    assert row["amount_text"] == "more than €350\u00a0million"
+    assert row["period_start"] == "2021"
+    assert row["period_text"] == "since 2021"
+    assert row["instrument"] == "ipa"
+    assert row["regions"] == "western-balkans"
+    assert row["source_url"].startswith("https://example.org/source-")
+    assert row["page_url"] == "http://testserver/funding/wb-total/"
+
+
+def test_csv_with_bad_filters_answers_400_with_the_reason(client, balkans_and_syria):
+    response = client.get("/funding/export.csv?region=atlantis")
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith("region:")
+
+
+def test_explorer_query_count_does_not_grow_with_rows(client, django_assert_num_queries):
+    region = RegionFactory(slug="r")
+    country = CountryFactory(region=region)
+    theme = ThemeFactory()
+    instrument = InstrumentFactory()
+
+    def make_rows(n):
+        FundingRecordFactory.create_batch(
+            n, regions=[region], countries=[country], themes=[theme], instrument=instrument, **year(2024)
+        )
+
+    assert_constant_queries(client, "/funding/?region=r", make_rows)
+    # 1 region looked up by slug to validate the filter; 5 option lists of the form (region,
+    # country, instrument, key area, part of); 1 count for the pager; 1 page of records with
+    # their instrument, source, parent and conference joined; 3 prefetches (regions, countries,
+    # key areas); 1 total; 1 total by region + 1 for the region labels; 1 count of records with
+    # an amount.
+    with django_assert_num_queries(15):
+        client.get("/funding/?region=r")
+
+
+def test_funding_record_page_shows_figure_parent_parts_and_source(client, balkans_and_syria):
+    response = client.get("/funding/wb-package/")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "€60 million in 2024" in text
+    assert "Part of Western Balkans since 2021" in text
+    assert "Governance" in text and "Returns programme" in text
+    assert "The parts listed add up to €60 million, of €60 million" in text
+    assert 'href="/funding/wb-total/"' in response.content.decode()
+    assert_accessible_structure(response)
+
+
+def test_funding_record_page_hides_a_draft_parent(client, source):
+    parent = FundingRecordFactory(title="Unpublished total", status=Status.DRAFT, amount=Decimal(10))
+    FundingRecordFactory(slug="child", parent=parent, amount=Decimal(5))
+
+    response = client.get("/funding/child/")
+
+    assert response.status_code == 200
+    assert "Unpublished total" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/funding/draft-millions/", "/funding/no-such-record/", "/instruments/nope/", "/conferences/nope/"],
+)
+def test_drafts_and_unknown_slugs_are_404(client, balkans_and_syria, url):
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "There is no published page at this address" in response.content.decode()
+
+
+def test_instrument_pages_total_their_funding(client, balkans_and_syria):
+    InstrumentFactory(name="Hidden draft instrument", status=Status.DRAFT)
+
+    listing = client.get("/instruments/")
+    assert listing.status_code == 200
+    assert "more than €350\u00a0million" in listing.content.decode()
+    assert "Hidden draft instrument" not in listing.content.decode()
+
+    detail = client.get("/instruments/ipa/")
+    assert detail.status_code == 200
+    assert detail.context["total"].amount == Decimal(350_000_000)
+    assert 'href="/funding/?instrument=ipa"' in detail.content.decode()
+    assert_accessible_structure(detail)
+
+
+def test_conference_page_lists_its_pledges(client, source):
+    conference = PledgingConferenceFactory(
+        name="Eighth Brussels Conference", slug="brussels-viii", date=datetime.date(2024, 5, 27)
+    )
+    FundingRecordFactory(title="EU pledge", conference=conference, amount=Decimal(2_120_000_000))
+
+    response = client.get("/conferences/brussels-viii/")
+
+    assert response.status_code == 200
+    assert '<time datetime="2024-05-27">27 May 2024</time>' in response.content.decode()
+    assert "€2.12\u00a0billion" in response.content.decode()
+    assert_accessible_structure(response)

@@ -1,0 +1,242 @@
+"""Region, country and route pages: published records only, with their figures and sources."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from migrationsupport.models import Status
+from regions.models import RouteFigure
+from tests.factories import (
+    AgreementEventFactory,
+    AgreementFactory,
+    CountryFactory,
+    DocumentFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    PopulationFigureFactory,
+    RegionFactory,
+    RouteFactory,
+)
+from tests.pages import assert_accessible_structure, assert_constant_queries, text_of
+
+pytestmark = pytest.mark.django_db
+
+BELARUS_NOTE = "<p>Cooperation with Belarus has been suspended since 2020.</p>"
+
+
+@pytest.fixture
+def east():
+    region = RegionFactory(
+        name="Eastern Neighbourhood",
+        slug="east",
+        body="<p>Visa facilitation with Armenia and Belarus<sup>[1]</sup>.</p>",
+    )
+    sub = RegionFactory(name="Caucasus", slug="caucasus", parent=region)
+    belarus = CountryFactory(
+        name="Belarus",
+        iso_code="BY",
+        slug="belarus",
+        region=region,
+        eastern_partnership_member=True,
+        eastern_partnership_left=datetime.date(2021, 6, 1),
+        eastern_partnership_left_precision="month",
+        cooperation_status="suspended",
+        cooperation_suspended_since=datetime.date(2020, 1, 1),
+        cooperation_suspended_since_precision="year",
+        cooperation_note=BELARUS_NOTE,
+    )
+    armenia = CountryFactory(name="Armenia", iso_code="AM", slug="armenia", region=sub)
+    return {"region": region, "sub": sub, "belarus": belarus, "armenia": armenia}
+
+
+def test_region_page_shows_its_records_and_sub_regions(client, east):
+    region, belarus, armenia = east["region"], east["belarus"], east["armenia"]
+    FundingRecordFactory(title="Eastern programme", amount=Decimal(5_000_000), regions=[region])
+    FundingRecordFactory(title="Draft programme", amount=Decimal(1), regions=[region], status=Status.DRAFT)
+    agreement = AgreementFactory(title="EU-Belarus visa facilitation agreement", parties=[belarus])
+    AgreementEventFactory(
+        agreement=agreement, kind="partially_suspended", date=datetime.date(2021, 11, 9), date_precision="day"
+    )
+    AgreementFactory(title="EU-Armenia readmission agreement", parties=[armenia])
+    InstrumentFactory(name="NDICI-Global Europe").regions.add(region)
+    DocumentFactory(title="Eastern Partnership beyond 2020").regions.add(region)
+    RegionFactory(name="Draft sub-region", slug="draft-sub", parent=region, status=Status.DRAFT)
+
+    response = client.get("/regions/east/")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    for fact in (
+        "Eastern programme",
+        "€5 million",
+        "EU-Belarus visa facilitation agreement",
+        "Partially suspended",
+        "9 November 2021",
+        "NDICI-Global Europe",
+        "Eastern Partnership beyond 2020",
+        "Caucasus",
+        "EU-Armenia readmission agreement",  # under the sub-region, where Armenia is
+    ):
+        assert fact in text
+    assert "Draft programme" not in text and "Draft sub-region" not in text
+    assert_accessible_structure(response)
+
+
+def test_belarus_note_is_a_real_footnote_with_back_links(client, east):
+    response = client.get("/regions/east/")
+    body = response.content.decode()
+
+    # The source's literal "[1]" became a link to the note; the note links back to each mention.
+    assert "<sup>[1]</sup>" not in body
+    assert 'Belarus<sup class="note-ref"><a href="#note-by" id="ref-by-1">' in body
+    assert '<li id="note-by"><p>Cooperation with Belarus has been suspended since 2020.</p>' in body
+    assert 'href="#ref-by-1"' in body
+    assert body.count('href="#note-by"') == body.count('href="#ref-by-')
+
+
+def test_region_list_shows_the_tree_of_published_regions(client, east):
+    RegionFactory(name="Draft region", status=Status.DRAFT)
+
+    response = client.get("/regions/")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Eastern Neighbourhood" in text and "Caucasus" in text and "Armenia" in text
+    assert "Draft region" not in text
+    assert_accessible_structure(response)
+
+
+def test_country_page_shows_relationship_agreements_funding_populations_and_routes(client, east):
+    belarus = east["belarus"]
+    turkiye = CountryFactory(name="Türkiye", iso_code="TR", slug="turkiye", candidate_status="candidate")
+    syria = CountryFactory(name="Syria", iso_code="SY", slug="syria")
+    figure = PopulationFigureFactory(
+        country=turkiye,
+        group="people seeking refuge from Syria",
+        value=Decimal(3_100_000),
+        qualifier="about",
+        wording="around",
+        since=datetime.date(2015, 1, 1),
+        since_precision="year",
+    )
+    figure.origins.add(syria)
+    FundingRecordFactory(
+        title="Migration and border management",
+        amount=Decimal(900_000_000),
+        qualifier="about",
+        wording="close to",
+        countries=[turkiye],
+    )
+    AgreementFactory(title="EU-Turkey Statement", kind="statement", parties=[turkiye])
+    RouteFactory(name="Eastern Mediterranean route").countries.add(turkiye)
+
+    response = client.get("/countries/tr/")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    for fact in (
+        "Candidate country",
+        "around 3.1 million people seeking refuge from Syria",
+        "since 2015",
+        "close to €900 million",
+        "EU-Turkey Statement",
+        "Eastern Mediterranean route",
+    ):
+        assert fact in text
+    assert '<time datetime="2015">2015</time>' in response.content.decode()
+    assert_accessible_structure(response)
+
+    belarus_page = client.get("/countries/BY/")
+    text = text_of(belarus_page)
+    assert "Withdrew in June 2021" in text
+    assert "Suspended since 2020" in text
+    assert 'id="note-by"' in belarus_page.content.decode()
+    assert belarus.name in text
+
+
+def test_country_list_filters_with_the_shared_filterset(client, east):
+    CountryFactory(name="Moldova", iso_code="MD", candidate_status="candidate", region=east["region"])
+
+    everyone = client.get("/countries/")
+    candidates = client.get("/countries/?candidate_status=candidate")
+    in_caucasus = client.get("/countries/?region=caucasus")
+
+    assert everyone.status_code == candidates.status_code == 200
+    assert [c.name for c in candidates.context["object_list"]] == ["Moldova"]
+    assert [c.name for c in in_caucasus.context["object_list"]] == ["Armenia"]
+    assert client.get("/countries/?region=atlantis").status_code == 400
+    assert_accessible_structure(everyone)
+
+
+def test_route_page_shows_figures_with_their_period_and_source(client, east, source):
+    route = RouteFactory(name="Western Balkan route", slug="western-balkan-route")
+    RouteFigure.objects.create(
+        route=route,
+        slug="crossings-2024",
+        label="decrease of irregular border crossings",
+        percent=Decimal("70.00"),
+        period=datetime.date(2024, 1, 1),
+        period_precision="year",
+        source=source,
+        status=Status.PUBLISHED,
+    )
+    RouteFigure.objects.create(
+        route=route,
+        slug="draft-figure",
+        label="draft figure",
+        percent=Decimal(1),
+        period=datetime.date(2024, 1, 1),
+        period_precision="year",
+        source=source,
+    )
+
+    response = client.get("/routes/western-balkan-route/")
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "70% decrease of irregular border crossings in 2024" in text
+    assert "draft figure" not in text
+    assert f'href="{source.url}"' in response.content.decode()
+    assert_accessible_structure(response)
+
+
+@pytest.mark.parametrize(
+    "url", ["/regions/draft/", "/regions/unknown/", "/countries/dr/", "/countries/zz/", "/routes/draft/"]
+)
+def test_drafts_and_unknown_addresses_are_404(client, url):
+    RegionFactory(slug="draft", status=Status.DRAFT)
+    CountryFactory(iso_code="DR", status=Status.DRAFT)
+    RouteFactory(slug="draft", status=Status.DRAFT)
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert "There is no published page at this address" in response.content.decode()
+
+
+def test_list_pages_cost_the_same_queries_for_3_or_30_rows(client):
+    region = RegionFactory(slug="many")
+
+    def make_countries(n):
+        for _ in range(n):
+            CountryFactory(region=region)
+
+    assert_constant_queries(client, "/countries/", make_countries)
+    assert_constant_queries(client, "/regions/", lambda n: RegionFactory.create_batch(n, parent=region))
+
+
+def test_region_page_query_count_does_not_grow_with_its_records(client):
+    region = RegionFactory(slug="busy")
+
+    def make_records(n):
+        for _ in range(n):
+            country = CountryFactory(region=region)
+            FundingRecordFactory(regions=[region], countries=[country])
+            AgreementFactory(parties=[country])
+            DocumentFactory().regions.add(region)
+            PopulationFigureFactory(country=country)
+
+    assert_constant_queries(client, "/regions/busy/", make_records)
