@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 
-.PHONY: install run serve test lint format migrations-check smoke clean browser-deps
+.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,21 @@ smoke: install
 	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/smoke/db.sqlite3 $(BIN)/python manage.py loaddata fixtures/*.json
 	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/smoke/db.sqlite3 $(BIN)/python manage.py loaddata fixtures/*.json
 	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/smoke/db.sqlite3 $(BIN)/python manage.py smoke_check
+
+# Throughput, latency, queries and memory against a hello-world view (gunicorn + wrk), at the seed
+# size and with +100 000 synthetic records, in its own <name>_bench database. See docs/performance.md.
+bench: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} \
+		$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# A consistent dump (pg_dump, or dumpdata on SQLite) into var/backups/, and its restore into an
+# empty database: make restore FILE=var/backups/<stamp>.dump
+backup: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py backup $(if $(FILE),--output $(FILE))
+
+restore: install
+	@test -n "$(FILE)" || (echo "Usage: make restore FILE=var/backups/<stamp>.dump" && exit 2)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py restore $(FILE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache node_modules test-artifacts

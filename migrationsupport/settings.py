@@ -148,7 +148,10 @@ else:
 # Public pages and anonymous API answers are cached for this many seconds (0 turns it off); any
 # edit makes them fresh at once (migrationsupport/cache.py). Officers are never served from it.
 PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 600)
-PAGE_CACHE_EXCLUDE = ("/admin/", "/preview/", "/healthz")
+PAGE_CACHE_EXCLUDE = ("/admin/", "/preview/", "/healthz", "/bench/")
+
+# `make bench` only: serve /bench/hello/, the hello-world baseline the pages are measured against.
+BENCH_HELLO_VIEW = envbool("BENCH_HELLO_VIEW", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,7 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
-from . import views
+from . import health, views
+
+handler500 = "migrationsupport.errors.server_error"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -13,4 +17,9 @@ urlpatterns = [
     path("", include("agreements.urls")),
     path("api/", include("migrationsupport.api_urls")),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]
+
+if settings.BENCH_HELLO_VIEW:
+    # The baseline of `make bench`: a view that does nothing, behind the same settings and middleware.
+    urlpatterns.append(path("bench/hello/", lambda request: HttpResponse("Hello, world"), name="bench-hello"))

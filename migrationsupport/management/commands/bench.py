@@ -1,0 +1,305 @@
+"""``manage.py bench``: throughput, latency, queries and memory of the public pages and the API.
+
+Runs, back to back on this machine, a hello-world Django view (same settings and middleware),
+the overview, a region page, the funding explorer with a filter and the API funding list, at
+the seed size and with +N synthetic funding records, each with a warm page cache and with
+caching off. It serves with gunicorn (2 workers), loads with wrk (installed with apt-get when
+missing), and prints a Markdown table. The data lives in its own database (``<name>_bench``,
+dropped and rebuilt), never in the one DATABASE_URL names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+PAGES = [
+    ("hello-world view", "/bench/hello/"),
+    ("overview", "/"),
+    ("region page", "/regions/western-balkans/"),
+    ("funding explorer, filtered", "/funding/?region=western-balkans&year=2024"),
+    ("API funding list", "/api/v1/funding/?region=western-balkans"),
+]
+
+
+@dataclass
+class Result:
+    size: str
+    cache: str
+    page: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    queries: int
+    worker_mb: float
+    errors: int
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, int]:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))", output, re.M))
+
+    def to_ms(text: str) -> float:
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+        return _ms(value, unit)
+
+    errors = 0
+    for match in re.finditer(r"Non-2xx or 3xx responses:\s+(\d+)", output):
+        errors += int(match.group(1))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return rps, to_ms(latency["50"]), to_ms(latency["99"]), errors
+
+
+class Command(BaseCommand):
+    help = "Benchmark pages and API against a hello-world view with gunicorn and wrk."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--extra", type=int, default=100_000, help="Synthetic funding records to add.")
+        parser.add_argument("--duration", type=int, default=10, help="Seconds of load per page.")
+        parser.add_argument("--connections", type=int, default=8)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--output", default="var/bench/results.md")
+
+    def handle(self, *args, extra, duration, connections, workers, output, **options):
+        db = settings.DATABASES["default"]
+        if db["ENGINE"] != "django.db.backends.postgresql":
+            raise CommandError("bench runs on PostgreSQL: set DATABASE_URL.")
+        self.wrk = self._ensure_wrk()
+        bench_db = f"{db['NAME']}_bench"
+        self.bench_url = (
+            f"postgres://{db['USER']}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{bench_db}"
+        )
+        self._recreate_database(db, bench_db)
+        base = Path(settings.BASE_DIR)
+        self._manage("migrate", "--noinput", "-v0")
+        self._manage("loaddata", *sorted(str(p) for p in (base / "fixtures").glob("*.json")), "-v0")
+        self._manage("collectstatic", "--noinput", "-v0")
+
+        results: list[Result] = []
+        for size in ("seed", f"+{extra:,}".replace(",", " ")):
+            if size != "seed":
+                self.stdout.write(f"Adding {extra} synthetic funding records...")
+                self._manage("generate_demo_data", "--funding", str(extra), "-v0")
+            for cache in ("warm", "off"):
+                queries = self._query_counts(cache)
+                results += self._run(size, cache, queries, duration, connections, workers)
+        table = render(results)
+        self.stdout.write(table)
+        path = base / output
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(table)
+        self.stdout.write(f"Written to {path}")
+
+    # --- set-up ---------------------------------------------------------------------------
+
+    def _ensure_wrk(self) -> str:
+        found = shutil.which("wrk")
+        if found:
+            return found
+        self.stdout.write("Installing wrk with apt-get...")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+        return shutil.which("wrk")
+
+    def _recreate_database(self, db, name: str) -> None:
+        connections.close_all()
+        with psycopg.connect(
+            dbname="postgres",
+            user=db.get("USER") or None,
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            password=db.get("PASSWORD") or None,
+            autocommit=True,
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+    def _env(self, **extra) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.bench_url,
+            "DEBUG": "0",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key-not-for-production",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BENCH_HELLO_VIEW": "1",
+            "API_ANON_RATE": "1000000/second",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+
+    def _manage(self, *args: str) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *args], check=True, env=self._env(), cwd=settings.BASE_DIR
+        )
+
+    def _query_counts(self, cache: str) -> dict[str, int]:
+        """Queries of one request per page (after a first one), measured in a child process."""
+        code = (
+            "import json, django; django.setup()\n"
+            "from migrationsupport.management.commands.bench import count_queries\n"
+            f"print(json.dumps(count_queries({[p for _, p in PAGES]!r})))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            env=self._env(
+                PAGE_CACHE_SECONDS="600" if cache == "warm" else "0",
+                DJANGO_SETTINGS_MODULE="migrationsupport.settings",
+            ),
+        ).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def _run(self, size, cache, queries, duration, connections, workers) -> list[Result]:
+        port = _free_port()
+        env = self._env(
+            PAGE_CACHE_SECONDS="600" if cache == "warm" else "0",
+            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+            CACHE_KEY_PREFIX=f"bench-{port}",
+        )
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        server = subprocess.Popen(
+            [
+                str(gunicorn),
+                "migrationsupport.wsgi",
+                "-w",
+                str(workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "-",
+                "--log-level",
+                "warning",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        results = []
+        try:
+            _wait_for(port)
+            for label, path in PAGES:
+                url = f"http://127.0.0.1:{port}{path}"
+                for _ in range(20):  # warm up: imports, connections, the cache
+                    urllib.request.urlopen(url, timeout=30).read()
+                run = subprocess.run(
+                    [self.wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                rps, p50, p99, errors = parse_wrk(run.stdout)
+                results.append(
+                    Result(
+                        size,
+                        cache,
+                        label,
+                        rps,
+                        p50,
+                        p99,
+                        queries[path],
+                        _worker_peak_mb(server.pid),
+                        errors,
+                    )
+                )
+                self.stdout.write(f"  {size:>10} {cache:>4} {label:<28} {rps:8.0f} req/s  p99 {p99:6.1f} ms")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        return results
+
+
+def count_queries(paths: list[str]) -> dict[str, int]:
+    from django.db import connection
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    counts = {}
+    for path in paths:
+        client.get(path)  # first request opens the connection
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise CommandError(f"{path} answered {response.status_code}")
+        counts[path] = len(ctx.captured_queries)
+    return counts
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError("gunicorn did not start")
+
+
+def _worker_peak_mb(master_pid: int) -> float:
+    """The largest peak resident memory (VmHWM) among the master's worker processes."""
+    peak = 0.0
+    for child in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if match:
+            peak = max(peak, int(match.group(1)) / 1024)
+    return peak
+
+
+def render(results: list[Result]) -> str:
+    hello = {(r.size, r.cache): r.rps for r in results if r.page == PAGES[0][0]}
+    header = (
+        "data",
+        "cache",
+        "page",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "queries",
+        "worker MB",
+        "vs hello",
+        "errors",
+    )
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = r.rps / hello[(r.size, r.cache)] if hello.get((r.size, r.cache)) else 0
+        cells = (r.size, r.cache, r.page, f"{r.rps:.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", r.queries)
+        lines.append(
+            "| " + " | ".join(map(str, (*cells, f"{r.worker_mb:.0f}", f"{ratio:.2f}", r.errors))) + " |"
+        )
+    return "\n".join(lines) + "\n"
