@@ -78,9 +78,14 @@ class PartialDate:
         return cls(date, precision) if date is not None else None
 
 
-def _trim(value: Decimal) -> str:
+def _plain(value: Decimal) -> str:
+    """A non-negative number with its integral digits grouped by non-breaking spaces, no
+    trailing zeros: 300 000, 2.12, 40 286."""
     text = format(value.normalize(), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    integral, _, fraction = text.partition(".")
+    grouped = f"{int(integral):,}".replace(",", "\u00a0")
+    fraction = fraction.rstrip("0")
+    return f"{grouped}.{fraction}" if fraction else grouped
 
 
 def format_number(value: Decimal | int) -> str:
@@ -90,17 +95,14 @@ def format_number(value: Decimal | int) -> str:
     that scale); anything else is written in full with a non-breaking space between thousands.
     """
     value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
     for scale, word in ((Decimal(10) ** 9, "billion"), (Decimal(10) ** 6, "million")):
-        if abs(value) >= scale:
+        if value >= scale:
             scaled = value / scale
             if scaled == scaled.quantize(Decimal("0.01")):
-                return f"{_trim(scaled)}\u00a0{word}"
-    whole = value.quantize(Decimal("0.01"))
-    integral = int(abs(whole))
-    grouped = f"{integral:,}".replace(",", "\u00a0")
-    sign = "-" if whole < 0 else ""
-    cents = abs(whole) - integral
-    return f"{sign}{grouped}{_trim(cents)[1:] if cents else ''}"
+                return f"{sign}{_plain(scaled)}\u00a0{word}"
+    return sign + _plain(value.quantize(Decimal("0.01")))
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,8 @@ def test_rich_text_is_sanitised(payload):
     assert "onerror" not in cleaned
     assert "onclick" not in cleaned
     assert "javascript:" not in cleaned
+
+
+def test_large_amounts_that_are_not_round_billions_are_grouped_not_run_together():
+    assert str(Amount(Decimal("40286000000"), "about")) == f"about €40{NBSP}286{NBSP}million"
+    assert str(Amount(Decimal("1234567890123"))) == f"€1{NBSP}234{NBSP}567{NBSP}890{NBSP}123"
