@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 
-.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench backup restore
+.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench backup restore \
+	loadtest audit
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,7 +66,17 @@ smoke: install
 # size and with +100 000 synthetic records, in its own <name>_bench database. See docs/performance.md.
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} \
-		$(BIN)/python manage.py bench $(BENCH_ARGS)
+		SECURE_SSL_REDIRECT=0 $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# 64 connections for 30 s on the public pages and the API (gunicorn + wrk on loopback, plain HTTP),
+# in its own <name>_loadtest database; fails on any error or 5xx. See docs/reliability.md.
+loadtest: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-loadtest-only} \
+		SECURE_SSL_REDIRECT=0 $(BIN)/python manage.py loadtest $(LOADTEST_ARGS)
+
+# Known vulnerabilities in the installed packages (pip-audit) and a static security scan (bandit).
+audit: install
+	.ci/audit
 
 # A consistent dump (pg_dump, or dumpdata on SQLite) into var/backups/, and its restore into an
 # empty database: make restore FILE=var/backups/<stamp>.dump

@@ -20,7 +20,9 @@ import io
 import logging
 from functools import cached_property
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Prefetch
@@ -103,6 +105,10 @@ def api_exception_handler(exc, context):
             "Other records still refer to this one, so it cannot be deleted: "
             + "; ".join(referrers)
             + ("…" if len(exc.args[1]) > 5 else "")
+        )
+    elif isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes: send less."
         )
     elif isinstance(exc, IntegrityError):
         # Validation should have caught it (a race between two writers, or a missing rule).
@@ -258,6 +264,8 @@ class PublishableViewSet(viewsets.ModelViewSet):
 
     def get_object(self):
         lookup = self.normalise_lookup(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if "\x00" in lookup:  # PostgreSQL cannot even compare it: no record has it
+            raise Http404
         if self.request.method in WRITE_METHODS:
             queryset = self.visible(self.model.objects.all()).select_for_update(of=("self",))
             obj = get_object_or_404(queryset, **{self.lookup_field: lookup})

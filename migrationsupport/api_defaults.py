@@ -8,6 +8,8 @@ at that moment.
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import F
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
@@ -20,6 +22,8 @@ from rest_framework.throttling import AnonRateThrottle
 
 from . import services
 from .models import Status
+
+logger = logging.getLogger(__name__)
 
 # --- Permissions and throttling ----------------------------------------------------------------
 
@@ -56,6 +60,13 @@ class AnonymousRateThrottle(AnonRateThrottle):
 
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
+            logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
+            return True
 
 
 # --- Pagination, ordering, publication filter -------------------------------------------------

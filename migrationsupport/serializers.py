@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -189,6 +190,21 @@ class SourceFieldExtension(OpenApiSerializerFieldExtension):
 PUBLISHING_FIELDS = ("url", "api_url", "status", "publish_at", "version", "created_at", "updated_at")
 
 
+def _has_unstorable_characters(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, Mapping):
+        return any(_has_unstorable_characters(k) or _has_unstorable_characters(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable_characters(item) for item in value)
+    return False
+
+
+def _printable(key: str) -> str:
+    """A field name safe to echo in a JSON answer (an unpaired surrogate cannot be encoded)."""
+    return key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
+
+
 class PublishableSerializer(serializers.ModelSerializer):
     """Base of every record serializer: public page and API addresses, publishing fields, and
     writes validated by the model's ``full_clean()`` (``clean()`` rules, check constraints) so
@@ -198,6 +214,24 @@ class PublishableSerializer(serializers.ModelSerializer):
 
     class Meta:
         read_only_fields = ("version", "created_at", "updated_at")
+
+    def to_internal_value(self, data):
+        """Refuse, field by field, what DRF would pass on silently or as a server error: fields
+        the record does not have (a typo must not be ignored; read-only fields a client read
+        are fine), and NUL characters or unpaired surrogates in any string, which PostgreSQL
+        cannot store (related records' slugs and partial dates included)."""
+        if isinstance(data, Mapping):
+            errors: dict[str, list[str]] = {}
+            for key, value in data.items():
+                if key not in self.fields:
+                    errors[_printable(key)] = [
+                        "Unknown field: this record's fields are listed in the API schema (/api/schema/)."
+                    ]
+                elif _has_unstorable_characters(value):
+                    errors[key] = ["NUL characters and unpaired surrogates are not allowed."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

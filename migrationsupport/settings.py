@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django.contrib.postgres",
     "django_filters",
     "rest_framework",
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "simple_history",
+    "axes",
     "migrationsupport",
     "regions",
     "funding",
@@ -84,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "migrationsupport.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "migrationsupport.cache.PublicPageCacheMiddleware",
@@ -94,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "migrationsupport.urls"
@@ -247,12 +253,45 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Security: production values unless DEBUG is on.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY") else None
+# Security: production values unless DEBUG is on; `check --deploy --fail-level WARNING` is clean.
+# HTTPS is the only way in: plain HTTP is redirected, and browsers are told (HSTS) to never try it.
+# Processes started on loopback by tests, `make bench` and `make loadtest` speak plain HTTP and
+# set SECURE_SSL_REDIRECT=0 themselves (see the Makefile and docs/reliability.md).
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_HTTPONLY = True  # the admin and the API docs read the token from the form, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every answer (migrationsupport/security.py): scripts only from this
+# site, never inline. CSP_REPORT_URI, when set, receives the browsers' violation reports.
+CSP_REPORT_URI = env("CSP_REPORT_URI")
+
+# Admin brute force (django-axes): after AXES_FAILURE_LIMIT failed logins the account (from any
+# address) and the address (for any account) are locked for AXES_COOLOFF_MINUTES, even when the
+# right password follows. Lockouts are logged (logger "axes") and listed in the admin, where a
+# superuser lifts them; or `manage.py axes_reset`, `axes_reset_username <name>`, `axes_reset_ip <ip>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = envbool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The client address the same way as the API throttle: behind the proxy, the one it appended.
+AXES_CLIENT_IP_CALLABLE = "migrationsupport.security.client_ip"
+AXES_NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,15 @@
+import os
+
 import pytest
+from django.conf import settings
 
 from tests.factories import SourceFactory
+
+# Production settings redirect plain HTTP to HTTPS; the test client, the live server and the app
+# processes tests start on loopback (gunicorn subprocesses inherit this environment) speak plain
+# HTTP. Set before any test module builds a WSGI app (SecurityMiddleware reads it once).
+os.environ["SECURE_SSL_REDIRECT"] = "0"
+settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture(autouse=True)
