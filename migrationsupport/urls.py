@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.http import HttpResponse
 from django.urls import include, path
 
 from . import health, views
+from .sitemaps import SITEMAPS
 
 handler500 = "migrationsupport.errors.server_error"
 
@@ -18,6 +20,8 @@ urlpatterns = [
     path("api/", include("migrationsupport.api_urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"}),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),
 ]
 
 if settings.BENCH_HELLO_VIEW:
