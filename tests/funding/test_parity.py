@@ -1,0 +1,104 @@
+"""The funding explorer, its CSV and the API list the same records for the same filters."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+
+from tests.factories import (
+    CountryFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    RegionFactory,
+    ThemeFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+FILTERS = [
+    "",
+    "region=south",
+    "region=north-africa",
+    "country=TR",
+    "instrument=ipa",
+    "theme=borders",
+    "donor=eu_and_member_states",
+    "year=2024",
+    "year_min=2022&year_max=2024",
+    "amount_min=50000000",
+    "top_level=true",
+    "parent=package",
+    "region=south&theme=borders&year=2024",
+]
+
+
+@pytest.fixture
+def records():
+    south = RegionFactory(slug="south")
+    north_africa = RegionFactory(slug="north-africa", parent=south)
+    turkiye = CountryFactory(iso_code="TR", region=south)
+    ipa = InstrumentFactory(slug="ipa")
+    borders = ThemeFactory(slug="borders")
+
+    def year(y):
+        return {"period_start": datetime.date(y, 1, 1), "period_start_precision": "year"}
+
+    package = FundingRecordFactory(
+        slug="package", amount=Decimal(60_000_000), regions=[south], instrument=ipa, **year(2024)
+    )
+    FundingRecordFactory(
+        slug="part", amount=Decimal(47_000_000), parent=package, themes=[borders], **year(2024)
+    )
+    FundingRecordFactory(
+        slug="pledge",
+        amount=Decimal(6_000_000_000),
+        donor="eu_and_member_states",
+        regions=[south, north_africa],
+    )
+    FundingRecordFactory(
+        slug="turkiye", amount=Decimal(900_000_000), countries=[turkiye], themes=[borders], **year(2021)
+    )
+    FundingRecordFactory(slug="north", regions=[north_africa], themes=[borders], **year(2023))
+    FundingRecordFactory(slug="draft", status="draft", regions=[south], themes=[borders], **year(2024))
+
+
+def page_slugs(client, query):
+    response = client.get(f"/funding/?{query}&page_size=100")
+    assert response.status_code == 200
+    return {record.slug for record in response.context["page_obj"].paginator.object_list}
+
+
+def csv_slugs(client, query):
+    response = client.get(f"/funding/export.csv?{query}")
+    assert response.status_code == 200
+    return {row["slug"] for row in csv.DictReader(io.StringIO(response.content.decode()))}
+
+
+def api_slugs(client, query):
+    slugs, url = set(), f"/api/v1/funding/?{query}&page_size=100"
+    while url:
+        body = client.get(url).json()
+        slugs |= {item["slug"] for item in body["results"]}
+        url = body["next"]
+    return slugs
+
+
+@pytest.mark.parametrize("query", FILTERS)
+def test_page_csv_and_api_list_the_same_records(client, records, query):
+    on_page = page_slugs(client, query)
+    assert on_page == csv_slugs(client, query) == api_slugs(client, query)
+    assert "draft" not in on_page
+
+
+def test_filters_are_not_trivially_equal(client, records):
+    assert page_slugs(client, "region=north-africa") == {"pledge", "north"}
+    # Records with an open period ("since 2021") include every later year.
+    assert page_slugs(client, "year=2024") == {"package", "part", "turkiye", "north"}
+    assert page_slugs(client, "year=2022") == {"turkiye"}
+
+
+def test_a_draft_is_404_on_the_page_and_in_the_api(client, records):
+    assert client.get("/funding/draft/").status_code == 404
+    assert client.get("/api/v1/funding/draft/").status_code == 404
