@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef
 
-from migrationsupport.filters import RegionTreeFilter, published_choices
+from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices
 from migrationsupport.models import Theme
 from regions.models import Country
 
@@ -29,7 +29,7 @@ class AgreementFilter(django_filters.FilterSet):
         label="Current status",
         help_text="The status after the latest event (or as stated by the source).",
     )
-    country = django_filters.ModelChoiceFilter(
+    country = RelatedChoiceFilter(
         field_name="parties",
         to_field_name="iso_code",
         queryset=published_choices(Country),
@@ -68,18 +68,14 @@ class AgreementFilter(django_filters.FilterSet):
     def filter_event_date(self, queryset, name, value):  # applied together in filter_queryset
         return queryset
 
-    @property
-    def qs(self):
-        return super().qs.distinct()
-
 
 class DocumentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices)
     region = RegionTreeFilter(field_name="regions", label="Region")
-    country = django_filters.ModelChoiceFilter(
+    country = RelatedChoiceFilter(
         field_name="countries", to_field_name="iso_code", queryset=published_choices(Country)
     )
-    theme = django_filters.ModelChoiceFilter(
+    theme = RelatedChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
     )
     year = django_filters.NumberFilter(field_name="date", lookup_expr="year", min_value=1, max_value=9999)
@@ -87,10 +83,6 @@ class DocumentFilter(django_filters.FilterSet):
     class Meta:
         model = Document
         fields: list[str] = []
-
-    @property
-    def qs(self):
-        return super().qs.distinct()
 
 
 class AgreementEventFilter(django_filters.FilterSet):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -85,20 +88,24 @@ class AgreementQuerySet(PublishableQuerySet):
         A correlated subquery inside the one SQL query (not a query per row), so the annotation
         also serves filtering and ordering by status.
         """
+        # The status is mapped inside the subquery (NULL for an event kind that changes no
+        # status), so PostgreSQL runs one subplan per row, not one per CASE branch.
         latest = (
             AgreementEvent.objects.published()
             .filter(agreement=OuterRef("pk"))
             .order_by("-date", "-pk")
-            .values("kind")[:1]
+            .annotate(
+                status_after=Case(
+                    *[When(kind=kind, then=Value(status)) for kind, status in STATUS_AFTER_EVENT.items()],
+                    default=None,
+                    output_field=models.CharField(),
+                )
+            )
+            .values("status_after")[:1]
         )
-        return self.annotate(latest_event_kind=Subquery(latest)).annotate(
-            current_status_code=Case(
-                *[
-                    When(latest_event_kind=kind, then=Value(status))
-                    for kind, status in STATUS_AFTER_EVENT.items()
-                ],
-                default=F("stated_status"),
-                output_field=models.CharField(),
+        return self.annotate(
+            current_status_code=Coalesce(
+                Subquery(latest), F("stated_status"), output_field=models.CharField()
             )
         )
 
@@ -142,6 +149,15 @@ class Agreement(PublishableModel):
     class Meta:
         permissions = [("publish_agreement", "Can publish and unpublish agreement")]
         ordering = ["title"]
+        indexes = [
+            # The agreements list's order.
+            models.Index(fields=["title", "id"], name="agreement_title_idx"),
+            GinIndex(
+                SearchVector("title", weight="A", config="english")
+                + SearchVector("description", weight="B", config="english"),
+                name="agreement_search_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -180,6 +196,10 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     class Meta:
         permissions = [("publish_agreementevent", "Can publish and unpublish agreement event")]
         ordering = ["agreement", "date", "pk"]
+        # An agreement's latest event (its current status): one index probe per agreement.
+        indexes = [
+            models.Index(fields=["agreement", "status", "date", "id"], name="event_agreement_date_idx")
+        ]
         constraints = partial_date_constraints("date", "agreementevent")
 
     def __str__(self) -> str:
@@ -242,6 +262,15 @@ class Document(PartialDatesMixin, PublishableModel):
         permissions = [("publish_document", "Can publish and unpublish document")]
         ordering = ["-date", "title"]
         constraints = partial_date_constraints("date", "document")
+        indexes = [
+            # The documents list's order: latest first, undated last.
+            models.Index(F("date").desc(nulls_last=True), "title", "id", name="document_latest_first_idx"),
+            GinIndex(
+                SearchVector("title", weight="A", config="english")
+                + SearchVector("summary", "author", weight="B", config="english"),
+                name="document_search_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from migrationsupport.filters import RegionTreeFilter, published_choices
+from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices
 from migrationsupport.models import Qualifier, Theme
 from regions.models import Country
 
@@ -16,7 +16,7 @@ class FundingFilter(django_filters.FilterSet):
     region = RegionTreeFilter(
         field_name="regions", label="Region", help_text="Region slug; includes its sub-regions."
     )
-    country = django_filters.ModelChoiceFilter(
+    country = RelatedChoiceFilter(
         field_name="countries",
         to_field_name="iso_code",
         queryset=published_choices(Country),
@@ -26,7 +26,7 @@ class FundingFilter(django_filters.FilterSet):
     instrument = django_filters.ModelChoiceFilter(
         to_field_name="slug", queryset=published_choices(Instrument), label="Instrument"
     )
-    theme = django_filters.ModelChoiceFilter(
+    theme = RelatedChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
     )
     donor = django_filters.ChoiceFilter(choices=Donor.choices, label="Donor")
@@ -93,11 +93,6 @@ class FundingFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(period_start__year__lte=value)
-
-    @property
-    def qs(self):
-        # Joins through many-to-many filters can repeat a record: keep each once.
-        return super().qs.distinct()
 
 
 class InstrumentFilter(django_filters.FilterSet):

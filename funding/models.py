@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import F, Q, Sum
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -190,7 +193,29 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             *partial_date_constraints("period_start", "funding"),
             *partial_date_constraints("period_end", "funding"),
         ]
-        indexes = [models.Index(fields=["status", "parent"], name="funding_status_parent_idx")]
+        indexes = [
+            models.Index(fields=["status", "parent"], name="funding_status_parent_idx"),
+            # The explorer's (and its CSV's and the API's) order: latest period, largest amount.
+            models.Index(
+                F("period_start").desc(nulls_last=True),
+                F("amount").desc(nulls_last=True),
+                "title",
+                "id",
+                name="funding_latest_first_idx",
+            ),
+            # Largest first (region, country and instrument pages) and the amount range filter.
+            models.Index(F("amount").desc(nulls_last=True), "title", "id", name="funding_largest_first_idx"),
+            # The year filters: a period that ends in or after a year.
+            models.Index(fields=["period_end"], name="funding_period_end_idx"),
+            # Full-text search: the same vector migrationsupport.search builds for funding records.
+            GinIndex(
+                SearchVector("title", weight="A", config="english")
+                + SearchVector("description", "implementer", weight="B", config="english"),
+                name="funding_search_idx",
+            ),
+            # Search's partial-word match on the title (``title__icontains`` is UPPER(title) LIKE).
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="funding_title_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.amount_display or 'no figure'})"

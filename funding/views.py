@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
@@ -53,6 +54,12 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         "year_max": "Periods that start in or before this year.",
         "top_level": "Yes: leave out the records that are part of another.",
     }
+
+    def prepare_form(self, form):
+        # "Part of" is typed as a slug: a <select> of every published record would list
+        # 100 000 options on every page load.
+        form.fields["parent"].widget = forms.TextInput(attrs={"spellcheck": "false"})
+        super().prepare_form(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

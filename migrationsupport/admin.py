@@ -174,6 +174,9 @@ class PublishableAdmin(SimpleHistoryAdmin):
     a publishing fieldset.
     """
 
+    # The filtered count only: "N of M" would count the whole table on every changelist load.
+    show_full_result_count = False
+
     form = PublishableAdminForm
     change_form_template = "admin/publishing/change_form.html"
     object_history_template = "admin/publishing/object_history.html"

@@ -13,7 +13,24 @@ def published_choices(model):
     return model.objects.published()
 
 
-class RegionTreeFilter(django_filters.ModelChoiceFilter):
+class RelatedChoiceFilter(django_filters.ModelChoiceFilter):
+    """A related record (often across a many-to-many relation) matched with a semi-join.
+
+    ``pk IN (SELECT ...)`` never repeats a row, so the list needs no DISTINCT over every column
+    (which at 100 000 records sorts the whole table before a page of 50 can be cut).
+    """
+
+    def condition(self, value) -> Q:
+        return Q(**{self.field_name: value})
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        matching = qs.model._base_manager.filter(self.condition(value)).values("pk")
+        return qs.filter(pk__in=matching)
+
+
+class RegionTreeFilter(RelatedChoiceFilter):
     """A region by slug, matching records linked to it or to any of its sub-regions."""
 
     def __init__(self, *args, **kwargs):
@@ -23,10 +40,8 @@ class RegionTreeFilter(django_filters.ModelChoiceFilter):
         kwargs.setdefault("queryset", published_choices(Region))
         super().__init__(*args, **kwargs)
 
-    def filter(self, qs, value):
-        if not value:
-            return qs
-        return qs.filter(Q(**{self.field_name: value}) | Q(**{f"{self.field_name}__parent": value}))
+    def condition(self, value) -> Q:
+        return Q(**{self.field_name: value}) | Q(**{f"{self.field_name}__parent": value})
 
 
 class SourceFilter(django_filters.FilterSet):

@@ -18,6 +18,7 @@ from .models import PageSection, Source, Theme
 from .search import MAX_QUERY_LENGTH, normalise_query, search_records
 
 HOME = ("Overview", reverse_lazy("home"))
+HOME_DOCUMENTS_LIMIT = 25
 
 
 def noted_countries():
@@ -201,7 +202,8 @@ class HomeView(PageMixin, TemplateView):
             routes=routes,
             leftover_extras=[kind for kind, _ in extras.values()],
             digests=region_digests(regions=Region.objects.published()),
-            documents=documents_latest_first(),
+            # The latest ones; the documents list (linked below them) pages through all of them.
+            documents=documents_latest_first()[:HOME_DOCUMENTS_LIMIT],
         )
         return context
 

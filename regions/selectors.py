@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import unescape
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Window
+from django.db.models.functions import RowNumber
 from django.utils.html import strip_tags
 
 from agreements.models import Agreement, Document
@@ -68,6 +69,24 @@ def _plain(html: str) -> str:
     return " ".join(unescape(strip_tags(html or "")).split())
 
 
+# How many funding records, agreements and documents a region shows on the overview and its own
+# page (largest or first ones); the explorer and the filtered lists link to all of them. The seed
+# has at most 7 of a kind per region, so only bulk data (years of records) is ever cut.
+REGION_LIST_LIMIT = 25
+
+
+def top_ids_per_region(pairs, *, region: str, record: str, order_by: list, limit: int = REGION_LIST_LIMIT):
+    """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``.
+
+    One query: ROW_NUMBER() over a window partitioned by region, so a page about regions never
+    loads every record of a region with tens of thousands of them.
+    """
+    ranked = pairs.annotate(rank=Window(RowNumber(), partition_by=F(region), order_by=order_by)).filter(
+        rank__lte=limit
+    )
+    return {row[record] for row in ranked.values(record)}
+
+
 LISTS = ("populations", "routes", "conferences", "instruments", "agreements", "documents", "countries")
 
 
@@ -112,7 +131,19 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
                 getattr(digests[region_id], attribute).append(obj)
 
     funding_by_region: dict[int, list[FundingRecord]] = defaultdict(list)
-    funding = funding_largest_first().filter(regions__in=ids).distinct()
+    funding_ids = top_ids_per_region(
+        FundingRecord.regions.through.objects.filter(
+            region_id__in=ids, fundingrecord__status=Status.PUBLISHED
+        ),
+        region="region_id",
+        record="fundingrecord_id",
+        order_by=[
+            F("fundingrecord__amount").desc(nulls_last=True),
+            "fundingrecord__title",
+            "fundingrecord_id",
+        ],
+    )
+    funding = funding_largest_first().filter(pk__in=funding_ids)
     for record in funding:
         for region in published_related(record.regions):
             if region.pk in ids:
@@ -136,17 +167,34 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
     for conference in conferences:
         add((r.pk for r in published_related(conference.regions)), "conferences", conference)
 
-    agreements = (
-        agreements_with_timeline()
-        .filter(Q(region__in=ids) | Q(parties__region__in=ids))
-        .distinct()
-        .order_by("kind", "title")
+    # An agreement belongs to its own region and to its parties' regions: the first ones of each.
+    agreement_ids = top_ids_per_region(
+        Agreement.objects.published().filter(region__in=ids),
+        region="region_id",
+        record="pk",
+        order_by=["kind", "title", "pk"],
+    ) | top_ids_per_region(
+        Agreement.parties.through.objects.filter(
+            country__region__in=ids,
+            country__status=Status.PUBLISHED,
+            agreement__status=Status.PUBLISHED,
+        ),
+        region="country__region_id",
+        record="agreement_id",
+        order_by=["agreement__kind", "agreement__title", "agreement_id"],
     )
+    agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title")
     for agreement in agreements:
         party_regions = [c.region_id for c in published_related(agreement.parties)]
         add([agreement.region_id, *party_regions], "agreements", agreement)
 
-    documents = documents_latest_first().filter(regions__in=ids).distinct()
+    document_ids = top_ids_per_region(
+        Document.regions.through.objects.filter(region_id__in=ids, document__status=Status.PUBLISHED),
+        region="region_id",
+        record="document_id",
+        order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
+    )
+    documents = documents_latest_first().filter(pk__in=document_ids)
     for document in documents:
         add((r.pk for r in published_related(document.regions)), "documents", document)
 

@@ -10,7 +10,7 @@ from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedD
 
 from .filters import CountryFilter
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
-from .selectors import region_digests
+from .selectors import REGION_LIST_LIMIT, region_digests
 
 
 class RegionListView(PageMixin, ListView):
@@ -96,10 +96,11 @@ class CountryDetailView(PublishedDetailView):
             region=region,
             populations=figures.filter(country=country).prefetch_related(origins),
             origin_of=figures.filter(origins=country, country__status=Status.PUBLISHED),
-            agreements=agreements_with_timeline().filter(parties=country),
-            funding=funding_largest_first().filter(countries=country),
+            # Bounded like a region's lists: the explorer and the filtered lists show them all.
+            agreements=agreements_with_timeline().filter(parties=country)[:REGION_LIST_LIMIT],
+            funding=funding_largest_first().filter(countries=country)[:REGION_LIST_LIMIT],
             routes=Route.objects.published().filter(countries=country),
-            documents=documents_latest_first().filter(countries=country),
+            documents=documents_latest_first().filter(countries=country)[:REGION_LIST_LIMIT],
         )
         return context
 

@@ -1,0 +1,108 @@
+"""Query budgets of the public pages and API lists at two data sizes.
+
+Each page is asked for with a small factory-built dataset and again after
+``generate_demo_data --funding 300`` has added 300 funding records (with their agreements,
+events and documents): the number of queries must be the same, and within the budget listed.
+Anonymous requests, page cache off (tests/conftest.py), so no query for a session or a user.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import (
+    AgreementEventFactory,
+    AgreementFactory,
+    CountryFactory,
+    DocumentFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    RegionFactory,
+    ThemeFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# The footnoted countries (the Belarus note) cost 1 query on the pages that name a country.
+BUDGETS = {
+    # Themes, routes, page sections, regions; region_digests (a fixed number per record type:
+    # funding as 1 top-25-per-region ids + 1 page + 3 prefetches, agreements as 2 top-25 ids + 1 +
+    # 2 prefetches, documents as 1 top-25 ids + 1 + prefetches, instruments, conferences,
+    # countries, population figures, routes, each with its prefetches); the 25 latest documents
+    # with their prefetches; the footnoted countries.
+    "/": 29,
+    # The region with parent and source; its published sub-regions; region_digests as above.
+    "/regions/r/": 23,
+    # The country; population figures (its own and of its people elsewhere) + origins; agreements
+    # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
+    # 25 rows); the footnoted countries.
+    "/countries/TR/": 15,
+    # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
+    # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total; 1 total by region + 1 labels;
+    # 1 count with an amount.
+    "/funding/?region=r&year=2024": 14,
+    # 1 region (filter validation); the records (one server-side cursor) + 3 prefetches.
+    "/funding/export.csv?region=r&year=2024": 5,
+    # 1 count; 1 page with the current status (one subquery); parties; events; 2 option lists.
+    "/agreements/": 6,
+    # 1 count; 1 page; prefetches of regions, countries, themes; option lists.
+    "/documents/": 8,
+    # One query per record type (11), none per hit.
+    "/search/?q=border": 11,
+    # 1 region (filter validation); 1 count; 1 page; 4 published-only prefetches.
+    "/api/v1/funding/?region=r": 7,
+    # 1 count; 1 page; prefetches of parties, themes, events.
+    "/api/v1/agreements/": 5,
+}
+
+
+@pytest.fixture
+def small_dataset():
+    region = RegionFactory(slug="r", name="Border region")
+    RegionFactory(slug="r-sub", parent=region)
+    country = CountryFactory(region=region, iso_code="TR")
+    theme = ThemeFactory()
+    instrument = InstrumentFactory()
+    parent = FundingRecordFactory(
+        title="Border management",
+        regions=[region],
+        countries=[country],
+        themes=[theme],
+        instrument=instrument,
+        period_start=datetime.date(2024, 1, 1),
+        period_start_precision="year",
+    )
+    FundingRecordFactory(
+        parent=parent,
+        amount=Decimal("1000"),
+        regions=[region],
+        countries=[country],
+        period_start=datetime.date(2024, 1, 1),
+        period_start_precision="year",
+    )
+    agreement = AgreementFactory(title="Border arrangement", parties=[country], region=region)
+    AgreementEventFactory(agreement=agreement)
+    document = DocumentFactory(title="Border report")
+    document.regions.add(region)
+    document.countries.add(country)
+
+
+def _queries(client, path: str, django_assert_num_queries, budget: int) -> int:
+    client.get(path)  # first request: content types, caches of the process
+    with django_assert_num_queries(budget) as captured:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(captured.captured_queries)
+
+
+def test_query_counts_do_not_grow_with_the_data(client, small_dataset, django_assert_num_queries):
+    small = {path: _queries(client, path, django_assert_num_queries, b) for path, b in BUDGETS.items()}
+
+    call_command("generate_demo_data", funding=300, verbosity=0)
+
+    large = {path: _queries(client, path, django_assert_num_queries, b) for path, b in BUDGETS.items()}
+    assert large == small
