@@ -6,7 +6,8 @@ from django.db.migrations.operations import AddIndex
 
 
 class AddIndexOnPostgreSQL(AddIndex):
-    """``AddIndex`` for PostgreSQL-only indexes (GIN): skipped on the SQLite used for local runs.
+    """``AddIndex`` for PostgreSQL-only index syntax (GIN, ``DESC NULLS LAST`` columns): skipped on
+    the SQLite used for local runs, which rejects both.
 
     The model state changes on every database, so ``makemigrations --check`` stays clean.
     """

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             model_name='agreementevent',
             index=models.Index(fields=['agreement', 'status', 'date', 'id'], name='event_agreement_date_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name='document',
             index=models.Index(models.OrderBy(models.F('date'), descending=True, nulls_last=True), models.F('title'), models.F('id'), name='document_latest_first_idx'),
         ),

@@ -19,11 +19,11 @@ class Migration(migrations.Migration):
 
     operations = [
         TrigramExtension(),
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name='fundingrecord',
             index=models.Index(models.OrderBy(models.F('period_start'), descending=True, nulls_last=True), models.OrderBy(models.F('amount'), descending=True, nulls_last=True), models.F('title'), models.F('id'), name='funding_latest_first_idx'),
         ),
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name='fundingrecord',
             index=models.Index(models.OrderBy(models.F('amount'), descending=True, nulls_last=True), models.F('title'), models.F('id'), name='funding_largest_first_idx'),
         ),
