@@ -8,9 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 
+from migrationsupport.cache import VERSION_KEY, content_version
+from regions.models import Region
 from tests.factories import RegionFactory
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -101,17 +103,62 @@ def _get(url: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def shared_redis(settings):
+    """CACHES as settings.py builds them with REDIS_URL: Redis, and each process's local copy."""
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
     prefix = f"test-{uuid.uuid4().hex}"
     settings.PAGE_CACHE_SECONDS = 600
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "migrationsupport.redis_cache.ReusingRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
-        }
+        },
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
     }
-    return url, prefix
+    yield url, prefix
+    redis = caches["default"]._cache.get_client(write=True)
+    redis.delete(*redis.keys(f"{prefix}:*"), f"{prefix}:none")
+
+
+def _drop_pages_from_redis(prefix: str) -> int:
+    redis = caches["default"]._cache.get_client(write=True)
+    return redis.delete(*redis.keys(f"{prefix}:*page:*"), f"{prefix}:none")
+
+
+@pytest.mark.django_db
+def test_with_redis_a_process_serves_its_own_copy_and_never_a_stale_one(client, shared_redis):
+    _, prefix = shared_redis
+    region = RegionFactory(name="Before the edit", slug="local")
+    assert client.get("/regions/local/")["X-Cache"] == "miss"
+    assert _drop_pages_from_redis(prefix) == 1
+
+    # Gone from Redis, still in this process's memory under the same version.
+    again = client.get("/regions/local/")
+    assert again["X-Cache"] == "hit"
+    assert b"Before the edit" in again.content
+
+    region.name = "After the edit"
+    region.save()  # bumps the version in Redis: the local copy's key is never asked for again
+    fresh = client.get("/regions/local/")
+    assert fresh["X-Cache"] == "miss"
+    assert b"After the edit" in fresh.content
+
+
+@pytest.mark.django_db
+def test_a_lost_version_counter_restarts_above_every_version_used(client, shared_redis):
+    RegionFactory(name="Before the edit", slug="lost")
+    assert client.get("/regions/lost/")["X-Cache"] == "miss"
+    used = content_version()
+
+    # Redis loses the counter (restart, eviction) together with the bump of a change: counting
+    # again from a number already used could serve that number's pages, stored before the change.
+    cache.delete(VERSION_KEY)
+    Region.objects.filter(slug="lost").update(name="After the edit")  # update() sends no signal
+
+    assert content_version() > used
+    fresh = client.get("/regions/lost/")
+    assert fresh["X-Cache"] == "miss"
+    assert b"After the edit" in fresh.content
 
 
 @pytest.fixture
