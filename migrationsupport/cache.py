@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
 LOCAL_ALIAS = "local"
+# Larger answers (a CSV of 10 000 rows) are left to Redis: 100 pages per process stay a few MB.
+LOCAL_MAX_BYTES = 256 * 1024
 
 
 def content_version() -> int:
@@ -87,20 +89,24 @@ def _local_cache():
     return caches[LOCAL_ALIAS] if LOCAL_ALIAS in settings.CACHES else None
 
 
+def _keep_locally(key: str, page) -> None:
+    if (local := _local_cache()) is not None and len(page.content) <= LOCAL_MAX_BYTES:
+        local.set(key, page, settings.PAGE_CACHE_SECONDS)
+
+
 def _cached_page(key: str):
     local = _local_cache()
     if local is not None and (page := local.get(key)) is not None:
         return page
     page = cache.get(key)
-    if page is not None and local is not None:
-        local.set(key, page, settings.PAGE_CACHE_SECONDS)
+    if page is not None:
+        _keep_locally(key, page)
     return page
 
 
 def _store_page(key: str, page) -> None:
     cache.set(key, page, settings.PAGE_CACHE_SECONDS)
-    if (local := _local_cache()) is not None:
-        local.set(key, page, settings.PAGE_CACHE_SECONDS)
+    _keep_locally(key, page)
 
 
 class PublicPageCacheMiddleware:

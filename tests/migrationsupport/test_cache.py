@@ -145,6 +145,21 @@ def test_with_redis_a_process_serves_its_own_copy_and_never_a_stale_one(client, 
 
 
 @pytest.mark.django_db
+def test_a_large_answer_is_left_to_redis(client, shared_redis, monkeypatch):
+    _, prefix = shared_redis
+    RegionFactory(slug="large")
+    page = client.get("/regions/large/")
+    monkeypatch.setattr("migrationsupport.cache.LOCAL_MAX_BYTES", len(page.content) - 1)
+    assert _drop_pages_from_redis(prefix) == 1
+
+    assert client.get("/regions/large/")["X-Cache"] == "hit"  # from this process's memory
+    other = client.get("/regions/large/?other=1")
+    assert other["X-Cache"] == "miss"
+    assert _drop_pages_from_redis(prefix) == 1
+    assert client.get("/regions/large/?other=1")["X-Cache"] == "miss"  # it was never kept here
+
+
+@pytest.mark.django_db
 def test_a_lost_version_counter_restarts_above_every_version_used(client, shared_redis):
     RegionFactory(name="Before the edit", slug="lost")
     assert client.get("/regions/lost/")["X-Cache"] == "miss"
