@@ -70,11 +70,10 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
             records = self.object_list
             total = funding_totals(records=records)
             groups = [g for g in funding_totals(records=records, group_by=group) if g.records]
-            with_amount = records.filter(amount__isnull=False).count()
             context.update(
                 total=total,
-                without_amount=context["result_count"] - with_amount,
-                nested=with_amount - total.records,
+                without_amount=context["result_count"] - total.records - total.nested,
+                nested=total.nested,
                 groups=groups,
                 chart=bar_chart((g.label, g.amount, str(g.amount_display)) for g in groups),
             )

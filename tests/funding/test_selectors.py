@@ -102,3 +102,20 @@ def test_totals_take_one_query(western_balkans_tree, django_assert_num_queries):
     # The grouped total: the aggregate, then the region names.
     with django_assert_num_queries(2):
         funding_totals(records=FundingRecord.objects.published(), group_by="region")
+
+
+def test_total_counts_the_parts_it_leaves_out(western_balkans_tree):
+    FundingRecordFactory(amount=None)  # no figure: neither counted nor left out
+
+    result = funding_totals(records=FundingRecord.objects.all())
+
+    # The €350m counts; the €60m package and its €47m and €13m parts are inside it.
+    assert (result.records, result.nested) == (1, 3)
+    by_region = funding_totals(records=FundingRecord.objects.all(), group_by="region")
+    assert [(t.amount, t.records, t.nested) for t in by_region] == [(350 * M, 1, 3)]
+
+
+def test_total_of_an_empty_set_is_zero():
+    result = funding_totals(records=FundingRecord.objects.none())
+    assert (result.amount, result.records, result.nested, result.qualifier) == (0, 0, 0, "exact")
+    assert funding_totals(records=FundingRecord.objects.none(), group_by="year") == []
