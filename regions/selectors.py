@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import unescape
 
+from django.db import connection
 from django.db.models import F, Prefetch, Window
 from django.db.models.functions import RowNumber
 from django.utils.html import strip_tags
@@ -75,16 +76,36 @@ def _plain(html: str) -> str:
 REGION_LIST_LIMIT = 25
 
 
-def top_ids_per_region(pairs, *, region: str, record: str, order_by: list, limit: int = REGION_LIST_LIMIT):
+def top_ids_per_region(
+    pairs,
+    *,
+    region: str,
+    record: str,
+    order_by: list,
+    region_ids: Iterable[int],
+    limit: int = REGION_LIST_LIMIT,
+) -> set[int]:
     """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``.
 
-    One query: ROW_NUMBER() over a window partitioned by region, so a page about regions never
-    loads every record of a region with tens of thousands of them.
+    One query, so a page about regions never loads every record of a region with tens of
+    thousands of them. On PostgreSQL it is a UNION ALL of one ``LIMIT`` query per region, each
+    walking an index and stopping after ``limit`` rows (at 100 000 records, 10 ms for the
+    overview's funding instead of 290 ms for ranking every row). SQLite allows no LIMIT inside
+    a UNION: there, ROW_NUMBER() over a window partitioned by region.
     """
+    region_ids = sorted(region_ids)
+    if not region_ids:
+        return set()
+    if connection.features.supports_slicing_ordering_in_compound:
+        firsts = [
+            pairs.filter(**{region: region_id}).order_by(*order_by).values_list(record, flat=True)[:limit]
+            for region_id in region_ids
+        ]
+        return set(firsts[0].union(*firsts[1:], all=True))
     ranked = pairs.annotate(rank=Window(RowNumber(), partition_by=F(region), order_by=order_by)).filter(
         rank__lte=limit
     )
-    return {row[record] for row in ranked.values(record)}
+    return set(ranked.values_list(record, flat=True))
 
 
 LISTS = ("populations", "routes", "conferences", "instruments", "agreements", "documents", "countries")
@@ -137,6 +158,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         ),
         region="region_id",
         record="fundingrecord_id",
+        region_ids=ids,
         order_by=[
             F("fundingrecord__amount").desc(nulls_last=True),
             "fundingrecord__title",
@@ -173,6 +195,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         region="region_id",
         record="pk",
         order_by=["kind", "title", "pk"],
+        region_ids=ids,
     ) | top_ids_per_region(
         Agreement.parties.through.objects.filter(
             country__region__in=ids,
@@ -182,6 +205,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         region="country__region_id",
         record="agreement_id",
         order_by=["agreement__kind", "agreement__title", "agreement_id"],
+        region_ids=ids,
     )
     agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title")
     for agreement in agreements:
@@ -193,6 +217,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         region="region_id",
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
+        region_ids=ids,
     )
     documents = documents_latest_first().filter(pk__in=document_ids)
     for document in documents:

@@ -1,0 +1,70 @@
+"""The lists a page about regions shows: the first ones of each region, chosen in the database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import F
+
+from funding.models import FundingRecord
+from migrationsupport.models import Status
+from regions.selectors import REGION_LIST_LIMIT, region_digests, top_ids_per_region
+from tests.factories import DocumentFactory, FundingRecordFactory, RegionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_regions():
+    """Region A with 7 funding records of €1..7m, region B with 2 of €10m and €20m, 1 draft of €99m."""
+    a, b = RegionFactory(slug="a"), RegionFactory(slug="b")
+    for millions in range(1, 8):
+        FundingRecordFactory(slug=f"a-{millions}", amount=Decimal(millions * 1_000_000), regions=[a])
+    for millions in (10, 20):
+        FundingRecordFactory(slug=f"b-{millions}", amount=Decimal(millions * 1_000_000), regions=[b])
+    FundingRecordFactory(slug="draft", amount=Decimal(99_000_000), regions=[a, b], status=Status.DRAFT)
+    return a, b
+
+
+def largest_three(regions):
+    through = FundingRecord.regions.through.objects.filter(
+        region__in=regions, fundingrecord__status=Status.PUBLISHED
+    )
+    ids = top_ids_per_region(
+        through,
+        region="region_id",
+        record="fundingrecord_id",
+        order_by=[F("fundingrecord__amount").desc(nulls_last=True), "fundingrecord_id"],
+        region_ids=[r.pk for r in regions],
+        limit=3,
+    )
+    return set(FundingRecord.objects.filter(pk__in=ids).values_list("slug", flat=True))
+
+
+@pytest.mark.parametrize("union", [True, False], ids=["union-of-limits", "window"])
+def test_top_ids_per_region_takes_the_first_of_each_region(two_regions, union, monkeypatch):
+    # PostgreSQL answers with a UNION ALL of LIMIT queries; SQLite (no LIMIT inside a UNION)
+    # with ROW_NUMBER(). Both are run here on PostgreSQL and must choose the same rows.
+    monkeypatch.setattr(connection.features, "supports_slicing_ordering_in_compound", union)
+    assert largest_three(two_regions) == {"a-7", "a-6", "a-5", "b-20", "b-10"}
+
+
+def test_top_ids_per_region_of_no_region_is_empty(two_regions, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert largest_three([]) == set()
+
+
+def test_region_lists_stop_at_the_limit_largest_first():
+    region = RegionFactory(slug="r")
+    for millions in range(1, REGION_LIST_LIMIT + 3):
+        FundingRecordFactory(amount=Decimal(millions * 1_000_000), regions=[region])
+    for document in DocumentFactory.create_batch(REGION_LIST_LIMIT + 1):
+        document.regions.add(region)
+
+    digest = region_digests(regions=[region])[0]
+
+    shown = [node.record.amount for node in digest.funding]
+    assert shown == [Decimal(m * 1_000_000) for m in range(REGION_LIST_LIMIT + 2, 2, -1)]
+    assert len(digest.documents) == REGION_LIST_LIMIT
