@@ -5,7 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from migrationsupport.admin import PublishableAdmin, PublishableImportExportMixin, PublishableInline, names
+from migrationsupport.admin import (
+    ManyToManyListFilter,
+    PublishableAdmin,
+    PublishableImportExportMixin,
+    PublishableInline,
+    names,
+)
 
 from .models import Agreement, AgreementEvent, AgreementStatus, Document
 from .resources import AgreementResource
@@ -47,7 +53,7 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
         "agency",
         ("region", admin.RelatedOnlyFieldListFilter),
         "parties__candidate_status",
-        "themes",
+        ManyToManyListFilter.of("themes"),
     )
     search_fields = ("title", "slug", "parties__name", "parties__iso_code")
     prepopulated_fields = {"slug": ("title",)}
@@ -94,7 +100,12 @@ class AgreementEventAdmin(PublishableAdmin):
 @admin.register(Document)
 class DocumentAdmin(PublishableAdmin):
     list_display = ("title", "kind", "author", "date_display", "region_list")
-    list_filter = ("kind", "regions", "themes", "date_precision")
+    list_filter = (
+        "kind",
+        ManyToManyListFilter.of("regions"),
+        ManyToManyListFilter.of("themes"),
+        "date_precision",
+    )
     search_fields = ("title", "slug", "author")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("regions", "countries", "themes", "source")

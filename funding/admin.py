@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from migrationsupport.admin import (
+    ManyToManyListFilter,
     PublishableAdmin,
     PublishableImportExportMixin,
     PublishableInline,
@@ -22,7 +23,7 @@ from .resources import FundingRecordResource
 class InstrumentAdmin(PublishableAdmin):
     list_display = ("name", "short_name", "region_list", "source")
     list_select_related = ("source",)
-    list_filter = ("regions",)
+    list_filter = (ManyToManyListFilter.of("regions"),)
     search_fields = ("name", "short_name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("regions", "source")
@@ -43,7 +44,7 @@ class InstrumentAdmin(PublishableAdmin):
 @admin.register(PledgingConference)
 class PledgingConferenceAdmin(PublishableAdmin):
     list_display = ("name", "edition", "date_display", "place", "host", "region_list")
-    list_filter = ("regions",)
+    list_filter = (ManyToManyListFilter.of("regions"),)
     search_fields = ("name", "slug", "place", "host")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("regions", "source")
@@ -109,13 +110,13 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         "kind",
         "donor",
         "instrument",
-        "regions",
+        ManyToManyListFilter.of("regions"),
         "qualifier",
         TopLevelListFilter,
         # Not RelatedOnlyFieldListFilter: it reads the conference of every record (100 000 rows)
         # to list the few conferences; conferences are few, so list them all.
         "conference",
-        "themes",
+        ManyToManyListFilter.of("themes"),
     )
     search_fields = ("title", "slug", "implementer")
     prepopulated_fields = {"slug": ("title",)}

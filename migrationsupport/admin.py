@@ -36,6 +36,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
+from .filters import semi_join
 from .models import PageSection, Source, Status, Theme
 from .preview import public_path, render_preview
 
@@ -60,6 +61,37 @@ class TopLevelListFilter(admin.SimpleListFilter):
         if self.value() == "part":
             return queryset.filter(parent__isnull=False)
         return queryset
+
+
+class ManyToManyListFilter(admin.SimpleListFilter):
+    """Filter by one related record across a many-to-many relation, without DISTINCT.
+
+    Django's own filter on a many-to-many field joins the relation and makes the changelist
+    ``SELECT DISTINCT`` over every column to drop the repeats, which at 100 000 funding records
+    sorts the table three times per page (page, count, date range): 425 ms. This one is a
+    semi-join on the through table (``migrationsupport.filters.semi_join``), with the same
+    address (``?regions__id__exact=6``). Use ``ManyToManyListFilter.of("regions")``.
+    """
+
+    field_name = ""
+
+    @classmethod
+    def of(cls, field_name: str) -> type[ManyToManyListFilter]:
+        return type(f"{field_name.title()}ListFilter", (cls,), {"field_name": field_name})
+
+    def __init__(self, request, params, model, model_admin):
+        self.field = model._meta.get_field(self.field_name)
+        self.title = self.field.verbose_name
+        self.parameter_name = f"{self.field_name}__id__exact"
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        return [(str(obj.pk), str(obj)) for obj in self.field.related_model._default_manager.all()]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return semi_join(queryset, self.field_name, lambda path: models.Q(**{path: self.value()}))
 
 
 # --- Forms: the version a form was loaded at, and what to show when it is stale -------------

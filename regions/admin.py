@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from migrationsupport.admin import (
+    ManyToManyListFilter,
     PublishableAdmin,
     PublishableImportExportMixin,
     PublishableInline,
@@ -113,7 +114,7 @@ class RouteFigureInline(PublishableInline):
 class RouteAdmin(PublishableAdmin):
     list_display = ("name", "region_list", "source")
     list_select_related = ("source",)
-    list_filter = ("regions",)
+    list_filter = (ManyToManyListFilter.of("regions"),)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("regions", "countries", "source")

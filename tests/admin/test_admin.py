@@ -19,6 +19,7 @@ from agreements.models import Agreement, AgreementEvent, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.models import PageSection, Theme
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
+from tests.factories import DocumentFactory, FundingRecordFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +171,32 @@ def test_funding_changelist_with_search_and_filters(admin_client, records):
     response = admin_client.get(admin_url(FundingRecord, "changelist"), {"level": "part", "q": "programme"})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [records["child"]]
+
+
+def test_many_to_many_filters_are_semi_joins_without_distinct(admin_client):
+    # Django's own filter on a many-to-many field makes the changelist SELECT DISTINCT over every
+    # column; ManyToManyListFilter asks the through table instead, at the same address.
+    north, south = RegionFactory(name="North"), RegionFactory(name="South")
+    both = FundingRecordFactory(title="Both", regions=[north, south])
+    FundingRecordFactory(title="South only", regions=[south])
+    url = admin_url(FundingRecord, "changelist")
+
+    response = admin_client.get(url, {"regions__id__exact": north.pk})
+
+    assert response.status_code == 200
+    changelist = response.context["cl"]
+    assert list(changelist.result_list) == [both]
+    assert not changelist.queryset.query.distinct
+    assert "North" in response.content.decode() and "South" in response.content.decode()
+    titles = {
+        r.title for r in admin_client.get(url, {"regions__id__exact": south.pk}).context["cl"].result_list
+    }
+    assert titles == {"Both", "South only"}
+    # Documents by region: the same filter on another model.
+    document = DocumentFactory(title="Northern plan")
+    document.regions.add(north)
+    response = admin_client.get(admin_url(Document, "changelist"), {"regions__id__exact": north.pk})
+    assert [d.title for d in response.context["cl"].result_list] == ["Northern plan"]
 
 
 def test_agreement_changelist_filters_on_current_status(admin_client, records):
