@@ -215,6 +215,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             ),
             # Search's partial-word match on the title (``title__icontains`` is UPPER(title) LIKE).
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="funding_title_trgm_idx"),
+            # The admin's search, which also matches the slug and the implementer.
+            GinIndex(OpClass(Upper("slug"), name="gin_trgm_ops"), name="funding_slug_trgm_idx"),
+            GinIndex(OpClass(Upper("implementer"), name="gin_trgm_ops"), name="funding_implementer_trgm_idx"),
         ]
 
     def __str__(self) -> str:
