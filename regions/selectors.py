@@ -20,6 +20,11 @@ from migrationsupport.models import Status
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
 
+# How many funding records, agreements and documents a region shows on the overview and its own
+# page (largest or first ones); the explorer and the filtered lists link to all of them. The seed
+# has at most 7 of a kind per region, so only bulk data (years of records) is ever cut.
+REGION_LIST_LIMIT = 25
+
 
 @dataclass
 class FundingNode:
@@ -43,6 +48,21 @@ class RegionDigest:
     agreements: list[Agreement] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     countries: list[Country] = field(default_factory=list)
+    #: The capped lists ("funding", "agreements", "documents") with more than REGION_LIST_LIMIT
+    #: records for this region: the page links to the explorer or the filtered list for them.
+    more: set[str] = field(default_factory=set)
+
+    def cap(self, name: str, items: list) -> list:
+        """The first REGION_LIST_LIMIT of ``items`` (in display order), noting if there were more."""
+        if len(items) > REGION_LIST_LIMIT:
+            self.more.add(name)
+        return items[:REGION_LIST_LIMIT]
+
+
+def first_of(queryset, limit: int = REGION_LIST_LIMIT) -> tuple[list, bool]:
+    """The first ``limit`` rows of ``queryset`` and whether there are more, from ``limit + 1`` rows."""
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def published_related(manager) -> list:
@@ -68,12 +88,6 @@ def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> 
 
 def _plain(html: str) -> str:
     return " ".join(unescape(strip_tags(html or "")).split())
-
-
-# How many funding records, agreements and documents a region shows on the overview and its own
-# page (largest or first ones); the explorer and the filtered lists link to all of them. The seed
-# has at most 7 of a kind per region, so only bulk data (years of records) is ever cut.
-REGION_LIST_LIMIT = 25
 
 
 def top_ids_per_region(
@@ -159,6 +173,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         region="region_id",
         record="fundingrecord_id",
         region_ids=ids,
+        limit=REGION_LIST_LIMIT + 1,
         order_by=[
             F("fundingrecord__amount").desc(nulls_last=True),
             "fundingrecord__title",
@@ -171,7 +186,8 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
             if region.pk in ids:
                 funding_by_region[region.pk].append(record)
     for region_id, records in funding_by_region.items():
-        digests[region_id].funding = funding_tree(records)  # final trees are built below
+        digest = digests[region_id]
+        digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built below
 
     instruments = (
         Instrument.objects.published().filter(regions__in=ids).distinct().prefetch_related("regions")
@@ -196,6 +212,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="pk",
         order_by=["kind", "title", "pk"],
         region_ids=ids,
+        limit=REGION_LIST_LIMIT + 1,
     ) | top_ids_per_region(
         Agreement.parties.through.objects.filter(
             country__region__in=ids,
@@ -206,8 +223,9 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="agreement_id",
         order_by=["agreement__kind", "agreement__title", "agreement_id"],
         region_ids=ids,
+        limit=REGION_LIST_LIMIT + 1,
     )
-    agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title")
+    agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title", "pk")
     for agreement in agreements:
         party_regions = [c.region_id for c in published_related(agreement.parties)]
         add([agreement.region_id, *party_regions], "agreements", agreement)
@@ -218,10 +236,16 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
         region_ids=ids,
+        limit=REGION_LIST_LIMIT + 1,
     )
     documents = documents_latest_first().filter(pk__in=document_ids)
     for document in documents:
         add((r.pk for r in published_related(document.regions)), "documents", document)
+    # Each region got its first ones plus one (to know whether there are more), and possibly
+    # records another region fetched; in display order its own first ones come first.
+    for digest in digests.values():
+        digest.agreements = digest.cap("agreements", digest.agreements)
+        digest.documents = digest.cap("documents", digest.documents)
 
     for country in Country.objects.published().filter(region__in=ids):
         add([country.region_id], "countries", country)

@@ -10,7 +10,7 @@ from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedD
 
 from .filters import CountryFilter
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
-from .selectors import REGION_LIST_LIMIT, region_digests
+from .selectors import first_of, region_digests
 
 
 class RegionListView(PageMixin, ListView):
@@ -92,15 +92,19 @@ class CountryDetailView(PublishedDetailView):
         region = country.region if country.region and country.region.is_published else None
         figures = PopulationFigure.objects.published().select_related("country", "source")
         origins = Prefetch("origins", queryset=Country.objects.published())
+        # Bounded like a region's lists; the explorer and the filtered lists show them all.
+        agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
+        funding, more_funding = first_of(funding_largest_first().filter(countries=country))
+        documents, more_documents = first_of(documents_latest_first().filter(countries=country))
         context.update(
             region=region,
             populations=figures.filter(country=country).prefetch_related(origins),
             origin_of=figures.filter(origins=country, country__status=Status.PUBLISHED),
-            # Bounded like a region's lists: the explorer and the filtered lists show them all.
-            agreements=agreements_with_timeline().filter(parties=country)[:REGION_LIST_LIMIT],
-            funding=funding_largest_first().filter(countries=country)[:REGION_LIST_LIMIT],
+            agreements=agreements,
+            funding=funding,
             routes=Route.objects.published().filter(countries=country),
-            documents=documents_latest_first().filter(countries=country)[:REGION_LIST_LIMIT],
+            documents=documents,
+            more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
         )
         return context
 

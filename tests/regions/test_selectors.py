@@ -68,3 +68,37 @@ def test_region_lists_stop_at_the_limit_largest_first():
     shown = [node.record.amount for node in digest.funding]
     assert shown == [Decimal(m * 1_000_000) for m in range(REGION_LIST_LIMIT + 2, 2, -1)]
     assert len(digest.documents) == REGION_LIST_LIMIT
+
+
+def test_a_region_with_more_records_than_shown_says_so():
+    full, small = RegionFactory(slug="full"), RegionFactory(slug="small")
+    FundingRecordFactory.create_batch(REGION_LIST_LIMIT + 1, regions=[full])
+    FundingRecordFactory.create_batch(REGION_LIST_LIMIT, regions=[small])
+    for document in DocumentFactory.create_batch(REGION_LIST_LIMIT):
+        document.regions.add(full)
+
+    digests = {d.region.slug: d for d in region_digests(regions=[full, small])}
+
+    assert digests["full"].more == {"funding"}
+    assert len(digests["full"].funding) == REGION_LIST_LIMIT
+    assert len(digests["full"].documents) == REGION_LIST_LIMIT
+    assert digests["small"].more == set()
+    assert len(digests["small"].funding) == REGION_LIST_LIMIT
+
+
+def test_each_region_shows_its_own_first_ones_when_records_span_regions():
+    # "a"'s three records are also linked to "b", where they rank last: b fetches its own first
+    # ones, receives a's too, and after the cut shows exactly its own largest.
+    a, b = RegionFactory(slug="a"), RegionFactory(slug="b")
+    for millions in (1, 2, 3):
+        FundingRecordFactory(amount=Decimal(millions * 1_000_000), regions=[a, b])
+    for millions in range(10, 10 + REGION_LIST_LIMIT):
+        FundingRecordFactory(amount=Decimal(millions * 1_000_000), regions=[b])
+
+    digests = {d.region.slug: d for d in region_digests(regions=[a, b])}
+
+    shown = [node.record.amount / 1_000_000 for node in digests["b"].funding]
+    assert shown == list(range(10 + REGION_LIST_LIMIT - 1, 9, -1))
+    assert digests["b"].more == {"funding"}
+    assert [node.record.amount / 1_000_000 for node in digests["a"].funding] == [3, 2, 1]
+    assert digests["a"].more == set()

@@ -9,6 +9,7 @@ import pytest
 
 from migrationsupport.models import Status
 from regions.models import RouteFigure
+from regions.selectors import REGION_LIST_LIMIT
 from tests.factories import (
     AgreementEventFactory,
     AgreementFactory,
@@ -240,3 +241,33 @@ def test_region_page_query_count_does_not_grow_with_its_records(client):
             PopulationFigureFactory(country=country)
 
     assert_constant_queries(client, "/regions/busy/", make_records)
+
+
+def test_capped_lists_link_to_everything(client):
+    region = RegionFactory(slug="busy", name="Busy region")
+    country = CountryFactory(region=region, iso_code="TR", name="Türkiye")
+    FundingRecordFactory.create_batch(REGION_LIST_LIMIT + 1, regions=[region], countries=[country])
+    AgreementFactory.create_batch(REGION_LIST_LIMIT + 1, parties=[country])
+    for document in DocumentFactory.create_batch(REGION_LIST_LIMIT + 1):
+        document.regions.add(region)
+        document.countries.add(country)
+
+    region_page = client.get("/regions/busy/").content.decode()
+    for link in ("/funding/?region=busy", "/agreements/?region=busy", "/documents/?region=busy"):
+        assert f'href="{link}"' in region_page
+    country_page = client.get("/countries/TR/").content.decode()
+    assert "The largest figures only." in country_page
+    for link in ("/agreements/?country=TR", "/documents/?country=TR"):
+        assert f'href="{link}"' in country_page
+    assert country_page.count('href="/agreements/agreement-') == REGION_LIST_LIMIT
+
+
+def test_lists_that_fit_have_no_more_link(client):
+    region = RegionFactory(slug="quiet")
+    country = CountryFactory(region=region, iso_code="TR")
+    FundingRecordFactory.create_batch(REGION_LIST_LIMIT, regions=[region], countries=[country])
+    AgreementFactory.create_batch(REGION_LIST_LIMIT, parties=[country])
+
+    assert "only:" not in text_of(client.get("/regions/quiet/"))
+    country_text = text_of(client.get("/countries/TR/"))
+    assert "only:" not in country_text and "figures only" not in country_text
