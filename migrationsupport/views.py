@@ -19,6 +19,9 @@ from .search import MAX_QUERY_LENGTH, normalise_query, search_records
 
 HOME = ("Overview", reverse_lazy("home"))
 HOME_DOCUMENTS_LIMIT = 25
+# The overview shows the first 10 funding records, agreements and documents of each region (the
+# seed has at most 7 of a kind), each region's page 25; a list that was cut links to all of them.
+OVERVIEW_LIST_LIMIT = 10
 
 
 def noted_countries():
@@ -201,7 +204,7 @@ class HomeView(PageMixin, TemplateView):
             themes=themes,
             routes=routes,
             leftover_extras=[kind for kind, _ in extras.values()],
-            digests=region_digests(regions=Region.objects.published()),
+            digests=region_digests(regions=Region.objects.published(), limit=OVERVIEW_LIST_LIMIT),
             # The latest ones; the documents list (linked below them) pages through all of them.
             documents=documents_latest_first()[:HOME_DOCUMENTS_LIMIT],
         )

@@ -48,15 +48,16 @@ class RegionDigest:
     agreements: list[Agreement] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     countries: list[Country] = field(default_factory=list)
-    #: The capped lists ("funding", "agreements", "documents") with more than REGION_LIST_LIMIT
-    #: records for this region: the page links to the explorer or the filtered list for them.
+    #: How many funding records, agreements and documents the page shows, and the lists
+    #: ("funding", "agreements", "documents") that had more: the page links to all of them.
+    limit: int = REGION_LIST_LIMIT
     more: set[str] = field(default_factory=set)
 
     def cap(self, name: str, items: list) -> list:
-        """The first REGION_LIST_LIMIT of ``items`` (in display order), noting if there were more."""
-        if len(items) > REGION_LIST_LIMIT:
+        """The first ``limit`` of ``items`` (in display order), noting when there were more."""
+        if len(items) > self.limit:
             self.more.add(name)
-        return items[:REGION_LIST_LIMIT]
+        return items[: self.limit]
 
 
 def first_of(queryset, limit: int = REGION_LIST_LIMIT) -> tuple[list, bool]:
@@ -146,7 +147,9 @@ def _walk(nodes: list[FundingNode]):
         yield from _walk(node.children)
 
 
-def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> list[RegionDigest]:
+def region_digests(
+    *, regions: Iterable[Region], most_specific: bool = True, limit: int = REGION_LIST_LIMIT
+) -> list[RegionDigest]:
     """The published records of each region, sub-regions nested under their region.
 
     Every record type is read once for all the regions (a fixed number of queries however many
@@ -154,11 +157,13 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
     or conference by its regions, an agreement by its own region or its parties' regions, a
     country and its population figures by the country's region, a route by its regions. With
     ``most_specific`` a record linked to a region and to one of its sub-regions is shown under
-    the sub-region only, so a page that shows both never repeats it.
+    the sub-region only, so a page that shows both never repeats it. Funding records,
+    agreements and documents stop at the first ``limit`` of each region (``RegionDigest.more``
+    says which lists had more).
     """
     regions = list(regions)
     ids = {region.pk for region in regions}
-    digests = {region.pk: RegionDigest(region) for region in regions}
+    digests = {region.pk: RegionDigest(region, limit=limit) for region in regions}
 
     def add(region_ids: Iterable[int | None], attribute: str, obj) -> None:
         for region_id in dict.fromkeys(region_ids):
@@ -173,7 +178,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         region="region_id",
         record="fundingrecord_id",
         region_ids=ids,
-        limit=REGION_LIST_LIMIT + 1,
+        limit=limit + 1,
         order_by=[
             F("fundingrecord__amount").desc(nulls_last=True),
             "fundingrecord__title",
@@ -212,7 +217,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="pk",
         order_by=["kind", "title", "pk"],
         region_ids=ids,
-        limit=REGION_LIST_LIMIT + 1,
+        limit=limit + 1,
     ) | top_ids_per_region(
         Agreement.parties.through.objects.filter(
             country__region__in=ids,
@@ -223,7 +228,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="agreement_id",
         order_by=["agreement__kind", "agreement__title", "agreement_id"],
         region_ids=ids,
-        limit=REGION_LIST_LIMIT + 1,
+        limit=limit + 1,
     )
     agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title", "pk")
     for agreement in agreements:
@@ -236,7 +241,7 @@ def region_digests(*, regions: Iterable[Region], most_specific: bool = True) -> 
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
         region_ids=ids,
-        limit=REGION_LIST_LIMIT + 1,
+        limit=limit + 1,
     )
     documents = documents_latest_first().filter(pk__in=document_ids)
     for document in documents:

@@ -13,6 +13,7 @@ from django.db import connection
 
 from migrationsupport.models import Status
 from migrationsupport.search import search_records
+from migrationsupport.views import OVERVIEW_LIST_LIMIT
 from tests.factories import (
     AgreementFactory,
     CountryFactory,
@@ -71,6 +72,20 @@ def test_overview_query_count_does_not_grow_with_records(client):
             DocumentFactory().regions.add(region)
 
     assert_constant_queries(client, "/", make_records)
+
+
+def test_overview_shows_fewer_per_region_than_the_region_page(client):
+    region = RegionFactory(slug="busy", name="Busy region")
+    for millions in range(1, OVERVIEW_LIST_LIMIT + 2):
+        FundingRecordFactory(title=f"Programme {millions:02}", amount=Decimal(millions), regions=[region])
+
+    overview = client.get("/").content.decode()
+    region_page = client.get("/regions/busy/").content.decode()
+
+    assert overview.count(">Programme ") == OVERVIEW_LIST_LIMIT
+    assert ">Programme 01<" not in overview  # the smallest is the one left out
+    assert 'href="/funding/?region=busy"' in overview
+    assert region_page.count(">Programme ") == OVERVIEW_LIST_LIMIT + 1
 
 
 def test_overview_html_and_css_weigh_under_100_kb(client):

@@ -30,8 +30,8 @@ pytestmark = pytest.mark.django_db
 # The footnoted countries (the Belarus note) cost 1 query on the pages that name a country.
 BUDGETS = {
     # Themes, routes, page sections, regions; region_digests (a fixed number per record type:
-    # funding as 1 top-25-per-region ids + 1 page + 3 prefetches, agreements as 2 top-25 ids + 1 +
-    # 2 prefetches, documents as 1 top-25 ids + 1 + prefetches, instruments, conferences,
+    # funding as 1 first-ones-per-region ids + 1 page + 3 prefetches, agreements as 2 first-ones ids
+    # + 1 + 2 prefetches, documents as 1 first-ones ids + 1 + prefetches, instruments, conferences,
     # countries, population figures, routes, each with its prefetches); the 25 latest documents
     # with their prefetches; the footnoted countries.
     "/": 29,
