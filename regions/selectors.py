@@ -20,9 +20,9 @@ from migrationsupport.models import Status
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
 
-# How many funding records, agreements and documents a region shows on the overview and its own
-# page (largest or first ones); the explorer and the filtered lists link to all of them. The seed
-# has at most 7 of a kind per region, so only bulk data (years of records) is ever cut.
+# How many funding records, agreements and documents a region's page shows (largest or first
+# ones; the overview shows fewer); a list that was cut links to the explorer or the filtered list
+# with all of them. The seed has at most 7 of a kind per region: only bulk data is ever cut.
 REGION_LIST_LIMIT = 25
 
 
