@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
-from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices
+from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices, related_pks
 from migrationsupport.models import Theme
 from regions.models import Country
 
@@ -19,6 +19,18 @@ from .models import (
     DocumentKind,
     EventKind,
 )
+
+
+class AgreementRegionFilter(RegionTreeFilter):
+    """A region: agreements with a party in it (or in a sub-region), and the arrangements made
+    with the region itself rather than named countries (``Agreement.region``), as a region's page
+    lists them."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        by_party = related_pks(qs.model, self.field_name, lambda path: self.condition(path, value))
+        return qs.filter(Q(pk__in=by_party) | self.condition("region", value))
 
 
 class AgreementFilter(django_filters.FilterSet):
@@ -35,7 +47,12 @@ class AgreementFilter(django_filters.FilterSet):
         queryset=published_choices(Country),
         help_text="ISO 3166-1 alpha-2 code of a party.",
     )
-    region = RegionTreeFilter(field_name="parties__region", label="Region")
+    region = AgreementRegionFilter(
+        field_name="parties__region",
+        label="Region",
+        help_text="Region slug: agreements with a party in it or in one of its sub-regions, or made "
+        "with the region itself.",
+    )
     agency = django_filters.ChoiceFilter(choices=Agency.choices)
     date_after = django_filters.DateFilter(
         method="filter_event_date",

@@ -36,7 +36,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .filters import semi_join
+from .filters import related_pks
 from .models import PageSection, Source, Status, Theme
 from .preview import public_path, render_preview
 
@@ -69,7 +69,7 @@ class ManyToManyListFilter(admin.SimpleListFilter):
     Django's own filter on a many-to-many field joins the relation and makes the changelist
     ``SELECT DISTINCT`` over every column to drop the repeats, which at 100 000 funding records
     sorts the table three times per page (page, count, date range): 425 ms. This one is a
-    semi-join on the through table (``migrationsupport.filters.semi_join``), with the same
+    semi-join on the through table (``migrationsupport.filters.related_pks``), with the same
     address (``?regions__id__exact=6``). Use ``ManyToManyListFilter.of("regions")``.
     """
 
@@ -91,7 +91,8 @@ class ManyToManyListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        return semi_join(queryset, self.field_name, lambda path: models.Q(**{path: self.value()}))
+        matching = related_pks(queryset.model, self.field_name, lambda path: models.Q(**{path: self.value()}))
+        return queryset.filter(pk__in=matching)
 
 
 # --- Forms: the version a form was loaded at, and what to show when it is stale -------------

@@ -15,23 +15,22 @@ def published_choices(model):
     return model.objects.published()
 
 
-def semi_join(queryset: QuerySet, field_name: str, condition: Callable[[str], Q]) -> QuerySet:
-    """``queryset`` cut to the records whose ``field_name`` relation meets ``condition(path)``.
+def related_pks(model, field_name: str, condition: Callable[[str], Q]) -> QuerySet:
+    """The primary keys of the ``model`` records whose ``field_name`` relation meets
+    ``condition(path)``, as a subquery for ``pk__in``.
 
-    As ``pk IN (SELECT ...)``, which never repeats a row, so a list needs no DISTINCT over every
-    column (which at 100 000 records sorts the whole table before a page of 50 can be cut).
-    Across a many-to-many relation the subquery reads the through table alone, not the list's
-    own table a second time; ``condition`` gets the lookup path to use from there.
+    ``pk IN (SELECT ...)`` never repeats a row, so a list needs no DISTINCT over every column
+    (which at 100 000 records sorts the whole table before a page of 50 can be cut). Across a
+    many-to-many relation the subquery reads the through table alone, not the list's own table
+    a second time; ``condition`` gets the lookup path to use from there.
     """
     name, _, rest = field_name.partition("__")
-    field = queryset.model._meta.get_field(name)
+    field = model._meta.get_field(name)
     if field.many_to_many and not field.auto_created:
         path = "__".join(filter(None, [field.m2m_reverse_field_name(), rest]))
         through = field.remote_field.through
-        matching = through._base_manager.filter(condition(path)).values(field.m2m_field_name())
-    else:
-        matching = queryset.model._base_manager.filter(condition(field_name)).values("pk")
-    return queryset.filter(pk__in=matching)
+        return through._base_manager.filter(condition(path)).values(field.m2m_field_name())
+    return model._base_manager.filter(condition(field_name)).values("pk")
 
 
 class RelatedChoiceFilter(django_filters.ModelChoiceFilter):
@@ -43,7 +42,9 @@ class RelatedChoiceFilter(django_filters.ModelChoiceFilter):
     def filter(self, qs, value):
         if not value:
             return qs
-        return semi_join(qs, self.field_name, lambda path: self.condition(path, value))
+        return qs.filter(
+            pk__in=related_pks(qs.model, self.field_name, lambda path: self.condition(path, value))
+        )
 
 
 class RegionTreeFilter(RelatedChoiceFilter):

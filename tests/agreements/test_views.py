@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from migrationsupport.models import Status
+from regions.models import Region
 from tests.factories import (
     AgreementEventFactory,
     AgreementFactory,
@@ -98,6 +99,19 @@ def test_agreement_filters_change_the_rows(client, agreements, query, expected):
 
     assert response.status_code == 200
     assert listed(response) == expected
+
+
+def test_region_filter_includes_arrangements_made_with_the_region_and_its_sub_regions(client, agreements):
+    balkans = Region.objects.get(slug="western-balkans")
+    sub = RegionFactory(slug="balkans-sub", parent=balkans)
+    AgreementFactory(title="Regional arrangement", slug="regional", region=balkans)
+    AgreementFactory(title="Sub-regional arrangement", slug="sub-regional", region=sub)
+    AgreementFactory(title="Elsewhere", slug="elsewhere", region=Region.objects.get(slug="east"))
+
+    response = client.get("/agreements/?region=western-balkans")
+
+    assert sorted(listed(response)) == ["frontex-mk", "regional", "sub-regional"]
+    assert sorted(listed(client.get("/agreements/?region=balkans-sub"))) == ["sub-regional"]
 
 
 def test_date_filters_ignore_draft_events(client, agreements):
