@@ -191,6 +191,8 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     description = models.CharField(max_length=500, blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="agreement_events")
 
+    PAGE_OWNER = "agreement"
+
     history = HistoricalRecords()
 
     class Meta:

@@ -55,6 +55,10 @@ class PublishableModel(models.Model):
 
     objects = PublishableQuerySet.as_manager()
 
+    #: For a record shown on another record's page rather than its own (an event on its
+    #: agreement's page): the foreign key to that record, which a preview shows as published too.
+    PAGE_OWNER: str | None = None
+
     class Meta:
         abstract = True
 
@@ -66,6 +70,10 @@ class PublishableModel(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == Status.PUBLISHED
+
+    @property
+    def page_owner(self) -> PublishableModel | None:
+        return getattr(self, self.PAGE_OWNER) if self.PAGE_OWNER else None
 
 
 # --- Partial dates -------------------------------------------------------------------------

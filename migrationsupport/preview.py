@@ -4,7 +4,9 @@ The public views only ever show ``published()`` records. Rather than teach every
 way to find a draft, the preview renders the record's own public view inside a transaction in
 which the record is marked published, and rolls that transaction back: the page is built by the
 same code and templates as the real one, and nothing is ever written (no history entry, no
-version, and no other connection can see the uncommitted status). The context gets ``preview``
+version, and no other connection can see the uncommitted status). A record shown on another
+record's page (``PAGE_OWNER``: an event on its agreement's page) is previewed on that page,
+which is marked published too when it is still a draft. The context gets ``preview``
 so ``templates/includes/preview_banner.html`` marks the page, and the answer is never cached or
 indexed.
 """
@@ -40,10 +42,12 @@ def render_preview(request, instance: PublishableModel, *, admin_url: str) -> Ht
     if path is None:
         raise Http404("This record has no page of its own on the public site.")
     match = resolve(path)
-    model = type(instance)
+    owner = instance.page_owner
+    shown = [record for record in (instance, owner) if record is not None]
     with transaction.atomic():
         # Rolled back below: the status is never committed.
-        model._base_manager.filter(pk=instance.pk).update(status=Status.PUBLISHED)
+        for record in shown:
+            type(record)._base_manager.filter(pk=record.pk).update(status=Status.PUBLISHED)
         request.resolver_match = match
         response = match.func(request, *match.args, **match.kwargs)
         if hasattr(response, "context_data"):
@@ -51,7 +55,8 @@ def render_preview(request, instance: PublishableModel, *, admin_url: str) -> Ht
                 **(response.context_data or {}),
                 "preview": {
                     "record": instance,
-                    "is_draft": instance.status != Status.PUBLISHED,
+                    "is_draft": not instance.is_published,
+                    "draft_owner": owner if owner is not None and not owner.is_published else None,
                     "admin_url": admin_url,
                     "fragment": urlsplit(instance.get_absolute_url()).fragment,
                 },

@@ -214,6 +214,8 @@ class RouteFigure(PartialDatesMixin, PublishableModel):
     period_precision = precision_field()
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="route_figures")
 
+    PAGE_OWNER = "route"
+
     history = HistoricalRecords()
 
     class Meta:
@@ -256,6 +258,8 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     as_of = partial_date_field(_("as of"), blank=True)
     as_of_precision = precision_field(blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="population_figures")
+
+    PAGE_OWNER = "country"
 
     history = HistoricalRecords(m2m_fields=["origins"])
 

@@ -18,12 +18,14 @@ from migrationsupport.models import Status, Theme
 from regions.models import Country, Region
 from tests.admin.conftest import admin_url, change_data
 from tests.factories import (
+    AgreementEventFactory,
     AgreementFactory,
     CountryFactory,
     DocumentFactory,
     FundingRecordFactory,
     InstrumentFactory,
     PageSectionFactory,
+    PopulationFigureFactory,
     RegionFactory,
     ThemeFactory,
 )
@@ -125,6 +127,32 @@ def test_preview_of_a_record_shown_on_another_page(editor_client):
     assert response.status_code == 200
     assert "Hello draft" in response.content.decode()
     assert response.context["preview"]["fragment"] == section.slug
+
+
+def test_preview_of_a_record_on_the_page_of_a_draft(editor_client):
+    """An event of a draft agreement is previewed on the agreement's page, shown as published."""
+    agreement = AgreementFactory(status=Status.DRAFT, title="Draft arrangement")
+    event = AgreementEventFactory(status=Status.DRAFT, agreement=agreement, description="signed in Ankara")
+    response = editor_client.get(admin_url(event, "preview", event.pk))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Draft arrangement" in content and "signed in Ankara" in content
+    assert f'id="event-{event.pk}"' in content
+    assert response.context["preview"]["draft_owner"] == agreement
+    assert "the page it is shown on, is a draft too" in content
+    agreement.refresh_from_db()
+    event.refresh_from_db()
+    assert (agreement.status, event.status) == (Status.DRAFT, Status.DRAFT)
+    assert Client().get(agreement.get_absolute_url()).status_code == 404
+
+
+def test_preview_of_a_draft_figure_on_a_published_page(editor_client):
+    figure = PopulationFigureFactory(status=Status.DRAFT, group="refugees from nowhere in particular")
+    response = editor_client.get(admin_url(figure, "preview", figure.pk))
+    assert response.status_code == 200
+    assert "refugees from nowhere in particular" in response.content.decode()
+    assert response.context["preview"]["draft_owner"] is None
+    assert "is a draft too" not in response.content.decode()
 
 
 def test_no_preview_for_a_record_without_a_page(editor_client, source):
