@@ -25,5 +25,9 @@ urlpatterns = [
 ]
 
 if settings.BENCH_HELLO_VIEW:
-    # The baseline of `make bench`: a view that does nothing, behind the same settings and middleware.
-    urlpatterns.append(path("bench/hello/", lambda request: HttpResponse("Hello, world"), name="bench-hello"))
+    # The baselines of `make bench`, behind the same settings and middleware: a view that does
+    # nothing, and one that reads a single row (the ceiling of any page that reads the database).
+    urlpatterns += [
+        path("bench/hello/", lambda request: HttpResponse("Hello, world"), name="bench-hello"),
+        path("bench/one-query/", views.bench_one_query, name="bench-one-query"),
+    ]

@@ -1,11 +1,12 @@
 """``manage.py bench``: throughput, latency, queries and memory of the public pages and the API.
 
-Runs, back to back on this machine, a hello-world Django view (same settings and middleware),
-the overview, a region page, the funding explorer with a filter and the API funding list, at
-the seed size and with +N synthetic funding records, each with a warm page cache and with
-caching off. It serves with gunicorn (2 workers), loads with wrk (installed with apt-get when
-missing), and prints a Markdown table. The data lives in its own database (``<name>_bench``,
-dropped and rebuilt), never in the one DATABASE_URL names.
+Runs, back to back on this machine, a hello-world Django view and a view that makes one query
+for one row (same settings and middleware: the ceilings of any page), the overview, a region
+page, the funding explorer with a filter and the API funding list, at the seed size and with +N
+synthetic funding records, each with a warm page cache and with caching off. It serves with
+gunicorn (2 workers), loads with wrk (installed with apt-get when missing), and prints a
+Markdown table. The data lives in its own database (``<name>_bench``, dropped and rebuilt),
+never in the one DATABASE_URL names.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from django.test.utils import CaptureQueriesContext
 
 PAGES = [
     ("hello-world view", "/bench/hello/"),
+    # The ceiling of a page that reads the database at all: one query for one row, no template.
+    ("one-query view", "/bench/one-query/"),
     ("overview", "/"),
     ("region page", "/regions/western-balkans/"),
     ("funding explorer, filtered", "/funding/?region=western-balkans&year=2024"),
