@@ -5,9 +5,14 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices, related_pks
+from migrationsupport.filters import (
+    RegionTreeFilter,
+    RelatedChoiceFilter,
+    RelatedCountryCodeFilter,
+    published_choices,
+    related_pks,
+)
 from migrationsupport.models import Theme
-from regions.models import Country
 
 from .models import (
     Agency,
@@ -41,10 +46,8 @@ class AgreementFilter(django_filters.FilterSet):
         label="Current status",
         help_text="The status after the latest event (or as stated by the source).",
     )
-    country = RelatedChoiceFilter(
+    country = RelatedCountryCodeFilter(
         field_name="parties",
-        to_field_name="iso_code",
-        queryset=published_choices(Country),
         help_text="ISO 3166-1 alpha-2 code of a party.",
     )
     region = AgreementRegionFilter(
@@ -89,9 +92,7 @@ class AgreementFilter(django_filters.FilterSet):
 class DocumentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices)
     region = RegionTreeFilter(field_name="regions", label="Region")
-    country = RelatedChoiceFilter(
-        field_name="countries", to_field_name="iso_code", queryset=published_choices(Country)
-    )
+    country = RelatedCountryCodeFilter(field_name="countries")
     theme = RelatedChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
     )

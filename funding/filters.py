@@ -5,9 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from migrationsupport.filters import RegionTreeFilter, RelatedChoiceFilter, published_choices
+from migrationsupport.filters import (
+    RegionTreeFilter,
+    RelatedChoiceFilter,
+    RelatedCountryCodeFilter,
+    published_choices,
+)
 from migrationsupport.models import Qualifier, Theme
-from regions.models import Country
 
 from .models import Donor, FundingKind, FundingRecord, Instrument, PledgingConference
 
@@ -16,10 +20,8 @@ class FundingFilter(django_filters.FilterSet):
     region = RegionTreeFilter(
         field_name="regions", label="Region", help_text="Region slug; includes its sub-regions."
     )
-    country = RelatedChoiceFilter(
+    country = RelatedCountryCodeFilter(
         field_name="countries",
-        to_field_name="iso_code",
-        queryset=published_choices(Country),
         label="Country",
         help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
     )

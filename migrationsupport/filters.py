@@ -62,6 +62,37 @@ class RegionTreeFilter(RelatedChoiceFilter):
         return Q(**{f"{path}__in": tree})
 
 
+class CountryCodeField(django_filters.fields.ModelChoiceField):
+    """A country by its ISO code in either case: the site's own addresses use lower case."""
+
+    def to_python(self, value):
+        return super().to_python(value.upper() if isinstance(value, str) else value)
+
+    def prepare_value(self, value):  # "tr" selects TR in the form
+        return super().prepare_value(value.upper() if isinstance(value, str) else value)
+
+
+class CountryCodeMixin:
+    """A published country by ISO 3166-1 alpha-2 code (TR or tr)."""
+
+    field_class = CountryCodeField
+
+    def __init__(self, *args, **kwargs):
+        from regions.models import Country
+
+        kwargs.setdefault("to_field_name", "iso_code")
+        kwargs.setdefault("queryset", published_choices(Country))
+        super().__init__(*args, **kwargs)
+
+
+class CountryCodeFilter(CountryCodeMixin, django_filters.ModelChoiceFilter):
+    pass
+
+
+class RelatedCountryCodeFilter(CountryCodeMixin, RelatedChoiceFilter):
+    pass
+
+
 class SourceFilter(django_filters.FilterSet):
     publisher = django_filters.CharFilter(lookup_expr="iexact", help_text="Exact name of the publisher.")
     year = django_filters.NumberFilter(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
-from migrationsupport.filters import RegionTreeFilter, published_choices
+from migrationsupport.filters import CountryCodeFilter, RegionTreeFilter, published_choices
 
 from .models import CandidateStatus, CooperationStatus, Country, PopulationFigure, Region, Route, RouteFigure
 
@@ -42,10 +42,8 @@ class RouteFilter(django_filters.FilterSet):
     region = RegionTreeFilter(
         field_name="regions", label="Region", help_text="Region slug; includes sub-regions."
     )
-    country = django_filters.ModelChoiceFilter(
+    country = CountryCodeFilter(
         field_name="countries",
-        to_field_name="iso_code",
-        queryset=published_choices(Country),
         help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
     )
 
@@ -72,15 +70,9 @@ class RouteFigureFilter(django_filters.FilterSet):
 
 
 class PopulationFigureFilter(django_filters.FilterSet):
-    country = django_filters.ModelChoiceFilter(
-        to_field_name="iso_code",
-        queryset=published_choices(Country),
-        help_text="ISO code of the host country.",
-    )
-    origin = django_filters.ModelChoiceFilter(
+    country = CountryCodeFilter(help_text="ISO code of the host country.")
+    origin = CountryCodeFilter(
         field_name="origins",
-        to_field_name="iso_code",
-        queryset=published_choices(Country),
         help_text="ISO code of a country of origin.",
     )
 
