@@ -96,6 +96,9 @@ class PledgingConference(PartialDatesMixin, PublishableModel):
 # How deep funding records may nest (a programme inside a package inside a multi-year total...).
 # Totals look this many levels up for an ancestor already counted.
 MAX_NESTING_DEPTH = 4
+# Slugs the API's funding list uses for its own addresses (/api/v1/funding/totals/): a record
+# with one of them could never be read at /api/v1/funding/<slug>/.
+RESERVED_SLUGS = ("totals",)
 
 
 class Donor(models.TextChoices):
@@ -245,6 +248,10 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
 
     def clean(self):
         errors = {**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)}
+        if self.slug in RESERVED_SLUGS:
+            errors["slug"] = _(
+                "“%(slug)s” is reserved for the API's own funding/%(slug)s/ address: choose another slug."
+            ) % {"slug": self.slug}
         if self.amount is not None and self.amount < 0:
             errors["amount"] = _("An amount cannot be negative.")
         if self.period_start and self.period_end and self.period_end < self.period_start:

@@ -5,7 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from funding.models import FundingRecord
+from funding.api import FundingRecordViewSet
+from funding.models import RESERVED_SLUGS, FundingRecord
 from tests.factories import FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,18 @@ def test_slug_is_unique():
     FundingRecordFactory(slug="same")
     with pytest.raises(IntegrityError), transaction.atomic():
         FundingRecordFactory(slug="same")
+
+
+def test_slugs_of_the_apis_own_addresses_are_refused():
+    """/api/v1/funding/totals/ is the totals: a record with that slug could not be read there."""
+    own = {action.url_path for action in FundingRecordViewSet.get_extra_actions() if not action.detail}
+    assert own and own <= set(RESERVED_SLUGS)
+    record = FundingRecordFactory.build(slug="totals", source=FundingRecordFactory().source)
+    with pytest.raises(ValidationError) as excinfo:
+        record.full_clean()
+    assert "slug" in excinfo.value.message_dict
+    record.slug = "totals-2024"
+    record.full_clean()
 
 
 def test_clean_explains_negative_amount_and_period_beside_the_fields():
