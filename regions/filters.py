@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import django_filters
 
-from migrationsupport.filters import CountryCodeFilter, RegionTreeFilter, published_choices
+from migrationsupport.filters import (
+    CountryCodeFilter,
+    RegionTreeFilter,
+    RelatedCountryCodeFilter,
+    published_choices,
+)
 
 from .models import CandidateStatus, CooperationStatus, Country, PopulationFigure, Region, Route, RouteFigure
 
@@ -42,7 +47,7 @@ class RouteFilter(django_filters.FilterSet):
     region = RegionTreeFilter(
         field_name="regions", label="Region", help_text="Region slug; includes sub-regions."
     )
-    country = CountryCodeFilter(
+    country = RelatedCountryCodeFilter(
         field_name="countries",
         help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
     )
@@ -50,10 +55,6 @@ class RouteFilter(django_filters.FilterSet):
     class Meta:
         model = Route
         fields: list[str] = []
-
-    @property
-    def qs(self):
-        return super().qs.distinct()
 
 
 class RouteFigureFilter(django_filters.FilterSet):
@@ -71,7 +72,7 @@ class RouteFigureFilter(django_filters.FilterSet):
 
 class PopulationFigureFilter(django_filters.FilterSet):
     country = CountryCodeFilter(help_text="ISO code of the host country.")
-    origin = CountryCodeFilter(
+    origin = RelatedCountryCodeFilter(
         field_name="origins",
         help_text="ISO code of a country of origin.",
     )
@@ -79,7 +80,3 @@ class PopulationFigureFilter(django_filters.FilterSet):
     class Meta:
         model = PopulationFigure
         fields: list[str] = []
-
-    @property
-    def qs(self):
-        return super().qs.distinct()
