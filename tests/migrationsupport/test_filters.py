@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 def test_country_filters_take_the_iso_code_in_either_case():
     """The site's own addresses use lower case (/countries/tr/): ?country=tr finds Türkiye too."""
     turkiye, other = CountryFactory(iso_code="TR"), CountryFactory(iso_code="MA")
-    FundingRecordFactory(countries=[turkiye]), FundingRecordFactory(countries=[other])
-    AgreementFactory(parties=[turkiye]), AgreementFactory(parties=[other])
     for country in (turkiye, other):
+        FundingRecordFactory(countries=[country])
+        AgreementFactory(parties=[country])
         DocumentFactory().countries.add(country)
         RouteFactory().countries.add(country)
     PopulationFigureFactory(country=turkiye).origins.add(other)
