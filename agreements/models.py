@@ -30,16 +30,22 @@ from regions.models import Country, Region, Route
 class AgreementKind(models.TextChoices):
     READMISSION = "readmission", _("Readmission agreement")
     VISA_FACILITATION = "visa_facilitation", _("Visa facilitation agreement")
-    VISA_LIBERALISATION = "visa_liberalisation", _("Visa liberalisation dialogue")
+    VISA_LIBERALISATION = "visa_liberalisation", _("Cooperation on visa liberalisation")
     FRONTEX_STATUS = "frontex_status", _("Frontex status agreement")
     FRONTEX_WORKING = "frontex_working", _("Frontex working arrangement")
     STATEMENT = "statement", _("Statement")
 
 
+# Each status says only what a source can state: "concluded" (the source's word for an agreement
+# it gives no date of entry into force for) is not "in force", "adopted" is not "ongoing", and an
+# agreement whose implementation the source says is supported is "being implemented".
 class AgreementStatus(models.TextChoices):
     NEGOTIATING = "negotiating", _("Under negotiation")
+    ADOPTED = "adopted", _("Adopted")
     SIGNED = "signed", _("Signed")
+    CONCLUDED = "concluded", _("Concluded")
     IN_FORCE = "in_force", _("In force")
+    BEING_IMPLEMENTED = "being_implemented", _("Being implemented")
     OPERATIONAL = "operational", _("Operations launched")
     ONGOING = "ongoing", _("Ongoing")
     PARTIALLY_SUSPENDED = "partially_suspended", _("Partially suspended")
@@ -51,6 +57,7 @@ class EventKind(models.TextChoices):
     NEGOTIATIONS_OPENED = "negotiations_opened", _("Negotiations opened")
     ADOPTED = "adopted", _("Adopted")
     SIGNED = "signed", _("Signed")
+    CONCLUDED = "concluded", _("Concluded")
     ENTERED_INTO_FORCE = "entered_into_force", _("Entered into force")
     OPERATIONS_LAUNCHED = "operations_launched", _("Operations launched")
     PARTIALLY_SUSPENDED = "partially_suspended", _("Partially suspended")
@@ -63,8 +70,9 @@ class EventKind(models.TextChoices):
 # follows from its latest event.
 STATUS_AFTER_EVENT: dict[str, str] = {
     EventKind.NEGOTIATIONS_OPENED: AgreementStatus.NEGOTIATING,
-    EventKind.ADOPTED: AgreementStatus.ONGOING,
+    EventKind.ADOPTED: AgreementStatus.ADOPTED,
     EventKind.SIGNED: AgreementStatus.SIGNED,
+    EventKind.CONCLUDED: AgreementStatus.CONCLUDED,
     EventKind.ENTERED_INTO_FORCE: AgreementStatus.IN_FORCE,
     EventKind.OPERATIONS_LAUNCHED: AgreementStatus.OPERATIONAL,
     EventKind.PARTIALLY_SUSPENDED: AgreementStatus.PARTIALLY_SUSPENDED,
@@ -135,8 +143,9 @@ class Agreement(PublishableModel):
         choices=AgreementStatus.choices,
         blank=True,
         help_text=_(
-            "The status the source states when it gives no dated event (e.g. being implemented). "
-            "Dated events on the timeline take precedence."
+            "The status the source states when it gives no dated event (e.g. concluded, being "
+            "implemented); leave empty when the source states none. Dated events on the timeline "
+            "take precedence."
         ),
     )
     themes = models.ManyToManyField(Theme, blank=True, related_name="agreements")
@@ -176,7 +185,7 @@ class Agreement(PublishableModel):
     @property
     def current_status_label(self) -> str:
         status = self.current_status
-        return AgreementStatus(status).label if status else _("Status not recorded")
+        return AgreementStatus(status).label if status else _("Status not stated")
 
 
 class AgreementEvent(PartialDatesMixin, PublishableModel):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from migrationsupport.admin import (
     ManyToManyListFilter,
     PublishableAdmin,
+    PublishableAdminForm,
     PublishableImportExportMixin,
     PublishableInline,
     TopLevelListFilter,
@@ -17,6 +21,7 @@ from migrationsupport.admin import (
 
 from .models import FundingRecord, Instrument, PledgingConference
 from .resources import FundingRecordResource
+from .selectors import funding_overlap_candidates
 
 
 @admin.register(Instrument)
@@ -74,15 +79,33 @@ class ChildFundingInline(PublishableInline):
     fk_name = "parent"
     verbose_name = _("part")
     verbose_name_plural = _("parts of this figure")
-    fields = ("title", "slug", "kind", "amount", "qualifier", "source", "status")
+    fields = ("title", "slug", "kind", "amount", "qualifier", "measure", "source", "status")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("source",)
     show_change_link = True
     extra = 0
 
 
+class FundingRecordAdminForm(PublishableAdminForm):
+    def _post_clean(self):
+        """After the model's own checks (the instance now holds the posted measure and donor): the
+        figures it may overlap must be of the same measure and donor, and neither itself nor its
+        whole or parts. Refused beside the field; nothing is saved."""
+        super()._post_clean()
+        if (
+            "may_overlap" in self.cleaned_data
+            and not self.has_error("measure")
+            and not self.has_error("donor")
+        ):
+            try:
+                self.instance.clean_may_overlap(self.cleaned_data["may_overlap"])
+            except ValidationError as error:
+                self.add_error(None, error)
+
+
 @admin.register(FundingRecord)
 class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
+    form = FundingRecordAdminForm
     resource_classes = [FundingRecordResource]
     export_select_related = ("instrument", "conference", "parent", "source")
     export_prefetch_related = ("regions", "countries", "themes")
@@ -90,7 +113,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         "title",
         "amount_display",
         "period_display",
-        "kind",
+        "measure",
         "donor",
         "instrument",
         "region_list",
@@ -107,6 +130,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         "id",
     )
     list_filter = (
+        "measure",
         "kind",
         "donor",
         "instrument",
@@ -120,12 +144,22 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
     )
     search_fields = ("title", "slug", "implementer")
     prepopulated_fields = {"slug": ("title",)}
-    autocomplete_fields = ("instrument", "conference", "regions", "countries", "themes", "parent", "source")
+    autocomplete_fields = (
+        "instrument",
+        "conference",
+        "regions",
+        "countries",
+        "themes",
+        "parent",
+        "may_overlap",
+        "source",
+    )
+    readonly_fields = (*PublishableAdmin.readonly_fields, "overlap_candidates")
     date_hierarchy = "period_start"
     inlines = (ChildFundingInline,)
     fieldsets = (
         (None, {"fields": ("title", "slug", "kind", "description")}),
-        (_("Amount"), {"fields": (("amount", "qualifier", "wording"),)}),
+        (_("Amount"), {"fields": (("amount", "qualifier", "wording"), "measure")}),
         (
             _("Period"),
             {"fields": (("period_start", "period_start_precision"), ("period_end", "period_end_precision"))},
@@ -133,7 +167,8 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         (_("Who"), {"fields": ("donor", "implementer", "instrument", "conference")}),
         (_("Where and what"), {"fields": ("regions", "countries", "themes")}),
         (_("Part of"), {"fields": ("parent",)}),
-        (_("Provenance"), {"fields": ("source",)}),
+        (_("Figures it may overlap"), {"fields": ("may_overlap", "overlap_candidates")}),
+        (_("Provenance"), {"fields": ("source", "source_passage")}),
     )
 
     def get_queryset(self, request):
@@ -150,3 +185,24 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
     @admin.display(description=_("regions"))
     def region_list(self, obj: FundingRecord) -> str:
         return names(obj.regions.all())
+
+    @admin.display(description=_("candidates to check"))
+    def overlap_candidates(self, obj: FundingRecord):
+        """Figures whose scope overlaps this one's and that are not marked yet: an officer reads
+        the sources and marks those they do not say are separate."""
+        if obj is None or obj.pk is None or obj.amount is None:
+            return _("Saved figures with an amount get suggestions here.")
+        candidates = funding_overlap_candidates(record=obj)
+        if not candidates:
+            return _("None: no other figure of the same measure and donor overlaps its regions and period.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({})</li>',
+                (
+                    (reverse("admin:funding_fundingrecord_change", args=[c.pk]), c.title, c.amount_display)
+                    for c in candidates
+                ),
+            ),
+        )

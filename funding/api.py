@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db.models import F
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -66,7 +68,7 @@ class FundingRecordViewSet(PublishableViewSet):
     serializer_class = FundingRecordSerializer
     filterset_class = FundingFilter
     list_select_related = ("source", "instrument", "conference", "parent")
-    list_prefetch = ("regions", "countries", "themes", "children")
+    list_prefetch = ("regions", "countries", "themes", "children", "may_overlap")
     search_fields = ("title", "description", "implementer")
     ordering_fields = ("amount", "period_start", "period_end", "title", "updated_at")
     # The explorer's order: latest period first, then the largest amount.
@@ -105,42 +107,41 @@ class FundingRecordViewSet(PublishableViewSet):
         if group_by not in (None, *GROUPINGS):
             raise exceptions.ValidationError({"group_by": [f"Choose one of {', '.join(GROUPINGS)}."]})
         records = self.filter_queryset(self.visible(self.base_queryset()))
-        total = self._total(funding_totals(records=records), key=None, label="All records")
+        totals = funding_totals(records=records, include_drafts=self.show_drafts)
         groups = []
         if group_by is not None:
-            groups = self._groups(group_by, funding_totals(records=records, group_by=group_by))
+            groups = self._named(
+                group_by, funding_totals(records=records, group_by=group_by, include_drafts=self.show_drafts)
+            )
         if self.wants_csv:
-            response = Response(groups if group_by else [total])
+            response = Response(FundingTotalSerializer(groups if group_by else totals, many=True).data)
             response["Content-Disposition"] = 'attachment; filename="funding-totals.csv"'
             return response
         return Response(
-            FundingTotalsSerializer({"group_by": group_by, "total": total, "groups": groups}).data
+            FundingTotalsSerializer(
+                {
+                    "group_by": group_by,
+                    "totals": totals,
+                    "groups": groups,
+                    "total": totals[0] if len(totals) == 1 else None,
+                }
+            ).data
         )
 
-    def _groups(self, group_by: str, totals: list[FundingTotal]) -> list[dict]:
-        if group_by == "year":
-            return [self._total(t, key=str(t.key) if t.key else None, label=t.label) for t in totals]
-        model, field = _GROUP_KEYS[group_by]
-        related = model.objects.filter(pk__in=[t.key for t in totals if t.key])
-        if not self.show_drafts:
-            # A group named after a draft region or theme would leak it: the public sees the
-            # published groups (and the overall total, which counts every published record).
-            related = related.published()
-        keys = dict(related.values_list("pk", field))
-        return [
-            self._total(t, key=keys.get(t.key), label=t.label)
-            for t in totals
-            if t.key is None or t.key in keys
-        ]
-
     @staticmethod
-    def _total(total: FundingTotal, *, key: str | None, label: str) -> dict:
-        return {
-            "key": key,
-            "label": label,
-            "amount": total.amount,
-            "qualifier": total.qualifier,
-            "currency": "EUR",
-            "display": str(total.amount_display),
-            "records": total.records,
+    def _named(group_by: str, totals: list[FundingTotal]) -> list[FundingTotal]:
+        """Each group keyed by its records' stable identifiers (slugs, ISO codes) instead of ids."""
+        if group_by == "year":
+            return [replace(t, key=t.key or None) for t in totals]
+        model, field = _GROUP_KEYS[group_by]
+        pks = {int(pk) for t in totals for pk, _name in t.recipients}
+        identifiers = {
+            str(pk): value for pk, value in model.objects.filter(pk__in=pks).values_list("pk", field)
         }
+        named = []
+        for total in totals:
+            recipients = tuple((identifiers[pk], name) for pk, name in total.recipients)
+            named.append(
+                replace(total, key=",".join(r for r, _name in recipients) or None, recipients=recipients)
+            )
+        return named

@@ -51,7 +51,17 @@ FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] =
     ("source_title", lambda r: r.source.title),
     ("source_url", lambda r: r.source.url),
 )
-FUNDING_CSV_HEADER = [*(name for name, _ in FUNDING_CSV_COLUMNS), "page_url"]
+# Columns added after ``page_url`` (the header above is what existing readers expect).
+FUNDING_CSV_LATER_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
+    ("measure", lambda r: r.measure),
+    ("source_passage", lambda r: r.source_passage),
+    ("may_overlap", lambda r: _published(r.may_overlap, lambda o: o.slug)),
+)
+FUNDING_CSV_HEADER = [
+    *(name for name, _ in FUNDING_CSV_COLUMNS),
+    "page_url",
+    *(name for name, _ in FUNDING_CSV_LATER_COLUMNS),
+]
 
 
 def funding_csv_rows(
@@ -60,7 +70,11 @@ def funding_csv_rows(
     """The header, then one row per record in the order given (use ``for_listing()`` records)."""
     yield FUNDING_CSV_HEADER
     for record in records:
-        yield [value(record) for _, value in FUNDING_CSV_COLUMNS] + [absolute_url(record.get_absolute_url())]
+        yield [
+            *(value(record) for _, value in FUNDING_CSV_COLUMNS),
+            absolute_url(record.get_absolute_url()),
+            *(value(record) for _, value in FUNDING_CSV_LATER_COLUMNS),
+        ]
 
 
 def write_funding_csv(records: Iterable[FundingRecord], out, *, absolute_url: Callable[[str], str] = str):

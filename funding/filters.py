@@ -39,7 +39,8 @@ class FundingFilter(django_filters.FilterSet):
         min_value=1,
         max_value=9999,
         label="Year",
-        help_text="Records whose period includes this year.",
+        help_text="Records whose whole period lies within this year (not \u201csince 2011\u201d "
+        "or \u201cfor 2024 and 2025\u201d figures).",
     )
     year_min = django_filters.NumberFilter(
         method="filter_year_min",
@@ -79,9 +80,11 @@ class FundingFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_year(self, queryset, name, value):
+        """Only a figure whose period starts and ends in the year is money for that year: a
+        cumulative or multi-year figure would be counted as if all of it were."""
         if value is None:
             return queryset
-        return self.filter_year_max(self.filter_year_min(queryset, name, value), name, value)
+        return queryset.filter(period_start__year=value, period_end__year=value)
 
     def filter_year_min(self, queryset, name, value):
         if value is None:

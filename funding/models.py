@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Upper
@@ -30,7 +31,7 @@ from migrationsupport.models import (
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
-from migrationsupport.values import PartialDate, format_period
+from migrationsupport.values import PartialDate, Qualifier, format_period
 from regions.models import Country, Region
 
 
@@ -102,9 +103,27 @@ RESERVED_SLUGS = ("totals",)
 
 
 class Donor(models.TextChoices):
+    """Who gives the money, narrowest first: each scope contains the ones before it."""
+
     EUROPEAN_COMMISSION = "european_commission", _("European Commission")
     EU = "eu", _("European Union")
     EU_AND_MEMBER_STATES = "eu_and_member_states", _("EU and its Member States")
+
+
+# A part's donor scope is its whole's or a narrower one (the Commission's €2.12 billion inside the
+# EU and its Member States' almost €6 billion): the position in ``Donor``, narrowest first.
+DONOR_BREADTH = {donor: rank for rank, donor in enumerate(Donor.values)}
+
+
+class Measure(models.TextChoices):
+    """What an amount measures; totals never add two different measures (docs/funding-figures.md
+    maps them to IATI transaction types and FTS statuses)."""
+
+    MOBILISED = "mobilised", _("Mobilised")
+    PLEDGED = "pledged", _("Pledged")
+    COMMITTED = "committed", _("Committed / allocated")
+    CONTRACTED = "contracted", _("Contracted")
+    PAID = "paid", _("Paid")
 
 
 class FundingKind(models.TextChoices):
@@ -149,6 +168,30 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     )
     qualifier = qualifier_field()
     wording = wording_field()
+    measure = models.CharField(
+        max_length=10,
+        choices=Measure.choices,
+        blank=True,
+        help_text=_(
+            "What the amount measures, from the source's verb: mobilised, pledged, committed "
+            "(adopted, allocated, launched), contracted or paid. A part left empty takes its whole's."
+        ),
+    )
+    source_passage = models.TextField(
+        _("passage in the source"),
+        blank=True,
+        help_text=_("The source's exact words this figure is taken from, copied verbatim."),
+    )
+    may_overlap = models.ManyToManyField(
+        "self",
+        blank=True,
+        symmetrical=True,
+        verbose_name=_("may overlap with"),
+        help_text=_(
+            "Figures of the same measure and donor that the sources do not say are separate from this "
+            "one, nor part of it: a total over both gives a range instead of a sum."
+        ),
+    )
     period_start = partial_date_field(_("period start"), blank=True)
     period_start_precision = precision_field(blank=True)
     period_end = partial_date_field(_("period end"), blank=True)
@@ -176,7 +219,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
 
     objects = FundingQuerySet.as_manager()
 
-    history = HistoricalRecords(m2m_fields=["regions", "countries", "themes"])
+    history = HistoricalRecords(m2m_fields=["regions", "countries", "themes", "may_overlap"])
 
     class Meta:
         permissions = [("publish_fundingrecord", "Can publish and unpublish funding record")]
@@ -192,6 +235,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                 name="funding_period_end_after_start",
             ),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="funding_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | ~Q(measure=""), name="funding_amount_has_measure"
+            ),
             wording_constraint("funding"),
             *partial_date_constraints("period_start", "funding"),
             *partial_date_constraints("period_end", "funding"),
@@ -246,7 +292,45 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             yield node
             node, seen = node.parent, seen + 1
 
+    def inherit_from_whole(self) -> None:
+        """A part that states no measure measures what its whole measures (the whole may be
+        unsaved yet: a part added inline with a new record)."""
+        if self.measure or (self.parent_id is None and not FundingRecord.parent.is_cached(self)):
+            return
+        if self.parent is not None:
+            self.measure = self.parent.measure
+
+    def save(self, *args, **kwargs):
+        self.inherit_from_whole()  # every path: admin, inlines, API, imports
+        super().save(*args, **kwargs)
+
+    @property
+    def period_kind(self) -> str:
+        """ "point" for a moment ("adopted in 2024", "launched in June 2023": start and end the
+        same), "range" for a span ("since 2021", "for 2024 and 2025"), "" without a period."""
+        if self.period_start is None and self.period_end is None:
+            return ""
+        same = (self.period_start, self.period_start_precision) == (
+            self.period_end,
+            self.period_end_precision,
+        )
+        return "point" if same else "range"
+
+    def descendant_ids(self) -> set[int]:
+        """Its parts, their parts... (as deep as records may nest): one query per level."""
+        found: set[int] = set()
+        level = {self.pk} if self.pk is not None else set()
+        for _depth in range(MAX_NESTING_DEPTH):
+            level = (
+                set(FundingRecord.objects.filter(parent_id__in=level).values_list("pk", flat=True)) - found
+            )
+            if not level:
+                break
+            found |= level
+        return found
+
     def clean(self):
+        self.inherit_from_whole()
         errors = {**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)}
         if self.slug in RESERVED_SLUGS:
             errors["slug"] = _(
@@ -257,29 +341,71 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         if self.period_start and self.period_end and self.period_end < self.period_start:
             errors["period_end"] = _("The period cannot end before it starts.")
         if self.parent_id is not None:
-            chain = [self.parent, *self.parent.ancestors()]
-            if self.pk is not None and any(a.pk == self.pk for a in chain):
-                errors["parent"] = _("A funding record cannot be part of itself.")
-            elif len(chain) >= MAX_NESTING_DEPTH:
-                errors["parent"] = _("Funding records nest at most %(n)s levels deep.") % {
-                    "n": MAX_NESTING_DEPTH
-                }
-            elif self.parent.amount is not None and self.amount is not None:
-                siblings = FundingRecord.objects.filter(parent_id=self.parent_id).exclude(
-                    pk=self.pk
-                ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-                if self.parent.qualifier != "more_than" and siblings + self.amount > self.parent.amount:
-                    errors["amount"] = _(
-                        "The parts of “%(parent)s” would add up to €%(sum)s, more than its €%(total)s."
-                    ) % {
-                        "parent": self.parent.title,
-                        "sum": siblings + self.amount,
-                        "total": self.parent.amount,
-                    }
-        if self.pk is not None and self.amount is not None:
+            errors.update(self._clean_nesting())
+        if self.amount is not None and not self.measure and "measure" not in errors:
+            errors["measure"] = _("Say what the amount measures (the source's verb: mobilised, pledged...).")
+        if self.pk is not None and self.amount is not None and "amount" not in errors:
             children = self.children.aggregate(total=Sum("amount"))["total"]
-            if children is not None and children > self.amount and self.qualifier != "more_than":
+            if children is not None and children > self.amount and self.qualifier != Qualifier.MORE_THAN:
                 errors["amount"] = _("Its parts already add up to €%(sum)s, more than this amount.") % {
                     "sum": children
                 }
         run_clean(errors)
+
+    def _clean_nesting(self) -> dict[str, str]:
+        """A part is consistent with its whole: no cycle, not too deep, the same measure (an
+        empty one is taken from the whole), the whole's donor or a narrower one, and not larger
+        than a whole whose amount is not a lower bound."""
+        parent = self.parent
+        chain = [parent, *parent.ancestors()]
+        if self.pk is not None and any(a.pk == self.pk for a in chain):
+            return {"parent": _("A funding record cannot be part of itself.")}
+        if len(chain) >= MAX_NESTING_DEPTH:
+            return {"parent": _("Funding records nest at most %(n)s levels deep.") % {"n": MAX_NESTING_DEPTH}}
+        errors = {}
+        self.inherit_from_whole()
+        if parent.measure and self.measure != parent.measure:
+            errors["measure"] = _("A part measures what its whole measures: “%(parent)s” is %(measure)s.") % {
+                "parent": parent.title,
+                "measure": parent.get_measure_display().lower(),
+            }
+        if DONOR_BREADTH.get(self.donor, 0) > DONOR_BREADTH.get(parent.donor, 0):
+            errors["donor"] = _(
+                "A part cannot have a wider donor than its whole: “%(parent)s” is given by %(donor)s."
+            ) % {"parent": parent.title, "donor": parent.get_donor_display()}
+        if parent.amount is not None and self.amount is not None and parent.qualifier != Qualifier.MORE_THAN:
+            siblings = FundingRecord.objects.filter(parent_id=self.parent_id).exclude(pk=self.pk).aggregate(
+                total=Sum("amount")
+            )["total"] or Decimal(0)
+            if siblings + self.amount > parent.amount:
+                errors["amount"] = _(
+                    "The parts of “%(parent)s” would add up to €%(sum)s, more than its €%(total)s."
+                ) % {"parent": parent.title, "sum": siblings + self.amount, "total": parent.amount}
+        return errors
+
+    def clean_may_overlap(self, others) -> None:
+        """Raise a field error unless each of ``others`` can overlap this record: not itself, not
+        one of its wholes or parts (already counted once), and of the same measure and donor."""
+        others = list(others)
+        if not others:
+            return
+        related = {a.pk for a in self.ancestors()} | (self.descendant_ids() if self.pk else set())
+        problems = []
+        for other in others:
+            if self.pk is not None and other.pk == self.pk:
+                problems.append(_("A figure cannot overlap itself."))
+            elif other.pk in related:
+                problems.append(
+                    _("“%(other)s” is already its whole or one of its parts: it is never counted twice.")
+                    % {"other": other.title}
+                )
+            elif other.measure != self.measure or other.donor != self.donor:
+                problems.append(
+                    _(
+                        "“%(other)s” has another measure or donor: figures of different measures or "
+                        "donors are never added up, so they cannot overlap in a total."
+                    )
+                    % {"other": other.title}
+                )
+        if problems:
+            raise ValidationError({"may_overlap": problems})

@@ -17,6 +17,7 @@ class FundingRecordResource(PublishableResource):
     regions = related_many("regions", Region)
     countries = related_many("countries", Country, field="iso_code", upper=True)
     themes = related_many("themes", Theme)
+    may_overlap = related_many("may_overlap", FundingRecord)
 
     class Meta:
         model = FundingRecord
@@ -28,6 +29,7 @@ class FundingRecordResource(PublishableResource):
             "amount",
             "qualifier",
             "wording",
+            "measure",
             "period_start",
             "period_start_precision",
             "period_end",
@@ -42,6 +44,8 @@ class FundingRecordResource(PublishableResource):
             "themes",
             "description",
             "source",
+            "source_passage",
+            "may_overlap",
             "status",
             "version",
         )

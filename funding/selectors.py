@@ -1,88 +1,122 @@
-"""Reads over funding records: totals that never count money twice."""
+"""Reads over funding records: totals that never add apples and oranges, nor count money twice."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet, Value
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, ExtractYear
 
 from migrationsupport.models import Theme
 from migrationsupport.values import Amount, Qualifier
 from regions.models import Country, Region
 
-from .models import MAX_NESTING_DEPTH, FundingRecord, Instrument
+from .models import MAX_NESTING_DEPTH, Donor, FundingRecord, Instrument, Measure
 
 GROUPINGS = ("region", "country", "theme", "instrument", "year")
 
-# For a grouping over a many-to-many relation: the through table and its column names.
+# Group keys that are not a record: figures whose period is not within one year, and figures
+# with no group at all (no region, no instrument, no period stated).
+SEVERAL_YEARS = "several"
+NOT_STATED = ""
+
+# For a grouping over a many-to-many relation: the through table, its column and the model named.
 _M2M = {
     "region": (FundingRecord.regions.through, "region_id", Region),
     "country": (FundingRecord.countries.through, "country_id", Country),
     "theme": (FundingRecord.themes.through, "theme_id", Theme),
 }
+_LABEL_MODELS = {"region": Region, "country": Country, "theme": Theme, "instrument": Instrument}
 
-# ``members``: one row per (record, group) in the set, with what the total needs. ``lineage``:
-# each member's ancestors, up to the deepest nesting allowed. ``hidden``: the members with an
-# ancestor among the members of the same group; every other member is counted. The set is read
-# once, tables are reached from it by primary key, and the steps are joins (not a correlated
-# NOT EXISTS) that PostgreSQL can hash: the cost follows the size of the set, not of the table.
+# ``members``: the records of the set that state an amount. ``lineage``: each member's ancestors,
+# up to the deepest nesting allowed. ``enclosed``: the members with an ancestor among the members;
+# every other member is ``counted``, with its group key. ``placed``: every member beside its one
+# counted record (itself, or the top-most member above it, whose amount contains its own).
+# The answer is one row set, tagged by ``row_kind``:
+#   total    per (group, measure, donor): the sum of the counted amounts and their qualifiers;
+#   nested   per (group, measure, donor): the amounts left out as parts of a counted record;
+#   part     per (group, measure, donor, part donor): parts given by a narrower donor than their
+#            parent's ("of which"; the parent is read by primary key, for those few rows only);
+#   overlap  one row per mark between two counted records (a mark on a part counts against its
+#            counted whole); ``records`` 0 when they are of different measures or donors.
+# The set is read once and every step is a join PostgreSQL can hash, with no comparison between
+# rows of a CTE and no join between two large CTEs other than by id: the planner cannot estimate
+# a CTE's size, and a NOT EXISTS over depths (15 s) or marks joined from the records' side
+# (minutes, every record paired with every other of its measure) were the price at 100 000 records.
 _TOTALS_SQL = """
 WITH RECURSIVE
-members (id, group_key, amount, qualifier, parent_id) AS ({members}),
+members (id, amount, qualifier, parent_id, measure, donor, plain_key, instrument_id) AS ({members}),
 lineage (id, ancestor, depth) AS (
-    SELECT DISTINCT id, parent_id, 1 FROM members WHERE parent_id IS NOT NULL
+    SELECT id, parent_id, 1 FROM members WHERE parent_id IS NOT NULL
     UNION ALL
     SELECT lineage.id, up.parent_id, lineage.depth + 1
     FROM lineage JOIN {funding} AS up ON up.id = lineage.ancestor
     WHERE up.parent_id IS NOT NULL AND lineage.depth < %s
 ),
-hidden (id, group_key) AS (
-    SELECT DISTINCT lineage.id, ancestor.group_key
-    FROM lineage JOIN members AS ancestor ON ancestor.id = lineage.ancestor
+enclosed (id) AS (
+    SELECT DISTINCT lineage.id FROM lineage JOIN members AS whole ON whole.id = lineage.ancestor
 ),
-flagged AS (
-    SELECT members.*, hidden.id IS NULL AS counted
-    FROM members LEFT JOIN hidden ON hidden.id = members.id AND hidden.group_key = members.group_key
+counted AS (
+    SELECT members.id, members.amount, members.qualifier, members.measure, members.donor,
+           {group_key} AS group_key
+    FROM members LEFT JOIN enclosed ON enclosed.id = members.id
+    WHERE enclosed.id IS NULL
+),
+placed AS MATERIALIZED (
+    SELECT members.id, members.amount, members.qualifier, members.donor, members.parent_id,
+           whole.id AS rep, whole.amount AS rep_amount, whole.qualifier AS rep_qualifier,
+           whole.group_key, whole.measure, whole.donor AS rep_donor
+    FROM members
+    JOIN lineage ON lineage.id = members.id
+    JOIN counted AS whole ON whole.id = lineage.ancestor
+    UNION ALL
+    SELECT id, amount, qualifier, donor, NULL, id, amount, qualifier, group_key, measure, donor
+    FROM counted
 )
-SELECT
-    group_key,
-    COALESCE(SUM(CASE WHEN counted THEN amount END), 0) AS total,
-    COUNT(CASE WHEN counted THEN amount END) AS records,
-    COUNT(CASE WHEN counted AND qualifier = %s THEN amount END) AS more_than,
-    COUNT(CASE WHEN counted AND qualifier = %s THEN amount END) AS almost,
-    COUNT(CASE WHEN counted AND qualifier = %s THEN amount END) AS about,
-    COUNT(CASE WHEN NOT counted THEN amount END) AS nested
-FROM flagged
-GROUP BY group_key
-ORDER BY total DESC, group_key
+SELECT 'total' AS row_kind, group_key, measure, donor, CAST(NULL AS TEXT) AS part_donor,
+       SUM(amount) AS amount, COUNT(*) AS records,
+       COUNT(CASE WHEN qualifier = %s THEN 1 END) AS more_than,
+       COUNT(CASE WHEN qualifier = %s THEN 1 END) AS almost,
+       COUNT(CASE WHEN qualifier = %s THEN 1 END) AS about,
+       CAST(NULL AS BIGINT) AS record_id, CAST(NULL AS BIGINT) AS partner_id,
+       CAST(NULL AS TEXT) AS qualifier
+FROM counted GROUP BY group_key, measure, donor
+UNION ALL
+SELECT 'nested', group_key, measure, rep_donor, NULL, SUM(amount), COUNT(*), 0, 0, 0, NULL, NULL, NULL
+FROM placed WHERE id <> rep
+GROUP BY group_key, measure, rep_donor
+UNION ALL
+SELECT 'part', placed.group_key, placed.measure, placed.rep_donor, placed.donor,
+       SUM(placed.amount), COUNT(*),
+       COUNT(CASE WHEN placed.qualifier = %s THEN 1 END),
+       COUNT(CASE WHEN placed.qualifier = %s THEN 1 END),
+       COUNT(CASE WHEN placed.qualifier = %s THEN 1 END),
+       NULL, NULL, NULL
+FROM placed
+WHERE placed.id <> placed.rep AND placed.donor <> placed.rep_donor
+  AND placed.donor <> (SELECT parent.donor FROM {funding} AS parent WHERE parent.id = placed.parent_id)
+GROUP BY placed.group_key, placed.measure, placed.rep_donor, placed.donor
+UNION ALL
+SELECT 'overlap', one.group_key, one.measure, one.rep_donor, NULL, one.rep_amount,
+       CASE WHEN one.measure = other.measure AND one.rep_donor = other.rep_donor THEN 1 ELSE 0 END,
+       0, 0, 0, one.rep, other.rep, one.rep_qualifier
+FROM {overlap} AS mark
+JOIN placed AS one ON one.id = mark.{overlap_from}
+JOIN placed AS other ON other.id = mark.{overlap_to}
+WHERE one.rep <> other.rep
 """
 
-
-@dataclass(frozen=True)
-class FundingTotal:
-    """A total of counted records, qualified as a person would write it.
-
-    ``records`` are the records with an amount that the total adds up; ``nested`` those with an
-    amount left out because a record they are part of is already counted.
-    """
-
-    amount: Decimal
-    qualifier: str
-    records: int
-    nested: int = 0
-    key: int | None = None
-    label: str = ""
-
-    @property
-    def amount_display(self) -> Amount:
-        return Amount(self.amount, self.qualifier)
+# Most to least direct, for listing totals: what was paid before what was promised.
+_MEASURE_ORDER = {measure: rank for rank, measure in enumerate(Measure.values)}
+_DONOR_ORDER = {donor: rank for rank, donor in enumerate(reversed(Donor.values))}
 
 
-def _total_qualifier(*, more_than: int, almost: int, about: int) -> str:
+def total_qualifier(*, more_than: int, almost: int, about: int) -> str:
     """The qualifier of a sum: exact only if every part is exact; "more than" if every
     approximate part is a lower bound; "almost" if every one is an upper bound; "about" else."""
     if more_than and not (almost or about):
@@ -94,77 +128,139 @@ def _total_qualifier(*, more_than: int, almost: int, about: int) -> str:
     return Qualifier.EXACT
 
 
+@dataclass(frozen=True)
+class FundingPart:
+    """Money inside a total given by a narrower donor: "of which €2.12 billion by the Commission"."""
+
+    donor: str
+    amount: Decimal
+    qualifier: str
+    records: int
+
+    @property
+    def amount_display(self) -> Amount:
+        return Amount(self.amount, self.qualifier)
+
+    @property
+    def donor_phrase(self) -> str:
+        return _donor_phrase(self.donor)
+
+
+@dataclass(frozen=True)
+class FundingTotal:
+    """The total of one measure from one donor scope, never mixed with another.
+
+    ``upper`` adds every counted record; ``lower`` leaves out the records marked as possibly
+    overlapping a counted figure (``overlapping``), as if each were part of it. They are equal
+    unless such marks meet in the set. ``records`` are the records counted, ``nested`` those left
+    out because a record they are part of is counted; ``parts`` the nested money given by a
+    narrower donor ("of which"). In a grouped answer, ``key`` and ``label`` name the group and
+    ``recipients`` its members (several for a figure shared by several countries).
+    """
+
+    measure: str
+    donor: str
+    lower: Decimal
+    upper: Decimal
+    lower_qualifier: str
+    upper_qualifier: str
+    records: int
+    nested: int = 0
+    overlapping: int = 0
+    parts: tuple[FundingPart, ...] = ()
+    key: str | None = None
+    label: str = ""
+    recipients: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_range(self) -> bool:
+        return self.overlapping > 0
+
+    @property
+    def lower_display(self) -> Amount:
+        return Amount(self.lower, self.lower_qualifier)
+
+    @property
+    def upper_display(self) -> Amount:
+        return Amount(self.upper, self.upper_qualifier)
+
+    @property
+    def measure_label(self) -> str:
+        return str(Measure(self.measure).label)
+
+    @property
+    def heading(self) -> str:
+        """ "Mobilised by the EU and its Member States", as a total's label on pages."""
+        verb = {Measure.COMMITTED: "Committed or allocated"}.get(self.measure, self.measure_label)
+        return f"{verb} by {_donor_phrase(self.donor)}"
+
+    @property
+    def display(self) -> str:
+        """The total as a sentence says it: a range when figures may overlap."""
+        if not self.is_range:
+            return str(self.lower_display)
+        condition = "if the figures that may overlap are all separate"
+        if not self.lower:  # every figure here may be part of one counted elsewhere
+            return f"up to {self.upper_display}, {condition}"
+        return f"{self.lower_display}; up to {self.upper_display} {condition}"
+
+
+def _donor_phrase(donor: str) -> str:
+    return f"the {Donor(donor).label}"
+
+
 def _members(records: QuerySet[FundingRecord], group_by: str | None) -> QuerySet:
-    """(record, group key, amount, qualifier, parent) for every record of the set in each group."""
+    """(record, amount, qualifier, parent, measure, donor, plain group key, instrument) for every
+    record of the set with an amount."""
     ids = records.order_by().values("pk")
-    if group_by in _M2M:
-        through, key_column, _ = _M2M[group_by]
-        return through.objects.filter(fundingrecord_id__in=ids).values_list(
-            "fundingrecord_id",
-            key_column,
-            "fundingrecord__amount",
-            "fundingrecord__qualifier",
-            "fundingrecord__parent_id",
+    if group_by == "year":
+        # A figure belongs to a year only if its whole period lies within it.
+        plain_key = Case(
+            When(period_start__isnull=True, then=Value(NOT_STATED)),
+            When(
+                Q(period_end__isnull=False) & Q(period_end__year=ExtractYear("period_start")),
+                then=Cast(ExtractYear("period_start"), CharField()),
+            ),
+            default=Value(SEVERAL_YEARS),
+            output_field=CharField(),
         )
-    if group_by is None:
-        key = Value(0)
-    elif group_by == "instrument":
-        key = Coalesce("instrument_id", Value(0))
-    elif group_by == "year":
-        key = Coalesce(ExtractYear("period_start"), Value(0))
     else:
-        raise ValueError(f"group_by must be one of {', '.join(GROUPINGS)}, not {group_by!r}")
+        plain_key = Value(NOT_STATED, output_field=CharField())
     return (
-        FundingRecord.objects.filter(pk__in=ids)
+        FundingRecord.objects.filter(pk__in=ids, amount__isnull=False)
         .order_by()
-        .annotate(group_key=key)
-        .values_list("pk", "group_key", "amount", "qualifier", "parent_id")
+        .annotate(plain_key=plain_key, instrument_key=F("instrument_id"))
+        .values_list(
+            "pk", "amount", "qualifier", "parent_id", "measure", "donor", "plain_key", "instrument_key"
+        )
     )
 
 
-def _decimal(value) -> Decimal:
-    # PostgreSQL sums numeric columns exactly; SQLite (`make run`) answers an int or a float.
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def funding_totals(*, records: QuerySet[FundingRecord], group_by: str | None = None):
-    """Total the amounts of ``records`` without ever counting a child inside its parent twice.
-
-    A record is left out of a total when one of its ancestors (parent, grandparent...) is in the
-    same set, because the ancestor's amount already contains it: the €47 million programme is
-    not added to the €60 million package it belongs to. The set is first reduced to distinct
-    ids, so filters that join many-to-many relations (a record linked to several regions) never
-    repeat a row.
-
-    With ``group_by`` ("region", "country", "theme", "instrument" or "year") it returns one
-    ``FundingTotal`` per group, largest first; the same rule applies inside each group (a child
-    is left out only when an ancestor is in the set *and* in the same group). A record linked to
-    two regions counts once in each region's total, and once in the overall total. Each form is
-    one SQL query, plus one for the group labels.
-
-    The query is written out (a recursive common table expression, which the ORM cannot say)
-    around the ORM's own SQL for the set, so it walks up from the set's records instead of
-    joining the whole table to itself once per level of nesting: at 100 000 records a filtered
-    total takes milliseconds, not the best part of a second.
-    """
-    rows = _total_rows(records, group_by)
-    if group_by is None:
-        return (
-            _to_total(rows[0])
-            if rows
-            else FundingTotal(amount=Decimal(0), qualifier=Qualifier.EXACT, records=0)
+def _group_key_sql(group_by: str | None, funding_table: str) -> str:
+    """SQL for a counted member's group key: the ids of its recipients, comma-separated in
+    ascending order (one row for a figure shared by several), its instrument (or its nearest
+    whole's), or the plain key (year). Only table and column names from the models' metadata
+    are interpolated, never a request's value (hence the noqa)."""
+    if group_by in _M2M:
+        through, column, _model = _M2M[group_by]
+        table = connection.ops.quote_name(through._meta.db_table)
+        if connection.vendor == "postgresql":
+            joined = f"STRING_AGG(CAST(linked.{column} AS TEXT), ',' ORDER BY linked.{column})"
+            source = f"{table} AS linked WHERE linked.fundingrecord_id = members.id"
+        else:  # SQLite (`make run`): GROUP_CONCAT follows the order of an ordered subquery.
+            joined = f"GROUP_CONCAT(CAST(linked.{column} AS TEXT), ',')"
+            source = (
+                f"(SELECT {column} FROM {table} WHERE fundingrecord_id = members.id "  # noqa: S608
+                f"ORDER BY {column}) AS linked"
+            )
+        return f"COALESCE((SELECT {joined} FROM {source}), '')"  # noqa: S608
+    if group_by == "instrument":
+        inherited = (
+            f"(SELECT up.instrument_id FROM lineage JOIN {funding_table} AS up ON up.id = lineage.ancestor "  # noqa: S608
+            "WHERE lineage.id = members.id AND up.instrument_id IS NOT NULL ORDER BY lineage.depth LIMIT 1)"
         )
-
-    labels: dict[int, str] = {}
-    label_model = _M2M[group_by][2] if group_by in _M2M else Instrument if group_by == "instrument" else None
-    if label_model is not None:
-        labels = {
-            obj.pk: str(obj) for obj in label_model.objects.filter(pk__in=[r["group_key"] for r in rows])
-        }
-    return [
-        _to_total(row, key=row["group_key"] or None, label=_label(group_by, row["group_key"], labels))
-        for row in rows
-    ]
+        return f"COALESCE(CAST(COALESCE(members.instrument_id, {inherited}) AS TEXT), '')"
+    return "members.plain_key"
 
 
 def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
@@ -172,27 +268,269 @@ def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[
         members_sql, members_params = _members(records, group_by).query.sql_with_params()
     except EmptyResultSet:  # e.g. FundingRecord.objects.none(): nothing to add up
         return []
-    funding_table = connection.ops.quote_name(FundingRecord._meta.db_table)
-    sql = _TOTALS_SQL.format(members=members_sql, funding=funding_table)
-    params = (*members_params, MAX_NESTING_DEPTH, Qualifier.MORE_THAN, Qualifier.ALMOST, Qualifier.ABOUT)
+    quote = connection.ops.quote_name
+    funding_table = quote(FundingRecord._meta.db_table)
+    overlap = FundingRecord.may_overlap.through
+    sql = _TOTALS_SQL.format(
+        members=members_sql,
+        funding=funding_table,
+        group_key=_group_key_sql(group_by, funding_table),
+        overlap=quote(overlap._meta.db_table),
+        overlap_from="from_fundingrecord_id",
+        overlap_to="to_fundingrecord_id",
+    )
+    qualifiers = (Qualifier.MORE_THAN, Qualifier.ALMOST, Qualifier.ABOUT)
+    params = (*members_params, MAX_NESTING_DEPTH, *qualifiers, *qualifiers)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _to_total(row: dict, **extra) -> FundingTotal:
-    qualifier = _total_qualifier(more_than=row["more_than"], almost=row["almost"], about=row["about"])
-    return FundingTotal(
-        amount=_decimal(row["total"]),
-        qualifier=qualifier,
-        records=row["records"],
-        nested=row["nested"],
-        **extra,
+def _decimal(value) -> Decimal:
+    # PostgreSQL sums numeric columns exactly; SQLite (`make run`) answers an int or a float.
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def independent_figures(amounts: dict[int, Decimal], marks: set[frozenset[int]]) -> set[int]:
+    """The figures a lower bound keeps: the heaviest set of figures no two of which may overlap.
+
+    Each group of figures linked by "may overlap" marks is solved on its own, exactly when it is
+    small (it always is in practice), else greedily largest first, which keeps the bound a true
+    "at least" but may make it lower than it could be. Ties go to the lower ids, so the answer
+    never depends on the order rows come in.
+    """
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    for mark in marks:
+        one, other = tuple(mark)
+        neighbours[one].add(other)
+        neighbours[other].add(one)
+    kept: set[int] = set()
+    seen: set[int] = set()
+    for start in sorted(neighbours):
+        if start in seen:
+            continue
+        component, frontier = set(), [start]
+        while frontier:
+            node = frontier.pop()
+            if node not in component:
+                component.add(node)
+                frontier.extend(neighbours[node] - component)
+        seen |= component
+        kept |= _heaviest_independent(sorted(component), amounts, neighbours)
+    return kept | (set(amounts) - seen)
+
+
+_EXACT_LIMIT = 16
+
+
+def _heaviest_independent(nodes: list[int], amounts, neighbours) -> set[int]:
+    if len(nodes) > _EXACT_LIMIT:
+        chosen: set[int] = set()
+        for node in sorted(nodes, key=lambda n: (-amounts[n], n)):
+            if not neighbours[node] & chosen:
+                chosen.add(node)
+        return chosen
+    best: tuple[Decimal, tuple[int, ...]] = (Decimal(-1), ())
+    for size in range(len(nodes), 0, -1):
+        for subset in combinations(nodes, size):
+            members = set(subset)
+            if any(neighbours[n] & members for n in subset):
+                continue
+            weight = sum((amounts[n] for n in subset), Decimal(0))
+            if weight > best[0] or (weight == best[0] and subset < best[1]):
+                best = (weight, subset)
+    return set(best[1])
+
+
+def funding_totals(
+    *, records: QuerySet[FundingRecord], group_by: str | None = None, include_drafts: bool = False
+) -> list[FundingTotal]:
+    """The totals of ``records``: one per (measure, donor scope) present, never one sum across
+    them, never counting a part inside its whole twice, and a range where figures may overlap.
+
+    * **Measures and donors.** "Mobilised by the EU and its Member States" and "pledged by the
+      European Commission" are different things; each pair has its own total.
+    * **Nesting.** A record is left out when one of its wholes (parent, grandparent...) is in the
+      set, because the whole's amount already contains it: the €47 million programme is not added
+      to the €60 million package it belongs to. A left-out part given by a narrower donor is
+      reported with its whole's total as ``parts`` ("of which €2.12 billion by the Commission").
+    * **Overlaps.** Figures an officer marked "may overlap" give a range: ``upper`` counts them
+      separately, ``lower`` as if the smaller were inside the larger (the heaviest set of figures
+      no two of which may overlap; ``independent_figures``).
+    * **Groups** (``group_by`` "region", "country", "theme", "instrument" or "year"): each counted
+      record falls in exactly one group, so the groups of a measure and donor add up exactly to
+      its overall total (``lower`` and ``upper`` both). A figure for several countries is one row
+      "shared by" all of them, never counted in full for each; a figure whose period is not within
+      one year is in the "several years" row, not in the year it starts; a part takes its whole's
+      instrument when it names none. Records without the grouping are in the "not stated" row.
+      Unless ``include_drafts``, draft regions, countries, themes and instruments are never named:
+      their records are grouped as if not linked to them.
+
+    The set is first reduced to distinct ids, so filters that join many-to-many relations never
+    repeat a row. One SQL query (a recursive common table expression around the ORM's own SQL for
+    the set, walking up from the set's records), plus one for the group labels.
+    """
+    rows = _total_rows(records, group_by)
+    visible = _visible_labels(group_by, rows, include_drafts)
+    key_of = (lambda raw: _visible_key(group_by, raw, visible)) if group_by else (lambda raw: None)
+
+    sums: dict[tuple, dict] = {}
+
+    def bucket(row) -> dict:
+        slot = (key_of(row["group_key"]), row["measure"], row["donor"])
+        return sums.setdefault(
+            slot,
+            {"amount": Decimal(0), "records": 0, "q": [0, 0, 0], "nested": 0, "parts": {}, "out": []},
+        )
+
+    amounts: dict[int, Decimal] = {}
+    owners: dict[int, dict] = {}
+    qualifiers: dict[int, str] = {}
+    marks: set[frozenset[int]] = set()
+    for row in rows:
+        slot = bucket(row)
+        kind = row["row_kind"]
+        if kind == "total":
+            slot["amount"] += _decimal(row["amount"])
+            slot["records"] += row["records"]
+            slot["q"] = [a + b for a, b in zip(slot["q"], _qualifier_counts(row), strict=True)]
+        elif kind == "nested":
+            slot["nested"] += row["records"]
+        elif kind == "part":
+            part = slot["parts"].setdefault(row["part_donor"], [Decimal(0), 0, [0, 0, 0]])
+            part[0] += _decimal(row["amount"])
+            part[1] += row["records"]
+            part[2] = [a + b for a, b in zip(part[2], _qualifier_counts(row), strict=True)]
+        elif row["records"]:  # overlap, within one measure and donor
+            amounts[row["record_id"]] = _decimal(row["amount"])
+            owners[row["record_id"]] = slot
+            qualifiers[row["record_id"]] = row["qualifier"]
+            marks.add(frozenset((row["record_id"], row["partner_id"])))
+
+    for record_id in set(amounts) - independent_figures(amounts, marks):
+        owners[record_id]["out"].append((amounts[record_id], qualifiers[record_id]))
+
+    totals = [
+        _to_total(slot, group_by=group_by, key=key, measure=measure, donor=donor, visible=visible)
+        for (key, measure, donor), slot in sums.items()
+        if slot["records"]
+    ]
+    if group_by is None:
+        return sorted(totals, key=lambda t: (_MEASURE_ORDER[t.measure], _DONOR_ORDER[t.donor]))
+    return sorted(
+        totals,
+        key=lambda t: (
+            _MEASURE_ORDER[t.measure],
+            _DONOR_ORDER[t.donor],
+            not t.key,
+            t.key == SEVERAL_YEARS,
+            -t.upper if group_by != "year" else 0,
+            t.key if group_by == "year" else t.label,
+        ),
     )
 
 
-def _label(group_by: str, key: int, labels: dict[int, str]) -> str:
+def _qualifier_counts(row: dict) -> list[int]:
+    return [row["more_than"], row["almost"], row["about"]]
+
+
+_QUALIFIER_INDEX = {Qualifier.MORE_THAN: 0, Qualifier.ALMOST: 1, Qualifier.ABOUT: 2}
+
+
+def _to_total(slot: dict, *, group_by, key, measure, donor, visible) -> FundingTotal:
+    upper_counts = slot["q"]
+    lower_counts = list(upper_counts)
+    lower = slot["amount"]
+    for amount, qualifier in slot["out"]:
+        lower -= amount
+        if qualifier in _QUALIFIER_INDEX:
+            lower_counts[_QUALIFIER_INDEX[qualifier]] -= 1
+    more_than, almost, about = upper_counts
+    lower_more_than, lower_almost, lower_about = lower_counts
+    parts = tuple(
+        FundingPart(
+            donor=part_donor,
+            amount=amount,
+            qualifier=total_qualifier(more_than=q[0], almost=q[1], about=q[2]),
+            records=count,
+        )
+        for part_donor, (amount, count, q) in sorted(slot["parts"].items(), key=lambda item: -item[1][0])
+    )
+    label, recipients = _label(group_by, key, visible) if group_by else ("", ())
+    return FundingTotal(
+        measure=measure,
+        donor=donor,
+        lower=lower,
+        upper=slot["amount"],
+        lower_qualifier=total_qualifier(more_than=lower_more_than, almost=lower_almost, about=lower_about),
+        upper_qualifier=total_qualifier(more_than=more_than, almost=almost, about=about),
+        records=slot["records"],
+        nested=slot["nested"],
+        overlapping=len(slot["out"]),
+        parts=parts,
+        key=key,
+        label=label,
+        recipients=recipients,
+    )
+
+
+def _visible_labels(group_by: str | None, rows: list[dict], include_drafts: bool) -> dict[str, str]:
+    """{id: name} of the regions, countries, themes or instruments the groups may name."""
+    model = _LABEL_MODELS.get(group_by or "")
+    if model is None:
+        return {}
+    ids = {int(part) for row in rows for part in (row["group_key"] or "").split(",") if part}
+    objects = model.objects.filter(pk__in=ids)
+    if not include_drafts:
+        objects = objects.published()
+    if group_by == "country":
+        return {str(c.pk): c.name for c in objects.only("pk", "name")}
+    return {str(obj.pk): str(obj) for obj in objects}
+
+
+def _visible_key(group_by: str, raw: str, visible: dict[str, str]) -> str:
+    if group_by == "year":
+        return raw
+    return ",".join(part for part in (raw or "").split(",") if part in visible)
+
+
+def _label(group_by: str, key: str, visible: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    if group_by == "year":
+        if key == SEVERAL_YEARS:
+            return "Several years or ongoing", ()
+        return (key, ()) if key else ("No period stated", ())
     if not key:
-        return "No instrument" if group_by == "instrument" else "Not stated"
-    return str(key) if group_by == "year" else labels.get(key, "")
+        return ("No instrument stated" if group_by == "instrument" else f"No {group_by} stated"), ()
+    recipients = tuple(sorted(((part, visible[part]) for part in key.split(",")), key=lambda r: r[1]))
+    names = [name for _pk, name in recipients]
+    if len(names) == 1:
+        return names[0], recipients
+    return "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients
+
+
+def funding_overlap_candidates(*, record: FundingRecord, limit: int = 10) -> list[FundingRecord]:
+    """Figures an officer should check for a "may overlap" mark with ``record``, largest first:
+    the same measure and donor, a region in common (or no region on either), periods that meet
+    (or no period), the same instrument or none, and neither nested with it nor marked already."""
+    related = {a.pk for a in record.ancestors()} | record.descendant_ids() | {record.pk}
+    candidates = (
+        FundingRecord.objects.filter(measure=record.measure, donor=record.donor, amount__isnull=False)
+        .exclude(pk__in=related)
+        .exclude(pk__in=record.may_overlap.values("pk"))
+    )
+    through = FundingRecord.regions.through
+    regions = through.objects.filter(fundingrecord_id=record.pk).values("region_id")
+    if regions.exists():
+        candidates = candidates.filter(
+            pk__in=through.objects.filter(region_id__in=regions).values("fundingrecord_id")
+        )
+    else:
+        candidates = candidates.exclude(pk__in=through.objects.values("fundingrecord_id"))
+    if record.period_start is not None:
+        candidates = candidates.exclude(period_end__lt=record.period_start)
+    if record.period_end is not None:
+        candidates = candidates.exclude(period_start__gt=record.period_end)
+    if record.instrument_id is not None:
+        candidates = candidates.filter(Q(instrument_id=record.instrument_id) | Q(instrument__isnull=True))
+    return list(candidates.order_by(F("amount").desc(), "pk")[:limit])

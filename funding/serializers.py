@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from migrationsupport.models import Theme
@@ -17,7 +20,7 @@ from migrationsupport.serializers import (
 from migrationsupport.values import Qualifier
 from regions.models import Country, Region
 
-from .models import FundingRecord, Instrument, PledgingConference
+from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import GROUPINGS
 
 
@@ -59,6 +62,31 @@ class FundingRecordSerializer(PublishableSerializer):
     period_display = serializers.CharField(
         read_only=True, help_text='e.g. "since 2021", "for 2024 and 2025".'
     )
+    period_kind = serializers.CharField(
+        read_only=True,
+        help_text='"point" for a moment ("adopted in 2024": start and end the same), "range" for a span '
+        '("since 2021", "for 2024 and 2025"), "" without a period.',
+    )
+    measure = serializers.ChoiceField(
+        choices=Measure.choices,
+        required=False,
+        allow_blank=True,
+        help_text="What the amount measures: mobilised, pledged, committed (or allocated), contracted, "
+        "paid. Required with an amount; a part left empty takes its whole's. Totals never add two "
+        "measures or two donors.",
+    )
+    source_passage = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The source's exact words this figure is taken from.",
+    )
+    may_overlap = PublishedSlugRelatedField(
+        many=True,
+        queryset=FundingRecord.objects.all(),
+        required=False,
+        help_text="Slugs of figures of the same measure and donor that may overlap this one: totals "
+        "over both give a range (lower, upper).",
+    )
     instrument = PublishedSlugRelatedField(queryset=Instrument.objects.all(), allow_null=True, required=False)
     conference = PublishedSlugRelatedField(
         queryset=PledgingConference.objects.all(), allow_null=True, required=False
@@ -85,11 +113,13 @@ class FundingRecordSerializer(PublishableSerializer):
             "amount",
             "qualifier",
             "wording",
+            "measure",
             "currency",
             "display",
             "period_start",
             "period_end",
             "period_display",
+            "period_kind",
             "donor",
             "implementer",
             "instrument",
@@ -99,29 +129,115 @@ class FundingRecordSerializer(PublishableSerializer):
             "themes",
             "parent",
             "children",
+            "may_overlap",
             "source",
+            "source_passage",
             *PUBLISHING_FIELDS,
         )
 
     def get_currency(self, obj) -> str:
         return "EUR"
 
+    def validate(self, attrs):
+        """The model's rules, then the marks of possible overlap, which a many-to-many field
+        cannot check in ``clean()``: same measure and donor, not itself, its whole or its parts."""
+        attrs = super().validate(attrs)
+        if attrs.get("may_overlap"):
+            record = copy.copy(self.instance) if self.instance is not None else FundingRecord()
+            for name in ("measure", "donor", "parent"):
+                if name in attrs:
+                    setattr(record, name, attrs[name])
+            record.inherit_from_whole()
+            try:
+                record.clean_may_overlap(attrs["may_overlap"])
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(error.message_dict) from error
+        return attrs
+
+
+class FundingPartSerializer(serializers.Serializer):
+    donor = serializers.ChoiceField(choices=Donor.choices)
+    amount = serializers.DecimalField(max_digits=None, decimal_places=2, coerce_to_string=False)
+    qualifier = serializers.ChoiceField(choices=Qualifier.choices)
+    display = serializers.CharField(source="amount_display", help_text='e.g. "€2.12 billion".')
+    records = serializers.IntegerField()
+
 
 class FundingTotalSerializer(serializers.Serializer):
+    """One total: one measure from one donor scope, never a sum across measures or donors."""
+
     key = serializers.CharField(
         allow_null=True,
-        help_text="The group: a region or theme slug, an ISO code, an instrument slug or a year; "
-        "null for records without one.",
+        help_text="The group: region or theme slugs, ISO codes or an instrument slug, comma-separated "
+        "for a figure shared by several (each figure is in exactly one group); a year, or "
+        '"several" for periods not within one year; null for records without one, and for the '
+        "overall totals.",
     )
-    label = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=None, decimal_places=2, help_text="Exact sum in EUR.")
-    qualifier = serializers.ChoiceField(choices=Qualifier.choices)
-    currency = serializers.CharField()
-    display = serializers.CharField(help_text='e.g. "more than €33 billion".')
-    records = serializers.IntegerField(help_text="Records counted (parts inside a counted record are not).")
+    label = serializers.CharField(help_text='e.g. "Shared by Montenegro and Serbia"; empty overall.')
+    recipients = serializers.SerializerMethodField(help_text="The identifiers in key, as a list.")
+    measure = serializers.ChoiceField(choices=Measure.choices, help_text="What the amounts measure.")
+    donor = serializers.ChoiceField(choices=Donor.choices, help_text="Who gives them.")
+    lower = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="In EUR: the total if every figure marked as possibly overlapping is part of another.",
+    )
+    lower_qualifier = serializers.ChoiceField(choices=Qualifier.choices)
+    upper = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="In EUR: the total if they are all separate. Equal to lower unless is_range.",
+    )
+    upper_qualifier = serializers.ChoiceField(choices=Qualifier.choices)
+    is_range = serializers.BooleanField(help_text="True when figures that may overlap make it a range.")
+    currency = serializers.SerializerMethodField(help_text="Always EUR.")
+    display = serializers.CharField(
+        help_text='e.g. "more than €350 million; up to more than €386 million if ...".'
+    )
+    records = serializers.IntegerField(help_text="Figures counted (parts inside a counted figure are not).")
+    nested = serializers.IntegerField(help_text="Figures left out as parts of a counted figure.")
+    overlapping = serializers.IntegerField(help_text="Counted figures left out of lower (they may overlap).")
+    parts = FundingPartSerializer(
+        many=True, help_text="Nested money given by a narrower donor: of which ... by the Commission."
+    )
+    parts_display = serializers.SerializerMethodField(help_text='e.g. "of which €2.12 billion by ...".')
+    amount = serializers.DecimalField(
+        source="lower",
+        max_digits=None,
+        decimal_places=2,
+        help_text="Deprecated (removed in v1.2): use lower and upper.",
+    )
+    qualifier = serializers.ChoiceField(
+        source="lower_qualifier", choices=Qualifier.choices, help_text="Deprecated: use lower_qualifier."
+    )
+
+    class Meta:
+        csv_exclude = ("parts",)
+
+    def get_currency(self, obj) -> str:
+        return "EUR"
+
+    def get_recipients(self, obj) -> list[str]:
+        return [identifier for identifier, _name in obj.recipients]
+
+    def get_parts_display(self, obj) -> str:
+        return "; ".join(f"of which {part.amount_display} by {part.donor_phrase}" for part in obj.parts)
 
 
 class FundingTotalsSerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=GROUPINGS, allow_null=True)
-    total = FundingTotalSerializer(help_text="All matching records, each euro counted once.")
-    groups = FundingTotalSerializer(many=True, help_text="One total per group, largest first.")
+    totals = FundingTotalSerializer(
+        many=True, help_text="One total per measure and donor present, never one sum across them."
+    )
+    groups = FundingTotalSerializer(
+        many=True,
+        help_text="With group_by: one total per group, measure and donor; the groups of a measure and "
+        "donor add up exactly to its entry in totals.",
+    )
+    total = FundingTotalSerializer(
+        allow_null=True,
+        help_text="Deprecated (removed in v1.2): the only entry of totals when there is exactly one, "
+        "else null (a sum across measures or donors would mislead).",
+    )

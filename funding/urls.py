@@ -6,6 +6,7 @@ app_name = "funding"
 
 urlpatterns = [
     path("funding/", views.FundingExplorerView.as_view(), name="explorer"),
+    path("funding-figures/", views.FundingMethodView.as_view(), name="method"),
     path("funding/export.csv", views.FundingExportView.as_view(), name="export-csv"),
     path("funding/<slug:slug>/", views.FundingRecordDetailView.as_view(), name="record-detail"),
     path("instruments/", views.InstrumentListView.as_view(), name="instrument-list"),

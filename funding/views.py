@@ -3,9 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Prefetch
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
-from django.views.generic import ListView
+from django.views.generic import ListView, TemplateView
 
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import Theme
@@ -15,7 +16,7 @@ from regions.models import Country, Region
 from .exports import write_funding_csv
 from .filters import FundingFilter
 from .listings import funding_largest_first, funding_latest_first
-from .models import FundingRecord, Instrument, PledgingConference
+from .models import Donor, FundingRecord, Instrument, PledgingConference
 from .selectors import funding_totals
 
 EXPLORER = ("Funding explorer", "funding:explorer")
@@ -49,7 +50,8 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
     field_labels = {"theme": "Key area", "parent": "Part of", "top_level": "Top-level records only"}
     field_hints = {
         "region": "Includes its sub-regions.",
-        "year": "Records whose period includes this year, e.g. 2024.",
+        "year": "Figures for this year alone, e.g. 2024: not those since an earlier year or over "
+        "several years.",
         "year_min": "Periods that end in or after this year.",
         "year_max": "Periods that start in or before this year.",
         "top_level": "Yes: leave out the records that are part of another.",
@@ -68,16 +70,32 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         context["group"] = group
         if self.filters_valid:
             records = self.object_list
-            total = funding_totals(records=records)
-            groups = [g for g in funding_totals(records=records, group_by=group) if g.records]
+            totals = funding_totals(records=records)
+            groups = funding_totals(records=records, group_by=group)
+            with_amount = sum(t.records + t.nested for t in totals)
             context.update(
-                total=total,
-                without_amount=context["result_count"] - total.records - total.nested,
-                nested=total.nested,
+                totals=totals,
+                counted=sum(t.records for t in totals),
+                nested=sum(t.nested for t in totals),
+                without_amount=context["result_count"] - with_amount,
                 groups=groups,
-                chart=bar_chart((g.label, g.amount, str(g.amount_display)) for g in groups),
+                # One chart per measure and donor: bars of different measures never share a scale.
+                charts=[
+                    {
+                        "id": f"funding-chart-{number}",
+                        "title": f"{total.heading}, by {group}",
+                        "chart": bar_chart(
+                            (g.label, g.upper, g.display) for g in groups if _same_total(g, total)
+                        ),
+                    }
+                    for number, total in enumerate(totals, start=1)
+                ],
             )
         return context
+
+
+def _same_total(group, total) -> bool:
+    return (group.measure, group.donor) == (total.measure, total.donor)
 
 
 class FundingExportView(FundingRecordsFilterMixin, View):
@@ -91,7 +109,20 @@ class FundingExportView(FundingRecordsFilterMixin, View):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         filename = f"funding-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return write_funding_csv(self.get_queryset(), response, absolute_url=request.build_absolute_uri)
+        records = self.get_queryset().prefetch_related("may_overlap")
+        return write_funding_csv(records, response, absolute_url=request.build_absolute_uri)
+
+
+class FundingMethodView(PageMixin, TemplateView):
+    """How the totals are made: what each measure means, nesting, overlaps, shared figures."""
+
+    template_name = "funding/method.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(donors=Donor.choices, **kwargs)
+
+    def get_breadcrumbs(self):
+        return [HOME, (EXPLORER[0], reverse("funding:explorer")), ("How the funding totals are made", None)]
 
 
 class InstrumentListView(PageMixin, ListView):
@@ -104,11 +135,11 @@ class InstrumentListView(PageMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        totals = {
-            t.key: t for t in funding_totals(records=FundingRecord.objects.published(), group_by="instrument")
-        }
+        totals: dict[str, list] = {}
+        for total in funding_totals(records=FundingRecord.objects.published(), group_by="instrument"):
+            totals.setdefault(total.key, []).append(total)
         for instrument in context["object_list"]:
-            instrument.total = totals.get(instrument.pk)
+            instrument.totals = totals.get(str(instrument.pk), [])
         return context
 
     def get_breadcrumbs(self):
@@ -130,7 +161,7 @@ class InstrumentDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         records = funding_latest_first().filter(instrument=self.object)
-        context.update(funding=records, total=funding_totals(records=records))
+        context.update(funding=records, totals=funding_totals(records=records))
         return context
 
 
@@ -148,6 +179,7 @@ class FundingRecordDetailView(PublishedDetailView):
                 Prefetch("regions", queryset=Region.objects.published()),
                 Prefetch("countries", queryset=Country.objects.published()),
                 Prefetch("themes", queryset=Theme.objects.published()),
+                Prefetch("may_overlap", queryset=FundingRecord.objects.published()),
             )
         )
 
@@ -170,7 +202,7 @@ class FundingRecordDetailView(PublishedDetailView):
             parent=record.parent if record.parent and record.parent.is_published else None,
             children=children,
             # One query, empty when there are no parts: the template shows it only with parts.
-            children_total=funding_totals(records=children),
+            children_totals=funding_totals(records=children),
         )
         return context
 
@@ -190,5 +222,5 @@ class PledgingConferenceDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         pledges = funding_latest_first().filter(conference=self.object)
-        context.update(pledges=pledges, total=funding_totals(records=pledges))
+        context.update(pledges=pledges, totals=funding_totals(records=pledges))
         return context

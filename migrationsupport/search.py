@@ -20,7 +20,7 @@ from django.utils.text import Truncator
 
 from agreements.models import Agreement, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
-from regions.models import Country, PopulationFigure, Region, Route
+from regions.models import CandidateStatus, Country, PopulationFigure, Region, Route
 
 from .models import PageSection, Status, Theme
 
@@ -77,7 +77,12 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         "name",
         ("iso_code", "cooperation_note"),
         summary=lambda c: " – ".join(
-            part for part in (c.get_candidate_status_display(), plain(c.cooperation_note, 25)) if part
+            part
+            for part in (
+                c.get_candidate_status_display() if c.candidate_status != CandidateStatus.NOT_STATED else "",
+                plain(c.cooperation_note, 25),
+            )
+            if part
         ),
     ),
     RecordType(

@@ -162,7 +162,7 @@ class PopulationFigureAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ("group",)}
     autocomplete_fields = ("country", "origins", "source")
     fieldsets = (
-        (None, {"fields": ("country", "group", "slug", "origins")}),
+        (None, {"fields": ("country", "group", "slug", "origins", "origins_non_exhaustive")}),
         (_("Figure"), {"fields": (("value", "qualifier", "wording"),)}),
         (_("Dates"), {"fields": (("since", "since_precision"), ("as_of", "as_of_precision"))}),
         (_("Provenance"), {"fields": ("source",)}),

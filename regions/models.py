@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import re
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -26,6 +27,16 @@ from migrationsupport.models import (
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
+
+#: What follows a sentence that announces a list the source does not give ("... two main financing
+#: instruments:"), so no page ends a paragraph in a bare colon and no list is invented.
+LIST_NOT_GIVEN = "(the source does not list them)"
+# A paragraph that ends in a colon with no list after it.
+_BARE_COLON = re.compile(r":\s*</p>(?!\s*<[ou]l\b)")
+
+
+def has_bare_colon(html: str) -> bool:
+    return bool(_BARE_COLON.search(html or ""))
 
 
 class RegionQuerySet(PublishableQuerySet):
@@ -63,23 +74,35 @@ class Region(PublishableModel):
         return self.name
 
     def clean(self):
+        errors = {}
+        if has_bare_colon(self.body):
+            errors["body"] = _(
+                "A paragraph ends with a colon but no list follows it. Add the list (with its source) "
+                "after it, or end the sentence with “%(note)s”."
+            ) % {"note": LIST_NOT_GIVEN}
         ancestor = self.parent
         while ancestor is not None:
             if ancestor.pk == self.pk:
-                raise ValidationError({"parent": _("A region cannot be inside itself.")})
+                errors["parent"] = _("A region cannot be inside itself.")
+                break
             ancestor = ancestor.parent
+        run_clean(errors)
 
     def get_absolute_url(self) -> str:
         return reverse("regions:region-detail", kwargs={"slug": self.slug})
 
 
+# A status is "not stated" unless a source states it: the country's ``source`` is the one cited
+# next to it on every page, so an officer who records a status also records where it comes from.
 class CandidateStatus(models.TextChoices):
+    NOT_STATED = "not_stated", _("Not stated")
     NONE = "none", _("Not a candidate")
     POTENTIAL = "potential", _("Potential candidate")
     CANDIDATE = "candidate", _("Candidate country")
 
 
 class CooperationStatus(models.TextChoices):
+    NOT_STATED = "not_stated", _("Not stated")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
 
@@ -89,7 +112,8 @@ iso_alpha2 = RegexValidator(r"^[A-Z]{2}$", _("Enter a two-letter ISO 3166-1 alph
 
 class CountryQuerySet(PublishableQuerySet):
     def for_listing(self):
-        return self.select_related("region", "region__parent")
+        # The source: cited next to every stated status.
+        return self.select_related("region", "region__parent", "source")
 
 
 class Country(PartialDatesMixin, PublishableModel):
@@ -111,7 +135,10 @@ class Country(PartialDatesMixin, PublishableModel):
         help_text=_("Leave empty for a country named only as a country of origin."),
     )
     candidate_status = models.CharField(
-        max_length=10, choices=CandidateStatus.choices, default=CandidateStatus.NONE
+        max_length=10,
+        choices=CandidateStatus.choices,
+        default=CandidateStatus.NOT_STATED,
+        help_text=_("Only as a source states it: the country's source is cited next to it."),
     )
     eastern_partnership_member = models.BooleanField(
         _("Eastern Partnership member"),
@@ -121,7 +148,10 @@ class Country(PartialDatesMixin, PublishableModel):
     eastern_partnership_left = partial_date_field(_("withdrew from the Eastern Partnership"), blank=True)
     eastern_partnership_left_precision = precision_field(blank=True)
     cooperation_status = models.CharField(
-        max_length=10, choices=CooperationStatus.choices, default=CooperationStatus.ACTIVE
+        max_length=10,
+        choices=CooperationStatus.choices,
+        default=CooperationStatus.NOT_STATED,
+        help_text=_("Only as a source states it: the country's source is cited next to it."),
     )
     cooperation_suspended_since = partial_date_field(_("cooperation suspended since"), blank=True)
     cooperation_suspended_since_precision = precision_field(blank=True)
@@ -172,6 +202,14 @@ class Country(PartialDatesMixin, PublishableModel):
 
     def get_absolute_url(self) -> str:
         return reverse("regions:country-detail", kwargs={"iso_code": self.iso_code.lower()})
+
+    @property
+    def candidate_status_stated(self) -> bool:
+        return self.candidate_status != CandidateStatus.NOT_STATED
+
+    @property
+    def cooperation_status_stated(self) -> bool:
+        return self.cooperation_status != CooperationStatus.NOT_STATED
 
     @property
     def is_eastern_partnership_participant(self) -> bool:
@@ -253,6 +291,14 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     qualifier = qualifier_field()
     wording = wording_field()
     origins = models.ManyToManyField(Country, blank=True, related_name="origin_of_population_figures")
+    origins_non_exhaustive = models.BooleanField(
+        _("origins are examples"),
+        default=False,
+        help_text=_(
+            'The source says "including ...": the origins listed are some of them, not all. '
+            'Pages then read "including Iraq, Afghanistan, Iran and Somalia".'
+        ),
+    )
     since = partial_date_field(_("since"), blank=True)
     since_precision = precision_field(blank=True)
     as_of = partial_date_field(_("as of"), blank=True)

@@ -252,7 +252,8 @@ def region_digests(
         digest.agreements = digest.cap("agreements", digest.agreements)
         digest.documents = digest.cap("documents", digest.documents)
 
-    for country in Country.objects.published().filter(region__in=ids):
+    # With its source, cited next to a stated status.
+    for country in Country.objects.published().filter(region__in=ids).select_related("source"):
         add([country.region_id], "countries", country)
 
     populations = (

@@ -146,6 +146,7 @@ class PopulationFigureSerializer(PublishableSerializer):
             "wording",
             "display",
             "origins",
+            "origins_non_exhaustive",
             "since",
             "as_of",
             "source",

@@ -116,6 +116,7 @@ class FundingRecordFactory(PublishedFactory):
     title = factory.Sequence(lambda n: f"Funding {n}")
     slug = factory.Sequence(lambda n: f"funding-{n}")
     amount = Decimal("1000000.00")
+    measure = factory.Maybe("amount", yes_declaration="committed", no_declaration="")
     source = factory.SubFactory(SourceFactory)
 
     class Meta:
@@ -136,6 +137,11 @@ class FundingRecordFactory(PublishedFactory):
     def themes(self, create, extracted, **kwargs):
         if create and extracted:
             self.themes.set(extracted)
+
+    @factory.post_generation
+    def may_overlap(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.may_overlap.set(extracted)
 
 
 class AgreementFactory(PublishedFactory):

@@ -83,6 +83,7 @@ def records(source):
         kind="total",
         amount=Decimal(350_000_000),
         qualifier="more_than",
+        measure="committed",
         period_start=datetime.date(2021, 1, 1),
         period_start_precision="year",
         instrument=instrument,
@@ -97,6 +98,7 @@ def records(source):
         slug="education-programme",
         kind="programme",
         amount=Decimal(47_000_000),
+        measure="committed",
         parent=parent,
         source=source,
     )
@@ -246,6 +248,7 @@ def _create_funding_rows(source, instrument, region, start: int, count: int) -> 
             title=f"Row {i}",
             slug=f"row-{i}",
             amount=Decimal(1000 + i),
+            measure="committed",
             instrument=instrument,
             parent=parent,
             period_start=datetime.date(2020, 1, 1),
@@ -315,6 +318,7 @@ def test_valid_funding_record_is_saved_with_history(admin_client, source):
         "amount": "60000000",
         "qualifier": "exact",
         "wording": "",
+        "measure": "committed",
         "period_start": "2024-01-01",
         "period_start_precision": "year",
         "period_end": "",
@@ -337,8 +341,53 @@ def test_valid_funding_record_is_saved_with_history(admin_client, source):
     response = admin_client.post(admin_url(FundingRecord, "add"), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     package = FundingRecord.objects.get(slug="package-2024")
-    assert [c.slug for c in package.children.all()] == ["programme-2024"]
+    assert [(c.slug, c.measure) for c in package.children.all()] == [("programme-2024", "committed")]
     assert package.history.count() == 1
+
+
+def test_a_possible_overlap_with_another_measure_is_refused_beside_the_field(admin_client, source):
+    pledge = FundingRecordFactory(title="A pledge", measure="pledged")
+    data = {
+        "title": "Programme",
+        "slug": "programme",
+        "kind": "programme",
+        "amount": "36000000",
+        "qualifier": "exact",
+        "wording": "",
+        "measure": "committed",
+        "donor": "eu",
+        "may_overlap": [pledge.pk],
+        "source": source.pk,
+        "status": "draft",
+        "children-TOTAL_FORMS": "0",
+        "children-INITIAL_FORMS": "0",
+        "children-MIN_NUM_FORMS": "0",
+        "children-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(admin_url(FundingRecord, "add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "another measure or donor" in " ".join(errors["may_overlap"])
+    assert not FundingRecord.objects.filter(slug="programme").exists()
+
+    data["may_overlap"] = [FundingRecordFactory(title="The 350 million").pk]
+    assert admin_client.post(admin_url(FundingRecord, "add"), data).status_code == 302
+    record = FundingRecord.objects.get(slug="programme")
+    assert [o.title for o in record.may_overlap.all()] == ["The 350 million"]
+
+
+def test_the_change_form_suggests_figures_that_may_overlap(admin_client, source):
+    region = RegionFactory()
+    whole = FundingRecordFactory(title="More than 350 million", regions=[region])
+    record = FundingRecordFactory(title="36 million programme", regions=[region])
+    FundingRecordFactory(title="Elsewhere", regions=[RegionFactory()])
+    FundingRecordFactory(title="A pledge", measure="pledged", regions=[region])
+    FundingRecordFactory(title="A part", parent=record, regions=[region])
+    response = admin_client.get(admin_url(FundingRecord, "change", record.pk))
+    body = response.content.decode()
+    assert "More than 350 million" in body and f"/{whole.pk}/change/" in body
+    for not_a_candidate in ("Elsewhere", "A pledge"):
+        assert not_a_candidate not in body
 
 
 def test_funding_autocomplete_finds_sources_and_parents(admin_client, records, source):

@@ -114,11 +114,19 @@ def test_country_export_is_keyed_by_iso_code(editor_client):
 def test_dry_run_previews_new_updated_and_rejected_rows_and_writes_nothing(editor_client, source):
     existing = FundingRecordFactory(status=Status.DRAFT, slug="existing", title="Old", source=source)
     rows = [
-        {"slug": "new-one", "title": "New", "amount": "10", "source": source.slug, "countries": ""},
+        {
+            "slug": "new-one",
+            "title": "New",
+            "amount": "10",
+            "measure": "paid",
+            "source": source.slug,
+            "countries": "",
+        },
         {
             "slug": "existing",
             "title": "Updated",
             "amount": "1000000.00",
+            "measure": "committed",
             "source": source.slug,
             "countries": "",
         },
@@ -146,6 +154,7 @@ def test_good_file_previews_then_imports_as_drafts_for_an_editor(editor, editor_
             "slug": "a",
             "title": "A",
             "amount": "10",
+            "measure": "pledged",
             "source": source.slug,
             "regions": "north-africa",
             "countries": "tn",

@@ -55,11 +55,19 @@ def agreements():
         datetime.date(2021, 11, 9),
         description="for Belarus government officials",
     )
+    # The seed states no status for this one: "continued cooperation on visa liberalisation".
     AgreementFactory(
-        title="Visa liberalisation with Moldova",
+        title="Cooperation on visa liberalisation with Moldova",
         slug="visa-md",
         kind="visa_liberalisation",
-        stated_status="ongoing",
+        stated_status="",
+    )
+    # "The EU has also concluded status agreements with Albania": concluded, not in force.
+    AgreementFactory(
+        title="Frontex status agreement with Albania",
+        slug="frontex-al",
+        kind="frontex_status",
+        stated_status="concluded",
     )
     AgreementFactory(title="Secret draft agreement", slug="draft-agreement", status=Status.DRAFT)
     return {"frontex": frontex, "visa": visa}
@@ -73,9 +81,15 @@ def test_agreement_list_shows_published_agreements_with_their_current_status(cli
     response = client.get("/agreements/")
 
     assert response.status_code == 200
-    assert sorted(listed(response)) == ["frontex-mk", "visa-by", "visa-md"]
+    assert sorted(listed(response)) == ["frontex-al", "frontex-mk", "visa-by", "visa-md"]
     text = text_of(response)
-    assert "Operations launched" in text and "Partially suspended" in text and "Ongoing" in text
+    assert "Operations launched" in text and "Partially suspended" in text
+    statuses = {a.slug: str(a.current_status_label) for a in response.context["object_list"]}
+    assert statuses["frontex-al"] == "Concluded"
+    assert statuses["visa-md"] == "Status not stated"
+    table = response.content.decode().split('<table id="agreements-table"', 1)[-1]
+    assert "Ongoing" not in table and "In force" not in table and "dialogue" not in table
+    assert "Cooperation on visa liberalisation" in table
     assert "Secret draft agreement" not in text
     assert '<time datetime="2023-04">April 2023</time>' in response.content.decode()
     assert_accessible_structure(response)
@@ -84,9 +98,11 @@ def test_agreement_list_shows_published_agreements_with_their_current_status(cli
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("kind=frontex_status", ["frontex-mk"]),
+        ("kind=frontex_status", ["frontex-al", "frontex-mk"]),
         ("status=partially_suspended", ["visa-by"]),
-        ("status=ongoing", ["visa-md"]),
+        ("status=concluded", ["frontex-al"]),
+        ("status=in_force", []),
+        ("status=ongoing", []),
         ("country=BY", ["visa-by"]),
         ("region=western-balkans", ["frontex-mk"]),
         ("agency=frontex", ["frontex-mk"]),
@@ -139,11 +155,23 @@ def test_timeline_orders_the_dated_steps_and_keeps_partial_dates_partial(client,
     assert '<time datetime="2022-10">October 2022</time>' in body
     assert "1 October 2022" not in body
     assert "for Belarus government officials" in body
-    assert [a.slug for a in response.context["undated"]] == ["visa-md"]
+    assert sorted(a.slug for a in response.context["undated"]) == ["frontex-al", "visa-md"]
     assert_accessible_structure(response)
 
     filtered = client.get("/agreements/timeline/?date_after=2022-01-01")
     assert [e.kind for e in filtered.context["events"]] == ["signed", "operations_launched"]
+
+
+def test_agreement_pages_show_concluded_and_no_invented_status(client, agreements):
+    concluded = text_of(client.get("/agreements/frontex-al/"))
+    unstated = text_of(client.get("/agreements/visa-md/"))
+
+    assert "Current status Concluded" in concluded and "In force" not in concluded
+    assert "the status is the one the source states" in concluded
+    assert "Current status Status not stated" in unstated
+    assert "Kind Cooperation on visa liberalisation" in unstated
+    for invented in ("Ongoing", "In force", "dialogue"):
+        assert invented not in unstated
 
 
 def test_agreement_page_shows_parties_events_and_status(client, agreements):

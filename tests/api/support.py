@@ -107,7 +107,13 @@ def payload(name: str) -> dict:
     if name == "instruments":
         return {"slug": _new_slug("instrument"), "name": f"Instrument {next(_numbers)}", "source": source}
     if name == "funding":
-        return {"slug": _new_slug("funding"), "title": "A package", "amount": "60000000.00", "source": source}
+        return {
+            "slug": _new_slug("funding"),
+            "title": "A package",
+            "amount": "60000000.00",
+            "measure": "committed",
+            "source": source,
+        }
     if name == "conferences":
         return {
             "slug": _new_slug("conference"),

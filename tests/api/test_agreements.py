@@ -58,12 +58,13 @@ def test_agreement_filters(api, belarus_visa):
     )
     AgreementEventFactory(agreement=frontex, kind="signed", date=datetime.date(2022, 10, 1))
     AgreementEventFactory(agreement=frontex, kind="operations_launched", date=datetime.date(2023, 4, 1))
-    AgreementFactory(slug="stated", stated_status="ongoing")
+    AgreementFactory(slug="stated", stated_status="concluded")
 
     cases = {
         "status=partially_suspended": ["by-visa"],
         "status=operational": ["mk-frontex"],
-        "status=ongoing": ["stated"],
+        "status=concluded": ["stated"],
+        "status=in_force": [],
         "kind=frontex_status": ["mk-frontex"],
         "country=BY": ["by-visa"],
         "region=western-balkans": ["mk-frontex"],
@@ -140,3 +141,17 @@ def test_documents(api):
     assert keys(api.get(f"{API}/documents/", {"kind": "legislation"})) == ["pact"]
     assert keys(api.get(f"{API}/documents/", {"ordering": "date"})) == ["older", "pact"]
     assert keys(api.get(f"{API}/documents/", {"search": "asylum"})) == ["pact"]
+
+
+def test_concluded_in_force_and_no_stated_status_are_told_apart(api):
+    AgreementFactory(slug="al-frontex", kind="frontex_status", stated_status="concluded")
+    in_force = AgreementFactory(slug="by-visa-in-force", kind="visa_facilitation")
+    AgreementEventFactory(agreement=in_force, kind="entered_into_force", date=datetime.date(2020, 7, 1))
+    AgreementFactory(slug="by-readmission", stated_status="")
+
+    statuses = {a["slug"]: a["current_status"] for a in api.get(f"{API}/agreements/").json()["results"]}
+
+    assert statuses == {"al-frontex": "concluded", "by-visa-in-force": "in_force", "by-readmission": ""}
+    assert api.get(f"{API}/agreements/by-readmission/").json()["stated_status"] == ""
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    assert {"concluded", "in_force"} <= set(schema["components"]["schemas"]["AgreementStatusEnum"]["enum"])

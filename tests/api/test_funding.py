@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 from decimal import Decimal
 
 import pytest
@@ -114,7 +115,7 @@ def test_filters_are_the_explorers(api, balkans):
         "donor=eu_and_member_states": {"turkiye"},
         "kind=pledge": {"turkiye"},
         "qualifier=more_than": {"since-2021"},
-        "year=2024": {"since-2021", "package-2024"},
+        "year=2024": {"package-2024"},  # "since 2021" is not money for 2024 alone
         "year_min=2025": {"since-2021"},
         "year_max=2023": {"since-2021"},
         "amount_min=50000000&amount_max=400000000": {"since-2021", "package-2024"},
@@ -160,42 +161,90 @@ def test_ordering_by_amount_puts_records_without_a_figure_last(api):
 def test_totals_never_count_a_part_inside_its_parent_twice(api, balkans):
     body = api.get(f"{API}/funding/totals/").json()
     assert body["group_by"] is None
-    assert body["total"] == {
+    (total,) = body["totals"]
+    assert total == {
         "key": None,
-        "label": "All records",
-        "amount": "350000000.00",
-        "qualifier": "more_than",
+        "label": "",
+        "recipients": [],
+        "measure": "committed",
+        "donor": "eu",
+        "lower": 350_000_000,
+        "lower_qualifier": "more_than",
+        "upper": 350_000_000,
+        "upper_qualifier": "more_than",
+        "is_range": False,
         "currency": "EUR",
         "display": "more than €350\u00a0million",
         "records": 1,
+        "nested": 3,
+        "overlapping": 0,
+        "parts": [],
+        "parts_display": "",
+        "amount": "350000000.00",  # deprecated, kept for one minor version
+        "qualifier": "more_than",
     }
+    # Deprecated: the only total when there is one measure and donor.
+    assert body["total"] == total
     # The same filters as the list: the 2024 package alone is its own €60 million.
-    assert (
-        api.get(f"{API}/funding/totals/", {"parent": "since-2021"}).json()["total"]["amount"] == "60000000.00"
+    only_parts = api.get(f"{API}/funding/totals/", {"parent": "since-2021"}).json()
+    assert [t["upper"] for t in only_parts["totals"]] == [60_000_000]
+    assert [t["upper"] for t in api.get(f"{API}/funding/totals/", {"year": 2024}).json()["totals"]] == [
+        60_000_000
+    ]
+
+
+def test_totals_of_different_measures_and_donors_are_never_summed(api, balkans):
+    FundingRecordFactory(slug="pledge", amount=Decimal(6_000_000_000), measure="pledged")
+    FundingRecordFactory(slug="mobilised", amount=Decimal(33_000_000_000), donor="eu_and_member_states")
+    body = api.get(f"{API}/funding/totals/").json()
+    assert [(t["measure"], t["donor"], t["upper"]) for t in body["totals"]] == [
+        ("pledged", "eu", 6_000_000_000),
+        ("committed", "eu_and_member_states", 33_000_000_000),
+        ("committed", "eu", 350_000_000),
+    ]
+    assert body["total"] is None  # no single number across measures and donors
+    assert "39" not in json.dumps(body)
+
+
+def test_totals_give_a_range_where_figures_may_overlap(api, balkans):
+    FundingRecordFactory(
+        slug="anti-smuggling",
+        amount=Decimal(36_000_000),
+        regions=[balkans],
+        may_overlap=[FundingRecord.objects.get(slug="since-2021")],
     )
-    assert api.get(f"{API}/funding/totals/", {"year": 2024}).json()["total"]["amount"] == "350000000.00"
+    (total,) = api.get(f"{API}/funding/totals/").json()["totals"]
+    assert (total["lower"], total["upper"], total["is_range"], total["overlapping"]) == (
+        350_000_000,
+        386_000_000,
+        True,
+        1,
+    )
+    record = api.get(f"{API}/funding/anti-smuggling/").json()
+    assert record["may_overlap"] == ["since-2021"]
 
 
 def test_totals_grouped_by_region_year_country_theme_and_instrument(api, balkans):
     south = RegionFactory(slug="south")
     instrument = InstrumentFactory(slug="ipa")
     FundingRecordFactory(
-        slug="south-1", amount=Decimal(10), regions=[south], instrument=instrument, **year(2023)
+        slug="south-1",
+        amount=Decimal(10),
+        regions=[south],
+        instrument=instrument,
+        **year(2023),
+        **year(2023, "period_end"),
     )
 
     by_region = api.get(f"{API}/funding/totals/", {"group_by": "region"}).json()
     assert by_region["group_by"] == "region"
-    assert [(g["key"], g["amount"]) for g in by_region["groups"]] == [
-        ("western-balkans", "350000000.00"),
-        ("south", "10.00"),
+    assert [(g["key"], g["upper"]) for g in by_region["groups"]] == [
+        ("western-balkans", 350_000_000),
+        ("south", 10),
     ]
     by_year = api.get(f"{API}/funding/totals/", {"group_by": "year"}).json()["groups"]
-    assert {g["key"]: g["amount"] for g in by_year} == {
-        "2021": "350000000.00",
-        "2024": "60000000.00",
-        "2023": "10.00",
-        None: "60000000.00",
-    }
+    # "Since 2021" is its own row, not money for 2021; its 2024 package is inside it.
+    assert {g["key"]: g["upper"] for g in by_year} == {"2023": 10, "several": 350_000_000}
     by_instrument = api.get(f"{API}/funding/totals/", {"group_by": "instrument"}).json()["groups"]
     assert {g["key"] for g in by_instrument} == {"ipa", None}
     for grouping in ("country", "theme"):
@@ -204,7 +253,9 @@ def test_totals_grouped_by_region_year_country_theme_and_instrument(api, balkans
 
 def test_totals_do_not_name_a_draft_group_to_the_public(api, staff_client):
     FundingRecordFactory(amount=Decimal(5), regions=[RegionFactory(slug="secret", status=Status.DRAFT)])
-    assert api.get(f"{API}/funding/totals/", {"group_by": "region"}).json()["groups"] == []
+    public = api.get(f"{API}/funding/totals/", {"group_by": "region"}).json()["groups"]
+    assert [(g["key"], g["label"], g["upper"]) for g in public] == [(None, "No region stated", 5)]
+    assert "secret" not in json.dumps(public)
     staff = staff_client("funding.view_fundingrecord")
     assert [
         g["key"] for g in staff.get(f"{API}/funding/totals/", {"group_by": "region"}).json()["groups"]
@@ -213,15 +264,14 @@ def test_totals_do_not_name_a_draft_group_to_the_public(api, staff_client):
 
 def test_totals_as_csv_and_bad_grouping(api, balkans):
     response = api.get(f"{API}/funding/totals/", {"group_by": "region", "format": "csv"})
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["key", "label", "amount", "qualifier", "currency", "display", "records"]
-    assert rows[1][:3] == ["western-balkans", "Western Balkans", "350000000.00"]
-    overall = api.get(f"{API}/funding/totals/", HTTP_ACCEPT="text/csv")
-    assert list(csv.reader(io.StringIO(overall.content.decode())))[1][:3] == [
-        "",
-        "All records",
-        "350000000.00",
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["key"], r["label"], r["measure"], r["donor"], r["lower"], r["upper"]) for r in rows] == [
+        ("western-balkans", "Western Balkans", "committed", "eu", "350000000.00", "350000000.00")
     ]
+    assert "parts" not in rows[0] and "parts_display" in rows[0]
+    overall = api.get(f"{API}/funding/totals/", HTTP_ACCEPT="text/csv")
+    (row,) = csv.DictReader(io.StringIO(overall.content.decode()))
+    assert (row["key"], row["measure"], row["upper"]) == ("", "committed", "350000000.00")
     bad = api.get(f"{API}/funding/totals/", {"group_by": "planet"})
     assert bad.status_code == 400
     assert "region, country, theme, instrument, year" in bad.json()["group_by"][0]
@@ -260,6 +310,8 @@ def test_create_with_partial_dates_and_relations(staff_client):
         "amount": "60000000",
         "qualifier": "more_than",
         "wording": "over",
+        "measure": "committed",
+        "source_passage": "over €60 million",
         "period_start": {"date": "2024-03-01", "precision": "month", "display": "ignored"},
         "regions": ["south"],
         "countries": ["tr"],
@@ -346,3 +398,39 @@ def test_paging_through_funding(api):
     assert page_one.json()["count"] == 7
     assert "ordering=title" in page_one.json()["next"]
     assert results(page_three)[0]["slug"] == "r6"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "10"}, "measure"),  # an amount must say what it measures
+        ({"amount": "10", "measure": "paid", "parent": "since-2021"}, "measure"),  # not the whole's measure
+        (
+            {"amount": "10", "measure": "committed", "donor": "eu_and_member_states", "parent": "since-2021"},
+            "donor",
+        ),
+        ({"amount": "10", "measure": "pledged", "may_overlap": ["since-2021"]}, "may_overlap"),
+        # A part cannot "overlap" its own whole: it is inside it.
+        (
+            {"amount": "10", "measure": "committed", "parent": "since-2021", "may_overlap": ["since-2021"]},
+            "may_overlap",
+        ),
+    ],
+)
+def test_inconsistent_nesting_or_overlap_is_a_400_and_saves_nothing(staff_client, balkans, body, field):
+    source = SourceFactory()
+    count = FundingRecord.objects.count()
+    response = staff_client(ADD).post(
+        f"{API}/funding/", {"slug": "new", "title": "New", "source": source.slug, **body}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert FundingRecord.objects.count() == count
+
+
+def test_a_part_created_without_a_measure_takes_its_wholes(staff_client, balkans):
+    source = SourceFactory()
+    body = {"slug": "part", "title": "Part", "amount": "5", "parent": "since-2021", "source": source.slug}
+    response = staff_client(ADD).post(f"{API}/funding/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["measure"] == "committed"

@@ -73,6 +73,24 @@ def test_country_filters(api):
     assert api.get(f"{API}/countries/", {"candidate_status": "maybe"}).status_code == 400
 
 
+def test_countries_with_no_stated_status_filter_as_not_stated(api):
+    CountryFactory(iso_code="SY")
+    CountryFactory(iso_code="MD", candidate_status="candidate")
+    CountryFactory(iso_code="BY", cooperation_status="suspended")
+    ordered = {"ordering": "iso_code"}
+    assert keys(api.get(f"{API}/countries/", {"candidate_status": "not_stated", **ordered}), "iso_code") == [
+        "BY",
+        "SY",
+    ]
+    assert keys(
+        api.get(f"{API}/countries/", {"cooperation_status": "not_stated", **ordered}), "iso_code"
+    ) == ["MD", "SY"]
+    assert keys(api.get(f"{API}/countries/", {"cooperation_status": "active"}), "iso_code") == []
+    body = api.get(f"{API}/countries/sy/").json()
+    assert (body["candidate_status"], body["cooperation_status"]) == ("not_stated", "not_stated")
+    assert body["source"]  # the source any stated status comes from
+
+
 def test_a_draft_region_is_hidden_where_a_country_names_it(api):
     CountryFactory(iso_code="MA", region=RegionFactory(status=Status.DRAFT))
     assert api.get(f"{API}/countries/ma/").json()["region"] is None
@@ -86,6 +104,11 @@ def test_create_a_country_with_a_lower_case_code_and_refuse_bad_ones(staff_clien
     )
     assert created.status_code == 201, created.content
     assert created.json()["iso_code"] == "MD"
+    # A status nobody stated is not stated, not "active" or "not a candidate".
+    assert (created.json()["candidate_status"], created.json()["cooperation_status"]) == (
+        "not_stated",
+        "not_stated",
+    )
     for code in ("M1", "MDA", "MD"):
         refused = officer.post(
             f"{API}/countries/",
@@ -172,6 +195,22 @@ def test_population_figures(api):
     assert keys(api.get(f"{API}/population-figures/")) == ["syrians"]
     assert keys(api.get(f"{API}/population-figures/", {"origin": "SY"})) == ["syrians"]
     assert keys(api.get(f"{API}/population-figures/", {"country": "SY"})) == []
+
+
+def test_population_origins_say_whether_they_are_examples(api, staff_client):
+    figure = PopulationFigureFactory(slug="others", country=CountryFactory(iso_code="TR"))
+    figure.origins.add(CountryFactory(iso_code="IQ"), CountryFactory(iso_code="AF"))
+    assert api.get(f"{API}/population-figures/others/").json()["origins_non_exhaustive"] is False
+
+    officer = staff_client("regions.change_populationfigure", "regions.publish_populationfigure")
+    response = officer.patch(f"{API}/population-figures/others/", {"origins_non_exhaustive": True})
+
+    assert response.status_code == 200, response.content
+    body = api.get(f"{API}/population-figures/others/").json()
+    assert (sorted(body["origins"]), body["origins_non_exhaustive"]) == (["AF", "IQ"], True)
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    field = schema["components"]["schemas"]["PopulationFigure"]["properties"]["origins_non_exhaustive"]
+    assert "including" in field["description"]
 
 
 def test_population_wording_must_fit_its_qualifier(staff_client):

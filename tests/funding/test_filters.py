@@ -30,7 +30,7 @@ def test_region_filter_includes_sub_regions_and_lists_each_record_once():
     assert sorted(r.slug for r in filterset.qs) == ["both", "sub"]
 
 
-def test_year_filter_matches_periods_that_include_the_year():
+def test_year_filter_matches_periods_that_lie_within_the_year():
     FundingRecordFactory(slug="since-2021", **year(2021))
     FundingRecordFactory(
         slug="2024-2025", **year(2024), period_end=datetime.date(2025, 1, 1), period_end_precision="year"
@@ -39,9 +39,12 @@ def test_year_filter_matches_periods_that_include_the_year():
         slug="in-2023", **year(2023), period_end=datetime.date(2023, 1, 1), period_end_precision="year"
     )
     FundingRecordFactory(slug="undated")
-    assert ids({"year": 2025}) == {"since-2021", "2024-2025"}
-    assert ids({"year": 2023}) == {"since-2021", "in-2023"}
+    # "Since 2021" and "for 2024 and 2025" are not money for any single year.
+    assert ids({"year": 2025}) == set()
+    assert ids({"year": 2023}) == {"in-2023"}
     assert ids({"year": 2020}) == set()
+    # A year range still reaches every period that touches it.
+    assert ids({"year_min": 2025, "year_max": 2025}) == {"since-2021", "2024-2025"}
 
 
 def test_country_by_iso_code_and_amount_range():

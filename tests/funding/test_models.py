@@ -144,3 +144,91 @@ def test_records_start_as_drafts_and_published_hides_them():
     draft = FundingRecord.objects.create(title="Draft", slug="draft", source=FundingRecordFactory().source)
     assert draft.status == "draft"
     assert draft not in FundingRecord.objects.published()
+
+
+# --- What a figure measures, and nesting that stays consistent ------------------------------------
+
+
+def errors_of(record: FundingRecord) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as caught:
+        record.full_clean()
+    return caught.value.message_dict
+
+
+def test_an_amount_without_a_measure_is_refused_in_the_database_and_beside_the_field():
+    record = FundingRecordFactory.build(measure="", source=FundingRecordFactory().source)
+    assert "measure" in errors_of(record)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingRecordFactory(measure="")
+    FundingRecordFactory(amount=None, measure="")  # a programme named without a figure
+
+
+def test_a_part_takes_its_wholes_measure_when_it_states_none():
+    whole = FundingRecordFactory(measure="pledged")
+    part = FundingRecordFactory.build(parent=whole, measure="", amount=Decimal(5), source=whole.source)
+    part.full_clean()
+    part.save()
+    part.refresh_from_db()
+    assert part.measure == "pledged"
+    # Saved without validation (an import, a script): the same.
+    assert FundingRecordFactory(parent=whole, measure="", amount=Decimal(1)).measure == "pledged"
+
+
+def test_a_part_of_another_measure_or_a_wider_donor_is_refused():
+    whole = FundingRecordFactory(measure="pledged", donor="eu_and_member_states", amount=Decimal(6000))
+    other_measure = FundingRecordFactory.build(
+        parent=whole, measure="paid", amount=Decimal(5), source=whole.source
+    )
+    assert "measure" in errors_of(other_measure)
+    narrower = FundingRecordFactory.build(
+        parent=whole,
+        measure="pledged",
+        donor="european_commission",
+        amount=Decimal(2120),
+        source=whole.source,
+    )
+    narrower.full_clean()  # the Commission's pledge inside the EU and its Member States' one
+    commission = FundingRecordFactory(measure="pledged", donor="european_commission", amount=Decimal(10))
+    wider = FundingRecordFactory.build(
+        parent=commission, measure="pledged", donor="eu", amount=Decimal(5), source=whole.source
+    )
+    assert "donor" in errors_of(wider)
+
+
+def test_a_part_larger_than_an_exact_whole_is_refused_but_a_lower_bound_may_hold_more():
+    exact = FundingRecordFactory(amount=Decimal(60))
+    assert "amount" in errors_of(
+        FundingRecordFactory.build(parent=exact, amount=Decimal(61), source=exact.source)
+    )
+    lower_bound = FundingRecordFactory(amount=Decimal(350), qualifier="more_than")
+    FundingRecordFactory.build(parent=lower_bound, amount=Decimal(400), source=exact.source).full_clean()
+
+
+def test_possible_overlaps_must_be_of_the_same_measure_and_donor_and_not_nested():
+    whole = FundingRecordFactory(amount=Decimal(350), qualifier="more_than")
+    part = FundingRecordFactory(amount=Decimal(60), parent=whole)
+    grandchild = FundingRecordFactory(amount=Decimal(47), parent=part)
+    programme = FundingRecordFactory(amount=Decimal(36))
+    programme.clean_may_overlap([whole])  # the seed's €36 million and €350 million
+
+    for others, message in [
+        ([programme], "cannot overlap itself"),
+        ([FundingRecordFactory(measure="pledged")], "another measure or donor"),
+        ([FundingRecordFactory(donor="eu_and_member_states")], "another measure or donor"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            programme.clean_may_overlap(others)
+    with pytest.raises(ValidationError, match="already its whole or one of its parts"):
+        whole.clean_may_overlap([grandchild])
+    with pytest.raises(ValidationError, match="already its whole or one of its parts"):
+        grandchild.clean_may_overlap([whole])
+
+
+def test_period_kind_tells_a_moment_from_a_span():
+    def kind(**dates):
+        return FundingRecordFactory.build(**dates).period_kind
+
+    june_2023 = {"period_start": datetime.date(2023, 6, 1), "period_start_precision": "month"}
+    assert kind(**june_2023, period_end=datetime.date(2023, 6, 1), period_end_precision="month") == "point"
+    assert kind(**june_2023) == "range"  # since June 2023
+    assert kind() == ""

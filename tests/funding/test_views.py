@@ -102,18 +102,46 @@ def listed(response) -> list[str]:
     return [record.slug for record in response.context["page_obj"].object_list]
 
 
-def test_explorer_lists_published_records_and_totals_them_once(client, balkans_and_syria):
+def totals_of(response) -> dict[str, Decimal]:
+    """{donor: amount} of the page's totals (every fixture record is committed)."""
+    return {t.donor: t.upper for t in response.context["totals"]}
+
+
+def test_explorer_lists_published_records_and_totals_each_donor_once(client, balkans_and_syria):
     response = client.get("/funding/")
 
     assert response.status_code == 200
     assert set(listed(response)) == {"wb-total", "wb-package", "wb-governance", "wb-returns", "syria-total"}
-    total = response.context["total"]
-    # The 60m package and its 47m + 13m parts are inside the 350m: only 350m + 33bn count.
-    assert total.amount == Decimal(33_350_000_000)
-    assert total.qualifier == "more_than"
+    # The 60m package and its 47m + 13m parts are inside the 350m; the EU's 350m and the EU and
+    # its Member States' 33bn are two totals, never one sum.
+    assert totals_of(response) == {
+        "eu": Decimal(350_000_000),
+        "eu_and_member_states": Decimal(33_000_000_000),
+    }
     assert response.context["nested"] == 3
-    assert "more than €33.35\u00a0billion" in response.content.decode()
+    text = text_of(response)
+    assert "Committed or allocated by the European Union: more than €350 million" in text
+    assert "Committed or allocated by the EU and its Member States: more than €33 billion" in text
+    assert "33.35" not in text
     assert_accessible_structure(response)
+
+
+def test_explorer_says_when_no_amount_is_stated_never_zero(client, source):
+    FundingRecordFactory(slug="no-figure", amount=None)
+    response = client.get("/funding/")
+    assert response.context["totals"] == []
+    text = text_of(response)
+    assert "No amount stated in the sources." in text
+    assert "€0" not in text
+
+
+def test_explorer_table_shows_measure_and_donor_and_the_passage(client, source):
+    FundingRecordFactory(
+        slug="pledge", measure="pledged", donor="european_commission", source_passage="€5 pledged"
+    )
+    text = text_of(client.get("/funding/"))
+    assert "Pledged" in text and "European Commission" in text
+    assert "€5 pledged" in text
 
 
 @pytest.mark.parametrize(
@@ -125,16 +153,14 @@ def test_explorer_lists_published_records_and_totals_them_once(client, balkans_a
         ("instrument=ipa", {"wb-total"}, 350_000_000),
         ("theme=returns", {"wb-returns"}, 13_000_000),
         ("donor=eu_and_member_states", {"syria-total"}, 33_000_000_000),
-        # Ongoing periods ("since 2021") include every later year.
-        (
-            "year=2024",
-            {"wb-total", "wb-package", "wb-governance", "wb-returns", "syria-total"},
-            33_350_000_000,
-        ),
-        ("year=2015", {"syria-total"}, 33_000_000_000),
+        # A year holds only the figures whose period lies within it, never "since 2021".
+        ("year=2024", {"wb-package", "wb-governance", "wb-returns"}, 60_000_000),
+        ("year=2015", set(), None),
+        # Ongoing periods ("since 2021") reach every later year of a year range.
+        ("year_min=2015&year_max=2016", {"syria-total"}, 33_000_000_000),
         ("parent=wb-package", {"wb-governance", "wb-returns"}, 60_000_000),
-        ("top_level=true", {"wb-total", "syria-total"}, 33_350_000_000),
-        ("region=western-balkans&year=2022", {"wb-total"}, 350_000_000),
+        ("top_level=true", {"wb-total", "syria-total"}, 350_000_000),
+        ("region=western-balkans&year_min=2022&year_max=2022", {"wb-total"}, 350_000_000),
     ],
 )
 def test_explorer_filters_change_rows_and_total(client, balkans_and_syria, query, expected, total):
@@ -142,33 +168,54 @@ def test_explorer_filters_change_rows_and_total(client, balkans_and_syria, query
 
     assert response.status_code == 200
     assert set(listed(response)) == expected
-    assert response.context["total"].amount == Decimal(total)
+    # The EU's total (the 33bn of the EU and its Member States is its own).
+    assert totals_of(response).get("eu") == (Decimal(total) if total and total != 33_000_000_000 else None)
 
 
 def test_explorer_total_says_more_than_only_when_a_part_is_a_lower_bound(client, balkans_and_syria):
     exact = client.get("/funding/?country=RS")
-    assert exact.context["total"].qualifier == "exact"
+    assert [t.upper_qualifier for t in exact.context["totals"]] == ["exact"]
     assert "€60\u00a0million" in exact.content.decode()
-    assert "The total is approximate" not in exact.content.decode()
 
     approximate = client.get("/funding/?region=western-balkans")
-    assert approximate.context["total"].qualifier == "more_than"
+    assert [t.upper_qualifier for t in approximate.context["totals"]] == ["more_than"]
     assert "more than €350\u00a0million" in approximate.content.decode()
+
+
+def test_explorer_shows_a_range_where_figures_may_overlap(client, balkans_and_syria):
+    FundingRecordFactory(
+        slug="anti-smuggling",
+        amount=Decimal(36_000_000),
+        regions=[balkans_and_syria["balkans"]],
+        may_overlap=[balkans_and_syria["total"]],
+    )
+    response = client.get("/funding/?region=western-balkans")
+    (total,) = response.context["totals"]
+    assert (total.lower, total.upper) == (Decimal(350_000_000), Decimal(386_000_000))
+    text = text_of(response)
+    assert "more than €350 million; up to more than €386 million if the figures that may overlap" in text
 
 
 def test_explorer_chart_groups_by_region_or_instrument_with_a_table_beside_it(client, balkans_and_syria):
     by_region = client.get("/funding/")
-    labels = {g.label: g.amount for g in by_region.context["groups"]}
+    labels = {g.label: g.upper for g in by_region.context["groups"]}
     assert labels == {"Western Balkans": Decimal(350_000_000), "Syria response": Decimal(33_000_000_000)}
     body = by_region.content.decode()
-    assert 'role="img"' in body and '<title id="funding-chart-title">Total by region</title>' in body
-    assert '<caption id="by-group-caption">Total by region: the figures of the chart</caption>' in body
-    # The largest bar fills the width; the others are in proportion.
-    widths = [bar.width_percent for bar in by_region.context["chart"].bars]
-    assert widths[0] == "100.00%"
+    # One chart per measure and donor: the EU's 350m and the 33bn never share a scale.
+    assert 'role="img"' in body
+    assert (
+        '<title id="funding-chart-2-title">Committed or allocated by the European Union, by region</title>'
+        in body
+    )
+    assert '<caption id="by-group-caption">Totals by region: the figures of the charts</caption>' in body
+    charts = by_region.context["charts"]
+    assert [[bar.width_percent for bar in item["chart"].bars] for item in charts] == [
+        ["100.00%"],
+        ["100.00%"],
+    ]
 
     by_instrument = client.get("/funding/?group=instrument")
-    assert {g.label for g in by_instrument.context["groups"]} == {"IPA III", "No instrument"}
+    assert {g.label for g in by_instrument.context["groups"]} == {"IPA III", "No instrument stated"}
     assert by_instrument.context["group"] == "instrument"
     # An unknown grouping falls back to regions rather than failing.
     assert client.get("/funding/?group=nonsense").context["group"] == "region"
@@ -184,14 +231,16 @@ def test_explorer_bad_filters_show_the_form_with_errors_not_a_server_error(clien
     assert "Some filters could not be used" in response.content.decode()
     assert 'aria-invalid="true"' in response.content.decode()
     assert list(response.context["object_list"]) == []
-    assert "total" not in response.context
+    assert "totals" not in response.context
 
 
 def csv_rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode())))
 
 
-@pytest.mark.parametrize("query", ["", "region=western-balkans", "country=RS&year=2024", "donor=eu"])
+@pytest.mark.parametrize(
+    "query", ["", "region=western-balkans", "country=RS&year=2024", "donor=eu", "year=2021"]
+)
 def test_csv_holds_exactly_the_filtered_rows_in_the_page_order(client, balkans_and_syria, query):
     page = client.get(f"/funding/?{query}")
     download = client.get(f"/funding/export.csv?{query}")
@@ -219,6 +268,7 @@ def test_csv_gives_the_exact_amount_qualifier_period_and_source(client, balkans_
     assert row["regions"] == "western-balkans"
     assert row["source_url"].startswith("https://example.org/source-")
     assert row["page_url"] == "http://testserver/funding/wb-total/"
+    assert row["measure"] == "committed"
 
 
 def test_csv_with_bad_filters_answers_400_with_the_reason(client, balkans_and_syria):
@@ -258,7 +308,8 @@ def test_funding_record_page_shows_figure_parent_parts_and_source(client, balkan
     assert "€60 million in 2024" in text
     assert "Part of Western Balkans since 2021" in text
     assert "Governance" in text and "Returns programme" in text
-    assert "The parts listed add up to €60 million, of €60 million" in text
+    assert "The parts listed, within €60 million, add up to:" in text
+    assert "Committed or allocated by the European Union: €60 million" in text
     assert 'href="/funding/wb-total/"' in response.content.decode()
     assert_accessible_structure(response)
 
@@ -294,7 +345,7 @@ def test_instrument_pages_total_their_funding(client, balkans_and_syria):
 
     detail = client.get("/instruments/ipa/")
     assert detail.status_code == 200
-    assert detail.context["total"].amount == Decimal(350_000_000)
+    assert [t.upper for t in detail.context["totals"]] == [Decimal(350_000_000)]
     assert 'href="/funding/?instrument=ipa"' in detail.content.decode()
     assert_accessible_structure(detail)
 

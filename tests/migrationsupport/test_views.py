@@ -162,7 +162,7 @@ SEED_FACTS = [
     "€47 million in 2024",
     "€13 million in 2024",
     "Instrument for pre-accession assistance (IPA III)",
-    "€36 million since June 2023",
+    "€36 million in June 2023",
     "status agreements with Albania, Montenegro, and Serbia",
     "signed with North Macedonia in October 2022 with operations launched in April 2023",
     "an ongoing IPA programme",
@@ -284,3 +284,56 @@ def test_unknown_address_answers_a_helpful_404(client):
     assert "Search for what you were looking for" in text
     assert 'href="/funding/"' in response.content.decode()
     assert_accessible_structure(response)
+
+
+# --- Figures people can trust: the seed's totals as the issue-13 reader saw them --------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/funding/",
+        "/funding/?region=western-balkans",
+        "/instruments/",
+        "/instruments/ipa-iii/",
+        "/funding/?year=2024",
+    ],
+)
+def test_no_page_adds_measures_donors_or_a_possible_overlap(client, seed, path):
+    text = text_of(client.get(path))
+    for wrong in ("40 286", "40.29", "39 386", "39.39", "€39", "€386 million;", "about €386", "€0"):
+        assert wrong not in text, (path, wrong)
+    assert "more than €386 million" not in text.replace("up to more than €386 million", "")
+
+
+def test_the_explorer_headline_shows_each_measure_and_donor_side_by_side(client, seed):
+    text = text_of(client.get("/funding/"))
+    assert "Mobilised by the EU and its Member States: more than €33 billion" in text
+    assert (
+        "Pledged by the EU and its Member States: almost €6 billion, of which €2.12 billion by the "
+        "European Commission" in text
+    )
+    wb = text_of(client.get("/funding/?region=western-balkans"))
+    assert "more than €350 million; up to more than €386 million if the figures that may overlap" in wb
+
+
+def test_the_shared_package_is_one_row_by_country_and_a_year_holds_only_its_own_money(client, seed):
+    by_country = client.get("/api/v1/funding/totals/?group_by=country&region=western-balkans").json()
+    rows = {g["label"]: g["upper"] for g in by_country["groups"]}
+    assert rows == {"No country stated": 386_000_000}  # the package is inside the €350 million
+    package_only = client.get(
+        "/api/v1/funding/totals/?group_by=country&parent=western-balkans-migration-management-since-2021"
+    ).json()
+    assert {g["label"]: g["upper"] for g in package_only["groups"]} == {
+        "Shared by Bosnia and Herzegovina, Montenegro, North Macedonia and Serbia": 60_000_000
+    }
+    year_2024 = client.get("/api/v1/funding/totals/?year=2024").json()["totals"]
+    assert [(t["measure"], t["upper"]) for t in year_2024] == [
+        ("pledged", 6_000_000_000),
+        ("committed", 60_000_000),
+    ]
+
+
+def test_a_region_with_no_stated_amount_says_so(client, seed):
+    text = text_of(client.get("/funding/?region=eastern-neighbourhood"))
+    assert "No amount stated in the sources." in text

@@ -44,17 +44,19 @@ BUDGETS = {
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
     # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total (which also counts the records
     # left out as parts of another); 1 total by region + 1 labels.
-    "/funding/?region=r&year=2024": 13,
-    # 1 region (filter validation); the records (one server-side cursor) + 3 prefetches.
-    "/funding/export.csv?region=r&year=2024": 5,
+    "/funding/?region=r&year_min=2024&year_max=2024": 13,
+    # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
+    # countries, key areas, the figures each may overlap).
+    "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
     # 1 count; 1 page with the current status (one subquery); parties; events; 2 option lists.
     "/agreements/": 6,
     # 1 count; 1 page; prefetches of regions, countries, themes; option lists.
     "/documents/": 8,
     # One query per record type (11), none per hit.
     "/search/?q=border": 11,
-    # 1 region (filter validation); 1 count; 1 page; 4 published-only prefetches.
-    "/api/v1/funding/?region=r": 7,
+    # 1 region (filter validation); 1 count; 1 page; 5 published-only prefetches (regions,
+    # countries, key areas, parts, the figures each may overlap).
+    "/api/v1/funding/?region=r": 8,
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
 }

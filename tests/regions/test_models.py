@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from regions.models import LIST_NOT_GIVEN, CandidateStatus, CooperationStatus, Country
 from tests.factories import CountryFactory, PopulationFigureFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,58 @@ def test_population_figure_renders_with_qualifier():
 def test_negative_population_is_refused():
     with pytest.raises(IntegrityError), transaction.atomic():
         PopulationFigureFactory(value=-1)
+
+
+def test_country_statuses_default_to_not_stated():
+    assert Country._meta.get_field("candidate_status").default == CandidateStatus.NOT_STATED
+    assert Country._meta.get_field("cooperation_status").default == CooperationStatus.NOT_STATED
+    country = CountryFactory()
+    country.refresh_from_db()
+    assert (country.candidate_status, country.cooperation_status) == ("not_stated", "not_stated")
+    assert not country.candidate_status_stated and not country.cooperation_status_stated
+    assert country.get_candidate_status_display() == country.get_cooperation_status_display() == "Not stated"
+    country.full_clean()
+
+
+def test_a_stated_status_is_stated():
+    country = CountryFactory(candidate_status="candidate", cooperation_status="active")
+    assert country.candidate_status_stated and country.cooperation_status_stated
+
+
+def test_suspension_date_is_refused_for_an_unstated_cooperation_status():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CountryFactory(
+            cooperation_suspended_since=datetime.date(2020, 1, 1),
+            cooperation_suspended_since_precision="year",
+        )
+
+
+def test_population_origins_are_exhaustive_unless_the_source_says_including():
+    assert PopulationFigureFactory().origins_non_exhaustive is False
+    assert PopulationFigureFactory(origins_non_exhaustive=True).origins_non_exhaustive is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<p>Channelled through two main financing instruments:</p>",
+        "<p>NDICI programmes in this area include: </p><p>Finally, more.</p>",
+    ],
+)
+def test_a_region_text_cannot_end_a_paragraph_in_a_bare_colon(body):
+    region = RegionFactory.build(source=RegionFactory().source, body=body)
+    with pytest.raises(ValidationError) as excinfo:
+        region.full_clean()
+    assert LIST_NOT_GIVEN in excinfo.value.message_dict["body"][0]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"<p>Channelled through two main financing instruments: <em>{LIST_NOT_GIVEN}</em></p>",
+        "<p>Channelled through two main financing instruments:</p><ul><li>NDICI</li><li>IPA</li></ul>",
+        "<p>Priorities: migration and mobility.</p>",
+    ],
+)
+def test_a_region_text_that_gives_its_list_or_says_it_is_not_given_is_valid(body):
+    RegionFactory.build(source=RegionFactory().source, body=body).full_clean()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
+from django.http import HttpResponse
 
 from migrationsupport.models import Status
 from regions.models import RouteFigure
@@ -271,3 +273,98 @@ def test_lists_that_fit_have_no_more_link(client):
     assert "only:" not in text_of(client.get("/regions/quiet/"))
     country_text = text_of(client.get("/countries/TR/"))
     assert "only:" not in country_text and "figures only" not in country_text
+
+
+def fragment_text(fragment: str) -> str:
+    return text_of(HttpResponse(fragment))
+
+
+def summary_list(response) -> str:
+    """The country page's facts (the <dl>), as text."""
+    body = response.content.decode()
+    start = body.index('<dl class="summary-list">')
+    return fragment_text(body[start : body.index("</dl>", start)])
+
+
+def test_country_page_shows_no_status_the_source_does_not_state(client):
+    CountryFactory(name="Syria", iso_code="SY", slug="syria")
+
+    response = client.get("/countries/sy/")
+
+    assert response.status_code == 200
+    facts = summary_list(response)
+    for invented in ("Relationship with the EU", "Cooperation", "Active", "candidate", "Not stated"):
+        assert invented not in facts, invented
+
+
+def test_country_page_shows_a_stated_status_with_its_source(client, east):
+    moldova = CountryFactory(name="Moldova", iso_code="MD", slug="moldova", candidate_status="candidate")
+
+    moldova_facts = summary_list(client.get("/countries/md/"))
+    belarus_page = client.get("/countries/by/")
+    belarus_facts = summary_list(belarus_page)
+
+    assert f"Relationship with the EU Candidate country Source: {moldova.source.title}" in moldova_facts
+    assert "Cooperation" not in moldova_facts
+    assert "Cooperation Suspended since 2020" in belarus_facts
+    assert f"Source: {east['belarus'].source.title}" in belarus_facts
+    assert "Relationship with the EU" not in belarus_facts
+    assert 'id="note-by"' in belarus_page.content.decode()
+
+
+def test_country_list_says_not_stated_and_cites_the_source(client, east):
+    moldova = CountryFactory(
+        name="Moldova", iso_code="MD", candidate_status="candidate", region=east["region"]
+    )
+
+    response = client.get("/countries/")
+
+    rows = {
+        cells[0].split()[0]: cells[1:]  # the name, without Belarus's note reference
+        for cells in (
+            [fragment_text(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S)
+        )
+    }
+    # ISO code, region, relationship, Eastern Partnership, cooperation, source
+    assert rows["Armenia"][2] == rows["Armenia"][4] == "Not stated"
+    assert rows["Moldova"][2] == "Candidate country" and rows["Moldova"][4] == "Not stated"
+    assert rows["Belarus"][2] == "Not stated" and rows["Belarus"][4] == "Suspended since 2020"
+    assert rows["Moldova"][5] == moldova.source.title
+    assert not any("Active" in " ".join(cells) for cells in rows.values())
+    assert_accessible_structure(response)
+
+
+def test_region_page_tags_a_country_only_with_stated_statuses(client, east):
+    CountryFactory(name="Moldova", iso_code="MD", candidate_status="candidate", region=east["region"])
+
+    body = client.get("/regions/east/").content.decode()
+    countries = r'<li><a href="/countries/\w+/"[^>]*>(.*?)</a>.*?<span class="meta tags">(.*?)</span></li>'
+    tags = {fragment_text(name): fragment_text(tag) for name, tag in re.findall(countries, body, re.S)}
+
+    assert tags["Armenia"] == ""
+    assert tags["Moldova"].startswith("Candidate country") and "Source:" in tags["Moldova"]
+    assert tags["Belarus"].startswith("Withdrew from the Eastern Partnership in June 2021")
+    assert "Cooperation suspended since 2020" in tags["Belarus"]
+    assert "Cooperation active" not in body and "Not a candidate" not in body
+
+
+def test_population_origins_say_including_when_the_source_does(client):
+    turkiye = CountryFactory(name="Türkiye", iso_code="TR", slug="turkiye")
+    syria = CountryFactory(name="Syria", iso_code="SY")
+    examples = [CountryFactory(name=name) for name in ("Iraq", "Afghanistan", "Iran", "Somalia")]
+    PopulationFigureFactory(
+        country=turkiye, group="people seeking refuge from Syria", value=Decimal(3_100_000)
+    ).origins.add(syria)
+    PopulationFigureFactory(
+        country=turkiye,
+        group="asylum-seekers and refugees from other countries",
+        value=Decimal(300_000),
+        origins_non_exhaustive=True,
+    ).origins.add(*examples)
+
+    text = text_of(client.get("/countries/tr/"))
+
+    assert "· from Syria" in text
+    # Countries in name order, as everywhere on the site.
+    assert "· from countries including Afghanistan, Iran, Iraq and Somalia" in text

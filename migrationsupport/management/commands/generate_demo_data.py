@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
-from funding.models import Donor, FundingKind, FundingRecord, Instrument
+from funding.models import Donor, FundingKind, FundingRecord, Instrument, Measure
 from migrationsupport.cache import bump_content_version
 from migrationsupport.models import Source, Status, Theme
 from regions.models import Country, Region
@@ -125,6 +125,7 @@ def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict
                     kind=rng.choice(FundingKind.values),
                     amount=Decimal(rng.randrange(10, 5000)) * 100_000,
                     qualifier=rng.choice(qualifiers),
+                    measure=rng.choice(Measure.values),
                     period_start=begin,
                     period_start_precision="year",
                     period_end=begin.replace(year=begin.year + rng.randint(0, 3)),
@@ -149,6 +150,7 @@ def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict
                         kind=FundingKind.PROGRAMME,
                         amount=parent.amount / 4,
                         qualifier="exact",
+                        measure=parent.measure,
                         period_start=parent.period_start,
                         period_start_precision="year",
                         period_end=parent.period_end,
