@@ -37,7 +37,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .filters import related_pks
-from .models import PageSection, Source, Status, Theme
+from .models import PageSection, PublishableModel, Source, Status, Theme
 from .preview import public_path, render_preview
 
 
@@ -283,6 +283,36 @@ class PublishableAdmin(SimpleHistoryAdmin):
                 )
         else:
             services.create_record(instance=obj, user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        """Inline rows of publishable records are saved through the services, like the main form:
+        each changed row is compared with the version its form was loaded at, and an Editor's
+        change to a scheduled row cancels its schedule."""
+        if not issubclass(formset.model, PublishableModel):
+            return super().save_formset(request, form, formset, change)
+        rows = formset.save(commit=False)
+        versions = {id(row.instance): row.cleaned_data.get("expected_version") for row in formset.forms}
+        for obj in formset.deleted_objects:
+            obj.delete()
+        cancelled = []
+        for obj in rows:
+            if obj.pk is None:
+                services.create_record(instance=obj, user=request.user)
+                continue
+            scheduled = obj.publish_at
+            services.save_with_version_check(
+                instance=obj, expected_version=versions.get(id(obj)), user=request.user
+            )
+            if scheduled and obj.publish_at is None:
+                cancelled.append(obj)
+        formset.save_m2m()
+        if cancelled:
+            self.message_user(
+                request,
+                _("The scheduled publication of %(rows)s was cancelled: a Publisher must review the change.")
+                % {"rows": names(cancelled)},
+                messages.WARNING,
+            )
 
     def view_on_site(self, obj):
         # A draft's public address is a 404: the change form offers its preview instead.

@@ -30,10 +30,14 @@ class RecentChangesForm(forms.Form):
     since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, models_by_label, **kwargs):
+    def __init__(self, *args, models_by_label, with_usernames: bool, **kwargs):
+        from .services import describe_user
+
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = (
-            get_user_model()._default_manager.filter(is_staff=True).order_by("username")
+        officers = get_user_model()._default_manager.filter(is_staff=True)
+        self.fields["user"].queryset = officers.order_by("first_name", "last_name", "pk")
+        self.fields["user"].label_from_instance = lambda user: describe_user(
+            user, with_username=with_usernames
         )
         self.fields["model"].choices = [
             ("", _("Any")),
@@ -83,7 +87,11 @@ class OfficerAdminSite(admin.AdminSite):
             for label, pair in history_models().items()
             if self.is_registered(pair[0]) and self._registry[pair[0]].has_view_permission(request)
         }
-        form = RecentChangesForm(request.GET or None, models_by_label=models_by_label)
+        # Login names are for whoever manages accounts (superusers); other officers see names only.
+        with_usernames = request.user.is_superuser
+        form = RecentChangesForm(
+            request.GET or None, models_by_label=models_by_label, with_usernames=with_usernames
+        )
         filters = {}
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
@@ -105,7 +113,9 @@ class OfficerAdminSite(admin.AdminSite):
             "title": _("Recent changes"),
             "form": form,
             "page_obj": page,
-            "changes": describe_changes(list(page.object_list), url_for=self._history_url),
+            "changes": describe_changes(
+                list(page.object_list), url_for=self._history_url, with_usernames=with_usernames
+            ),
             "query": query.urlencode(),
         }
         request.current_app = self.name

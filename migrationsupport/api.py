@@ -30,6 +30,7 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.crypto import salted_hmac
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema
@@ -214,9 +215,10 @@ class PublishableViewSet(viewsets.ModelViewSet):
 
     Every list is JSON (paginated) or CSV (``?format=csv`` or ``Accept: text/csv``: the whole
     filtered set, in the same order). Successful answers carry an ``ETag``: a digest of the body,
-    prefixed on a record with ``<pk>-<version>`` so ``If-Match`` can compare versions; ``If-None-
-    Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale ``If-Match`` give 412 and change
-    nothing (the row is locked with ``SELECT … FOR UPDATE`` while comparing).
+    prefixed on a record with its ``version_tag`` (a keyed hash of its version) so ``If-Match``
+    can compare versions; ``If-None-Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale
+    ``If-Match`` give 412 and change nothing (the row is locked with ``SELECT … FOR UPDATE`` while
+    comparing).
     """
 
     lookup_field = "slug"
@@ -337,7 +339,7 @@ class PublishableViewSet(viewsets.ModelViewSet):
     def check_if_match(self, obj) -> None:
         """Refuse a write based on a stale copy: ``If-Match`` must name the current version.
 
-        Our ETags start ``"<pk>-<version>-"``, so the version a client read is in the tag it
+        Our ETags start ``"<version_tag>-"``, so the version a client read is in the tag it
         sends back; a weak tag (a proxy may weaken it) names the same version."""
         header = self.request.headers.get("If-Match")
         if not header:
@@ -348,7 +350,7 @@ class PublishableViewSet(viewsets.ModelViewSet):
             if tag == "*" or opaque == current or opaque.startswith(f"{current}-"):
                 return
         stale = services.StaleVersion(
-            current=obj, expected_version=_version_in(header), last_change=services.last_change(obj)
+            current=obj, expected_version=_version_in(header, obj), last_change=services.last_change(obj)
         )
         raise PreconditionFailed(f"{stale.message} Fetch it again and send its new ETag in If-Match.")
 
@@ -398,16 +400,22 @@ class PublishableViewSet(viewsets.ModelViewSet):
         return response
 
 
-def version_tag(obj) -> str:
-    return f"{obj.pk}-{obj.version}"
+def version_tag(obj, version: int | None = None) -> str:
+    """An opaque name of one version of a record, for ETags and ``If-Match``.
+
+    A keyed hash (the SECRET_KEY's HMAC) of the record's type, id and version: a client can compare
+    it but learns neither the internal id nor how often the record was edited."""
+    version = obj.version if version is None else version
+    value = f"{obj._meta.label}|{obj.pk}|{version}"
+    return salted_hmac("migrationsupport.api.version_tag", value, algorithm="sha256").hexdigest()[:24]
 
 
-def _version_in(if_match: str) -> int:
-    """The version named by the first of our tags in an If-Match header (0 if none is ours)."""
-    for tag in if_match.split(","):
-        parts = tag.strip().removeprefix("W/").strip('"').split("-")
-        if len(parts) >= 2 and parts[1].isdigit():
-            return int(parts[1])
+def _version_in(if_match: str, obj) -> int:
+    """The earlier version of ``obj`` an If-Match header names (0 if it names none of them)."""
+    opaque = {tag.strip().removeprefix("W/").strip('"').split("-")[0] for tag in if_match.split(",")}
+    for version in range(obj.version - 1, 0, -1):
+        if version_tag(obj, version) in opaque:
+            return version
     return 0
 
 

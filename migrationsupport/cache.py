@@ -63,8 +63,10 @@ def _cacheable_request(request) -> bool:
 
 
 def _key(request, version: int) -> str:
+    """Pages embed absolute addresses (sitemaps, the API's ``url`` fields, CSV ``page_url``), built
+    from the request's host and scheme: an answer is only ever served back to the same ones."""
     accept = request.META.get("HTTP_ACCEPT", "")
-    raw = f"{request.method}|{request.get_full_path()}|{accept}"
+    raw = f"{request.method}|{request.scheme}://{request.get_host()}{request.get_full_path()}|{accept}"
     return f"page:{version}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 

@@ -103,13 +103,16 @@ def recent_changes_queryset(
     return first.union(*others, all=True).order_by("-history_date", "-history_id")
 
 
-def describe_changes(rows: list[dict], *, url_for=None) -> list[Change]:
+def describe_changes(rows: list[dict], *, url_for=None, with_usernames: bool = True) -> list[Change]:
     """Turn a page of ``recent_changes_queryset`` rows into ``Change`` objects (one user query).
 
-    ``url_for(model_label, object_id)`` gives each change its link, e.g. the record's history.
+    ``url_for(model_label, object_id)`` gives each change its link, e.g. the record's history;
+    ``with_usernames=False`` names officers without their login names.
     """
     models_by_label = history_models()
-    names = users_named(row["history_user_id"] for row in rows if row["history_user_id"])
+    names = users_named(
+        (row["history_user_id"] for row in rows if row["history_user_id"]), with_usernames=with_usernames
+    )
     return [
         Change(
             model_label=row["model_label"],

@@ -140,16 +140,13 @@ class PublishableResource(resources.ModelResource):
             "%(yours)s, now %(theirs)s). Export again and re-apply your changes."
         ) % {"who": who, "when": when, "yours": expected, "theirs": instance.version}
 
-    def before_save_instance(self, instance, row, **kwargs):
-        if self.importer is not None and self.importer.is_authenticated:
-            instance._history_user = self.importer
-        instance._change_reason = IMPORT_REASON
-        if (
-            instance.pk is not None
-            and instance.publish_at
-            and not services.can_publish(self.importer, instance)
-        ):
-            # As in the admin: what is published on schedule is what a Publisher saw.
-            instance.publish_at = None
-            instance._change_reason = f"{IMPORT_REASON}; scheduled publication cancelled"
-        super().before_save_instance(instance, row, **kwargs)
+    def do_instance_save(self, instance, is_create):
+        """Through the services, like every other write: who and why go into the history, and an
+        Editor's change to a scheduled draft cancels the schedule (what is published on schedule
+        is what a Publisher saw). The version was compared in ``validate_instance``."""
+        if is_create:
+            services.create_record(instance=instance, user=self.importer, reason=IMPORT_REASON)
+        else:
+            services.save_with_version_check(
+                instance=instance, expected_version=None, user=self.importer, reason=IMPORT_REASON
+            )

@@ -38,7 +38,8 @@ DOMAIN_APPS = ("migrationsupport", "regions", "funding", "agreements")
 REASON_PUBLISHED = "Published"
 REASON_UNPUBLISHED = "Unpublished"
 REASON_SCHEDULED = "Published (scheduled)"
-REASON_SCHEDULE_CANCELLED = "Changed by an Editor: scheduled publication cancelled"
+SCHEDULE_CANCELLED = "scheduled publication cancelled"
+REASON_SCHEDULE_CANCELLED = f"Changed by an Editor: {SCHEDULE_CANCELLED}"
 #: Workflow fields: a revert restores a record's content, never its publication state.
 WORKFLOW_FIELDS = frozenset({"status", "publish_at", "created_at", "updated_at", "version"})
 
@@ -103,10 +104,13 @@ def last_change(instance: models.Model):
     return history.select_related("history_user").order_by("-history_date", "-history_id").first()
 
 
-def describe_user(user) -> str:
+def describe_user(user, *, with_username: bool = True) -> str:
+    """Who made a change. ``with_username=False`` for officers who do not manage accounts: a
+    login name is half of what an attacker needs, so they see names only."""
     if user is None:
         return _("an automated task")
-    return user.get_full_name() or user.get_username()
+    fallback = user.get_username() if with_username else _("Officer %(id)s") % {"id": user.pk}
+    return user.get_full_name() or fallback
 
 
 def _stamp(instance: models.Model, user: User | None, reason: str | None) -> None:
@@ -190,6 +194,21 @@ def _check_workflow_fields(*, instance: PublishableModel, current: PublishableMo
         raise PermissionDenied(_("Only a Publisher can schedule publication."))
 
 
+def _back_to_review(
+    instance: PublishableModel, *, scheduled, user: User | None, reason: str | None
+) -> str | None:
+    """Cancel the schedule of a record changed by someone who may not publish; returns the reason.
+
+    What ``publish_due`` publishes must be what a Publisher saw, so every write by an Editor
+    (form, inline row, revert, import, API) passes here: a scheduled draft they change waits for
+    a Publisher again. ``scheduled`` is the stored ``publish_at``, not the instance's.
+    """
+    if user is None or scheduled is None or can_publish(user, instance):
+        return reason
+    instance.publish_at = None
+    return f"{reason}; {SCHEDULE_CANCELLED}" if reason else REASON_SCHEDULE_CANCELLED
+
+
 def save_with_version_check(
     *,
     instance: PublishableModel,
@@ -209,9 +228,7 @@ def save_with_version_check(
     with transaction.atomic():
         current = check_version(instance=instance, expected_version=expected_version)
         _check_workflow_fields(instance=instance, current=current, user=user)
-        if user is not None and current.publish_at is not None and not can_publish(user, instance):
-            instance.publish_at = None
-            reason = reason or REASON_SCHEDULE_CANCELLED
+        reason = _back_to_review(instance, scheduled=current.publish_at, user=user, reason=reason)
         instance.version = current.version
         _stamp(instance, user, reason)
         instance.save()
@@ -342,7 +359,9 @@ def revert(
     status and publishing schedule stay as they are, so a revert never publishes or unpublishes
     (an Editor may revert a draft; a published record needs a Publisher, like any change). The
     restored record is validated like any edit (``full_clean``) and ``ValidationError`` is
-    raised if it no longer fits, e.g. its slug has since been taken.
+    raised if it no longer fits, e.g. its slug has since been taken. An Editor's revert of a
+    scheduled draft cancels the schedule, like any change of theirs: the restored text was not
+    the one a Publisher scheduled.
     """
     model = type(instance)
     if record.instance_type is not model or getattr(record, model._meta.pk.attname) != instance.pk:
@@ -375,7 +394,10 @@ def revert(
                 getattr(current, name).set(ids)
         finally:
             del current.skip_history_when_saving
-        _stamp(current, user, _("Reverted to the version of %(when)s") % {"when": when})
+        reason = _("Reverted to the version of %(when)s") % {"when": when}
+        _stamp(
+            current, user, _back_to_review(current, scheduled=current.publish_at, user=user, reason=reason)
+        )
         current.save()
     return current
 
@@ -391,10 +413,11 @@ def validation_messages(error: ValidationError) -> list[str]:
     return list(error.messages)
 
 
-def users_named(ids: Iterable[int]) -> dict[int, str]:
+def users_named(ids: Iterable[int], *, with_usernames: bool = True) -> dict[int, str]:
     """Display names of users by id, in one query."""
     from django.contrib.auth import get_user_model
 
     return {
-        user.pk: describe_user(user) for user in get_user_model()._default_manager.filter(pk__in=set(ids))
+        user.pk: describe_user(user, with_username=with_usernames)
+        for user in get_user_model()._default_manager.filter(pk__in=set(ids))
     }

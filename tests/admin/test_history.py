@@ -199,3 +199,21 @@ def test_recent_changes_cost_constant_queries(editor_client):
     # the page of the UNION, the names of its users.
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
     assert FundingRecord.objects.count() == 22
+
+
+def test_recent_changes_name_officers_without_their_login_names(
+    make_officer, editor_client, superuser_client
+):
+    nameless = make_officer("login-name-7", "Publisher")
+    record = FundingRecordFactory(status=Status.DRAFT)
+    record._history_user = nameless
+    record.save()
+    url = reverse("admin:recent-changes")
+
+    as_editor = editor_client.get(url)
+    assert as_editor.context["changes"][0].user_name == f"Officer {nameless.pk}"
+    assert "login-name-7" not in as_editor.content.decode()  # neither in the table nor the filter
+    assert "Erin Editor" in as_editor.content.decode()  # officers with a name keep it
+
+    as_superuser = superuser_client.get(url)
+    assert as_superuser.context["changes"][0].user_name == "login-name-7"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.test import override_settings
 from django.utils.http import http_date
 
 from funding.models import FundingRecord
+from migrationsupport.api import version_tag
 from tests.api.support import API
 from tests.factories import CountryFactory, FundingRecordFactory, RegionFactory, SourceFactory, ThemeFactory
 
@@ -21,7 +23,7 @@ def test_detail_etag_names_the_version_and_if_none_match_gives_304(api):
     record = FundingRecordFactory(slug="package")
     response = api.get(f"{API}/funding/package/")
     etag = response["ETag"]
-    assert etag.startswith(f'"{record.pk}-1-')
+    assert etag.startswith(f'"{version_tag(record)}-')
     assert response["Last-Modified"] == http_date(record.updated_at.timestamp())
     assert "Accept" in response["Vary"]
     assert "no-cache" in response["Cache-Control"]
@@ -89,9 +91,26 @@ def test_if_match_accepts_star_weak_tags_and_the_short_version_tag(staff_client)
     officer = staff_client(*CHANGE)
     url = f"{API}/funding/package/"
     assert officer.patch(url, {}, format="json", HTTP_IF_MATCH="*").status_code == 200
-    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'W/"{record.pk}-2-abc"').status_code == 200
-    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'"x", "{record.pk}-3"').status_code == 200
-    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'"{record.pk}-3"').status_code == 412
+    record.version = 2
+    weak = f'W/"{version_tag(record)}-abc"'
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=weak).status_code == 200
+    record.version = 3
+    short = f'"{version_tag(record)}"'
+    assert officer.patch(url, {}, format="json", HTTP_IF_MATCH=f'"x", {short}').status_code == 200
+    refused = officer.patch(url, {}, format="json", HTTP_IF_MATCH=short)
+    assert refused.status_code == 412
+    assert "from version 3, it is now at version 4" in refused.json()["detail"]
+
+
+def test_etags_name_no_internal_id_or_edit_count(staff_client):
+    record = FundingRecordFactory(slug="package")
+    officer = staff_client(*CHANGE)
+    tag = officer.get(f"{API}/funding/package/")["ETag"].strip('"')
+    assert tag.split("-")[0] == version_tag(record)
+    assert not tag.startswith(f"{record.pk}-")
+    # The same record and version under another SECRET_KEY: another tag, so it cannot be guessed.
+    with override_settings(SECRET_KEY="another-key"):
+        assert version_tag(record) != tag.split("-")[0]
 
 
 def test_anonymous_clients_are_throttled_with_retry_after(api, settings, staff_client):

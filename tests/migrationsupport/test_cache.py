@@ -234,3 +234,20 @@ def test_an_edit_in_one_process_is_fresh_in_another_on_the_next_request(second_a
     assert hit == "miss"
     assert "After the edit" in body
     assert "After the edit" in _get(f"{this}/regions/shared/")[2]
+
+
+@pytest.mark.django_db
+def test_a_page_is_served_back_only_to_the_host_and_scheme_it_was_built_for(client, page_cache, settings):
+    settings.ALLOWED_HOSTS = ["a.example", "b.example"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    secure = client.get("/sitemap.xml", HTTP_HOST="b.example", HTTP_X_FORWARDED_PROTO="https")
+    assert secure["X-Cache"] == "miss" and b"<loc>https://b.example/sitemap-" in secure.content
+
+    plain = client.get("/sitemap.xml", HTTP_HOST="a.example")
+    assert plain["X-Cache"] == "miss"
+    assert b"b.example" not in plain.content and b"<loc>http://a.example/sitemap-" in plain.content
+    assert client.get("/sitemap.xml", HTTP_HOST="b.example")["X-Cache"] == "miss"  # same host, http
+    again = client.get("/sitemap.xml", HTTP_HOST="b.example", HTTP_X_FORWARDED_PROTO="https")
+    assert again["X-Cache"] == "hit" and again.content == secure.content
+    # A host the site does not answer to is refused before the cache is asked.
+    assert client.get("/sitemap.xml", HTTP_HOST="evil.example").status_code == 400

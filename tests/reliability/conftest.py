@@ -111,10 +111,11 @@ def pg_proxy(transactional_db):
 
 @pytest.fixture
 def app_process():
-    """``app_process(DATABASE_URL=..., ...)``: a gunicorn worker on loopback, stopped after the test."""
+    """``app_process(DATABASE_URL=..., ...)``: gunicorn on loopback (one worker unless ``workers``
+    says otherwise), stopped after the test. An override of ``None`` removes the variable."""
     processes = []
 
-    def start(**env_overrides: str) -> str:
+    def start(workers: int = 1, **env_overrides: str | None) -> str:
         db = connection.settings_dict
         port = free_port()
         env = {
@@ -132,9 +133,17 @@ def app_process():
             "LOG_LEVEL": "CRITICAL",
             **env_overrides,
         }
+        env = {name: value for name, value in env.items() if value is not None}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         process = subprocess.Popen(
-            [str(gunicorn), "migrationsupport.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            [
+                str(gunicorn),
+                "migrationsupport.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+            ],
             cwd=BASE_DIR,
             env=env,
             stdout=subprocess.DEVNULL,
