@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 
+from migrationsupport.spreadsheets import safe_cell
+
 from .models import FundingRecord
 
 MULTI_VALUE_SEPARATOR = ";"
@@ -79,5 +81,6 @@ def funding_csv_rows(
 
 def write_funding_csv(records: Iterable[FundingRecord], out, *, absolute_url: Callable[[str], str] = str):
     writer = csv.writer(out)
-    writer.writerows(funding_csv_rows(records, absolute_url=absolute_url))
+    rows = funding_csv_rows(records, absolute_url=absolute_url)
+    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
     return out

@@ -47,6 +47,7 @@ from . import services
 from .filters import SourceFilter
 from .models import Source, Theme
 from .serializers import SourceSerializer, ThemeSerializer
+from .spreadsheets import safe_cell
 
 logger = logging.getLogger(__name__)
 
@@ -128,19 +129,7 @@ def _csv_cell(value) -> object:
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return CSV_LIST_SEPARATOR.join(str(_csv_cell(item)) for item in value)
-    text = str(value)
-    # A cell a spreadsheet would run as a formula is written as text.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return safe_cell(str(value))
 
 
 def flatten(row: dict, prefix: str = "") -> dict[str, object]:

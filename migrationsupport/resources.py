@@ -22,6 +22,7 @@ from import_export import fields, resources, widgets
 
 from . import services
 from .models import Status
+from .spreadsheets import safe_cell, unescape_cell
 
 IMPORT_REASON = "Imported from a file"
 
@@ -84,6 +85,15 @@ class PublishableResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         self.importer = kwargs.get("user")
         super().before_import(dataset, **kwargs)
+
+    def export_field(self, field, instance, **kwargs):
+        # Officers open these files in Excel: a title starting "=" must stay a title.
+        return safe_cell(super().export_field(field, instance, **kwargs))
+
+    def before_import_row(self, row, **kwargs):
+        for name, value in row.items():
+            row[name] = unescape_cell(value)
+        super().before_import_row(row, **kwargs)
 
     def import_instance(self, instance, row, **kwargs):
         instance._stored_status = instance.status if instance.pk else None
