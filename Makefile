@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 
-.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench backup restore \
+.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
 	loadtest audit
 
 $(STAMP): pyproject.toml
@@ -64,15 +64,20 @@ smoke: install
 
 # Throughput, latency, queries and memory against a hello-world view (gunicorn + wrk), at the seed
 # size and with +100 000 synthetic records, in its own <name>_bench database. See docs/performance.md.
-bench: install
+# Both drive gunicorn with wrk, installed from Debian when missing (the Python code installs nothing).
+bench-deps:
+	@command -v wrk >/dev/null || { echo "Installing Debian's wrk for the benchmark and the load test"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+
+bench: install bench-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} \
-		SECURE_SSL_REDIRECT=0 $(BIN)/python manage.py bench $(BENCH_ARGS)
+		SECURE_SSL_REDIRECT=0 $(BIN)/python -m tests.support.bench $(BENCH_ARGS)
 
 # 64 connections for 30 s on the public pages and the API (gunicorn + wrk on loopback, plain HTTP),
 # in its own <name>_loadtest database; fails on any error or 5xx. See docs/reliability.md.
-loadtest: install
+loadtest: install bench-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-loadtest-only} \
-		SECURE_SSL_REDIRECT=0 $(BIN)/python manage.py loadtest $(LOADTEST_ARGS)
+		SECURE_SSL_REDIRECT=0 $(BIN)/python -m tests.support.loadtest $(LOADTEST_ARGS)
 
 # Known vulnerabilities in the installed packages (pip-audit) and a static security scan (bandit).
 audit: install

@@ -178,10 +178,7 @@ if PAGE_CACHE_SECONDS and not REDIS_URL and not SERVES_FROM_ONE_PROCESS:
         "PAGE_CACHE_SECONDS needs REDIS_URL: several app processes, each with its own cache, would "
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."
     )
-PAGE_CACHE_EXCLUDE = ("/admin/", "/preview/", "/healthz", "/bench/")
-
-# `make bench` only: serve /bench/hello/, the hello-world baseline the pages are measured against.
-BENCH_HELLO_VIEW = envbool("BENCH_HELLO_VIEW", False)
+PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.http import HttpResponse
 from django.urls import include, path
 
 from . import health, views
@@ -23,11 +21,3 @@ urlpatterns = [
     path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"}),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),
 ]
-
-if settings.BENCH_HELLO_VIEW:
-    # The baselines of `make bench`, behind the same settings and middleware: a view that does
-    # nothing, and one that reads a single row (the ceiling of any page that reads the database).
-    urlpatterns += [
-        path("bench/hello/", lambda request: HttpResponse("Hello, world"), name="bench-hello"),
-        path("bench/one-query/", views.bench_one_query, name="bench-one-query"),
-    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.db.models import QuerySet
-from django.http import HttpResponse
 from django.urls import reverse, reverse_lazy
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.base import ContextMixin
@@ -28,12 +27,6 @@ OVERVIEW_LIST_LIMIT = 10
 def noted_countries():
     """Published countries whose note (the Belarus footnote) is shown where they are named."""
     return Country.objects.published().exclude(cooperation_note="")
-
-
-def bench_one_query(request):
-    """`make bench`'s second baseline: one indexed query for one short value, no template."""
-    name = Region.objects.published().order_by("pk").values_list("name", flat=True).first()
-    return HttpResponse(name or "")
 
 
 class PageMixin(ContextMixin):

@@ -1,11 +1,6 @@
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache, caches
@@ -14,8 +9,7 @@ from django.db import connection
 from migrationsupport.cache import VERSION_KEY, content_version
 from regions.models import Region
 from tests.factories import RegionFactory
-
-BASE_DIR = Path(__file__).resolve().parents[2]
+from tests.support.gunicorn import start_gunicorn
 
 
 @pytest.fixture
@@ -85,12 +79,6 @@ def test_site_keeps_serving_when_the_cache_is_unreachable(client, settings):
     response = client.get("/regions/epsilon/")
     assert response.status_code == 200
     assert b"Epsilon" in response.content
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str, str]:
@@ -182,7 +170,6 @@ def second_app_process(shared_redis, transactional_db):
     url, prefix = shared_redis
     db = connection.settings_dict
     host, db_port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    port = _free_port()
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -194,27 +181,8 @@ def second_app_process(shared_redis, transactional_db):
         "PAGE_CACHE_SECONDS": "600",
         "STATICFILES_MANIFEST": "0",
     }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "migrationsupport.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode()) from None
-            time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    with start_gunicorn(env=env) as server:
+        yield server.url
 
 
 def test_an_edit_in_one_process_is_fresh_in_another_on_the_next_request(second_app_process, live_server):

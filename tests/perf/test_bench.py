@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory
 
-from migrationsupport.management.commands.bench import PAGES, Result, render
-from migrationsupport.views import bench_one_query
 from tests.factories import RegionFactory
+from tests.support.bench import PAGES, Result, render
+from tests.support.bench_urls import one_query
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_one_query_view_reads_one_row_in_one_query(django_assert_num_queries):
     RegionFactory(name="Western Balkans")
     RegionFactory(name="Sahel")
     with django_assert_num_queries(1):
-        response = bench_one_query(RequestFactory().get("/bench/one-query/"))
+        response = one_query(RequestFactory().get("/bench/one-query/"))
     assert response.content == b"Western Balkans"
 
 

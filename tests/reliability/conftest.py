@@ -6,10 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,14 +23,9 @@ from tests.admin.conftest import (  # noqa: F401
     publisher,
     publisher_client,
 )
+from tests.support.gunicorn import free_port, start_gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:
@@ -112,12 +104,12 @@ def pg_proxy(transactional_db):
 @pytest.fixture
 def app_process():
     """``app_process(DATABASE_URL=..., ...)``: gunicorn on loopback (one worker unless ``workers``
-    says otherwise), stopped after the test. An override of ``None`` removes the variable."""
-    processes = []
+    says otherwise) on the test database, stopped after the test. An override of ``None`` removes
+    the variable."""
+    servers = []
 
     def start(workers: int = 1, **env_overrides: str | None) -> str:
         db = connection.settings_dict
-        port = free_port()
         env = {
             **os.environ,
             "DEBUG": "0",
@@ -133,35 +125,9 @@ def app_process():
             "LOG_LEVEL": "CRITICAL",
             **env_overrides,
         }
-        env = {name: value for name, value in env.items() if value is not None}
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        process = subprocess.Popen(
-            [
-                str(gunicorn),
-                "migrationsupport.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        processes.append(process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return f"http://127.0.0.1:{port}"
-            except OSError:
-                if process.poll() is not None:
-                    raise RuntimeError(process.stderr.read().decode()) from None
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        servers.append(start_gunicorn(env={k: v for k, v in env.items() if v is not None}, workers=workers))
+        return servers[-1].url
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    for server in servers:
+        server.stop(timeout=10)

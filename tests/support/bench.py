@@ -1,12 +1,15 @@
-"""``manage.py bench``: throughput, latency, queries and memory of the public pages and the API.
+"""``make bench`` (``python -m tests.support.bench``): throughput, latency, queries and memory of
+the public pages and the API.
 
 Runs, back to back on this machine, a hello-world Django view and a view that makes one query
 for one row (same settings and middleware: the ceilings of any page), the overview, a region
 page, the funding explorer with a filter and the API funding list, at the seed size and with +N
 synthetic funding records, each with a warm page cache and with caching off. It serves with
-gunicorn (2 workers), loads with wrk (installed with apt-get when missing), and prints a
-Markdown table. The data lives in its own database (``<name>_bench``, dropped and rebuilt),
-never in the one DATABASE_URL names.
+gunicorn (2 workers), loads with wrk (``make bench`` installs it), and prints a Markdown
+table. The data lives in its own database (``<name>_bench``, dropped and rebuilt),
+never in the one DATABASE_URL names. It is a Django management command run from here rather
+than registered by an app, so the product carries no benchmark code; its app processes use
+``tests.support.bench_settings``, the only settings that route the two baseline views.
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import django
 import psycopg
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -30,6 +32,9 @@ from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tests.support.gunicorn import start_gunicorn
+
+BENCH_SETTINGS = "tests.support.bench_settings"
 PAGES = [
     ("hello-world view", "/bench/hello/"),
     # The ceiling of a page that reads the database at all: one query for one row, no template.
@@ -122,14 +127,9 @@ class Command(BaseCommand):
 
     def _ensure_wrk(self) -> str:
         found = shutil.which("wrk")
-        if found:
-            return found
-        self.stdout.write("Installing wrk with apt-get...")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
-        return shutil.which("wrk")
+        if not found:
+            raise CommandError("wrk is not installed: `make bench` installs it (apt-get install wrk).")
+        return found
 
     def _recreate_database(self, db, name: str) -> None:
         connections.close_all()
@@ -155,11 +155,19 @@ class Command(BaseCommand):
             "DEBUG": "0",
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-secret-key-not-for-production",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BENCH_HELLO_VIEW": "1",
+            "DJANGO_SETTINGS_MODULE": BENCH_SETTINGS,
             "API_ANON_RATE": "1000000/second",
             "LOG_LEVEL": "WARNING",
             **extra,
         }
+
+    @staticmethod
+    def _cache_env(cache: str, *, prefix: str) -> dict[str, str]:
+        """The page cache in Redis ("warm"; the settings refuse it without Redis), or none ("off")."""
+        if cache != "warm":
+            return {"PAGE_CACHE_SECONDS": "0"}
+        redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        return {"PAGE_CACHE_SECONDS": "600", "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
 
     def _manage(self, *args: str) -> None:
         subprocess.run(
@@ -170,7 +178,7 @@ class Command(BaseCommand):
         """Queries of one request per page (after a first one), measured in a child process."""
         code = (
             "import json, django; django.setup()\n"
-            "from migrationsupport.management.commands.bench import count_queries\n"
+            "from tests.support.bench import count_queries\n"
             f"print(json.dumps(count_queries({[p for _, p in PAGES]!r})))\n"
         )
         out = subprocess.run(
@@ -180,8 +188,7 @@ class Command(BaseCommand):
             text=True,
             cwd=settings.BASE_DIR,
             env=self._env(
-                PAGE_CACHE_SECONDS="600" if cache == "warm" else "0",
-                DJANGO_SETTINGS_MODULE="migrationsupport.settings",
+                **self._cache_env(cache, prefix=f"bench-queries-{cache}-{os.getpid()}"),
             ),
         ).stdout
         return json.loads(out.strip().splitlines()[-1])
@@ -189,36 +196,13 @@ class Command(BaseCommand):
     # --- runs -----------------------------------------------------------------------------
 
     def _run(self, size, cache, queries, duration, connections, workers) -> list[Result]:
-        port = _free_port()
         env = self._env(
-            PAGE_CACHE_SECONDS="600" if cache == "warm" else "0",
-            REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-            CACHE_KEY_PREFIX=f"bench-{port}",
-        )
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        server = subprocess.Popen(
-            [
-                str(gunicorn),
-                "migrationsupport.wsgi",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--access-logfile",
-                "-",
-                "--log-level",
-                "warning",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            **self._cache_env(cache, prefix=f"bench-{size}-{cache}-{os.getpid()}".replace(" ", "")),
         )
         results = []
-        try:
-            _wait_for(port)
+        with start_gunicorn(env=env, workers=workers, args=["--log-level", "warning"]) as server:
             for label, path in PAGES:
-                url = f"http://127.0.0.1:{port}{path}"
+                url = f"{server.url}{path}"
                 for _ in range(20):  # warm up: imports, connections, the cache
                     urllib.request.urlopen(url, timeout=30).read()
                 run = subprocess.run(
@@ -228,23 +212,9 @@ class Command(BaseCommand):
                     text=True,
                 )
                 rps, p50, p99, errors = parse_wrk(run.stdout)
-                results.append(
-                    Result(
-                        size,
-                        cache,
-                        label,
-                        rps,
-                        p50,
-                        p99,
-                        queries[path],
-                        _worker_peak_mb(server.pid),
-                        errors,
-                    )
-                )
+                peak = _worker_peak_mb(server.pid)
+                results.append(Result(size, cache, label, rps, p50, p99, queries[path], peak, errors))
                 self.stdout.write(f"  {size:>10} {cache:>4} {label:<28} {rps:8.0f} req/s  p99 {p99:6.1f} ms")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         return results
 
 
@@ -261,23 +231,6 @@ def count_queries(paths: list[str]) -> dict[str, int]:
             raise CommandError(f"{path} answered {response.status_code}")
         counts[path] = len(ctx.captured_queries)
     return counts
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise CommandError("gunicorn did not start")
 
 
 def _worker_peak_mb(master_pid: int) -> float:
@@ -313,3 +266,13 @@ def render(results: list[Result]) -> str:
             "| " + " | ".join(map(str, (*cells, f"{r.worker_mb:.0f}", f"{ratio:.2f}", r.errors))) + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrationsupport.settings")
+    django.setup()
+    Command().run_from_argv(["manage.py", "bench", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

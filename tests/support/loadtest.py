@@ -1,4 +1,5 @@
-"""``manage.py loadtest``: 64 concurrent connections for 30 s on the public pages and the API.
+"""``make loadtest`` (``python -m tests.support.loadtest``): 64 concurrent connections for 30 s on the
+public pages and the API.
 
 Serves the seed with gunicorn on loopback, in its own database (``<name>_loadtest``, dropped and
 rebuilt, never the one DATABASE_URL names) with Redis as the shared cache, and drives it with wrk:
@@ -19,11 +20,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import django
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from .bench import Command as BenchCommand
-from .bench import _free_port, _wait_for, parse_wrk
+from tests.support.bench import Command as BenchCommand
+from tests.support.bench import parse_wrk
+from tests.support.gunicorn import start_gunicorn
 
 PAGES = [
     "/",
@@ -135,37 +138,16 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failed)} run(s) had errors or 5xx answers: see the table.")
 
     def _run(self, name, paths, cache, duration, connections, threads, workers) -> Run:
-        port = _free_port()
         env = self.setup._env(
-            SECURE_SSL_REDIRECT="0",
-            BENCH_HELLO_VIEW="0",
+            DJANGO_SETTINGS_MODULE="migrationsupport.settings",
             PAGE_CACHE_SECONDS="600" if cache == "warm" else "0",
             REDIS_URL=os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379/13"),
-            CACHE_KEY_PREFIX=f"loadtest-{port}",
+            CACHE_KEY_PREFIX=f"loadtest-{name}-{cache}-{os.getpid()}".replace(" ", "-"),
         )
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        server = subprocess.Popen(
-            [
-                str(gunicorn),
-                "migrationsupport.wsgi",
-                "-w",
-                str(workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--backlog",
-                "2048",
-                "--log-level",
-                "warning",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            _wait_for(port)
+        args = ["--backlog", "2048", "--log-level", "warning"]
+        with start_gunicorn(env=env, workers=workers, args=args) as server:
             for path in paths:  # every address answers before the load starts
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+                with urllib.request.urlopen(f"{server.url}{path}", timeout=30) as response:
                     response.read()
             lua = ", ".join(f'"{path}"' for path in paths)
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -182,7 +164,7 @@ class Command(BaseCommand):
                         "--latency",
                         "-s",
                         script.name,
-                        f"http://127.0.0.1:{port}",
+                        server.url,
                     ],
                     check=True,
                     capture_output=True,
@@ -191,9 +173,6 @@ class Command(BaseCommand):
                 )
             finally:
                 os.unlink(script.name)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         rps, p50, p99, errors = parse_wrk(result.stdout)
         counts = dict(re.findall(r"(\dxx)=(\d+)", result.stdout))
         total = int(re.search(r"(\d+) requests in", result.stdout).group(1))
@@ -239,3 +218,13 @@ def render(runs: list[Run], connections: int, duration: int, workers: int) -> st
         )
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrationsupport.settings")
+    django.setup()
+    Command().run_from_argv(["manage.py", "loadtest", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
