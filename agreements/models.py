@@ -118,7 +118,9 @@ class AgreementQuerySet(PublishableQuerySet):
         )
 
     def for_listing(self):
-        return self.with_current_status().select_related("source", "region").prefetch_related("parties")
+        """Ready for a page: current status, source and region joined (shown only if published),
+        the published parties prefetched."""
+        return self.with_current_status().select_related("source", "region").prefetch_published("parties")
 
 
 class Agreement(PublishableModel):
@@ -243,7 +245,9 @@ class DocumentKind(models.TextChoices):
 
 class DocumentQuerySet(PublishableQuerySet):
     def for_listing(self):
-        return self.select_related("source").prefetch_related("regions", "countries")
+        """Ready for a page: the source joined (shown only if published), the published regions
+        and countries prefetched."""
+        return self.select_related("source").prefetch_published("regions", "countries")
 
 
 class Document(PartialDatesMixin, PublishableModel):

@@ -3,9 +3,8 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.urls import reverse
 
-from migrationsupport.models import Theme
+from migrationsupport.models import published_or_none
 from migrationsupport.views import FilteredListView, PublishedDetailView
-from regions.models import Country, Region
 
 from .filters import AgreementFilter, DocumentFilter
 from .models import Agreement, AgreementEvent, Document
@@ -68,9 +67,8 @@ class AgreementDetailView(PublishedDetailView):
             Agreement.objects.published()
             .with_current_status()
             .select_related("source", "region")
+            .prefetch_published("parties", "themes")
             .prefetch_related(
-                Prefetch("parties", queryset=Country.objects.published()),
-                Prefetch("themes", queryset=Theme.objects.published()),
                 Prefetch(
                     "events",
                     queryset=AgreementEvent.objects.published()
@@ -83,8 +81,7 @@ class AgreementDetailView(PublishedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        region = self.object.region
-        context["region"] = region if region and region.is_published else None
+        context["region"] = published_or_none(self.object.region)
         return context
 
 
@@ -108,9 +105,5 @@ class DocumentDetailView(PublishedDetailView):
             super()
             .get_queryset()
             .select_related("source")
-            .prefetch_related(
-                Prefetch("regions", queryset=Region.objects.published()),
-                Prefetch("countries", queryset=Country.objects.published()),
-                Prefetch("themes", queryset=Theme.objects.published()),
-            )
+            .prefetch_published("regions", "countries", "themes")
         )

@@ -2,7 +2,8 @@
 
 The amount is the exact decimal in EUR with its qualifier beside it, never a rounded text; the
 period and dates are ISO 8601 truncated to what is known ("2024", "2023-06"); related records
-are given by their stable identifiers (slugs, ISO codes) joined with ";".
+are given by their stable identifiers (slugs, ISO codes) joined with ";". A related record that
+is a draft is left out (an empty cell for a to-one relation, as if it were not set yet).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 
+from migrationsupport.models import published_or_none
 from migrationsupport.spreadsheets import safe_cell
 
 from .models import FundingRecord
@@ -18,7 +20,7 @@ MULTI_VALUE_SEPARATOR = ";"
 
 
 def _published(manager, key: Callable) -> str:
-    return MULTI_VALUE_SEPARATOR.join(key(obj) for obj in manager.all() if obj.is_published)
+    return MULTI_VALUE_SEPARATOR.join(key(obj) for obj in manager.all() if published_or_none(obj))
 
 
 def _iso(record: FundingRecord, name: str) -> str:
@@ -27,7 +29,13 @@ def _iso(record: FundingRecord, name: str) -> str:
 
 
 def _slug_if_published(obj) -> str:
-    return obj.slug if obj is not None and obj.is_published else ""
+    obj = published_or_none(obj)
+    return obj.slug if obj is not None else ""
+
+
+def _source(record: FundingRecord, name: str) -> str:
+    source = published_or_none(record.source)
+    return getattr(source, name) if source is not None else ""
 
 
 # (header, value) in the order the columns are written. Append new columns at the end only.
@@ -50,8 +58,8 @@ FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] =
     ("regions", lambda r: _published(r.regions, lambda o: o.slug)),
     ("countries", lambda r: _published(r.countries, lambda o: o.iso_code)),
     ("themes", lambda r: _published(r.themes, lambda o: o.slug)),
-    ("source_title", lambda r: r.source.title),
-    ("source_url", lambda r: r.source.url),
+    ("source_title", lambda r: _source(r, "title")),
+    ("source_url", lambda r: _source(r, "url")),
 )
 # Columns added after ``page_url`` (the header above is what existing readers expect).
 FUNDING_CSV_LATER_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (

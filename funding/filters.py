@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 
 from migrationsupport.filters import (
+    DecimalColumnFilter,
     RegionTreeFilter,
     RelatedChoiceFilter,
     RelatedCountryCodeFilter,
@@ -56,12 +57,8 @@ class FundingFilter(django_filters.FilterSet):
         label="To year",
         help_text="Periods that start in or before this year.",
     )
-    amount_min = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="gte", label="Minimum amount (EUR)"
-    )
-    amount_max = django_filters.NumberFilter(
-        field_name="amount", lookup_expr="lte", label="Maximum amount (EUR)"
-    )
+    amount_min = DecimalColumnFilter(field_name="amount", lookup_expr="gte", label="Minimum amount (EUR)")
+    amount_max = DecimalColumnFilter(field_name="amount", lookup_expr="lte", label="Maximum amount (EUR)")
     parent = django_filters.ModelChoiceFilter(
         to_field_name="slug",
         queryset=published_choices(FundingRecord),

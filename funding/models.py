@@ -139,7 +139,9 @@ class FundingQuerySet(PublishableQuerySet):
         return self.filter(parent__isnull=True)
 
     def for_listing(self):
-        return self.select_related("instrument", "source", "parent", "conference").prefetch_related(
+        """Ready for a page: the to-one relations joined (pages show each only if published,
+        ``published_or_none``), the to-many ones prefetched with their published records only."""
+        return self.select_related("instrument", "source", "parent", "conference").prefetch_published(
             "regions", "countries", "themes"
         )
 

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
-from migrationsupport.models import Theme
+from migrationsupport.models import published_or_none
+from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, FilteredListView, FilterMixin, PageMixin, PublishedDetailView
-from regions.models import Country, Region
 
 from .exports import write_funding_csv
 from .filters import FundingFilter
@@ -31,6 +32,7 @@ class FundingRecordsFilterMixin(FilterMixin):
         return funding_latest_first()
 
 
+@method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
 class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
     """Filter the funding records; total them without double counting; chart the total."""
 
@@ -98,6 +100,7 @@ def _same_total(group, total) -> bool:
     return (group.measure, group.donor) == (total.measure, total.donor)
 
 
+@method_decorator(throttle(AnonymousExportThrottle), name="dispatch")
 class FundingExportView(FundingRecordsFilterMixin, View):
     """The explorer's filtered records as CSV: the same filters, the same rows, every page."""
 
@@ -109,7 +112,7 @@ class FundingExportView(FundingRecordsFilterMixin, View):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         filename = f"funding-{timezone.localdate():%Y-%m-%d}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        records = self.get_queryset().prefetch_related("may_overlap")
+        records = self.get_queryset().prefetch_published("may_overlap")
         return write_funding_csv(records, response, absolute_url=request.build_absolute_uri)
 
 
@@ -129,9 +132,7 @@ class InstrumentListView(PageMixin, ListView):
     template_name = "funding/instrument_list.html"
 
     def get_queryset(self):
-        return Instrument.objects.published().prefetch_related(
-            Prefetch("regions", queryset=Region.objects.published())
-        )
+        return Instrument.objects.published().prefetch_published("regions")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -151,12 +152,7 @@ class InstrumentDetailView(PublishedDetailView):
     parent_page = ("Financing instruments", "funding:instrument-list")
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("source")
-            .prefetch_related(Prefetch("regions", queryset=Region.objects.published()))
-        )
+        return super().get_queryset().select_related("source").prefetch_published("regions")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -175,18 +171,13 @@ class FundingRecordDetailView(PublishedDetailView):
             super()
             .get_queryset()
             .select_related("instrument", "conference", "parent", "source")
-            .prefetch_related(
-                Prefetch("regions", queryset=Region.objects.published()),
-                Prefetch("countries", queryset=Country.objects.published()),
-                Prefetch("themes", queryset=Theme.objects.published()),
-                Prefetch("may_overlap", queryset=FundingRecord.objects.published()),
-            )
+            .prefetch_published("regions", "countries", "themes", "may_overlap")
         )
 
     def get_trail_to(self, obj):
         ancestors = []
         for ancestor in obj.ancestors():
-            if not ancestor.is_published:
+            if published_or_none(ancestor) is None:
                 break
             ancestors.append((ancestor.title, ancestor.get_absolute_url()))
         return ancestors[::-1]
@@ -199,7 +190,7 @@ class FundingRecordDetailView(PublishedDetailView):
         record = self.object
         children = funding_largest_first().filter(parent=record)
         context.update(
-            parent=record.parent if record.parent and record.parent.is_published else None,
+            parent=published_or_none(record.parent),
             children=children,
             # One query, empty when there are no parts: the template shows it only with parts.
             children_totals=funding_totals(records=children),
@@ -212,12 +203,7 @@ class PledgingConferenceDetailView(PublishedDetailView):
     parent_page = EXPLORER
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("source")
-            .prefetch_related(Prefetch("regions", queryset=Region.objects.published()))
-        )
+        return super().get_queryset().select_related("source").prefetch_published("regions")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

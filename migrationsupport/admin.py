@@ -91,7 +91,15 @@ class ManyToManyListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() is None:
             return queryset
-        matching = related_pks(queryset.model, self.field_name, lambda path: models.Q(**{path: self.value()}))
+        # A value that is no primary key at all (``abc``, out of range) is the admin's "?e=1"
+        # redirect, as for its own filters; the database would refuse it with a 500.
+        pk_field = self.field.related_model._meta.pk
+        try:
+            pk = pk_field.to_python(self.value())
+            pk_field.run_validators(pk)
+        except ValidationError as exc:
+            raise admin.options.IncorrectLookupParameters(exc) from exc
+        matching = related_pks(queryset.model, self.field_name, lambda path: models.Q(**{path: pk}))
         return queryset.filter(pk__in=matching)
 
 

@@ -14,13 +14,14 @@ from django.db.models import F
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
-from rest_framework.filters import BaseFilterBackend, OrderingFilter
+from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissionsOrAnonReadOnly
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
 from . import services
+from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS, search_terms_error
 from .models import Status
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,20 @@ class AnonymousRateThrottle(AnonRateThrottle):
         except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
             logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
             return True
+
+
+class AnonymousExpensiveThrottle(AnonymousRateThrottle):
+    """The answers that cost the most to build, on the pages and in the API alike (the funding
+    explorer, its totals, search): ``EXPENSIVE_ANON_RATE`` per address, on top of the API's rate."""
+
+    scope = "expensive"
+
+
+class AnonymousExportThrottle(AnonymousRateThrottle):
+    """CSV downloads of whole filtered lists (``/funding/export.csv``, ``?format=csv``):
+    ``EXPORT_ANON_RATE`` per address."""
+
+    scope = "export"
 
 
 # --- Pagination, ordering, publication filter -------------------------------------------------
@@ -119,6 +134,23 @@ class ApiPagination(PageNumberPagination):
                 description=f"Results per page: {self.page_size} by default, at most {self.max_page_size}.",
             ),
         ]
+
+
+class BoundedSearchFilter(SearchFilter):
+    """DRF's ``?search=`` with at most ``MAX_SEARCH_TERMS`` terms of at most
+    ``MAX_SEARCH_TERM_LENGTH`` characters; beyond them a 400 (each term is a condition on every
+    search field of every row)."""
+
+    search_description = (
+        f"Words to search for (at most {MAX_SEARCH_TERMS}, each at most {MAX_SEARCH_TERM_LENGTH} "
+        "characters), separated by spaces or commas; quote a phrase."
+    )
+
+    def get_search_terms(self, request):
+        terms = super().get_search_terms(request)
+        if problem := search_terms_error(terms):
+            raise exceptions.ValidationError({self.search_param: [problem]})
+        return terms
 
 
 class StrictOrderingFilter(OrderingFilter):

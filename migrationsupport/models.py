@@ -6,7 +6,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -33,6 +33,24 @@ class PublishableQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what the public may see: pages, API, search and exports use it."""
         return self.filter(status=Status.PUBLISHED)
+
+    def prefetch_published(self, *names: str):
+        """Prefetch these to-many relations with their published records only, so a draft never
+        reaches the public through a relation (``for_listing()`` and the detail views use it).
+
+        The same one query per relation as ``prefetch_related(*names)``."""
+        return self.prefetch_related(
+            *(
+                Prefetch(name, queryset=self.model._meta.get_field(name).related_model.objects.published())
+                for name in names
+            )
+        )
+
+
+def published_or_none(obj: PublishableModel | None) -> PublishableModel | None:
+    """A to-one related record (a source, a parent, a region...) as the public may see it: the
+    record when it is published, else None, as if the relation were not set yet."""
+    return obj if obj is not None and obj.is_published else None
 
 
 class PublishableModel(models.Model):
@@ -270,4 +288,5 @@ __all__ = [
     "Source",
     "Status",
     "Theme",
+    "published_or_none",
 ]

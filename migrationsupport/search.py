@@ -22,6 +22,7 @@ from agreements.models import Agreement, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
 from regions.models import CandidateStatus, Country, PopulationFigure, Region, Route
 
+from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
 from .models import PageSection, Status, Theme
 
 MAX_QUERY_LENGTH = 200
@@ -161,7 +162,16 @@ RECORD_TYPES: tuple[RecordType, ...] = (
 
 
 def normalise_query(query: str | None) -> str:
-    return " ".join((query or "").split())[:MAX_QUERY_LENGTH]
+    """The query as searched: whitespace collapsed, its first ``MAX_SEARCH_TERMS`` words, each cut
+    at ``MAX_SEARCH_TERM_LENGTH`` characters, ``MAX_QUERY_LENGTH`` in all.
+
+    Cut rather than refused (the API answers 400 beyond the same limits): the search box already
+    stops at ``MAX_QUERY_LENGTH`` characters, and the page shows the query it ran, in the box
+    and in its result line, so a person sees what was left out. An address made by hand with
+    thousands of words costs no more than ten.
+    """
+    words = (query or "").split(maxsplit=MAX_SEARCH_TERMS)[:MAX_SEARCH_TERMS]
+    return " ".join(word[:MAX_SEARCH_TERM_LENGTH] for word in words)[:MAX_QUERY_LENGTH]
 
 
 def _matches(record_type: RecordType, query: str) -> QuerySet:

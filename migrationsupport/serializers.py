@@ -18,10 +18,11 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.settings import api_settings
 
 from . import services
-from .models import Source, Status, Theme
+from .models import Source, Status, Theme, published_or_none
 from .values import DatePrecision, PartialDate
 
 
@@ -101,17 +102,37 @@ class PartialDateField(serializers.Field):
         return {self.column: value["date"], f"{self.column}_precision": value["precision"]}
 
 
+def visible_related(field: serializers.Field, obj):
+    """A related record as this answer may show it: the record for staff who see drafts,
+    else ``published_or_none(obj)`` (a draft reads as a relation not set yet)."""
+    return obj if field.context.get("show_drafts") else published_or_none(obj)
+
+
+class PublishedManyRelatedField(serializers.ManyRelatedField):
+    """A to-many relation that lists only the records this answer may show. The viewsets
+    prefetch published records only; a draft that reaches here anyway is left out, not shown
+    as a null in the list."""
+
+    def to_representation(self, iterable):
+        return [value for value in super().to_representation(iterable) if value is not None]
+
+
 class PublishedSlugRelatedField(serializers.SlugRelatedField):
     """A related record by its slug. Writers may link drafts; the public never sees a draft's
-    slug (it reads as null: the relation is not published yet)."""
+    slug (it reads as null: the relation is not published yet; a list leaves it out)."""
 
     def __init__(self, slug_field="slug", **kwargs):
         super().__init__(slug_field=slug_field, **kwargs)
 
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        # DRF's RelatedField.many_init, with the list that leaves drafts out.
+        list_kwargs = {key: value for key, value in kwargs.items() if key in MANY_RELATION_KWARGS}
+        return PublishedManyRelatedField(child_relation=cls(*args, **kwargs), **list_kwargs)
+
     def to_representation(self, obj):
-        if not obj.is_published and not self.context.get("show_drafts"):
-            return None
-        return super().to_representation(obj)
+        obj = visible_related(self, obj)
+        return None if obj is None else super().to_representation(obj)
 
 
 class CountryCodeRelatedField(PublishedSlugRelatedField):
@@ -126,7 +147,8 @@ class CountryCodeRelatedField(PublishedSlugRelatedField):
 
 class SourceField(serializers.SlugRelatedField):
     """Where a record comes from: written as the source's slug, read as
-    ``{"slug", "title", "publisher", "url"}`` (provenance is always shown with the record)."""
+    ``{"slug", "title", "publisher", "url"}`` (provenance is always shown with the record), or
+    null while the source is a draft (its title and address are not reviewed yet)."""
 
     csv_subfields = ("slug", "title", "publisher", "url")
 
@@ -135,6 +157,9 @@ class SourceField(serializers.SlugRelatedField):
         super().__init__(slug_field="slug", **kwargs)
 
     def to_representation(self, source):
+        source = visible_related(self, source)
+        if source is None:
+            return None
         return {"slug": source.slug, "title": source.title, "publisher": source.publisher, "url": source.url}
 
 
@@ -174,7 +199,8 @@ class SourceFieldExtension(OpenApiSerializerFieldExtension):
             return {"type": "string", "description": "Slug of the source."}
         return {
             "type": "object",
-            "description": "Where the record comes from.",
+            "nullable": True,
+            "description": "Where the record comes from; null while its source is not published.",
             "properties": {
                 "slug": {"type": "string"},
                 "title": {"type": "string"},

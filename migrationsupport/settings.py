@@ -213,10 +213,19 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # REST API (/api/v1/): the pieces are in migrationsupport/api.py and api_defaults.py. Anonymous
 # clients are throttled per address at API_ANON_RATE ("<n>/<second|minute|hour|day>"), far above
-# what a reader needs.
+# what a reader needs. The answers that cost the most are throttled on the pages as in the API
+# (migrationsupport/throttling.py), per address too: the funding explorer, its totals and search
+# at EXPENSIVE_ANON_RATE, CSV downloads at EXPORT_ANON_RATE.
 API_ANON_RATE = env("API_ANON_RATE", "300/min")
-if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", API_ANON_RATE):
-    raise ImproperlyConfigured(f"API_ANON_RATE must look like 300/min or 20/second, not {API_ANON_RATE!r}.")
+EXPENSIVE_ANON_RATE = env("EXPENSIVE_ANON_RATE", "60/min")
+EXPORT_ANON_RATE = env("EXPORT_ANON_RATE", "10/min")
+for _name, _rate in [
+    ("API_ANON_RATE", API_ANON_RATE),
+    ("EXPENSIVE_ANON_RATE", EXPENSIVE_ANON_RATE),
+    ("EXPORT_ANON_RATE", EXPORT_ANON_RATE),
+]:
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f"{_name} must look like 300/min or 20/second, not {_rate!r}.")
 
 REST_FRAMEWORK = {
     # Token first: an anonymous write then gets 401 with WWW-Authenticate: Token.
@@ -235,7 +244,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["migrationsupport.api_defaults.AnonymousRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_ANON_RATE,
+        "expensive": EXPENSIVE_ANON_RATE,
+        "export": EXPORT_ANON_RATE,
+    },
     # Behind a TLS proxy the client is the last address the proxy appends to X-Forwarded-For;
     # otherwise REMOTE_ADDR (a client-sent X-Forwarded-For must not dodge the throttle).
     "NUM_PROXIES": envint("API_NUM_PROXIES", 1 if envbool("BEHIND_TLS_PROXY") else 0),

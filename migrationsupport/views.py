@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
 from django.urls import reverse, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView, TemplateView
 from django.views.generic.base import ContextMixin
 
@@ -13,9 +15,11 @@ from funding.listings import funding_largest_first
 from regions.models import Country, Region, Route
 from regions.selectors import region_digests
 
+from .api_defaults import AnonymousExpensiveThrottle
 from .footnotes import Footnotes
 from .models import PageSection, Source, Theme
 from .search import MAX_QUERY_LENGTH, normalise_query, search_records
+from .throttling import throttle
 
 HOME = ("Overview", reverse_lazy("home"))
 HOME_DOCUMENTS_LIMIT = 25
@@ -241,11 +245,14 @@ class SourceDetailView(PublishedDetailView):
     model = Source
 
 
+@method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
 class SearchView(PageMixin, TemplateView):
     template_name = "migrationsupport/search.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        if "\x00" in self.request.GET.get("q", ""):  # PostgreSQL refuses NUL in any text it compares
+            raise BadRequest("A search cannot contain NUL characters.")
         query = normalise_query(self.request.GET.get("q"))
         groups = search_records(query)
         context.update(

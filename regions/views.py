@@ -5,7 +5,7 @@ from django.views.generic import ListView
 
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
-from migrationsupport.models import Status
+from migrationsupport.models import Status, published_or_none
 from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedDetailView
 
 from .filters import CountryFilter
@@ -45,15 +45,15 @@ class RegionDetailView(PublishedDetailView):
         return super().get_queryset().select_related("parent", "source")
 
     def get_trail_to(self, obj):
-        parent = obj.parent
-        return [(parent.name, parent.get_absolute_url())] if parent and parent.is_published else []
+        parent = published_or_none(obj.parent)
+        return [(parent.name, parent.get_absolute_url())] if parent else []
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         region = self.object
         subregions = list(Region.objects.published().filter(parent=region))
         context["digest"] = region_digests(regions=[region, *subregions])[0]
-        context["parent"] = region.parent if region.parent and region.parent.is_published else None
+        context["parent"] = published_or_none(region.parent)
         return context
 
 
@@ -89,16 +89,15 @@ class CountryDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         country = self.object
-        region = country.region if country.region and country.region.is_published else None
+        region = published_or_none(country.region)
         figures = PopulationFigure.objects.published().select_related("country", "source")
-        origins = Prefetch("origins", queryset=Country.objects.published())
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
         agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
         funding, more_funding = first_of(funding_largest_first().filter(countries=country))
         documents, more_documents = first_of(documents_latest_first().filter(countries=country))
         context.update(
             region=region,
-            populations=figures.filter(country=country).prefetch_related(origins),
+            populations=figures.filter(country=country).prefetch_published("origins"),
             origin_of=figures.filter(origins=country, country__status=Status.PUBLISHED),
             agreements=agreements,
             funding=funding,
@@ -118,9 +117,8 @@ class RouteDetailView(PublishedDetailView):
             super()
             .get_queryset()
             .select_related("source")
+            .prefetch_published("regions", "countries")
             .prefetch_related(
-                Prefetch("regions", queryset=Region.objects.published()),
-                Prefetch("countries", queryset=Country.objects.published()),
                 Prefetch(
                     "figures",
                     queryset=RouteFigure.objects.published().select_related("source"),

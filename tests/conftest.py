@@ -27,6 +27,18 @@ def _no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def _no_page_throttles(settings):
+    """The explorer, search and CSV throttles (migrationsupport/throttling.py) count every test's
+    requests from one address in a cache that outlives the test: off, except in
+    tests/reliability/test_throttling.py, which sets them. The API's own rate stays on."""
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "expensive": None, "export": None},
+    }
+
+
 @pytest.fixture
 def source(db):
     return SourceFactory()
