@@ -3,8 +3,9 @@ import urllib.request
 import uuid
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import connection
+from django_redis import get_redis_connection
 
 from migrationsupport.cache import VERSION_KEY, content_version
 from regions.models import Region
@@ -97,19 +98,19 @@ def shared_redis(settings):
     settings.PAGE_CACHE_SECONDS = 600
     settings.CACHES = {
         "default": {
-            "BACKEND": "migrationsupport.redis_cache.ReusingRedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
         },
         "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
     }
     yield url, prefix
-    redis = caches["default"]._cache.get_client(write=True)
+    redis = get_redis_connection("default")
     redis.delete(*redis.keys(f"{prefix}:*"), f"{prefix}:none")
 
 
 def _drop_pages_from_redis(prefix: str) -> int:
-    redis = caches["default"]._cache.get_client(write=True)
+    redis = get_redis_connection("default")
     return redis.delete(*redis.keys(f"{prefix}:*page:*"), f"{prefix}:none")
 
 
