@@ -106,10 +106,6 @@ class InstrumentFilter(django_filters.FilterSet):
         model = Instrument
         fields: list[str] = []
 
-    @property
-    def qs(self):
-        return super().qs.distinct()
-
 
 class PledgingConferenceFilter(django_filters.FilterSet):
     region = RegionTreeFilter(
@@ -126,7 +122,3 @@ class PledgingConferenceFilter(django_filters.FilterSet):
     class Meta:
         model = PledgingConference
         fields: list[str] = []
-
-    @property
-    def qs(self):
-        return super().qs.distinct()

@@ -40,9 +40,6 @@ WORDING_CHOICES = [
     *sorted({(w, w) for words in QUALIFIER_WORDINGS.values() for w in words if w}),
 ]
 
-# Qualifiers that make a total approximate, and the wording the total then takes.
-APPROXIMATE = {Qualifier.ABOUT, Qualifier.MORE_THAN, Qualifier.ALMOST}
-
 
 def normalise_partial_date(value: datetime.date, precision: str) -> datetime.date:
     """The canonical stored date for a precision: the first day of the month or of the year."""

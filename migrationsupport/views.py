@@ -17,7 +17,7 @@ from regions.selectors import region_digests
 
 from .api_defaults import AnonymousExpensiveThrottle
 from .footnotes import Footnotes
-from .models import PageSection, Source, Theme
+from .models import PageSection, Theme
 from .search import MAX_QUERY_LENGTH, normalise_query, search_records
 from .throttling import throttle
 
@@ -239,10 +239,6 @@ class ThemeDetailView(PublishedDetailView):
             documents=documents_latest_first().filter(themes=theme),
         )
         return context
-
-
-class SourceDetailView(PublishedDetailView):
-    model = Source
 
 
 @method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")

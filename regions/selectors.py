@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from html import unescape
 
 from django.db import connection
-from django.db.models import F, Prefetch, Window
+from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils.html import strip_tags
 
@@ -16,6 +16,7 @@ from agreements.models import Agreement, Document
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
+from migrationsupport.filters import related_pks
 from migrationsupport.models import Status
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
@@ -64,6 +65,11 @@ def first_of(queryset, limit: int = REGION_LIST_LIMIT) -> tuple[list, bool]:
     """The first ``limit`` rows of ``queryset`` and whether there are more, from ``limit + 1`` rows."""
     rows = list(queryset[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def _linked_to(model, region_ids) -> object:
+    """The ids of ``model`` records linked to any of these regions: a semi-join, so no DISTINCT."""
+    return related_pks(model, "regions", lambda path: Q(**{f"{path}__in": region_ids}))
 
 
 def published_related(manager) -> list:
@@ -195,15 +201,14 @@ def region_digests(
         digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built below
 
     instruments = (
-        Instrument.objects.published().filter(regions__in=ids).distinct().prefetch_related("regions")
+        Instrument.objects.published().filter(pk__in=_linked_to(Instrument, ids)).prefetch_related("regions")
     )
     for instrument in instruments:
         add((r.pk for r in published_related(instrument.regions)), "instruments", instrument)
 
     conferences = (
         PledgingConference.objects.published()
-        .filter(regions__in=ids)
-        .distinct()
+        .filter(pk__in=_linked_to(PledgingConference, ids))
         .select_related("source")
         .prefetch_related("regions")
     )
@@ -267,8 +272,7 @@ def region_digests(
 
     routes = (
         Route.objects.published()
-        .filter(regions__in=ids)
-        .distinct()
+        .filter(pk__in=_linked_to(Route, ids))
         .prefetch_related(
             "regions",
             Prefetch(
