@@ -87,8 +87,19 @@ def funding_csv_rows(
         ]
 
 
-def write_funding_csv(records: Iterable[FundingRecord], out, *, absolute_url: Callable[[str], str] = str):
-    writer = csv.writer(out)
-    rows = funding_csv_rows(records, absolute_url=absolute_url)
-    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
-    return out
+class _Line:
+    """A file whose ``write`` hands the line back, so ``csv.writer`` formats one row at a time."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def funding_csv_lines(
+    records: Iterable[FundingRecord], *, absolute_url: Callable[[str], str] = str
+) -> Iterator[str]:
+    """The CSV, one formatted line at a time (header first), every cell spreadsheet-safe: for a
+    ``StreamingHttpResponse`` fed by ``queryset.iterator(chunk_size=...)``, so memory stays the same
+    whatever the number of records."""
+    writer = csv.writer(_Line())
+    for row in funding_csv_rows(records, absolute_url=absolute_url):
+        yield writer.writerow([safe_cell(cell) for cell in row])

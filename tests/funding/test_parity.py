@@ -90,7 +90,7 @@ def page_slugs(client, query):
 def csv_slugs(client, query):
     response = client.get(f"/funding/export.csv?{query}")
     assert response.status_code == 200
-    return {row["slug"] for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    return {row["slug"] for row in csv.DictReader(io.StringIO(response.getvalue().decode()))}
 
 
 def api_slugs(client, query):

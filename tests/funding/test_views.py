@@ -235,7 +235,7 @@ def test_explorer_bad_filters_show_the_form_with_errors_not_a_server_error(clien
 
 
 def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.getvalue().decode())))
 
 
 @pytest.mark.parametrize(
