@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import django_filters
 from django.db.models import Q, QuerySet
 
-from .models import Source, Status
+from .models import Source, published_q
 
 # Every search term is one more condition on each searched field of every row, so the terms are
 # bounded: at 20 000 funding records, 1 900 one-letter terms (a 4 KB address) took seconds.
@@ -80,7 +80,7 @@ class RegionTreeFilter(RelatedChoiceFilter):
         condition = Q(**{f"{path}__in": tree})
         steps = path.split("__")[:-1]
         for depth in range(1, len(steps) + 1):
-            condition &= Q(**{f"{'__'.join(steps[:depth])}__status": Status.PUBLISHED})
+            condition &= published_q("__".join(steps[:depth]))
         return condition
 
 

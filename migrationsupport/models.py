@@ -29,10 +29,20 @@ class Status(models.TextChoices):
     PUBLISHED = "published", _("Published")
 
 
+def published_q(path: str = "") -> Q:
+    """The condition "published", on a record or on the record ``path`` leads to (``"country"``,
+    ``"fundingrecord"`` from a through table): the one place the public's rule is written."""
+    return Q(**{f"{path}__status" if path else "status": Status.PUBLISHED})
+
+
 class PublishableQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what the public may see: pages, API, search and exports use it."""
-        return self.filter(status=Status.PUBLISHED)
+        return self.filter(published_q())
+
+    def due_for_publication(self, now: datetime.datetime):
+        """Drafts a Publisher scheduled for ``now`` or earlier (``services.publish_due``)."""
+        return self.filter(status=Status.DRAFT, publish_at__lte=now)
 
     def prefetch_published(self, *names: str):
         """Prefetch these to-many relations with their published records only, so a draft never
@@ -289,4 +299,5 @@ __all__ = [
     "Status",
     "Theme",
     "published_or_none",
+    "published_q",
 ]

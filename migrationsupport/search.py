@@ -23,7 +23,7 @@ from funding.models import FundingRecord, Instrument, PledgingConference
 from regions.models import CandidateStatus, Country, PopulationFigure, Region, Route
 
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
-from .models import PageSection, Status, Theme
+from .models import PageSection, Theme, published_q
 
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
@@ -127,11 +127,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     ),
     RecordType(
         "Population figures",
-        lambda: (
-            PopulationFigure.objects.published()
-            .filter(country__status=Status.PUBLISHED)
-            .select_related("country")
-        ),
+        lambda: PopulationFigure.objects.published().filter(published_q("country")).select_related("country"),
         "group",
         (),
         title=lambda f: f"{f.country}: {f.quantity} {f.group}",

@@ -319,11 +319,7 @@ def publish_due(*, now: datetime.datetime | None = None) -> dict[str, int]:
     published: dict[str, int] = {}
     for model in publishable_models():
         with transaction.atomic():
-            due = (
-                model._base_manager.select_for_update(skip_locked=True)
-                .filter(status=Status.DRAFT, publish_at__lte=now)
-                .order_by("pk")
-            )
+            due = model.objects.due_for_publication(now).select_for_update(skip_locked=True).order_by("pk")
             count = 0
             for record in due:
                 record.status = Status.PUBLISHED

@@ -17,7 +17,7 @@ from agreements.selectors import agreements_with_timeline, documents_latest_firs
 from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.filters import related_pks
-from migrationsupport.models import Status
+from migrationsupport.models import published_q
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
 
@@ -178,9 +178,7 @@ def region_digests(
 
     funding_by_region: dict[int, list[FundingRecord]] = defaultdict(list)
     funding_ids = top_ids_per_region(
-        FundingRecord.regions.through.objects.filter(
-            region_id__in=ids, fundingrecord__status=Status.PUBLISHED
-        ),
+        FundingRecord.regions.through.objects.filter(published_q("fundingrecord"), region_id__in=ids),
         region="region_id",
         record="fundingrecord_id",
         region_ids=ids,
@@ -225,9 +223,7 @@ def region_digests(
         limit=limit + 1,
     ) | top_ids_per_region(
         Agreement.parties.through.objects.filter(
-            country__region__in=ids,
-            country__status=Status.PUBLISHED,
-            agreement__status=Status.PUBLISHED,
+            published_q("country"), published_q("agreement"), country__region__in=ids
         ),
         region="country__region_id",
         record="agreement_id",
@@ -241,7 +237,7 @@ def region_digests(
         add([agreement.region_id, *party_regions], "agreements", agreement)
 
     document_ids = top_ids_per_region(
-        Document.regions.through.objects.filter(region_id__in=ids, document__status=Status.PUBLISHED),
+        Document.regions.through.objects.filter(published_q("document"), region_id__in=ids),
         region="region_id",
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
@@ -263,7 +259,7 @@ def region_digests(
 
     populations = (
         PopulationFigure.objects.published()
-        .filter(country__region__in=ids, country__status=Status.PUBLISHED)
+        .filter(published_q("country"), country__region__in=ids)
         .select_related("country", "source")
         .prefetch_related(Prefetch("origins", queryset=Country.objects.published()))
     )

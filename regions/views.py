@@ -5,7 +5,7 @@ from django.views.generic import ListView
 
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
-from migrationsupport.models import Status, published_or_none
+from migrationsupport.models import published_or_none, published_q
 from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedDetailView
 
 from .filters import CountryFilter
@@ -98,7 +98,7 @@ class CountryDetailView(PublishedDetailView):
         context.update(
             region=region,
             populations=figures.filter(country=country).prefetch_published("origins"),
-            origin_of=figures.filter(origins=country, country__status=Status.PUBLISHED),
+            origin_of=figures.filter(published_q("country"), origins=country),
             agreements=agreements,
             funding=funding,
             routes=Route.objects.published().filter(countries=country),
