@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, ExtractYear
 
-from migrationsupport.models import Theme
+from migrationsupport.models import Status, Theme
 from migrationsupport.values import Amount, Qualifier
 from regions.models import Country, Region
 
@@ -255,9 +255,11 @@ def _group_key_sql(group_by: str | None, funding_table: str) -> str:
             )
         return f"COALESCE((SELECT {joined} FROM {source}), '')"  # noqa: S608
     if group_by == "instrument":
+        # Only a published whole passes its instrument on: a draft's is not reviewed yet.
         inherited = (
             f"(SELECT up.instrument_id FROM lineage JOIN {funding_table} AS up ON up.id = lineage.ancestor "  # noqa: S608
-            "WHERE lineage.id = members.id AND up.instrument_id IS NOT NULL ORDER BY lineage.depth LIMIT 1)"
+            f"WHERE lineage.id = members.id AND up.instrument_id IS NOT NULL "
+            f"AND up.status = '{Status.PUBLISHED}' ORDER BY lineage.depth LIMIT 1)"
         )
         return f"COALESCE(CAST(COALESCE(members.instrument_id, {inherited}) AS TEXT), '')"
     return "members.plain_key"

@@ -170,6 +170,15 @@ def test_a_part_takes_its_wholes_instrument():
     }
 
 
+def test_a_part_does_not_take_the_instrument_of_a_draft_whole():
+    whole = FundingRecordFactory(
+        amount=350 * M, instrument=InstrumentFactory(short_name="IPA III"), status="draft"
+    )
+    FundingRecordFactory(amount=60 * M, parent=whole)
+    totals = funding_totals(records=FundingRecord.objects.published(), group_by="instrument")
+    assert by_label(totals) == {"No instrument stated": 60 * M}
+
+
 def test_a_figure_belongs_to_a_year_only_if_its_period_lies_within_it():
     FundingRecordFactory(
         amount=33000 * M, period_start=datetime.date(2011, 1, 1), period_start_precision="year"
