@@ -1,9 +1,9 @@
 """API-wide defaults named in ``REST_FRAMEWORK`` (settings.py): permissions, throttling,
 pagination, ordering and the publication filter.
 
-They live apart from ``api.py`` because DRF imports them while it defines ``APIView`` (class
-attributes read from the settings); ``api.py`` subclasses DRF's views and so cannot be imported
-at that moment.
+They live apart from the ``api`` package because DRF imports them while it defines ``APIView``
+(class attributes read from the settings); importing anything in ``api`` runs its ``__init__``,
+which imports the viewsets, which subclass DRF's views and so cannot be imported at that moment.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from regions.api import (
     RouteViewSet,
 )
 
-from .api import SourceViewSet, ThemeViewSet, api_not_found
+from .api.errors import api_not_found
+from .api.viewsets import SourceViewSet, ThemeViewSet
 
 app_name = "api"
 

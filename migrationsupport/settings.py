@@ -213,7 +213,7 @@ STORAGES = {
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
-# REST API (/api/v1/): the pieces are in migrationsupport/api.py and api_defaults.py. Anonymous
+# REST API (/api/v1/): the pieces are in migrationsupport/api/ and api_defaults.py. Anonymous
 # clients are throttled per address at API_ANON_RATE ("<n>/<second|minute|hour|day>"), far above
 # what a reader needs. The answers that cost the most are throttled on the pages as in the API
 # (migrationsupport/throttling.py), per address too: the funding explorer, its totals and search
@@ -254,8 +254,8 @@ REST_FRAMEWORK = {
     # Behind a TLS proxy the client is the last address the proxy appends to X-Forwarded-For;
     # otherwise REMOTE_ADDR (a client-sent X-Forwarded-For must not dodge the throttle).
     "NUM_PROXIES": envint("API_NUM_PROXIES", 1 if envbool("BEHIND_TLS_PROXY") else 0),
-    "EXCEPTION_HANDLER": "migrationsupport.api.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "migrationsupport.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

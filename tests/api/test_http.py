@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils.http import http_date
 
 from funding.models import FundingRecord
-from migrationsupport.api import version_tag
+from migrationsupport.api.conditional import version_tag
 from tests.api.support import API
 from tests.factories import CountryFactory, FundingRecordFactory, RegionFactory, SourceFactory, ThemeFactory
 

@@ -1,0 +1,117 @@
+"""The OpenAPI schema class named in ``REST_FRAMEWORK`` (``DEFAULT_SCHEMA_CLASS``): drf-spectacular's
+``AutoSchema`` plus what the base viewset does that it cannot see: reads without credentials, CSV
+lists, the conditional request headers and ``ETag``, and the error answers each operation can give.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.permissions import SAFE_METHODS
+
+from .conditional import WRITE_METHODS
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+_VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "Field name (or query parameter) → list of messages; `non_field_errors` for the record "
+        "as a whole, `detail` for the request as a whole."
+    ),
+    "additionalProperties": {},
+}
+_ERRORS = {
+    "400": ("ValidationError", _VALIDATION_ERROR_SCHEMA, "Invalid input or query parameter."),
+    "401": ("Error", _ERROR_SCHEMA, "Authentication needed (send a token or a session)."),
+    "403": ("Error", _ERROR_SCHEMA, "Not allowed: writes need a staff account with model permissions."),
+    "404": ("Error", _ERROR_SCHEMA, "No published record here (or no such page)."),
+    "409": ("Error", _ERROR_SCHEMA, "Conflicts with other records (e.g. a delete of a record others cite)."),
+    "412": ("Error", _ERROR_SCHEMA, "If-Match names an older version: fetch the record again."),
+    "429": ("Error", _ERROR_SCHEMA, "Too many requests: retry after the number of seconds in Retry-After."),
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's schema plus what the base viewset does: CSV lists, conditional request
+    headers, and the error answers each operation can give."""
+
+    def get_auth(self):
+        auths = super().get_auth()
+        if self.method in SAFE_METHODS:
+            auths.append({})  # anyone may read, without credentials
+        return auths
+
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method == "GET":
+            parameters.append(
+                OpenApiParameter(
+                    "If-None-Match",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description="An ETag from an earlier answer: 304 if nothing changed.",
+                )
+            )
+        elif self.method in WRITE_METHODS:
+            parameters.append(
+                OpenApiParameter(
+                    "If-Match",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description="The ETag the change is based on: 412 if the record has changed since.",
+                )
+            )
+        return parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for code, response in responses.items():
+            if not code.startswith("2"):
+                continue
+            content = response.get("content", {})
+            if "text/csv" in content:
+                content["text/csv"] = {"schema": {"type": "string", "description": "CSV with a header row."}}
+            if "content" in response:
+                response.setdefault("headers", {})["ETag"] = {
+                    "schema": {"type": "string"},
+                    "description": "Entity tag of this answer, for If-None-Match (and If-Match on a record).",
+                }
+        if self.method == "GET":
+            responses["304"] = {"description": "Not modified (If-None-Match matched)."}
+        for code in self._error_codes():
+            if code not in responses:
+                responses[code] = self._error_response(code)
+        return responses
+
+    def _error_codes(self) -> list[str]:
+        """The error statuses this operation can answer, in order."""
+        codes = ["400", "429"]
+        if self.method != "POST" and (self._is_list_view() or "{" in self.path):
+            codes.append("404")  # a page past the last, or no such (published) record
+        if self.method not in SAFE_METHODS:
+            codes += ["401", "403"]
+        if self.method in WRITE_METHODS:
+            codes.append("412")
+        if self.method not in SAFE_METHODS:
+            codes.append("409")
+        return sorted(codes)
+
+    def _error_response(self, code: str) -> dict:
+        name, schema, description = _ERRORS[code]
+        component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
+        self.registry.register_on_missing(component)
+        response = {
+            "content": {"application/json": {"schema": component.ref}},
+            "description": description,
+        }
+        if code == "429":
+            response["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+            }
+        return response

@@ -1,0 +1,237 @@
+"""The viewsets: ``PublishableViewSet``, the base of every endpoint, and the site-wide
+``ThemeViewSet`` and ``SourceViewSet``.
+
+The base decides what a client sees (``Model.objects.published()`` for the public; staff with the
+model's view or change permission also see drafts; related records a draft would leak are
+filtered out), loads each row's relations in the list query, serves lists as JSON or CSV, adds
+the page rates to CSV, totals and search, and makes writes atomic, locking the row while
+``If-Match`` is compared (``conditional.py``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.db import models, transaction
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from rest_framework import exceptions, viewsets
+from rest_framework.filters import SearchFilter
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from ..api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle, BoundedSearchFilter
+from ..filters import SourceFilter
+from ..models import Source, Theme
+from ..serializers import SourceSerializer, ThemeSerializer
+from .conditional import WRITE_METHODS, ConditionalRequestsMixin
+from .csv import CSV_MAX_ROWS, CSVRenderer, csv_columns
+
+
+def shows_drafts(request, model: type[models.Model]) -> bool:
+    """Whether this client sees drafts: staff with the model's view or change permission.
+
+    Everyone else (anonymous clients, non-staff accounts, staff without a permission on the
+    model) sees exactly ``Model.objects.published()``.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff:
+        return False
+    opts = model._meta
+    return user.has_perm(f"{opts.app_label}.view_{opts.model_name}") or user.has_perm(
+        f"{opts.app_label}.change_{opts.model_name}"
+    )
+
+
+class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
+    """The base of every endpoint.
+
+    Subclasses name the ``queryset`` (its model), ``serializer_class``, ``filterset_class``,
+    ``search_fields``, ``ordering_fields`` and what to load with each row:
+    ``list_select_related`` (foreign keys) and ``list_prefetch`` (to-many relations, filtered to
+    published records for the public so a draft's slug never leaks), and ``published_parents``
+    (foreign keys whose record must be published too, e.g. an event's agreement).
+
+    Every list is JSON (paginated) or CSV (``?format=csv`` or ``Accept: text/csv``: the whole
+    filtered set, in the same order). Successful answers carry an ``ETag``: a digest of the body,
+    prefixed on a record with its ``version_tag`` (a keyed hash of its version) so ``If-Match``
+    can compare versions; ``If-None-Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale
+    ``If-Match`` give 412 and change nothing (the row is locked with ``SELECT … FOR UPDATE`` while
+    comparing).
+    """
+
+    lookup_field = "slug"
+    list_select_related: tuple[str, ...] = ("source",)
+    list_prefetch: tuple[str, ...] = ()
+    published_parents: tuple[str, ...] = ()
+    ordering_fields: dict[str, str] | tuple[str, ...] = ()
+    csv_actions = ("list",)
+    #: Actions that aggregate every matching record: throttled as the explorer page is.
+    expensive_actions: tuple[str, ...] = ("totals",)
+    # REST_FRAMEWORK's filter backends, with DRF's ``?search=`` bounded in its number of terms.
+    filter_backends = [
+        BoundedSearchFilter if backend is SearchFilter else backend
+        for backend in api_settings.DEFAULT_FILTER_BACKENDS
+    ]
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.queryset.model
+
+    @cached_property
+    def show_drafts(self) -> bool:
+        return shows_drafts(self.request, self.model)
+
+    # Querysets ------------------------------------------------------------------------------
+
+    def base_queryset(self) -> models.QuerySet:
+        """The rows before visibility and loading: override to annotate (e.g. a current status)."""
+        return self.model.objects.all()
+
+    def visible(self, queryset: models.QuerySet) -> models.QuerySet:
+        if self.show_drafts:
+            return queryset
+        queryset = queryset.published()
+        for name in self.published_parents:
+            parent = self.model._meta.get_field(name).related_model
+            queryset = queryset.filter(**{f"{name}__in": parent.objects.published()})
+        return queryset
+
+    def get_queryset(self):
+        queryset = self.visible(self.base_queryset()).select_related(*self.list_select_related)
+        prefetches = []
+        for name in self.list_prefetch:
+            related = self.model._meta.get_field(name).related_model
+            related_qs = related.objects.all() if self.show_drafts else related.objects.published()
+            prefetches.append(Prefetch(name, queryset=related_qs))
+        return queryset.prefetch_related(*prefetches)
+
+    def normalise_lookup(self, value: str) -> str:
+        return value
+
+    def get_object(self):
+        lookup = self.normalise_lookup(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        if "\x00" in lookup:  # PostgreSQL cannot even compare it: no record has it
+            raise Http404
+        if self.request.method in WRITE_METHODS:
+            queryset = self.visible(self.model.objects.all()).select_for_update(of=("self",))
+            obj = get_object_or_404(queryset, **{self.lookup_field: lookup})
+            self.check_object_permissions(self.request, obj)
+            self.check_if_match(obj)
+        else:
+            obj = get_object_or_404(self.filter_queryset(self.get_queryset()), **{self.lookup_field: lookup})
+            self.check_object_permissions(self.request, obj)
+        self.etag_object = obj
+        return obj
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "show_drafts": self.show_drafts}
+
+    def get_throttles(self):
+        """The API's rate for every answer; CSV downloads, totals and searches also count against
+        the rates their pages have (``migrationsupport.throttling``). Content negotiation has run
+        by now, so the format is known."""
+        throttles = super().get_throttles()
+        if self.wants_csv:
+            throttles.append(AnonymousExportThrottle())
+        elif self.action in self.expensive_actions or self.request.query_params.get("search"):
+            throttles.append(AnonymousExpensiveThrottle())
+        return throttles
+
+    # Lists and CSV --------------------------------------------------------------------------
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if self.action in self.csv_actions:
+            renderers.append(CSVRenderer())
+        return renderers
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as exc:  # DRF's answer to an unknown ?format=
+            formats = ", ".join(renderer.format for renderer in self.get_renderers())
+            raise exceptions.ValidationError({"format": [f"Choose one of {formats}."]}) from exc
+
+    @property
+    def wants_csv(self) -> bool:
+        return isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer)
+
+    def get_csv_columns(self) -> list[str]:
+        return csv_columns(self.get_serializer())
+
+    def list(self, request, *args, **kwargs):
+        if not self.wants_csv:
+            return super().list(request, *args, **kwargs)
+        queryset = self.filter_queryset(self.get_queryset())
+        # Asked of the ids alone, before any record is loaded: loading 10 001 records with their
+        # related ones only to refuse them took 5 s at 20 000 funding records.
+        if queryset.order_by().values("pk")[CSV_MAX_ROWS:].exists():
+            raise exceptions.ValidationError(
+                {"format": [f"A CSV download holds at most {CSV_MAX_ROWS} rows: narrow the filters."]}
+            )
+        response = Response(self.get_serializer(queryset[:CSV_MAX_ROWS], many=True).data)
+        response["Content-Disposition"] = f'attachment; filename="{self.basename}.csv"'
+        return response
+
+    # Writes ---------------------------------------------------------------------------------
+
+    @transaction.atomic
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @transaction.atomic
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        self.etag_object = serializer.save()
+
+    def perform_update(self, serializer):
+        self.etag_object = serializer.save()
+
+    # Every answer ---------------------------------------------------------------------------
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not isinstance(response, Response):
+            return response
+        if response.status_code >= 400 and isinstance(response.accepted_renderer, CSVRenderer):
+            # Errors are always JSON, even for a client that asked for CSV.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Staff answers may hold drafts: never kept by a shared cache.
+            patch_cache_control(response, no_cache=True, private=True)
+        else:
+            patch_cache_control(response, no_cache=True)
+        return self.conditional_response(request, response)
+
+
+class ThemeViewSet(PublishableViewSet):
+    """Key areas of the external dimension of EU migration policy."""
+
+    queryset = Theme.objects.all()
+    serializer_class = ThemeSerializer
+    search_fields = ("name",)
+    ordering_fields = ("order", "name", "updated_at")
+
+
+class SourceViewSet(PublishableViewSet):
+    """Where figures, agreements and documents come from."""
+
+    queryset = Source.objects.all()
+    serializer_class = SourceSerializer
+    filterset_class = SourceFilter
+    list_select_related = ()
+    search_fields = ("title", "publisher")
+    ordering_fields = ("title", "publisher", "date", "updated_at")
