@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, ExtractYear
 
-from migrationsupport.models import Status, Theme
+from migrationsupport.models import Theme, published_sql
 from migrationsupport.values import Amount, Qualifier
 from regions.models import Country, Region
 
@@ -259,7 +259,7 @@ def _group_key_sql(group_by: str | None, funding_table: str) -> str:
         inherited = (
             f"(SELECT up.instrument_id FROM lineage JOIN {funding_table} AS up ON up.id = lineage.ancestor "  # noqa: S608
             f"WHERE lineage.id = members.id AND up.instrument_id IS NOT NULL "
-            f"AND up.status = '{Status.PUBLISHED}' ORDER BY lineage.depth LIMIT 1)"
+            f"AND {published_sql('up')} ORDER BY lineage.depth LIMIT 1)"
         )
         return f"COALESCE(CAST(COALESCE(members.instrument_id, {inherited}) AS TEXT), '')"
     return "members.plain_key"

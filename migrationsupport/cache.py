@@ -20,6 +20,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
 
@@ -62,11 +63,11 @@ def _cacheable_request(request) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "HTTP_AUTHORIZATION" not in request.META
 
 
-def _key(request, version: int) -> str:
+def _key(request, host: str, version: int) -> str:
     """Pages embed absolute addresses (sitemaps, the API's ``url`` fields, CSV ``page_url``), built
     from the request's host and scheme: an answer is only ever served back to the same ones."""
     accept = request.META.get("HTTP_ACCEPT", "")
-    raw = f"{request.method}|{request.scheme}://{request.get_host()}{request.get_full_path()}|{accept}"
+    raw = f"{request.method}|{request.scheme}://{host}{request.get_full_path()}|{accept}"
     return f"page:{version}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
@@ -121,7 +122,12 @@ class PublicPageCacheMiddleware:
         if not settings.PAGE_CACHE_SECONDS or not _cacheable_request(request):
             return self.get_response(request)
         try:
-            key = _key(request, content_version())
+            # A Host outside ALLOWED_HOSTS: CommonMiddleware answers 400; the cache is not asked.
+            host = request.get_host()
+        except DisallowedHost:
+            return self.get_response(request)
+        try:
+            key = _key(request, host, content_version())
             cached = _cached_page(key)
         except Exception:  # the cache is down: serve from the database
             logger.warning("Page cache unavailable", exc_info=True)

@@ -35,6 +35,11 @@ def published_q(path: str = "") -> Q:
     return Q(**{f"{path}__status" if path else "status": Status.PUBLISHED})
 
 
+def published_sql(alias: str) -> str:
+    """``published_q`` for hand-written SQL (the funding totals): the condition on table ``alias``."""
+    return f"{alias}.status = '{Status.PUBLISHED}'"
+
+
 class PublishableQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what the public may see: pages, API, search and exports use it."""
@@ -300,4 +305,5 @@ __all__ = [
     "Theme",
     "published_or_none",
     "published_q",
+    "published_sql",
 ]

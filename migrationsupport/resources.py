@@ -153,10 +153,13 @@ class PublishableResource(resources.ModelResource):
     def do_instance_save(self, instance, is_create):
         """Through the services, like every other write: who and why go into the history, and an
         Editor's change to a scheduled draft cancels the schedule (what is published on schedule
-        is what a Publisher saw). The version was compared in ``validate_instance``."""
+        is what a Publisher saw)."""
         if is_create:
             services.create_record(instance=instance, user=self.importer, reason=IMPORT_REASON)
         else:
+            # The version was checked in validate_instance; again here, under the row lock, so an
+            # edit saved in between is not overwritten.
+            expected = getattr(instance, "_expected_version", None)
             services.save_with_version_check(
-                instance=instance, expected_version=None, user=self.importer, reason=IMPORT_REASON
+                instance=instance, expected_version=expected or None, user=self.importer, reason=IMPORT_REASON
             )

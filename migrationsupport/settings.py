@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -170,12 +169,11 @@ else:
 # edit makes them fresh at once (migrationsupport/cache.py). Officers are never served from it.
 # The edit is seen through a counter in the cache, so every process serving pages must share that
 # cache: without REDIS_URL each process would keep its own pages and counter, and an unpublished
-# page would stay on the others for PAGE_CACHE_SECONDS. So without Redis the page cache is off,
-# and turning it on is refused, except under `runserver` (one process serves: its memory is the
-# whole cache).
-SERVES_FROM_ONE_PROCESS = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+# page would stay on the others for PAGE_CACHE_SECONDS. That holds even for one web process:
+# `publish_due` (cron), imports and restores write from processes of their own. So without Redis
+# the page cache is off, and turning it on is refused.
 PAGE_CACHE_SECONDS = envint("PAGE_CACHE_SECONDS", 600 if REDIS_URL else 0)
-if PAGE_CACHE_SECONDS and not REDIS_URL and not SERVES_FROM_ONE_PROCESS:
+if PAGE_CACHE_SECONDS and not REDIS_URL:
     raise ImproperlyConfigured(
         "PAGE_CACHE_SECONDS needs REDIS_URL: several app processes, each with its own cache, would "
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."

@@ -5,6 +5,7 @@ filters on the status field itself. Pages, API, search, exports and digests reac
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[2]
 APPS = ("migrationsupport", "regions", "funding", "agreements")
 RULE_HOME = BASE_DIR / "migrationsupport" / "models.py"
+SQL_STATUS = re.compile(r"\bstatus\s*=\s*'", re.IGNORECASE)
 
 
 def _sources() -> list[Path]:
@@ -43,7 +45,10 @@ def status_lookups(tree: ast.AST) -> list[int]:
             )
             if crossing or constant:
                 lines.append(node.lineno)
-    return lines
+    for node in ast.walk(tree):  # hand-written SQL: "x.status = 'published'"
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_STATUS.search(node.value):
+            lines.append(node.lineno)
+    return sorted(lines)
 
 
 @pytest.mark.parametrize("path", _sources(), ids=lambda path: str(path.relative_to(BASE_DIR)))
@@ -57,5 +62,6 @@ def test_the_check_sees_both_kinds_of_lookup():
         "x.exclude(status=Status.DRAFT)\n"
         "record.status = Status.PUBLISHED\n"
         "services.set_status_of(queryset=q, status=Status.DRAFT, user=u)\n"
+        "sql = \"WHERE up.status = 'published'\"\n"
     )
-    assert status_lookups(ast.parse(code)) == [1, 2]
+    assert status_lookups(ast.parse(code)) == [1, 2, 5]

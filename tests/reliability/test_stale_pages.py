@@ -43,8 +43,3 @@ def test_a_page_cache_without_redis_is_refused_at_startup():
     assert _manage("check", PAGE_CACHE_SECONDS="0").returncode == 0
     shared = _manage("check", PAGE_CACHE_SECONDS="600", REDIS_URL="redis://127.0.0.1:6379/15")
     assert shared.returncode == 0, shared.stderr
-
-
-def test_runserver_alone_may_keep_pages_in_its_own_memory():
-    # One process serves: its memory is the whole cache (the settings load, then --help exits).
-    assert _manage("runserver", "--help", PAGE_CACHE_SECONDS="600").returncode == 0
