@@ -9,7 +9,6 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -21,13 +20,6 @@ from tests.factories import AgreementFactory, CountryFactory, FundingRecordFacto
 from tests.reliability.test_security import _login, officer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor(django_user_model):
-    user = django_user_model.objects.create_user("erin", password="right-password-123", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editor"))
-    return user
 
 
 # --- A draft is as unknown as a record that does not exist ---------------------------------------
@@ -84,9 +76,7 @@ def test_an_editor_token_cannot_publish_or_schedule(editor, change):
 # --- CSRF ------------------------------------------------------------------------------------------
 
 
-def test_admin_actions_and_session_api_writes_need_the_csrf_token(django_user_model):
-    publisher = django_user_model.objects.create_user("paula", password="x", is_staff=True)
-    publisher.groups.add(Group.objects.get(name="Publisher"))
+def test_admin_actions_and_session_api_writes_need_the_csrf_token(publisher):
     record = FundingRecordFactory(slug="draft", status=Status.DRAFT, title="Old")
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(publisher)
