@@ -6,13 +6,12 @@ import django_filters
 from django.db.models import Exists, OuterRef, Q
 
 from migrationsupport.filters import (
-    RegionTreeFilter,
     RelatedChoiceFilter,
-    RelatedCountryCodeFilter,
     published_choices,
     related_pks,
 )
 from migrationsupport.models import Theme
+from regions.filters import RegionTreeFilter, RelatedCountryCodeFilter
 
 from .models import (
     Agency,

@@ -1,26 +1,25 @@
-"""Funding records as CSV: one column list, used by the explorer's download (and open to the API).
+"""Funding records as CSV rows: one column list, used by the explorer's download (written by
+``migrationsupport.spreadsheets``, like every CSV of the site).
 
 The amount is the exact decimal in EUR with its qualifier beside it, never a rounded text; the
 period and dates are ISO 8601 truncated to what is known ("2024", "2023-06"); related records
-are given by their stable identifiers (slugs, ISO codes) joined with ";". A related record that
-is a draft is left out (an empty cell for a to-one relation, as if it were not set yet).
+are given by their stable identifiers (slugs, ISO codes) joined with ``LIST_SEPARATOR``. A
+related record that is a draft is left out (an empty cell for a to-one relation, as if it were
+not set yet).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Iterator
 
 from migrationsupport.models import published_or_none
-from migrationsupport.spreadsheets import safe_cell
+from migrationsupport.spreadsheets import join_list
 
 from .models import FundingRecord
 
-MULTI_VALUE_SEPARATOR = ";"
-
 
 def _published(manager, key: Callable) -> str:
-    return MULTI_VALUE_SEPARATOR.join(key(obj) for obj in manager.all() if published_or_none(obj))
+    return join_list(key(obj) for obj in manager.all() if published_or_none(obj))
 
 
 def _iso(record: FundingRecord, name: str) -> str:
@@ -85,21 +84,3 @@ def funding_csv_rows(
             absolute_url(record.get_absolute_url()),
             *(value(record) for _, value in FUNDING_CSV_LATER_COLUMNS),
         ]
-
-
-class _Line:
-    """A file whose ``write`` hands the line back, so ``csv.writer`` formats one row at a time."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def funding_csv_lines(
-    records: Iterable[FundingRecord], *, absolute_url: Callable[[str], str] = str
-) -> Iterator[str]:
-    """The CSV, one formatted line at a time (header first), every cell spreadsheet-safe: for a
-    ``StreamingHttpResponse`` fed by ``queryset.iterator(chunk_size=...)``, so memory stays the same
-    whatever the number of records."""
-    writer = csv.writer(_Line())
-    for row in funding_csv_rows(records, absolute_url=absolute_url):
-        yield writer.writerow([safe_cell(cell) for cell in row])

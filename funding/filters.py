@@ -7,12 +7,11 @@ from django.db.models import Q
 
 from migrationsupport.filters import (
     DecimalColumnFilter,
-    RegionTreeFilter,
     RelatedChoiceFilter,
-    RelatedCountryCodeFilter,
     published_choices,
 )
 from migrationsupport.models import Qualifier, Theme
+from regions.filters import RegionTreeFilter, RelatedCountryCodeFilter
 
 from .models import Donor, FundingKind, FundingRecord, Instrument, PledgingConference
 

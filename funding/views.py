@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -11,10 +11,11 @@ from django.views.generic import ListView, TemplateView
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import published_or_none
+from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, FilteredListView, FilterMixin, PageMixin, PublishedDetailView
 
-from .exports import funding_csv_lines
+from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .listings import funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, PledgingConference
@@ -115,13 +116,10 @@ class FundingExportView(FundingRecordsFilterMixin, View):
         # Streamed in chunks of EXPORT_CHUNK records (each chunk with its own prefetch queries):
         # the whole table at 100 000 records never sits in a worker's memory.
         records = self.get_queryset().prefetch_published("may_overlap").iterator(chunk_size=EXPORT_CHUNK)
-        response = StreamingHttpResponse(
-            funding_csv_lines(records, absolute_url=request.build_absolute_uri),
-            content_type="text/csv; charset=utf-8",
+        return csv_download(
+            funding_csv_rows(records, absolute_url=request.build_absolute_uri),
+            filename=f"funding-{timezone.localdate():%Y-%m-%d}.csv",
         )
-        filename = f"funding-{timezone.localdate():%Y-%m-%d}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
 
 
 class FundingMethodView(PageMixin, TemplateView):

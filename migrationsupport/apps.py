@@ -8,8 +8,17 @@ class MigrationSupportConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        from .api.viewsets import SourceViewSet, ThemeViewSet
         from .cache import bump_content_version
-        from .models import PublishableModel
+        from .models import PublishableModel, Theme
+        from .registry import registry
+        from .search import CORE_RECORD_TYPES
+        from .sitemaps import published_sitemap
+
+        registry.search.extend(CORE_RECORD_TYPES)
+        registry.sitemaps["themes"] = published_sitemap(Theme)
+        registry.api("themes", ThemeViewSet, "theme")
+        registry.api("sources", SourceViewSet, "source")
 
         def on_change(sender, instance, **kwargs):
             if isinstance(instance, PublishableModel) and not kwargs.get("raw", False):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import django_filters
 from django.db.models import Q, QuerySet
 
-from .models import Source, published_q
+from .models import Source
 
 # Every search term is one more condition on each searched field of every row, so the terms are
 # bounded: at 20 000 funding records, 1 900 one-letter terms (a 4 KB address) took seconds.
@@ -61,29 +61,6 @@ class RelatedChoiceFilter(django_filters.ModelChoiceFilter):
         )
 
 
-class RegionTreeFilter(RelatedChoiceFilter):
-    """A region by slug, matching records linked to it or to any of its published sub-regions.
-
-    A draft sub-region, and a draft record in between (an agreement's party, for
-    ``parties__region``), are not followed: a record linked to the region only through a draft
-    is not listed, as the region's page does not list it."""
-
-    def __init__(self, *args, **kwargs):
-        from regions.models import Region
-
-        kwargs.setdefault("to_field_name", "slug")
-        kwargs.setdefault("queryset", published_choices(Region))
-        super().__init__(*args, **kwargs)
-
-    def condition(self, path: str, value) -> Q:
-        tree = type(value).objects.published().filter(Q(pk=value.pk) | Q(parent=value.pk)).values("pk")
-        condition = Q(**{f"{path}__in": tree})
-        steps = path.split("__")[:-1]
-        for depth in range(1, len(steps) + 1):
-            condition &= published_q("__".join(steps[:depth]))
-        return condition
-
-
 class DecimalColumnFilter(django_filters.NumberFilter):
     """A number compared with a ``DecimalField`` column, refused (a form error, a 400 in the API)
     when the column could not hold it: more digits or decimal places than the column has, NaN,
@@ -96,37 +73,6 @@ class DecimalColumnFilter(django_filters.NumberFilter):
             self.extra.setdefault("max_digits", column.max_digits)
             self.extra.setdefault("decimal_places", column.decimal_places)
         return super().field
-
-
-class CountryCodeField(django_filters.fields.ModelChoiceField):
-    """A country by its ISO code in either case: the site's own addresses use lower case."""
-
-    def to_python(self, value):
-        return super().to_python(value.upper() if isinstance(value, str) else value)
-
-    def prepare_value(self, value):  # "tr" selects TR in the form
-        return super().prepare_value(value.upper() if isinstance(value, str) else value)
-
-
-class CountryCodeMixin:
-    """A published country by ISO 3166-1 alpha-2 code (TR or tr)."""
-
-    field_class = CountryCodeField
-
-    def __init__(self, *args, **kwargs):
-        from regions.models import Country
-
-        kwargs.setdefault("to_field_name", "iso_code")
-        kwargs.setdefault("queryset", published_choices(Country))
-        super().__init__(*args, **kwargs)
-
-
-class CountryCodeFilter(CountryCodeMixin, django_filters.ModelChoiceFilter):
-    pass
-
-
-class RelatedCountryCodeFilter(CountryCodeMixin, RelatedChoiceFilter):
-    pass
 
 
 class SourceFilter(django_filters.FilterSet):

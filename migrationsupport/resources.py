@@ -22,9 +22,10 @@ from import_export import fields, resources, widgets
 
 from . import services
 from .models import Status
-from .spreadsheets import safe_cell, unescape_cell
+from .spreadsheets import LIST_SEPARATOR, safe_cell, unescape_cell
 
 IMPORT_REASON = "Imported from a file"
+OLD_LIST_SEPARATOR = "|"
 
 
 class SlugForeignKeyWidget(widgets.ForeignKeyWidget):
@@ -41,16 +42,18 @@ class SlugForeignKeyWidget(widgets.ForeignKeyWidget):
 
 
 class SlugManyToManyWidget(widgets.ManyToManyWidget):
-    """Related records named by a unique field, separated by "|"; unknown names are refused."""
+    """Related records named by a unique field, separated by ``LIST_SEPARATOR`` as in every CSV of
+    the site ("|", written by exports before, is read too); unknown names are refused."""
 
-    def __init__(self, model, field="slug", separator="|", upper=False, **kwargs):
+    def __init__(self, model, field="slug", upper=False, **kwargs):
         self.upper = upper
-        super().__init__(model, separator=separator, field=field, **kwargs)
+        super().__init__(model, separator=LIST_SEPARATOR, field=field, **kwargs)
 
     def clean(self, value, row=None, **kwargs):
         if not value:
             return self.model.objects.none()
-        wanted = [item.strip() for item in str(value).split(self.separator) if item.strip()]
+        items = str(value).replace(OLD_LIST_SEPARATOR, LIST_SEPARATOR).split(LIST_SEPARATOR)
+        wanted = [item.strip() for item in items if item.strip()]
         if self.upper:
             wanted = [item.upper() for item in wanted]
         found = self.model.objects.filter(**{f"{self.field}__in": wanted})

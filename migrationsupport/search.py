@@ -1,5 +1,7 @@
 """Search across every public record type, starting from each model's ``published()``.
 
+Each app registers its record types (``registry.search``) from its ``AppConfig.ready()``.
+
 On PostgreSQL it is full-text search (``websearch`` syntax: quoted phrases, ``or``, ``-word``)
 ranked with titles weighted above text, plus a plain match on the title so a partial word
 ("Front" for Frontex) still finds a record. On SQLite, used only for local development, it is a
@@ -18,12 +20,9 @@ from django.db.models import Model, Q, QuerySet, Value
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from agreements.models import Agreement, Document
-from funding.models import FundingRecord, Instrument, PledgingConference
-from regions.models import CandidateStatus, Country, PopulationFigure, Region, Route
-
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
-from .models import PageSection, Theme, published_q
+from .models import PageSection, Theme
+from .registry import registry
 
 MAX_QUERY_LENGTH = 200
 SEARCH_CONFIG = "english"
@@ -52,6 +51,8 @@ class RecordType:
     text_fields: tuple[str, ...]
     title: Callable[[Model], str] = str
     summary: Callable[[Model], str] = lambda obj: ""
+    #: Where its group of results stands on the search page (lower first).
+    position: int = 100
 
 
 def plain(text: str, words: int = 30) -> str:
@@ -59,92 +60,14 @@ def plain(text: str, words: int = 30) -> str:
     return Truncator(html.unescape(strip_tags(text or ""))).words(words)
 
 
-def _funding_summary(record: FundingRecord) -> str:
-    figure = " ".join(str(part) for part in (record.amount_display, record.period_display) if part)
-    return " – ".join(part for part in (figure, plain(record.description, 25)) if part)
-
-
-RECORD_TYPES: tuple[RecordType, ...] = (
-    RecordType(
-        "Regions",
-        lambda: Region.objects.published(),
-        "name",
-        ("summary", "body"),
-        summary=lambda r: r.summary or plain(r.body),
-    ),
-    RecordType(
-        "Countries",
-        lambda: Country.objects.published().select_related("region"),
-        "name",
-        ("iso_code", "cooperation_note"),
-        summary=lambda c: " – ".join(
-            part
-            for part in (
-                c.get_candidate_status_display() if c.candidate_status != CandidateStatus.NOT_STATED else "",
-                plain(c.cooperation_note, 25),
-            )
-            if part
-        ),
-    ),
-    RecordType(
-        "Funding",
-        lambda: FundingRecord.objects.published(),
-        "title",
-        ("description", "implementer"),
-        summary=_funding_summary,
-        title=lambda r: r.title,
-    ),
-    RecordType(
-        "Agreements and arrangements",
-        lambda: Agreement.objects.published().with_current_status(),
-        "title",
-        ("description",),
-        summary=lambda a: f"{a.get_kind_display()} – {a.current_status_label}",
-    ),
-    RecordType(
-        "Key documents",
-        lambda: Document.objects.published(),
-        "title",
-        ("summary", "author"),
-        summary=lambda d: " – ".join(
-            str(part) for part in (d.get_kind_display(), d.date_display, plain(d.summary, 25)) if part
-        ),
-    ),
-    RecordType(
-        "Financing instruments",
-        lambda: Instrument.objects.published(),
-        "name",
-        ("short_name", "description"),
-        title=lambda i: i.name,
-        summary=lambda i: plain(i.description),
-    ),
-    RecordType(
-        "Pledging conferences",
-        lambda: PledgingConference.objects.published(),
-        "name",
-        ("place", "host"),
-        summary=lambda c: ", ".join(str(part) for part in (c.date_display, c.place) if part),
-    ),
-    RecordType(
-        "Population figures",
-        lambda: PopulationFigure.objects.published().filter(published_q("country")).select_related("country"),
-        "group",
-        (),
-        title=lambda f: f"{f.country}: {f.quantity} {f.group}",
-    ),
-    RecordType(
-        "Migratory routes",
-        lambda: Route.objects.published(),
-        "name",
-        ("description",),
-        summary=lambda r: plain(r.description),
-    ),
+CORE_RECORD_TYPES = (
     RecordType(
         "Key areas",
         lambda: Theme.objects.published(),
         "name",
         ("description",),
         summary=lambda t: plain(t.description),
+        position=100,
     ),
     RecordType(
         "Overview",
@@ -153,6 +76,7 @@ RECORD_TYPES: tuple[RecordType, ...] = (
         ("body",),
         title=lambda s: s.title or "Overview",
         summary=lambda s: plain(s.body),
+        position=110,
     ),
 )
 
@@ -198,7 +122,7 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
     if not query:
         return []
     groups = []
-    for record_type in RECORD_TYPES:
+    for record_type in sorted(registry.search, key=lambda record_type: record_type.position):
         hits = [
             SearchHit(
                 title=record_type.title(obj), url=obj.get_absolute_url(), summary=record_type.summary(obj)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     User = AbstractBaseUser | AnonymousUser
 
-DOMAIN_APPS = ("migrationsupport", "regions", "funding", "agreements")
 REASON_PUBLISHED = "Published"
 REASON_UNPUBLISHED = "Unpublished"
 REASON_SCHEDULED = "Published (scheduled)"
@@ -45,13 +44,8 @@ WORKFLOW_FIELDS = frozenset({"status", "publish_at", "created_at", "updated_at",
 
 
 def publishable_models() -> list[type[PublishableModel]]:
-    """Every concrete record type officers publish, in a stable order."""
-    return [
-        model
-        for label in DOMAIN_APPS
-        for model in apps.get_app_config(label).get_models()
-        if issubclass(model, PublishableModel)
-    ]
+    """Every concrete record type officers publish, in a stable order (``INSTALLED_APPS``)."""
+    return [model for model in apps.get_models() if issubclass(model, PublishableModel)]
 
 
 # --- Permissions ---------------------------------------------------------------------------

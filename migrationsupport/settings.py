@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "regions",
     "funding",
     "agreements",
+    "migrationsupport.site",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,12 @@ STORAGES = {
 }
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+# The officers' exports escape formula-like cells themselves (``PublishableResource.export_field``,
+# the same ``safe_cell`` as every CSV of the site); the library's own escaping would drop a leading
+# "=" from the text and miss "+", "-" and "@". Control characters XLSX cannot hold are replaced.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True
 
 # REST API (/api/v1/): the pieces are in migrationsupport/api/ and api_defaults.py. Anonymous
 # clients are throttled per address at API_ANON_RATE ("<n>/<second|minute|hour|day>"), far above

@@ -1,36 +1,23 @@
-"""Site-wide pages (overview, key areas, search) and the bases every public page builds on."""
+"""The bases every public page builds on: breadcrumbs, footnotes, published-only detail pages and
+filtered list pages. The pages themselves live in their apps and in ``migrationsupport.site``."""
 
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import BadRequest
 from django.db.models import QuerySet
 from django.urls import reverse, reverse_lazy
-from django.utils.decorators import method_decorator
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, ListView
 from django.views.generic.base import ContextMixin
 
-from agreements.selectors import agreements_with_timeline, documents_latest_first
-from funding.listings import funding_largest_first
-from regions.models import Country, Region, Route
-from regions.selectors import region_digests
-
-from .api_defaults import AnonymousExpensiveThrottle
 from .footnotes import Footnotes
-from .models import PageSection, Theme
-from .search import MAX_QUERY_LENGTH, normalise_query, search_records
-from .throttling import throttle
+from .registry import registry
 
 HOME = ("Overview", reverse_lazy("home"))
-HOME_DOCUMENTS_LIMIT = 25
-# The overview shows the first 10 funding records, agreements and documents of each region (the
-# seed has at most 7 of a kind), each region's page 25; a list that was cut links to all of them.
-OVERVIEW_LIST_LIMIT = 10
 
 
-def noted_countries():
-    """Published countries whose note (the Belarus footnote) is shown where they are named."""
-    return Country.objects.published().exclude(cooperation_note="")
+def noted_records() -> list:
+    """Published records whose note (the Belarus footnote) is shown where they are named."""
+    return [record for records in registry.noted_records for record in records()]
 
 
 class PageMixin(ContextMixin):
@@ -43,7 +30,7 @@ class PageMixin(ContextMixin):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("breadcrumbs", self.get_breadcrumbs())
-        context.setdefault("notes", Footnotes(noted_countries))
+        context.setdefault("notes", Footnotes(noted_records))
         return context
 
 
@@ -187,77 +174,3 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
             keep_params=[(k, self.request.GET[k]) for k in self.keep_query_params if self.request.GET.get(k)],
         )
         return context
-
-
-class HomeView(PageMixin, TemplateView):
-    """The seed page rebuilt from records: page sections, then each region with its records."""
-
-    template_name = "home.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        themes = list(Theme.objects.published())
-        routes = list(Route.objects.published())
-        sections = list(PageSection.objects.published())
-        # Lists the page sections introduce, shown right after their section (or on their own).
-        extras = {"key-areas": ("themes", themes), "whole-of-route": ("routes", routes)}
-        for section in sections:
-            section.extra = extras.pop(section.slug, (None, None))[0]
-        context.update(
-            sections=sections,
-            themes=themes,
-            routes=routes,
-            leftover_extras=[kind for kind, _ in extras.values()],
-            digests=region_digests(regions=Region.objects.published(), limit=OVERVIEW_LIST_LIMIT),
-            # The latest ones; the documents list (linked below them) pages through all of them.
-            documents=documents_latest_first()[:HOME_DOCUMENTS_LIMIT],
-        )
-        return context
-
-
-class ThemeListView(PageMixin, ListView):
-    template_name = "migrationsupport/theme_list.html"
-
-    def get_queryset(self):
-        return Theme.objects.published()
-
-    def get_breadcrumbs(self):
-        return [HOME, ("Key areas", None)]
-
-
-class ThemeDetailView(PublishedDetailView):
-    model = Theme
-    template_name = "migrationsupport/theme_detail.html"
-    parent_page = ("Key areas", "theme-list")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        theme = self.object
-        context.update(
-            funding=funding_largest_first().filter(themes=theme),
-            agreements=agreements_with_timeline().filter(themes=theme),
-            documents=documents_latest_first().filter(themes=theme),
-        )
-        return context
-
-
-@method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
-class SearchView(PageMixin, TemplateView):
-    template_name = "migrationsupport/search.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if "\x00" in self.request.GET.get("q", ""):  # PostgreSQL refuses NUL in any text it compares
-            raise BadRequest("A search cannot contain NUL characters.")
-        query = normalise_query(self.request.GET.get("q"))
-        groups = search_records(query)
-        context.update(
-            query=query,
-            max_length=MAX_QUERY_LENGTH,
-            groups=groups,
-            hit_count=sum(len(group.hits) for group in groups),
-        )
-        return context
-
-    def get_breadcrumbs(self):
-        return [HOME, ("Search", None)]

@@ -1,15 +1,64 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 
-from migrationsupport.filters import (
-    CountryCodeFilter,
-    RegionTreeFilter,
-    RelatedCountryCodeFilter,
-    published_choices,
-)
+from migrationsupport.filters import RelatedChoiceFilter, published_choices
+from migrationsupport.models import published_q
 
 from .models import CandidateStatus, CooperationStatus, Country, PopulationFigure, Region, Route, RouteFigure
+
+# Filters by region and country, shared with the funding and agreements FilterSets.
+
+
+class RegionTreeFilter(RelatedChoiceFilter):
+    """A region by slug, matching records linked to it or to any of its published sub-regions.
+
+    A draft sub-region, and a draft record in between (an agreement's party, for
+    ``parties__region``), are not followed: a record linked to the region only through a draft
+    is not listed, as the region's page does not list it."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "slug")
+        kwargs.setdefault("queryset", published_choices(Region))
+        super().__init__(*args, **kwargs)
+
+    def condition(self, path: str, value) -> Q:
+        tree = type(value).objects.published().filter(Q(pk=value.pk) | Q(parent=value.pk)).values("pk")
+        condition = Q(**{f"{path}__in": tree})
+        steps = path.split("__")[:-1]
+        for depth in range(1, len(steps) + 1):
+            condition &= published_q("__".join(steps[:depth]))
+        return condition
+
+
+class CountryCodeField(django_filters.fields.ModelChoiceField):
+    """A country by its ISO code in either case: the site's own addresses use lower case."""
+
+    def to_python(self, value):
+        return super().to_python(value.upper() if isinstance(value, str) else value)
+
+    def prepare_value(self, value):  # "tr" selects TR in the form
+        return super().prepare_value(value.upper() if isinstance(value, str) else value)
+
+
+class CountryCodeMixin:
+    """A published country by ISO 3166-1 alpha-2 code (TR or tr)."""
+
+    field_class = CountryCodeField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "iso_code")
+        kwargs.setdefault("queryset", published_choices(Country))
+        super().__init__(*args, **kwargs)
+
+
+class CountryCodeFilter(CountryCodeMixin, django_filters.ModelChoiceFilter):
+    pass
+
+
+class RelatedCountryCodeFilter(CountryCodeMixin, RelatedChoiceFilter):
+    pass
 
 
 class CountryFilter(django_filters.FilterSet):

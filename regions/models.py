@@ -89,7 +89,7 @@ class Region(PublishableModel):
         run_clean(errors)
 
     def get_absolute_url(self) -> str:
-        return reverse("regions:region-detail", kwargs={"slug": self.slug})
+        return reverse("region-detail", kwargs={"slug": self.slug})
 
 
 # A status is "not stated" unless a source states it: the country's ``source`` is the one cited
@@ -201,7 +201,7 @@ class Country(PartialDatesMixin, PublishableModel):
         run_clean(errors)
 
     def get_absolute_url(self) -> str:
-        return reverse("regions:country-detail", kwargs={"iso_code": self.iso_code.lower()})
+        return reverse("country-detail", kwargs={"iso_code": self.iso_code.lower()})
 
     @property
     def candidate_status_stated(self) -> bool:

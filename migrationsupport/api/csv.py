@@ -1,44 +1,39 @@
 """Lists as CSV: the renderer a viewset adds for its ``csv_actions`` (``?format=csv`` or
-``Accept: text/csv``), the header a serializer gives (``csv_columns``, also used by the funding
-page's own export) and how a nested JSON row becomes one flat row of safe spreadsheet cells.
+``Accept: text/csv``), the header a serializer gives (``csv_columns``) and how nested JSON rows
+become flat rows for the site's one CSV writer (``migrationsupport.spreadsheets``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable, Iterator
 
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer
 
-from ..spreadsheets import safe_cell
-
-# A CSV download holds the whole filtered set, not a page; past this many rows the client is
-# asked to narrow the filters (or page through the JSON), so one request stays bounded.
-CSV_MAX_ROWS = 10_000
-CSV_LIST_SEPARATOR = ";"
-
-
-def _csv_cell(value) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return CSV_LIST_SEPARATOR.join(str(_csv_cell(item)) for item in value)
-    return safe_cell(str(value))
+from ..spreadsheets import csv_lines
 
 
 def flatten(row: dict, prefix: str = "") -> dict[str, object]:
-    """``{"source": {"title": ...}, "regions": ["a", "b"]}`` → ``{"source_title": ..., "regions": "a;b"}``."""
+    """``{"source": {"title": ...}, "regions": ["a", "b"]}`` → ``{"source_title": ..., "regions": [...]}``."""
     flat: dict[str, object] = {}
     for key, value in row.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}_"))
         else:
-            flat[name] = _csv_cell(value)
+            flat[name] = value
     return flat
+
+
+def csv_table(rows: Iterable[dict], columns: list[str] | None = None) -> Iterator[list]:
+    """The header, then each JSON row flattened into ``columns`` (by default every key seen)."""
+    if columns is None:
+        rows = [flatten(row) for row in rows]
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+    yield columns
+    for row in rows:
+        flat = flatten(row)
+        yield [flat.get(column) for column in columns]
 
 
 def csv_columns(serializer: serializers.Serializer) -> list[str]:
@@ -59,10 +54,10 @@ def csv_columns(serializer: serializers.Serializer) -> list[str]:
 
 
 class CSVRenderer(BaseRenderer):
-    """A list as CSV: one row per record, the columns of ``view.get_csv_columns()`` in order.
+    """An answer as CSV: one row per record, the columns of ``view.get_csv_columns()`` in order.
 
-    Nested objects become ``parent_child`` columns, lists are joined with ";", booleans are
-    ``true``/``false`` and an empty value is an empty cell.
+    Lists are streamed by ``PublishableViewSet.list`` and never reach this renderer; it writes the
+    smaller answers (``/funding/totals/``) in the same dialect.
     """
 
     media_type = "text/csv"
@@ -75,13 +70,4 @@ class CSVRenderer(BaseRenderer):
         rows = data if isinstance(data, list) else [data]
         view = (renderer_context or {}).get("view")
         columns = view.get_csv_columns() if hasattr(view, "get_csv_columns") else None
-        flat_rows = [flatten(row) for row in rows]
-        if columns is None:
-            columns = list(dict.fromkeys(key for row in flat_rows for key in row))
-        out = io.StringIO()
-        writer = csv.DictWriter(
-            out, fieldnames=columns, extrasaction="ignore", restval="", lineterminator="\r\n"
-        )
-        writer.writeheader()
-        writer.writerows(flat_rows)
-        return out.getvalue().encode(self.charset)
+        return "".join(csv_lines(csv_table(rows, columns))).encode(self.charset)

@@ -99,7 +99,7 @@ def test_xlsx_export_of_agreements(editor_client):
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     header, *rows = list(sheet.values)
     assert "parties" in header and len(rows) == 1
-    assert set(rows[0][header.index("parties")].split("|")) == {"TR", "GE"}
+    assert set(rows[0][header.index("parties")].split(";")) == {"TR", "GE"}
 
 
 def test_country_export_is_keyed_by_iso_code(editor_client):

@@ -9,11 +9,14 @@ import io
 
 import openpyxl
 import pytest
+from django.contrib.admin import site
+from django.db.models import CharField, SlugField, TextField
 
 from funding.models import FundingRecord
 from migrationsupport.models import Status
-from migrationsupport.spreadsheets import safe_cell, unescape_cell
-from tests.admin.test_import_export import XLSX_FORMAT, confirm, csv_rows, dry_run, export
+from migrationsupport.spreadsheets import FORMULA_STARTS, safe_cell, unescape_cell
+from tests.admin.test_import_export import CSV_FORMAT, XLSX_FORMAT, confirm, csv_rows, dry_run, export
+from tests.api.support import ENDPOINTS
 from tests.factories import FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +73,68 @@ def test_public_csv_writes_formulas_as_text(client, records, url):
     body = b"".join(response.streaming_content) if response.streaming else response.content
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert _titles_as_written(rows) == {"'" + formula for formula in FORMULAS}
+
+
+# --- Every CSV and XLSX, with a formula in every free-text field ---------------------------------
+
+PAYLOAD = "=1+2"
+
+
+def _text_fields(model) -> list[str]:
+    """Fields an officer types free text into: not identifiers (used in addresses), not choices."""
+    return [
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, CharField | TextField)
+        and not isinstance(field, SlugField)
+        and not field.choices
+        and not field.unique
+        and field.name != "iso_code"
+    ]
+
+
+def _with_formulas(endpoint) -> object:
+    obj = endpoint.make()
+    # As a hostile import or a careless paste could leave them, past the form's validation.
+    type(obj).objects.filter(pk=obj.pk).update(**dict.fromkeys(_text_fields(type(obj)), PAYLOAD))
+    return obj
+
+
+def _unsafe(cells) -> list[str]:
+    return [c for c in cells if isinstance(c, str) and c.startswith(FORMULA_STARTS) and safe_cell(c) != c]
+
+
+def _csv_cells(body: bytes) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for cell in row]
+
+
+def test_every_public_csv_writes_a_formula_in_any_text_field_as_text(client):
+    for endpoint in ENDPOINTS.values():
+        _with_formulas(endpoint)
+    downloads = {
+        **{e.list_url(): client.get(e.list_url(), {"format": "csv"}) for e in ENDPOINTS.values()},
+        "/funding/export.csv": client.get("/funding/export.csv"),
+    }
+    for url, response in downloads.items():
+        assert response.status_code == 200, url
+        cells = _csv_cells(response.getvalue())
+        assert not _unsafe(cells), url
+        assert "'" + PAYLOAD in cells, url  # the payload reached the file, escaped
+
+
+@pytest.mark.parametrize("file_format", [CSV_FORMAT, XLSX_FORMAT])
+def test_every_officers_export_writes_a_formula_in_any_text_field_as_text(editor_client, file_format):
+    admins = site._registry
+    exported = [e for e in ENDPOINTS.values() if getattr(admins.get(e.model), "resource_classes", None)]
+    assert exported
+    for endpoint in exported:
+        _with_formulas(endpoint)
+        response = export(editor_client, endpoint.model, file_format=file_format)
+        if file_format == XLSX_FORMAT:
+            sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+            assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+            cells = [value for row in sheet.iter_rows(values_only=True) for value in row]
+        else:
+            cells = _csv_cells(response.content)
+        assert not _unsafe(cells), endpoint.model
+        assert "'" + PAYLOAD in cells, endpoint.model

@@ -84,11 +84,11 @@ def test_agreement_filters(api, belarus_visa):
 
 
 def test_agreements_csv_leaves_the_timeline_to_its_own_endpoint(api, belarus_visa):
-    rows = list(csv.DictReader(io.StringIO(api.get(f"{API}/agreements/?format=csv").content.decode())))
+    rows = list(csv.DictReader(io.StringIO(api.get(f"{API}/agreements/?format=csv").getvalue().decode())))
     assert rows[0]["current_status"] == "partially_suspended"
     assert "events" not in rows[0]
     events = list(
-        csv.DictReader(io.StringIO(api.get(f"{API}/agreement-events/?format=csv").content.decode()))
+        csv.DictReader(io.StringIO(api.get(f"{API}/agreement-events/?format=csv").getvalue().decode()))
     )
     assert [row["date_display"] for row in events] == ["1 July 2020", "9 November 2021"]
 

@@ -49,8 +49,8 @@ def test_list_etag_changes_when_the_list_does(api):
     FundingRecordFactory()
     first = api.get(f"{API}/funding/")
     assert api.get(f"{API}/funding/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
-    # Same list, another representation: another ETag.
-    assert api.get(f"{API}/funding/", {"format": "csv"})["ETag"] != first["ETag"]
+    # The CSV is written while it is sent: no body to take a digest of before it goes.
+    assert not api.get(f"{API}/funding/", {"format": "csv"}).has_header("ETag")
     FundingRecordFactory()
     assert api.get(f"{API}/funding/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
 

@@ -10,8 +10,8 @@ import pytest
 from django.http import HttpResponse
 
 from migrationsupport.models import Status
+from migrationsupport.site.digests import REGION_LIST_LIMIT
 from regions.models import RouteFigure
-from regions.selectors import REGION_LIST_LIMIT
 from tests.factories import (
     AgreementEventFactory,
     AgreementFactory,

@@ -38,7 +38,7 @@ from django.test import Client
 
 def snapshot(urls):
     client = Client(SERVER_NAME="127.0.0.1")
-    answers = {url: client.get(url).content.decode() for url in urls}
+    answers = {url: client.get(url).getvalue().decode() for url in urls}
     history = {
         model._meta.label: model.objects.count()
         for model in apps.get_models()

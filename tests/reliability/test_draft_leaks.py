@@ -27,7 +27,7 @@ from agreements.models import AgreementKind, DocumentKind, EventKind
 from funding.models import FundingRecord
 from funding.selectors import GROUPINGS
 from migrationsupport.models import PublishableModel, Status
-from migrationsupport.sitemaps import SITEMAPS
+from migrationsupport.urls import SITEMAPS
 from regions.models import Country, Region, RouteFigure
 from tests.api.support import API, ENDPOINTS
 from tests.factories import (
@@ -441,7 +441,7 @@ def test_no_api_answer_shows_a_draft(world, name):
     listing = _api_get(api, endpoint.list_url(), page_size=1000).json()
     assert listing["results"], name
     leaks = {"list": leaks_in_json(listing)}
-    leaks["csv"] = leaks_in_csv(_api_get(api, endpoint.list_url(), format="csv").content.decode())
+    leaks["csv"] = leaks_in_csv(_api_get(api, endpoint.list_url(), format="csv").getvalue().decode())
     for row in listing["results"]:
         key = row["id"] if endpoint.lookup == "pk" else row[endpoint.lookup]
         leaks[str(key)] = leaks_in_json(_api_get(api, f"{API}/{endpoint.path}/{key}/").json())

@@ -4,7 +4,9 @@ django-simple-history skips raw saves but records every many-to-many change, so 
 the seed would add history rows. Loading fixtures is not an officer's edit: history is off
 during the load, then every loaded record that has no history yet gets one baseline entry
 (with its many-to-many relations), recorded by the same post_save handler a save would run.
-Running it twice therefore changes nothing, history included.
+Running it twice therefore changes nothing, history included. simple-history's own
+``populate_history --auto`` adds the baselines but cannot stop the many-to-many rows the load
+itself records, hence this override of Django's command.
 """
 
 from __future__ import annotations

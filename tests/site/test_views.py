@@ -13,7 +13,7 @@ from django.db import connection
 
 from migrationsupport.models import Status
 from migrationsupport.search import search_records
-from migrationsupport.views import OVERVIEW_LIST_LIMIT
+from migrationsupport.site.views import OVERVIEW_LIST_LIMIT
 from tests.factories import (
     AgreementFactory,
     CountryFactory,

@@ -10,7 +10,7 @@ from django.db.models import F
 
 from funding.models import FundingRecord
 from migrationsupport.models import Status
-from regions.selectors import REGION_LIST_LIMIT, region_digests, top_ids_per_region
+from migrationsupport.site.digests import REGION_LIST_LIMIT, region_digests, top_ids_per_region
 from tests.factories import DocumentFactory, FundingRecordFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db

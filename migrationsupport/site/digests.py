@@ -1,4 +1,4 @@
-"""Reads for the regions' pages: everything the overview and a region page show about a region."""
+"""Region digests: everything the overview and a region's page show about a region, from every app."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.filters import related_pks
 from migrationsupport.models import published_q
-
-from .models import Country, PopulationFigure, Region, Route, RouteFigure
+from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 # How many funding records, agreements and documents a region's page shows (largest or first
 # ones; the overview shows fewer); a list that was cut links to the explorer or the filtered list

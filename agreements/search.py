@@ -1,0 +1,28 @@
+"""Agreements' record types in the site search (registered in ``AgreementsConfig.ready()``)."""
+
+from __future__ import annotations
+
+from migrationsupport.search import RecordType, plain
+
+from .models import Agreement, Document
+
+RECORD_TYPES = (
+    RecordType(
+        "Agreements and arrangements",
+        lambda: Agreement.objects.published().with_current_status(),
+        "title",
+        ("description",),
+        summary=lambda a: f"{a.get_kind_display()} – {a.current_status_label}",
+        position=40,
+    ),
+    RecordType(
+        "Key documents",
+        lambda: Document.objects.published(),
+        "title",
+        ("summary", "author"),
+        summary=lambda d: " – ".join(
+            str(part) for part in (d.get_kind_display(), d.date_display, plain(d.summary, 25)) if part
+        ),
+        position=50,
+    ),
+)

@@ -1,0 +1,45 @@
+"""What each app contributes to the site as a whole, registered from its ``AppConfig.ready()``.
+
+The core and the site layer never name a domain app: search, the sitemap, the API router and
+the page footnotes read what the apps put here, in the order ``INSTALLED_APPS`` gives (NetBox
+keeps its search indexes and menus the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.sitemaps import Sitemap
+
+    from .search import RecordType
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One endpoint of the API router: ``/api/v1/<prefix>/``, url names ``api:<basename>-list``."""
+
+    prefix: str
+    viewset: Any
+    basename: str
+
+
+@dataclass
+class Registry:
+    #: Record types the site search looks in; results are grouped in ``RecordType.position`` order.
+    search: list[RecordType] = field(default_factory=list)
+    #: sitemap.xml sections by name (``sitemap-<name>.xml``).
+    sitemaps: dict[str, type[Sitemap]] = field(default_factory=dict)
+    #: URL names of list pages, listed in the "pages" section of the sitemap.
+    list_pages: list[str] = field(default_factory=list)
+    api_routes: list[ApiRoute] = field(default_factory=list)
+    #: Callables returning the records with a note shown wherever they are named (the Belarus note).
+    noted_records: list[Callable[[], Iterable]] = field(default_factory=list)
+
+    def api(self, prefix: str, viewset, basename: str) -> None:
+        self.api_routes.append(ApiRoute(prefix, viewset, basename))
+
+
+registry = Registry()

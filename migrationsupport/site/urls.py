@@ -1,0 +1,14 @@
+"""The pages of the site layer; their names carry no namespace (``home``, ``region-detail``)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("themes/", views.ThemeListView.as_view(), name="theme-list"),
+    path("themes/<slug:slug>/", views.ThemeDetailView.as_view(), name="theme-detail"),
+    path("search/", views.SearchView.as_view(), name="search"),
+    path("regions/<slug:slug>/", views.RegionDetailView.as_view(), name="region-detail"),
+    path("countries/<str:iso_code>/", views.CountryDetailView.as_view(), name="country-detail"),
+]

@@ -1,0 +1,158 @@
+"""The site's pages that combine the apps: the overview, key areas, search, and the region and
+country pages with their funding, agreements and documents.
+
+The site layer sits above the domain apps: it may import them, they never import it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import BadRequest
+from django.utils.decorators import method_decorator
+from django.views.generic import ListView, TemplateView
+
+from agreements.selectors import agreements_with_timeline, documents_latest_first
+from funding.listings import funding_largest_first
+from migrationsupport.api_defaults import AnonymousExpensiveThrottle
+from migrationsupport.models import PageSection, Theme, published_or_none, published_q
+from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
+from migrationsupport.throttling import throttle
+from migrationsupport.views import HOME, PageMixin, PublishedDetailView
+from regions.models import Country, PopulationFigure, Region, Route
+
+from .digests import first_of, region_digests
+
+HOME_DOCUMENTS_LIMIT = 25
+# The overview shows the first 10 funding records, agreements and documents of each region (the
+# seed has at most 7 of a kind), each region's page 25; a list that was cut links to all of them.
+OVERVIEW_LIST_LIMIT = 10
+
+
+class HomeView(PageMixin, TemplateView):
+    """The seed page rebuilt from records: page sections, then each region with its records."""
+
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        themes = list(Theme.objects.published())
+        routes = list(Route.objects.published())
+        sections = list(PageSection.objects.published())
+        # Lists the page sections introduce, shown right after their section (or on their own).
+        extras = {"key-areas": ("themes", themes), "whole-of-route": ("routes", routes)}
+        for section in sections:
+            section.extra = extras.pop(section.slug, (None, None))[0]
+        context.update(
+            sections=sections,
+            themes=themes,
+            routes=routes,
+            leftover_extras=[kind for kind, _ in extras.values()],
+            digests=region_digests(regions=Region.objects.published(), limit=OVERVIEW_LIST_LIMIT),
+            # The latest ones; the documents list (linked below them) pages through all of them.
+            documents=documents_latest_first()[:HOME_DOCUMENTS_LIMIT],
+        )
+        return context
+
+
+class ThemeListView(PageMixin, ListView):
+    template_name = "migrationsupport/theme_list.html"
+
+    def get_queryset(self):
+        return Theme.objects.published()
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Key areas", None)]
+
+
+class ThemeDetailView(PublishedDetailView):
+    model = Theme
+    template_name = "migrationsupport/theme_detail.html"
+    parent_page = ("Key areas", "theme-list")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        theme = self.object
+        context.update(
+            funding=funding_largest_first().filter(themes=theme),
+            agreements=agreements_with_timeline().filter(themes=theme),
+            documents=documents_latest_first().filter(themes=theme),
+        )
+        return context
+
+
+@method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
+class SearchView(PageMixin, TemplateView):
+    template_name = "migrationsupport/search.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if "\x00" in self.request.GET.get("q", ""):  # PostgreSQL refuses NUL in any text it compares
+            raise BadRequest("A search cannot contain NUL characters.")
+        query = normalise_query(self.request.GET.get("q"))
+        groups = search_records(query)
+        context.update(
+            query=query,
+            max_length=MAX_QUERY_LENGTH,
+            groups=groups,
+            hit_count=sum(len(group.hits) for group in groups),
+        )
+        return context
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Search", None)]
+
+
+class RegionDetailView(PublishedDetailView):
+    model = Region
+    template_name = "regions/region_detail.html"
+    parent_page = ("Regions", "regions:region-list")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("parent", "source")
+
+    def get_trail_to(self, obj):
+        parent = published_or_none(obj.parent)
+        return [(parent.name, parent.get_absolute_url())] if parent else []
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        region = self.object
+        subregions = list(Region.objects.published().filter(parent=region))
+        context["digest"] = region_digests(regions=[region, *subregions])[0]
+        context["parent"] = published_or_none(region.parent)
+        return context
+
+
+class CountryDetailView(PublishedDetailView):
+    model = Country
+    slug_field = "iso_code"
+    slug_url_kwarg = "iso_code"
+    template_name = "regions/country_detail.html"
+    parent_page = ("Partner countries", "regions:country-list")
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("region", "region__parent", "source")
+
+    def get_object(self, queryset=None):
+        self.kwargs["iso_code"] = self.kwargs["iso_code"].upper()
+        return super().get_object(queryset)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        country = self.object
+        region = published_or_none(country.region)
+        figures = PopulationFigure.objects.published().select_related("country", "source")
+        # Bounded like a region's lists; the explorer and the filtered lists show them all.
+        agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
+        funding, more_funding = first_of(funding_largest_first().filter(countries=country))
+        documents, more_documents = first_of(documents_latest_first().filter(countries=country))
+        context.update(
+            region=region,
+            populations=figures.filter(country=country).prefetch_published("origins"),
+            origin_of=figures.filter(published_q("country"), origins=country),
+            agreements=agreements,
+            funding=funding,
+            routes=Route.objects.published().filter(countries=country),
+            documents=documents,
+            more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
+        )
+        return context
