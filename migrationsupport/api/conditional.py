@@ -1,18 +1,16 @@
-"""Conditional requests: every successful answer carries an ``ETag`` (a digest of the body,
-prefixed on a record with its ``version_tag``) and a record's answer its ``Last-Modified``;
-``If-None-Match`` on a read gives 304, and ``If-Match`` on a write that names an older version
-gives 412 (``ConditionalRequestsMixin``, mixed into ``PublishableViewSet``).
+"""Conditional requests: every successful JSON answer carries an ``ETag`` (Django's digest of the
+body, prefixed on a record with its ``version_tag``) and a record's answer its ``Last-Modified``;
+``If-None-Match`` on a read gives 304 (Django's ``ConditionalGetMiddleware``, as for the pages),
+and ``If-Match`` on a write that names an older version gives 412 (``ConditionalRequestsMixin``,
+mixed into ``PublishableViewSet``).
 """
 
 from __future__ import annotations
 
-import hashlib
-
 from django.db import models
-from django.utils.cache import get_conditional_response
+from django.utils.cache import set_response_etag
 from django.utils.crypto import salted_hmac
 from django.utils.http import http_date
-from rest_framework.permissions import SAFE_METHODS
 
 from .. import services
 from .errors import PreconditionFailed
@@ -70,28 +68,19 @@ class ConditionalRequestsMixin:
         return updated.timestamp() if updated else None
 
     def conditional_response(self, request, response):
-        """A successful answer with its ``ETag`` (and a record's ``Last-Modified``), or the 304
-        (or 412) Django's ``get_conditional_response`` gives a read whose copy is current."""
+        """A successful answer with its ``ETag`` and, for a record, ``Last-Modified``.
+
+        The tag is Django's digest of the body (``set_response_etag``, as for every page), prefixed
+        on a record with its ``version_tag``; ``ConditionalGetMiddleware`` then answers
+        ``If-None-Match`` and ``If-Modified-Since`` with 304, as it does for the pages."""
         if not (200 <= response.status_code < 300) or response.data is None:
             return response
         response.render()
-        digest = hashlib.sha256(response.content).hexdigest()[:20]
+        set_response_etag(response)
         obj = self.etag_object
         if obj is not None and self.action != "list":
-            response["ETag"] = f'"{version_tag(obj)}-{digest}"'
+            response["ETag"] = f'"{version_tag(obj)}-{response["ETag"].strip(chr(34))}"'
             last_modified = self.last_modified(obj)
             if last_modified is not None:
                 response["Last-Modified"] = http_date(last_modified)
-        else:
-            response["ETag"] = f'"{digest}"'
-            last_modified = None
-        if request.method in SAFE_METHODS:
-            conditional = get_conditional_response(
-                request._request,
-                etag=response["ETag"],
-                last_modified=int(last_modified) if last_modified else None,
-                response=response,
-            )
-            if conditional is not None:
-                return conditional
         return response
