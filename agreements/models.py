@@ -117,10 +117,9 @@ class AgreementQuerySet(PublishableQuerySet):
             )
         )
 
-    def for_listing(self):
-        """Ready for a page: current status, source and region joined (shown only if published),
-        the published parties prefetched."""
-        return self.with_current_status().select_related("source", "region").prefetch_published("parties")
+    def for_public(self):
+        """With the current status (``with_current_status``), as every public answer shows it."""
+        return super().for_public().with_current_status()
 
 
 class Agreement(PublishableModel):
@@ -152,6 +151,9 @@ class Agreement(PublishableModel):
     )
     themes = models.ManyToManyField(Theme, blank=True, related_name="agreements")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="agreements")
+
+    PUBLIC_TO_ONE = ("source", "region")
+    PUBLIC_TO_MANY = ("parties",)
 
     objects = AgreementQuerySet.as_manager()
 
@@ -202,6 +204,8 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     description = models.CharField(max_length=500, blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="agreement_events")
 
+    PUBLIC_TO_ONE = ("source",)
+
     PAGE_OWNER = "agreement"
 
     history = HistoricalRecords()
@@ -243,13 +247,6 @@ class DocumentKind(models.TextChoices):
     UN_RESOLUTION = "un_resolution", _("UN Security Council Resolution")
 
 
-class DocumentQuerySet(PublishableQuerySet):
-    def for_listing(self):
-        """Ready for a page: the source joined (shown only if published), the published regions
-        and countries prefetched."""
-        return self.select_related("source").prefetch_published("regions", "countries")
-
-
 class Document(PartialDatesMixin, PublishableModel):
     """A key policy document: Joint Communications, Action Plans, the Pact, Council Conclusions."""
 
@@ -269,7 +266,8 @@ class Document(PartialDatesMixin, PublishableModel):
     themes = models.ManyToManyField(Theme, blank=True, related_name="documents")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="documents")
 
-    objects = DocumentQuerySet.as_manager()
+    PUBLIC_TO_ONE = ("source",)
+    PUBLIC_TO_MANY = ("regions", "countries")
 
     history = HistoricalRecords(m2m_fields=["regions", "countries", "routes", "themes"])
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.db.models import F, Prefetch, QuerySet
 
-from migrationsupport.models import Theme
-
 from .models import Agreement, AgreementEvent, Document
 
 
@@ -13,15 +11,11 @@ def agreements_with_timeline() -> QuerySet[Agreement]:
     """Published agreements ready for a list: current status annotated, source, region and
     parties joined or prefetched, and each one's published events as ``published_events``
     (oldest first), so a list of any length costs the same few queries."""
-    return (
-        Agreement.objects.published()
-        .for_listing()
-        .prefetch_related(
-            Prefetch(
-                "events",
-                queryset=AgreementEvent.objects.published().select_related("source").order_by("date", "pk"),
-                to_attr="published_events",
-            )
+    return Agreement.objects.for_public().prefetch_related(
+        Prefetch(
+            "events",
+            queryset=AgreementEvent.objects.for_public().order_by("date", "pk"),
+            to_attr="published_events",
         )
     )
 
@@ -29,8 +23,7 @@ def agreements_with_timeline() -> QuerySet[Agreement]:
 def documents_latest_first() -> QuerySet[Document]:
     """Published documents ready for a list, latest first and undated ones last."""
     return (
-        Document.objects.published()
-        .for_listing()
-        .prefetch_related(Prefetch("themes", queryset=Theme.objects.published()))
+        Document.objects.for_public()
+        .prefetch_published("themes")
         .order_by(F("date").desc(nulls_last=True), "title", "pk")
     )

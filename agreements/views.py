@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.urls import reverse
 
-from migrationsupport.models import published_or_none
 from migrationsupport.views import FilteredListView, PublishedDetailView
 
 from .filters import AgreementFilter, DocumentFilter
@@ -64,16 +63,13 @@ class AgreementDetailView(PublishedDetailView):
 
     def get_queryset(self):
         return (
-            Agreement.objects.published()
-            .with_current_status()
-            .select_related("source", "region")
-            .prefetch_published("parties", "themes")
+            super()
+            .get_queryset()
+            .prefetch_published("themes")
             .prefetch_related(
                 Prefetch(
                     "events",
-                    queryset=AgreementEvent.objects.published()
-                    .select_related("source")
-                    .order_by("date", "pk"),
+                    queryset=AgreementEvent.objects.for_public().order_by("date", "pk"),
                     to_attr="published_events",
                 ),
             )
@@ -81,7 +77,7 @@ class AgreementDetailView(PublishedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["region"] = published_or_none(self.object.region)
+        context["region"] = self.object.region
         return context
 
 
@@ -101,9 +97,4 @@ class DocumentDetailView(PublishedDetailView):
     parent_page = ("Key documents", "agreements:document-list")
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("source")
-            .prefetch_published("regions", "countries", "themes")
-        )
+        return super().get_queryset().prefetch_published("themes")

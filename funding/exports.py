@@ -3,23 +3,22 @@
 
 The amount is the exact decimal in EUR with its qualifier beside it, never a rounded text; the
 period and dates are ISO 8601 truncated to what is known ("2024", "2023-06"); related records
-are given by their stable identifiers (slugs, ISO codes) joined with ``LIST_SEPARATOR``. A
-related record that is a draft is left out (an empty cell for a to-one relation, as if it were
-not set yet).
+are given by their stable identifiers (slugs, ISO codes) joined with ``LIST_SEPARATOR``. The
+records come from ``for_public()``: a related record that is a draft is already left out (an
+empty cell for a to-one relation, as if it were not set yet).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from migrationsupport.models import published_or_none
 from migrationsupport.spreadsheets import join_list
 
 from .models import FundingRecord
 
 
-def _published(manager, key: Callable) -> str:
-    return join_list(key(obj) for obj in manager.all() if published_or_none(obj))
+def _slugs(manager) -> str:
+    return join_list(obj.slug for obj in manager.all())
 
 
 def _iso(record: FundingRecord, name: str) -> str:
@@ -27,13 +26,13 @@ def _iso(record: FundingRecord, name: str) -> str:
     return value.isoformat() if value else ""
 
 
-def _slug_if_published(obj) -> str:
-    obj = published_or_none(obj)
+def _slug(obj) -> str:
     return obj.slug if obj is not None else ""
 
 
 def _source(record: FundingRecord, name: str) -> str:
-    source = published_or_none(record.source)
+    # A draft source reads as missing (``for_public()``): the relation cannot be None otherwise.
+    source = getattr(record, "source", None)
     return getattr(source, name) if source is not None else ""
 
 
@@ -51,12 +50,12 @@ FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] =
     ("period_text", lambda r: r.period_display),
     ("donor", lambda r: r.donor),
     ("implementer", lambda r: r.implementer),
-    ("instrument", lambda r: _slug_if_published(r.instrument)),
-    ("conference", lambda r: _slug_if_published(r.conference)),
-    ("parent", lambda r: _slug_if_published(r.parent)),
-    ("regions", lambda r: _published(r.regions, lambda o: o.slug)),
-    ("countries", lambda r: _published(r.countries, lambda o: o.iso_code)),
-    ("themes", lambda r: _published(r.themes, lambda o: o.slug)),
+    ("instrument", lambda r: _slug(r.instrument)),
+    ("conference", lambda r: _slug(r.conference)),
+    ("parent", lambda r: _slug(r.parent)),
+    ("regions", lambda r: _slugs(r.regions)),
+    ("countries", lambda r: join_list(c.iso_code for c in r.countries.all())),
+    ("themes", lambda r: _slugs(r.themes)),
     ("source_title", lambda r: _source(r, "title")),
     ("source_url", lambda r: _source(r, "url")),
 )
@@ -64,7 +63,7 @@ FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] =
 FUNDING_CSV_LATER_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
     ("measure", lambda r: r.measure),
     ("source_passage", lambda r: r.source_passage),
-    ("may_overlap", lambda r: _published(r.may_overlap, lambda o: o.slug)),
+    ("may_overlap", lambda r: _slugs(r.may_overlap)),
 )
 FUNDING_CSV_HEADER = [
     *(name for name, _ in FUNDING_CSV_COLUMNS),
@@ -76,7 +75,8 @@ FUNDING_CSV_HEADER = [
 def funding_csv_rows(
     records: Iterable[FundingRecord], *, absolute_url: Callable[[str], str] = str
 ) -> Iterator[list[object]]:
-    """The header, then one row per record in the order given (use ``for_listing()`` records)."""
+    """The header, then one row per record in the order given (``for_public()`` records, with
+    ``may_overlap`` prefetched published too)."""
     yield FUNDING_CSV_HEADER
     for record in records:
         yield [

@@ -9,17 +9,11 @@ from .models import FundingRecord
 
 def funding_largest_first() -> QuerySet[FundingRecord]:
     """Largest amount first, records without an amount last: how a page lists figures."""
-    return (
-        FundingRecord.objects.published()
-        .for_listing()
-        .order_by(F("amount").desc(nulls_last=True), "title", "pk")
-    )
+    return FundingRecord.objects.for_public().order_by(F("amount").desc(nulls_last=True), "title", "pk")
 
 
 def funding_latest_first() -> QuerySet[FundingRecord]:
     """Latest period first (the explorer's order, and so its CSV's)."""
-    return (
-        FundingRecord.objects.published()
-        .for_listing()
-        .order_by(F("period_start").desc(nulls_last=True), F("amount").desc(nulls_last=True), "title", "pk")
+    return FundingRecord.objects.for_public().order_by(
+        F("period_start").desc(nulls_last=True), F("amount").desc(nulls_last=True), "title", "pk"
     )

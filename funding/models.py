@@ -45,6 +45,9 @@ class Instrument(PublishableModel):
     regions = models.ManyToManyField(Region, blank=True, related_name="instruments")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="instruments")
 
+    PUBLIC_TO_ONE = ("source",)
+    PUBLIC_TO_MANY = ("regions",)
+
     history = HistoricalRecords(m2m_fields=["regions"])
 
     class Meta:
@@ -72,6 +75,9 @@ class PledgingConference(PartialDatesMixin, PublishableModel):
     host = models.CharField(max_length=200, blank=True)
     regions = models.ManyToManyField(Region, blank=True, related_name="pledging_conferences")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="pledging_conferences")
+
+    PUBLIC_TO_ONE = ("source",)
+    PUBLIC_TO_MANY = ("regions",)
 
     history = HistoricalRecords(m2m_fields=["regions"])
 
@@ -137,13 +143,6 @@ class FundingKind(models.TextChoices):
 class FundingQuerySet(PublishableQuerySet):
     def top_level(self):
         return self.filter(parent__isnull=True)
-
-    def for_listing(self):
-        """Ready for a page: the to-one relations joined (pages show each only if published,
-        ``published_or_none``), the to-many ones prefetched with their published records only."""
-        return self.select_related("instrument", "source", "parent", "conference").prefetch_published(
-            "regions", "countries", "themes"
-        )
 
 
 class FundingRecord(PartialDatesMixin, PublishableModel):
@@ -218,6 +217,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         help_text=_("The larger figure this one is part of."),
     )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="funding_records")
+
+    PUBLIC_TO_ONE = ("instrument", "source", "parent", "conference")
+    PUBLIC_TO_MANY = ("regions", "countries", "themes")
 
     objects = FundingQuerySet.as_manager()
 

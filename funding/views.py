@@ -138,7 +138,7 @@ class InstrumentListView(PageMixin, ListView):
     template_name = "funding/instrument_list.html"
 
     def get_queryset(self):
-        return Instrument.objects.published().prefetch_published("regions")
+        return Instrument.objects.for_public()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -157,9 +157,6 @@ class InstrumentDetailView(PublishedDetailView):
     model = Instrument
     parent_page = ("Financing instruments", "funding:instrument-list")
 
-    def get_queryset(self):
-        return super().get_queryset().select_related("source").prefetch_published("regions")
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         records = funding_latest_first().filter(instrument=self.object)
@@ -173,12 +170,7 @@ class FundingRecordDetailView(PublishedDetailView):
     parent_page = EXPLORER
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("instrument", "conference", "parent", "source")
-            .prefetch_published("regions", "countries", "themes", "may_overlap")
-        )
+        return super().get_queryset().prefetch_published("may_overlap")
 
     def get_trail_to(self, obj):
         ancestors = []
@@ -196,7 +188,7 @@ class FundingRecordDetailView(PublishedDetailView):
         record = self.object
         children = funding_largest_first().filter(parent=record)
         context.update(
-            parent=published_or_none(record.parent),
+            parent=record.parent,
             children=children,
             # One query, empty when there are no parts: the template shows it only with parts.
             children_totals=funding_totals(records=children),
@@ -207,9 +199,6 @@ class FundingRecordDetailView(PublishedDetailView):
 class PledgingConferenceDetailView(PublishedDetailView):
     model = PledgingConference
     parent_page = EXPLORER
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("source").prefetch_published("regions")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -7,6 +7,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
+from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -40,10 +41,50 @@ def published_sql(alias: str) -> str:
     return f"{alias}.status = '{Status.PUBLISHED}'"
 
 
+class PublicModelIterable(ModelIterable):
+    """Records whose joined to-one relations (``PUBLIC_TO_ONE``) read as None when they are drafts.
+
+    Only the cached related record is dropped: the foreign key value stays, so a draft region is
+    "not set yet" on a page while the record itself is unchanged."""
+
+    def __iter__(self):
+        paths = [path.split("__") for path in self.queryset.model.PUBLIC_TO_ONE]
+        for obj in super().__iter__():
+            for path in paths:
+                _hide_draft(obj, path)
+            yield obj
+
+
+def _hide_draft(obj: models.Model, path: list[str]) -> None:
+    field = obj._meta.get_field(path[0])
+    if not field.is_cached(obj):
+        return
+    related = field.get_cached_value(obj)
+    if related is None:
+        return
+    if not related.is_published:
+        field.set_cached_value(obj, None)
+    elif len(path) > 1:
+        _hide_draft(related, path[1:])
+
+
 class PublishableQuerySet(models.QuerySet):
     def published(self):
         """The one definition of what the public may see: pages, API, search and exports use it."""
         return self.filter(published_q())
+
+    def for_public(self):
+        """The public form of these records: published ones only, with their related records
+        joined (the model's ``PUBLIC_TO_ONE``) or prefetched (``PUBLIC_TO_MANY``) and every draft
+        among those hidden, so pages, exports and digests show what they are given, with no check
+        of their own.
+        """
+        model = self.model
+        queryset = self.published().prefetch_published(*model.PUBLIC_TO_MANY)
+        if model.PUBLIC_TO_ONE:  # select_related() with no names would follow every foreign key
+            queryset = queryset.select_related(*model.PUBLIC_TO_ONE)
+        queryset._iterable_class = PublicModelIterable
+        return queryset
 
     def due_for_publication(self, now: datetime.datetime):
         """Drafts a Publisher scheduled for ``now`` or earlier (``services.publish_due``)."""
@@ -51,7 +92,7 @@ class PublishableQuerySet(models.QuerySet):
 
     def prefetch_published(self, *names: str):
         """Prefetch these to-many relations with their published records only, so a draft never
-        reaches the public through a relation (``for_listing()`` and the detail views use it).
+        reaches the public through a relation (``for_public()`` uses it).
 
         The same one query per relation as ``prefetch_related(*names)``."""
         return self.prefetch_related(
@@ -87,6 +128,12 @@ class PublishableModel(models.Model):
     )
 
     objects = PublishableQuerySet.as_manager()
+
+    #: What ``for_public()`` loads with each record: to-one relations joined (paths such as
+    #: ``"region__parent"``; a draft reads as None) and to-many relations prefetched (published
+    #: records only). The relations its pages, exports and API show.
+    PUBLIC_TO_ONE: tuple[str, ...] = ()
+    PUBLIC_TO_MANY: tuple[str, ...] = ()
 
     #: For a record shown on another record's page rather than its own (an event on its
     #: agreement's page): the foreign key to that record, which a preview shows as published too.
@@ -258,6 +305,8 @@ class Theme(PublishableModel):
     order = models.PositiveSmallIntegerField(default=0)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="themes")
 
+    PUBLIC_TO_ONE = ("source",)
+
     history = HistoricalRecords()
 
     class Meta:
@@ -279,6 +328,8 @@ class PageSection(PublishableModel):
     body = RichTextField()
     order = models.PositiveSmallIntegerField(default=0)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="page_sections")
+
+    PUBLIC_TO_ONE = ("source",)
 
     history = HistoricalRecords()
 

@@ -41,7 +41,7 @@ class PublishedDetailView(PageMixin, DetailView):
     parent_page: tuple[str, str] | None = None
 
     def get_queryset(self):
-        return self.model.objects.published()
+        return self.model.objects.for_public()
 
     def get_breadcrumbs(self):
         trail = [HOME]

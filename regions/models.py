@@ -62,6 +62,8 @@ class Region(PublishableModel):
     order = models.PositiveSmallIntegerField(default=0)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="regions")
 
+    PUBLIC_TO_ONE = ("parent", "source")
+
     objects = RegionQuerySet.as_manager()
 
     history = HistoricalRecords()
@@ -110,12 +112,6 @@ class CooperationStatus(models.TextChoices):
 iso_alpha2 = RegexValidator(r"^[A-Z]{2}$", _("Enter a two-letter ISO 3166-1 alpha-2 code, e.g. TR."))
 
 
-class CountryQuerySet(PublishableQuerySet):
-    def for_listing(self):
-        # The source: cited next to every stated status.
-        return self.select_related("region", "region__parent", "source")
-
-
 class Country(PartialDatesMixin, PublishableModel):
     """A partner country (or a country of origin named by a figure), keyed by its ISO code."""
 
@@ -160,7 +156,7 @@ class Country(PartialDatesMixin, PublishableModel):
     )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="countries")
 
-    objects = CountryQuerySet.as_manager()
+    PUBLIC_TO_ONE = ("region", "region__parent", "source")
 
     history = HistoricalRecords()
 
@@ -226,6 +222,9 @@ class Route(PublishableModel):
     countries = models.ManyToManyField(Country, blank=True, related_name="routes")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="routes")
 
+    PUBLIC_TO_ONE = ("source",)
+    PUBLIC_TO_MANY = ("regions", "countries")
+
     history = HistoricalRecords(m2m_fields=["regions", "countries"])
 
     class Meta:
@@ -251,6 +250,8 @@ class RouteFigure(PartialDatesMixin, PublishableModel):
     period = partial_date_field(_("period"))
     period_precision = precision_field()
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="route_figures")
+
+    PUBLIC_TO_ONE = ("source",)
 
     PAGE_OWNER = "route"
 
@@ -304,6 +305,9 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     as_of = partial_date_field(_("as of"), blank=True)
     as_of_precision = precision_field(blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="population_figures")
+
+    PUBLIC_TO_ONE = ("country", "source")
+    PUBLIC_TO_MANY = ("origins",)
 
     PAGE_OWNER = "country"
 

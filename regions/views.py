@@ -49,7 +49,7 @@ class CountryListView(FilteredListView):
     field_hints = {"region": "Includes its sub-regions."}
 
     def get_base_queryset(self):
-        return Country.objects.published().for_listing()
+        return Country.objects.for_public()
 
 
 class RouteDetailView(PublishedDetailView):
@@ -60,13 +60,7 @@ class RouteDetailView(PublishedDetailView):
         return (
             super()
             .get_queryset()
-            .select_related("source")
-            .prefetch_published("regions", "countries")
             .prefetch_related(
-                Prefetch(
-                    "figures",
-                    queryset=RouteFigure.objects.published().select_related("source"),
-                    to_attr="published_figures",
-                ),
+                Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures"),
             )
         )

@@ -71,11 +71,6 @@ def _linked_to(model, region_ids) -> object:
     return related_pks(model, "regions", lambda path: Q(**{f"{path}__in": region_ids}))
 
 
-def published_related(manager) -> list:
-    """The published objects of a prefetched relation (drafts never reach a page)."""
-    return [obj for obj in manager.all() if obj.is_published]
-
-
 def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> list[FundingNode]:
     """Nest records under their parent when the parent is among them; keep the given order.
 
@@ -190,27 +185,20 @@ def region_digests(
     )
     funding = funding_largest_first().filter(pk__in=funding_ids)
     for record in funding:
-        for region in published_related(record.regions):
+        for region in record.regions.all():
             if region.pk in ids:
                 funding_by_region[region.pk].append(record)
     for region_id, records in funding_by_region.items():
         digest = digests[region_id]
         digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built below
 
-    instruments = (
-        Instrument.objects.published().filter(pk__in=_linked_to(Instrument, ids)).prefetch_related("regions")
-    )
+    instruments = Instrument.objects.for_public().filter(pk__in=_linked_to(Instrument, ids))
     for instrument in instruments:
-        add((r.pk for r in published_related(instrument.regions)), "instruments", instrument)
+        add((r.pk for r in instrument.regions.all()), "instruments", instrument)
 
-    conferences = (
-        PledgingConference.objects.published()
-        .filter(pk__in=_linked_to(PledgingConference, ids))
-        .select_related("source")
-        .prefetch_related("regions")
-    )
+    conferences = PledgingConference.objects.for_public().filter(pk__in=_linked_to(PledgingConference, ids))
     for conference in conferences:
-        add((r.pk for r in published_related(conference.regions)), "conferences", conference)
+        add((r.pk for r in conference.regions.all()), "conferences", conference)
 
     # An agreement belongs to its own region and to its parties' regions: the first ones of each.
     agreement_ids = top_ids_per_region(
@@ -232,7 +220,7 @@ def region_digests(
     )
     agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title", "pk")
     for agreement in agreements:
-        party_regions = [c.region_id for c in published_related(agreement.parties)]
+        party_regions = [c.region_id for c in agreement.parties.all()]
         add([agreement.region_id, *party_regions], "agreements", agreement)
 
     document_ids = top_ids_per_region(
@@ -245,7 +233,7 @@ def region_digests(
     )
     documents = documents_latest_first().filter(pk__in=document_ids)
     for document in documents:
-        add((r.pk for r in published_related(document.regions)), "documents", document)
+        add((r.pk for r in document.regions.all()), "documents", document)
     # Each region got its first ones plus one (to know whether there are more), and possibly
     # records another region fetched; in display order its own first ones come first.
     for digest in digests.values():
@@ -253,32 +241,24 @@ def region_digests(
         digest.documents = digest.cap("documents", digest.documents)
 
     # With its source, cited next to a stated status.
-    for country in Country.objects.published().filter(region__in=ids).select_related("source"):
+    for country in Country.objects.for_public().filter(region__in=ids):
         add([country.region_id], "countries", country)
 
-    populations = (
-        PopulationFigure.objects.published()
-        .filter(published_q("country"), country__region__in=ids)
-        .select_related("country", "source")
-        .prefetch_related(Prefetch("origins", queryset=Country.objects.published()))
+    populations = PopulationFigure.objects.for_public().filter(
+        published_q("country"), country__region__in=ids
     )
     for figure in populations:
         add([figure.country.region_id], "populations", figure)
 
     routes = (
-        Route.objects.published()
+        Route.objects.for_public()
         .filter(pk__in=_linked_to(Route, ids))
         .prefetch_related(
-            "regions",
-            Prefetch(
-                "figures",
-                queryset=RouteFigure.objects.published().select_related("source"),
-                to_attr="published_figures",
-            ),
+            Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures")
         )
     )
     for route in routes:
-        add((r.pk for r in published_related(route.regions)), "routes", route)
+        add((r.pk for r in route.regions.all()), "routes", route)
 
     roots = []
     for region in regions:

@@ -13,7 +13,7 @@ from django.views.generic import ListView, TemplateView
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle
-from migrationsupport.models import PageSection, Theme, published_or_none, published_q
+from migrationsupport.models import PageSection, Theme, published_q
 from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
 from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, PageMixin, PublishedDetailView
@@ -34,9 +34,9 @@ class HomeView(PageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        themes = list(Theme.objects.published())
-        routes = list(Route.objects.published())
-        sections = list(PageSection.objects.published())
+        themes = list(Theme.objects.for_public())
+        routes = list(Route.objects.for_public())
+        sections = list(PageSection.objects.for_public())
         # Lists the page sections introduce, shown right after their section (or on their own).
         extras = {"key-areas": ("themes", themes), "whole-of-route": ("routes", routes)}
         for section in sections:
@@ -57,7 +57,7 @@ class ThemeListView(PageMixin, ListView):
     template_name = "migrationsupport/theme_list.html"
 
     def get_queryset(self):
-        return Theme.objects.published()
+        return Theme.objects.for_public()
 
     def get_breadcrumbs(self):
         return [HOME, ("Key areas", None)]
@@ -106,19 +106,16 @@ class RegionDetailView(PublishedDetailView):
     template_name = "regions/region_detail.html"
     parent_page = ("Regions", "regions:region-list")
 
-    def get_queryset(self):
-        return super().get_queryset().select_related("parent", "source")
-
     def get_trail_to(self, obj):
-        parent = published_or_none(obj.parent)
+        parent = obj.parent
         return [(parent.name, parent.get_absolute_url())] if parent else []
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         region = self.object
-        subregions = list(Region.objects.published().filter(parent=region))
+        subregions = list(Region.objects.for_public().filter(parent=region))
         context["digest"] = region_digests(regions=[region, *subregions])[0]
-        context["parent"] = published_or_none(region.parent)
+        context["parent"] = region.parent
         return context
 
 
@@ -129,9 +126,6 @@ class CountryDetailView(PublishedDetailView):
     template_name = "regions/country_detail.html"
     parent_page = ("Partner countries", "regions:country-list")
 
-    def get_queryset(self):
-        return super().get_queryset().select_related("region", "region__parent", "source")
-
     def get_object(self, queryset=None):
         self.kwargs["iso_code"] = self.kwargs["iso_code"].upper()
         return super().get_object(queryset)
@@ -139,19 +133,19 @@ class CountryDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         country = self.object
-        region = published_or_none(country.region)
-        figures = PopulationFigure.objects.published().select_related("country", "source")
+        region = country.region
+        figures = PopulationFigure.objects.for_public()
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
         agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
         funding, more_funding = first_of(funding_largest_first().filter(countries=country))
         documents, more_documents = first_of(documents_latest_first().filter(countries=country))
         context.update(
             region=region,
-            populations=figures.filter(country=country).prefetch_published("origins"),
+            populations=figures.filter(country=country),
             origin_of=figures.filter(published_q("country"), origins=country),
             agreements=agreements,
             funding=funding,
-            routes=Route.objects.published().filter(countries=country),
+            routes=Route.objects.for_public().filter(countries=country),
             documents=documents,
             more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import template
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -12,22 +11,6 @@ from migrationsupport.footnotes import Footnotes
 from migrationsupport.values import PartialDate
 
 register = template.Library()
-
-
-@register.filter
-def published(objects) -> list:
-    """The published objects of a (prefetched) relation: ``record.regions.all|published``."""
-    if objects is None:
-        return []
-    if not isinstance(objects, QuerySet) and hasattr(objects, "all"):
-        objects = objects.all()  # a related manager: .all() uses the prefetched rows
-    return [obj for obj in objects if getattr(obj, "is_published", False)]
-
-
-@register.filter
-def public(obj):
-    """The object when it is published, else None: a draft parent or region is not shown."""
-    return obj if obj is not None and getattr(obj, "is_published", False) else None
 
 
 @register.filter

@@ -1,6 +1,8 @@
 """One rule for what the public sees: outside the querysets (migrationsupport/models.py) no code
-filters on the status field itself. Pages, API, search, exports and digests reach it through
-``published()``, ``published_q(path)``, ``prefetch_published()`` and ``published_or_none()``."""
+filters on the status field itself, and no public template checks publication. Pages, API,
+search, exports and digests reach it through ``for_public()`` (records with their relations,
+drafts among those hidden), ``published()``, ``published_q(path)``, ``prefetch_published()`` and
+``published_or_none()``."""
 
 from __future__ import annotations
 
@@ -65,3 +67,26 @@ def test_the_check_sees_both_kinds_of_lookup():
         "sql = \"WHERE up.status = 'published'\"\n"
     )
     assert status_lookups(ast.parse(code)) == [1, 2, 5]
+
+
+# Public templates show what ``for_public()`` gives them: a draft relation is already None there.
+PUBLIC_TEMPLATE_CHECK = re.compile(r"is_published|\|\s*public\b|\|\s*published\b")
+
+
+def _public_templates() -> list[Path]:
+    return sorted(
+        path
+        for path in (BASE_DIR / "templates").rglob("*.html")
+        if "admin" not in path.relative_to(BASE_DIR / "templates").parts
+    )
+
+
+@pytest.mark.parametrize("path", _public_templates(), ids=lambda path: str(path.relative_to(BASE_DIR)))
+def test_no_public_template_checks_publication_itself(path):
+    assert not PUBLIC_TEMPLATE_CHECK.findall(path.read_text())
+
+
+def test_the_template_check_sees_each_form():
+    template = "{% if s.is_published %}{{ a.region|public }}{{ r.regions.all|published }}"
+    found = PUBLIC_TEMPLATE_CHECK.findall(template)
+    assert len(found) == 3
