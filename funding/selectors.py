@@ -51,8 +51,8 @@ _LABEL_MODELS = {"region": Region, "country": Country, "theme": Theme, "instrume
 #            counted whole); ``records`` 0 when they are of different measures or donors.
 # The set is read once and every step is a join PostgreSQL can hash, with no comparison between
 # rows of a CTE and no join between two large CTEs other than by id: the planner cannot estimate
-# a CTE's size, and a NOT EXISTS over depths (15 s) or marks joined from the records' side
-# (minutes, every record paired with every other of its measure) were the price at 100 000 records.
+# a CTE's size, and a NOT EXISTS over depths or marks joined from the records' side (every record
+# paired with every other of its measure) cost seconds to minutes at scale (docs/performance.md).
 _TOTALS_SQL = """
 WITH RECURSIVE
 members (id, amount, qualifier, parent_id, measure, donor, plain_key, instrument_id) AS ({members}),

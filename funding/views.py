@@ -114,7 +114,7 @@ class FundingExportView(FundingRecordsFilterMixin, View):
             text = "\n".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
             return HttpResponse(text + "\n", status=400, content_type="text/plain; charset=utf-8")
         # Streamed in chunks of EXPORT_CHUNK records (each chunk with its own prefetch queries):
-        # the whole table at 100 000 records never sits in a worker's memory.
+        # the whole table never sits in a worker's memory.
         records = self.get_queryset().prefetch_published("may_overlap").iterator(chunk_size=EXPORT_CHUNK)
         return csv_download(
             funding_csv_rows(records, absolute_url=request.build_absolute_uri),

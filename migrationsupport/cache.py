@@ -74,10 +74,10 @@ def _key(request, host: str, version: int) -> str:
 def _lean_copy(response) -> HttpResponse:
     """The status, headers and bytes of a rendered response, and nothing else.
 
-    A pickled DRF ``Response`` also carries its ``data`` (every serialized record again): the API
-    funding list stored 370 kB for 53 kB of JSON, and unpickling that on every hit cost more
-    than the hit saved. Its ETag is computed here, once: otherwise ConditionalGetMiddleware
-    hashes the whole body again on every hit (the overview is 140 kB at 100 000 records).
+    A pickled DRF ``Response`` also carries its ``data`` (every serialized record again), several
+    times the size of its JSON, and unpickling that on every hit cost more than the hit saved
+    (docs/performance.md). Its ETag is computed here, once: otherwise ConditionalGetMiddleware
+    hashes the whole body again on every hit.
     """
     lean = HttpResponse(response.content, status=response.status_code)
     for name, value in response.items():

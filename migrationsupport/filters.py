@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from .models import Source
 
 # Every search term is one more condition on each searched field of every row, so the terms are
-# bounded: at 20 000 funding records, 1 900 one-letter terms (a 4 KB address) took seconds.
+# bounded: an address of a few kilobytes of one-letter terms otherwise holds a worker for seconds.
 MAX_SEARCH_TERMS = 10
 MAX_SEARCH_TERM_LENGTH = 100
 
@@ -34,7 +34,7 @@ def related_pks(model, field_name: str, condition: Callable[[str], Q]) -> QueryS
     ``condition(path)``, as a subquery for ``pk__in``.
 
     ``pk IN (SELECT ...)`` never repeats a row, so a list needs no DISTINCT over every column
-    (which at 100 000 records sorts the whole table before a page of 50 can be cut). Across a
+    (which sorts the whole table before one page can be cut). Across a
     many-to-many relation the subquery reads the through table alone, not the list's own table
     a second time; ``condition`` gets the lookup path to use from there.
     """

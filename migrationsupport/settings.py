@@ -139,8 +139,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles any query it costs above 100 000 (a total over every funding
-    # record), which spends 0.3-0.4 s compiling for a query that runs in 0.2 s: a web request
-    # is never long enough to win that back. A DATABASE_URL with its own ?options= keeps those.
+    # record) and spends longer compiling than the query then runs (docs/performance.md): a web
+    # request is never long enough to win that back. A DATABASE_URL with its own ?options= keeps
+    # those.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

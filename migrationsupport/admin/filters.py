@@ -34,8 +34,8 @@ class ManyToManyListFilter(admin.SimpleListFilter):
     """Filter by one related record across a many-to-many relation, without DISTINCT.
 
     Django's own filter on a many-to-many field joins the relation and makes the changelist
-    ``SELECT DISTINCT`` over every column to drop the repeats, which at 100 000 funding records
-    sorts the table three times per page (page, count, date range): 425 ms. This one is a
+    ``SELECT DISTINCT`` over every column to drop the repeats, which sorts the whole table three
+    times per page (page, count, date range; timed in docs/performance.md). This one is a
     semi-join on the through table (``migrationsupport.filters.related_pks``), with the same
     address (``?regions__id__exact=6``). Use ``ManyToManyListFilter.of("regions")``.
     """

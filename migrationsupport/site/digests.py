@@ -104,9 +104,9 @@ def top_ids_per_region(
 
     One query, so a page about regions never loads every record of a region with tens of
     thousands of them. On PostgreSQL it is a UNION ALL of one ``LIMIT`` query per region, each
-    walking an index and stopping after ``limit`` rows (at 100 000 records, 10 ms for the
-    overview's funding instead of 290 ms for ranking every row). SQLite allows no LIMIT inside
-    a UNION: there, ROW_NUMBER() over a window partitioned by region.
+    walking an index and stopping after ``limit`` rows instead of ranking every row (timed in
+    docs/performance.md). SQLite allows no LIMIT inside a UNION: there, ROW_NUMBER() over a
+    window partitioned by region.
     """
     region_ids = sorted(region_ids)
     if not region_ids:
@@ -162,94 +162,111 @@ def region_digests(
     says which lists had more).
     """
     regions = list(regions)
-    ids = {region.pk for region in regions}
     digests = {region.pk: RegionDigest(region, limit=limit) for region in regions}
+    _add_funding(digests, limit)
+    _add_agreements(digests, limit)
+    _add_documents(digests, limit)
+    _add_linked_records(digests)
+    return _nest(regions, digests, most_specific=most_specific)
 
-    def add(region_ids: Iterable[int | None], attribute: str, obj) -> None:
-        for region_id in dict.fromkeys(region_ids):
-            if region_id in ids:
-                getattr(digests[region_id], attribute).append(obj)
 
-    funding_by_region: dict[int, list[FundingRecord]] = defaultdict(list)
-    funding_ids = top_ids_per_region(
-        FundingRecord.regions.through.objects.filter(published_q("fundingrecord"), region_id__in=ids),
+def _add(digests: dict[int, RegionDigest], region_ids: Iterable[int | None], attribute: str, obj) -> None:
+    """Add ``obj`` to the list ``attribute`` of each of these regions that has a digest, once."""
+    for region_id in dict.fromkeys(region_ids):
+        if region_id in digests:
+            getattr(digests[region_id], attribute).append(obj)
+
+
+def _first_ids(pairs, digests: dict[int, RegionDigest], limit: int, **kwargs) -> set[int]:
+    """``top_ids_per_region`` for these regions, one more than they show (to know there are more)."""
+    return top_ids_per_region(pairs, region_ids=set(digests), limit=limit + 1, **kwargs)
+
+
+def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
+    funding_ids = _first_ids(
+        FundingRecord.regions.through.objects.filter(
+            published_q("fundingrecord"), region_id__in=set(digests)
+        ),
+        digests,
+        limit,
         region="region_id",
         record="fundingrecord_id",
-        region_ids=ids,
-        limit=limit + 1,
         order_by=[
             F("fundingrecord__amount").desc(nulls_last=True),
             "fundingrecord__title",
             "fundingrecord_id",
         ],
     )
-    funding = funding_largest_first().filter(pk__in=funding_ids)
-    for record in funding:
+    by_region: dict[int, list[FundingRecord]] = defaultdict(list)
+    for record in funding_largest_first().filter(pk__in=funding_ids):
         for region in record.regions.all():
-            if region.pk in ids:
-                funding_by_region[region.pk].append(record)
-    for region_id, records in funding_by_region.items():
+            if region.pk in digests:
+                by_region[region.pk].append(record)
+    for region_id, records in by_region.items():
         digest = digests[region_id]
-        digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built below
+        digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built in _nest
 
-    instruments = Instrument.objects.for_public().filter(pk__in=_linked_to(Instrument, ids))
-    for instrument in instruments:
-        add((r.pk for r in instrument.regions.all()), "instruments", instrument)
 
-    conferences = PledgingConference.objects.for_public().filter(pk__in=_linked_to(PledgingConference, ids))
-    for conference in conferences:
-        add((r.pk for r in conference.regions.all()), "conferences", conference)
-
-    # An agreement belongs to its own region and to its parties' regions: the first ones of each.
-    agreement_ids = top_ids_per_region(
-        Agreement.objects.published().filter(region__in=ids),
+def _add_agreements(digests: dict[int, RegionDigest], limit: int) -> None:
+    """An agreement belongs to its own region and to its parties' regions: the first ones of each."""
+    agreement_ids = _first_ids(
+        Agreement.objects.published().filter(region__in=set(digests)),
+        digests,
+        limit,
         region="region_id",
         record="pk",
         order_by=["kind", "title", "pk"],
-        region_ids=ids,
-        limit=limit + 1,
-    ) | top_ids_per_region(
+    ) | _first_ids(
         Agreement.parties.through.objects.filter(
-            published_q("country"), published_q("agreement"), country__region__in=ids
+            published_q("country"), published_q("agreement"), country__region__in=set(digests)
         ),
+        digests,
+        limit,
         region="country__region_id",
         record="agreement_id",
         order_by=["agreement__kind", "agreement__title", "agreement_id"],
-        region_ids=ids,
-        limit=limit + 1,
     )
     agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title", "pk")
     for agreement in agreements:
-        party_regions = [c.region_id for c in agreement.parties.all()]
-        add([agreement.region_id, *party_regions], "agreements", agreement)
-
-    document_ids = top_ids_per_region(
-        Document.regions.through.objects.filter(published_q("document"), region_id__in=ids),
-        region="region_id",
-        record="document_id",
-        order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
-        region_ids=ids,
-        limit=limit + 1,
-    )
-    documents = documents_latest_first().filter(pk__in=document_ids)
-    for document in documents:
-        add((r.pk for r in document.regions.all()), "documents", document)
+        party_regions = [country.region_id for country in agreement.parties.all()]
+        _add(digests, [agreement.region_id, *party_regions], "agreements", agreement)
     # Each region got its first ones plus one (to know whether there are more), and possibly
     # records another region fetched; in display order its own first ones come first.
     for digest in digests.values():
         digest.agreements = digest.cap("agreements", digest.agreements)
+
+
+def _add_documents(digests: dict[int, RegionDigest], limit: int) -> None:
+    document_ids = _first_ids(
+        Document.regions.through.objects.filter(published_q("document"), region_id__in=set(digests)),
+        digests,
+        limit,
+        region="region_id",
+        record="document_id",
+        order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
+    )
+    for document in documents_latest_first().filter(pk__in=document_ids):
+        _add(digests, (region.pk for region in document.regions.all()), "documents", document)
+    for digest in digests.values():
         digest.documents = digest.cap("documents", digest.documents)
 
-    # With its source, cited next to a stated status.
+
+def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
+    """Instruments, conferences, countries (with the source cited next to a stated status),
+    population figures and routes: few per region, all of them shown."""
+    ids = set(digests)
+    for instrument in Instrument.objects.for_public().filter(pk__in=_linked_to(Instrument, ids)):
+        _add(digests, (region.pk for region in instrument.regions.all()), "instruments", instrument)
+    for conference in PledgingConference.objects.for_public().filter(
+        pk__in=_linked_to(PledgingConference, ids)
+    ):
+        _add(digests, (region.pk for region in conference.regions.all()), "conferences", conference)
     for country in Country.objects.for_public().filter(region__in=ids):
-        add([country.region_id], "countries", country)
-
-    populations = PopulationFigure.objects.for_public().filter(
+        _add(digests, [country.region_id], "countries", country)
+    for figure in PopulationFigure.objects.for_public().filter(
         published_q("country"), country__region__in=ids
-    )
-    for figure in populations:
-        add([figure.country.region_id], "populations", figure)
-
+    ):
+        _add(digests, [figure.country.region_id], "populations", figure)
     routes = (
         Route.objects.for_public()
         .filter(pk__in=_linked_to(Route, ids))
@@ -258,8 +275,13 @@ def region_digests(
         )
     )
     for route in routes:
-        add((r.pk for r in route.regions.all()), "routes", route)
+        _add(digests, (region.pk for region in route.regions.all()), "routes", route)
 
+
+def _nest(
+    regions: list[Region], digests: dict[int, RegionDigest], *, most_specific: bool
+) -> list[RegionDigest]:
+    """Sub-regions under their region (the roots returned), each funding list as a tree."""
     roots = []
     for region in regions:
         digest = digests[region.pk]

@@ -99,98 +99,26 @@ def _year(rng: random.Random) -> datetime.date:
     return datetime.date(rng.randint(2014, 2026), 1, 1)
 
 
+QUALIFIERS = ["exact"] * 7 + ["about", "more_than", "almost"]
+
+
 @transaction.atomic
 def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict[str, int]:
     pools = _pools()
     source = synthetic_source()
     start = FundingRecord.objects.filter(slug__startswith=PREFIX).count()
     bar = Progress("funding", funding, stream=sys.stderr if progress else _Null())
-
-    qualifiers = ["exact"] * 7 + ["about", "more_than", "almost"]
-    through_regions = FundingRecord.regions.through
-    through_countries = FundingRecord.countries.through
-    through_themes = FundingRecord.themes.through
     made = 0
     while made < funding:
         size = min(BATCH, funding - made)
         # Each batch: top-level records first, then up to 3 children per 10 records inside them.
-        parents = []
-        for i in range(size - size // 10 * 3):
-            n = start + made + i
-            begin = _year(rng)
-            parents.append(
-                FundingRecord(
-                    title=f"Synthetic funding record {n}",
-                    slug=f"{PREFIX}funding-{n}",
-                    kind=rng.choice(FundingKind.values),
-                    amount=Decimal(rng.randrange(10, 5000)) * 100_000,
-                    qualifier=rng.choice(qualifiers),
-                    measure=rng.choice(Measure.values),
-                    period_start=begin,
-                    period_start_precision="year",
-                    period_end=begin.replace(year=begin.year + rng.randint(0, 3)),
-                    period_end_precision="year",
-                    donor=rng.choice(Donor.values),
-                    instrument_id=rng.choice(pools["instruments"]) if pools["instruments"] else None,
-                    source=source,
-                    status=Status.PUBLISHED,
-                )
-            )
+        parents = _top_level(size - size // 10 * 3, first=start + made, rng=rng, pools=pools, source=source)
         FundingRecord.objects.bulk_create(parents, batch_size=1000)
-        children = []
-        for i, parent in enumerate(
-            rng.sample(parents, (size - len(parents)) // 3 or 0) if size >= 10 else []
-        ):
-            for j in range(3):
-                n = start + made + len(parents) + i * 3 + j
-                children.append(
-                    FundingRecord(
-                        title=f"Synthetic part {j + 1} of {parent.title}",
-                        slug=f"{PREFIX}funding-{n}",
-                        kind=FundingKind.PROGRAMME,
-                        amount=parent.amount / 4,
-                        qualifier="exact",
-                        measure=parent.measure,
-                        period_start=parent.period_start,
-                        period_start_precision="year",
-                        period_end=parent.period_end,
-                        period_end_precision="year",
-                        donor=parent.donor,
-                        instrument_id=parent.instrument_id,
-                        parent=parent,
-                        source=source,
-                        status=Status.PUBLISHED,
-                    )
-                )
+        chosen = rng.sample(parents, (size - len(parents)) // 3 or 0) if size >= 10 else []
+        children = _parts(chosen, first=start + made + len(parents), source=source)
         FundingRecord.objects.bulk_create(children, batch_size=1000)
         batch = parents + children
-        through_regions.objects.bulk_create(
-            [
-                through_regions(fundingrecord_id=r.pk, region_id=region)
-                for r in batch
-                for region in rng.sample(pools["regions"], min(len(pools["regions"]), rng.randint(1, 2)))
-            ],
-            batch_size=5000,
-        )
-        if pools["countries"]:
-            through_countries.objects.bulk_create(
-                [
-                    through_countries(fundingrecord_id=r.pk, country_id=country)
-                    for r in batch
-                    for country in rng.sample(
-                        pools["countries"], min(len(pools["countries"]), rng.randint(0, 2))
-                    )
-                ],
-                batch_size=5000,
-            )
-        through_themes.objects.bulk_create(
-            [
-                through_themes(fundingrecord_id=r.pk, theme_id=theme)
-                for r in batch
-                for theme in rng.sample(pools["themes"], min(len(pools["themes"]), rng.randint(1, 2)))
-            ],
-            batch_size=5000,
-        )
+        _link(batch, rng=rng, pools=pools)
         made += len(batch)
         bar.advance(len(batch))
 
@@ -198,6 +126,78 @@ def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict
         count=max(funding // 20, 1), rng=rng, pools=pools
     )
     return {"funding records": made, "agreements": agreements, "events": events, "documents": documents}
+
+
+def _top_level(count: int, *, first: int, rng: random.Random, pools, source) -> list[FundingRecord]:
+    records = []
+    for n in range(first, first + count):
+        begin = _year(rng)
+        records.append(
+            FundingRecord(
+                title=f"Synthetic funding record {n}",
+                slug=f"{PREFIX}funding-{n}",
+                kind=rng.choice(FundingKind.values),
+                amount=Decimal(rng.randrange(10, 5000)) * 100_000,
+                qualifier=rng.choice(QUALIFIERS),
+                measure=rng.choice(Measure.values),
+                period_start=begin,
+                period_start_precision="year",
+                period_end=begin.replace(year=begin.year + rng.randint(0, 3)),
+                period_end_precision="year",
+                donor=rng.choice(Donor.values),
+                instrument_id=rng.choice(pools["instruments"]) if pools["instruments"] else None,
+                source=source,
+                status=Status.PUBLISHED,
+            )
+        )
+    return records
+
+
+def _parts(parents: list[FundingRecord], *, first: int, source) -> list[FundingRecord]:
+    """Three parts inside each of ``parents``, each a quarter of it."""
+    return [
+        FundingRecord(
+            title=f"Synthetic part {j + 1} of {parent.title}",
+            slug=f"{PREFIX}funding-{first + i * 3 + j}",
+            kind=FundingKind.PROGRAMME,
+            amount=parent.amount / 4,
+            qualifier="exact",
+            measure=parent.measure,
+            period_start=parent.period_start,
+            period_start_precision="year",
+            period_end=parent.period_end,
+            period_end_precision="year",
+            donor=parent.donor,
+            instrument_id=parent.instrument_id,
+            parent=parent,
+            source=source,
+            status=Status.PUBLISHED,
+        )
+        for i, parent in enumerate(parents)
+        for j in range(3)
+    ]
+
+
+def _link(batch: list[FundingRecord], *, rng: random.Random, pools) -> None:
+    """One or two regions and themes and up to two countries for each record."""
+
+    def links(through, column: str, pool: list[int], fewest: int) -> list:
+        return [
+            through(fundingrecord_id=record.pk, **{column: pk})
+            for record in batch
+            for pk in rng.sample(pool, min(len(pool), rng.randint(fewest, 2)))
+        ]
+
+    relations = FundingRecord.regions.through, FundingRecord.countries.through, FundingRecord.themes.through
+    through_regions, through_countries, through_themes = relations
+    through_regions.objects.bulk_create(
+        links(through_regions, "region_id", pools["regions"], 1), batch_size=5000
+    )
+    if pools["countries"]:
+        through_countries.objects.bulk_create(
+            links(through_countries, "country_id", pools["countries"], 0), batch_size=5000
+        )
+    through_themes.objects.bulk_create(links(through_themes, "theme_id", pools["themes"], 1), batch_size=5000)
 
 
 def _agreements_and_documents(*, count: int, rng: random.Random, pools) -> tuple[int, int, int]:
