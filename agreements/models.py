@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -25,6 +27,9 @@ from migrationsupport.models import (
 from migrationsupport.richtext import RichTextField
 from migrationsupport.values import PartialDate
 from regions.models import Country, Region, Route
+
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
 
 
 class AgreementKind(models.TextChoices):
@@ -123,6 +128,9 @@ class AgreementQuerySet(PublishableQuerySet):
         return self.with_current_status().select_related("source", "region").prefetch_published("parties")
 
 
+AgreementManager = models.Manager.from_queryset(AgreementQuerySet)
+
+
 class Agreement(PublishableModel):
     """An agreement, arrangement, dialogue or statement between the EU and partner countries."""
 
@@ -153,7 +161,7 @@ class Agreement(PublishableModel):
     themes = models.ManyToManyField(Theme, blank=True, related_name="agreements")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="agreements")
 
-    objects = AgreementQuerySet.as_manager()
+    objects: ClassVar[AgreementManager] = AgreementQuerySet.as_manager()
 
     history = HistoricalRecords(m2m_fields=["parties", "themes"])
 
@@ -185,7 +193,7 @@ class Agreement(PublishableModel):
         return STATUS_AFTER_EVENT[latest.kind] if latest else self.stated_status
 
     @property
-    def current_status_label(self) -> str:
+    def current_status_label(self) -> Message:
         status = self.current_status
         return AgreementStatus(status).label if status else _("Status not stated")
 
@@ -225,7 +233,7 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
         return self.agreement.get_absolute_url() + f"#event-{self.pk}"
 
     @property
-    def date_display(self) -> PartialDate:
+    def date_display(self) -> PartialDate | None:
         return self.partial_date("date")
 
     @property
@@ -250,6 +258,9 @@ class DocumentQuerySet(PublishableQuerySet):
         return self.select_related("source").prefetch_published("regions", "countries")
 
 
+DocumentManager = models.Manager.from_queryset(DocumentQuerySet)
+
+
 class Document(PartialDatesMixin, PublishableModel):
     """A key policy document: Joint Communications, Action Plans, the Pact, Council Conclusions."""
 
@@ -269,7 +280,7 @@ class Document(PartialDatesMixin, PublishableModel):
     themes = models.ManyToManyField(Theme, blank=True, related_name="documents")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="documents")
 
-    objects = DocumentQuerySet.as_manager()
+    objects: ClassVar[DocumentManager] = DocumentQuerySet.as_manager()
 
     history = HistoricalRecords(m2m_fields=["regions", "countries", "routes", "themes"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -44,6 +45,9 @@ class RegionQuerySet(PublishableQuerySet):
         return self.filter(parent__isnull=True)
 
 
+RegionManager = models.Manager.from_queryset(RegionQuerySet)
+
+
 class Region(PublishableModel):
     """A region of the EU's neighbourhood, or a sub-region of one (North Africa, Türkiye...)."""
 
@@ -62,7 +66,7 @@ class Region(PublishableModel):
     order = models.PositiveSmallIntegerField(default=0)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="regions")
 
-    objects = RegionQuerySet.as_manager()
+    objects: ClassVar[RegionManager] = RegionQuerySet.as_manager()
 
     history = HistoricalRecords()
 
@@ -116,6 +120,9 @@ class CountryQuerySet(PublishableQuerySet):
         return self.select_related("region", "region__parent", "source")
 
 
+CountryManager = models.Manager.from_queryset(CountryQuerySet)
+
+
 class Country(PartialDatesMixin, PublishableModel):
     """A partner country (or a country of origin named by a figure), keyed by its ISO code."""
 
@@ -160,7 +167,7 @@ class Country(PartialDatesMixin, PublishableModel):
     )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="countries")
 
-    objects = CountryQuerySet.as_manager()
+    objects: ClassVar[CountryManager] = CountryQuerySet.as_manager()
 
     history = HistoricalRecords()
 

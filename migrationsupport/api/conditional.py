@@ -7,6 +7,7 @@ gives 412 (``ConditionalRequestsMixin``, mixed into ``PublishableViewSet``).
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.cache import get_conditional_response
@@ -16,6 +17,12 @@ from rest_framework.permissions import SAFE_METHODS
 
 from .. import services
 from .errors import PreconditionFailed
+
+if TYPE_CHECKING:
+    # What the mixin uses of the viewset it is mixed into (``request``, ``action``).
+    from rest_framework.viewsets import GenericViewSet as _ViewSet
+else:
+    _ViewSet = object
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 
@@ -41,7 +48,7 @@ def _version_in(if_match: str, obj) -> int:
     return 0
 
 
-class ConditionalRequestsMixin:
+class ConditionalRequestsMixin(_ViewSet):
     """``ETag`` and ``Last-Modified`` for a viewset's answers, and the checks of ``If-Match`` and
     ``If-None-Match``. The viewset sets ``etag_object`` to the record an answer is about."""
 
