@@ -43,9 +43,13 @@ test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only REQUIRE_BROWSER=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mypy's Django plugin imports the settings: DEBUG=1 and an in-memory SQLite stand in for a deploy.
+MYPY := DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/mypy
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +17,9 @@ from migrationsupport.admin import (
 
 from .models import Agreement, AgreementEvent, AgreementStatus, Document
 from .resources import AgreementResource
+
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
 
 
 class CurrentStatusListFilter(admin.SimpleListFilter):
@@ -75,7 +80,7 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
         return names(obj.parties.all())
 
     @admin.display(description=_("current status"), ordering="current_status_code")
-    def current_status(self, obj: Agreement) -> str:
+    def current_status(self, obj: Agreement) -> Message:
         return obj.current_status_label
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -25,6 +27,9 @@ from migrationsupport.models import (
 from migrationsupport.richtext import RichTextField
 from migrationsupport.values import PartialDate
 from regions.models import Country, Region, Route
+
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
 
 
 class AgreementKind(models.TextChoices):
@@ -122,6 +127,9 @@ class AgreementQuerySet(PublishableQuerySet):
         return super().for_public().with_current_status()
 
 
+AgreementManager = models.Manager.from_queryset(AgreementQuerySet)
+
+
 class Agreement(PublishableModel):
     """An agreement, arrangement, dialogue or statement between the EU and partner countries."""
 
@@ -155,7 +163,7 @@ class Agreement(PublishableModel):
     PUBLIC_TO_ONE = ("source", "region")
     PUBLIC_TO_MANY = ("parties",)
 
-    objects = AgreementQuerySet.as_manager()
+    objects: ClassVar[AgreementManager] = AgreementQuerySet.as_manager()
 
     history = HistoricalRecords(m2m_fields=["parties", "themes"])
 
@@ -187,7 +195,7 @@ class Agreement(PublishableModel):
         return STATUS_AFTER_EVENT[latest.kind] if latest else self.stated_status
 
     @property
-    def current_status_label(self) -> str:
+    def current_status_label(self) -> Message:
         status = self.current_status
         return AgreementStatus(status).label if status else _("Status not stated")
 
@@ -229,7 +237,7 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
         return self.agreement.get_absolute_url() + f"#event-{self.pk}"
 
     @property
-    def date_display(self) -> PartialDate:
+    def date_display(self) -> PartialDate | None:
         return self.partial_date("date")
 
     @property

@@ -49,7 +49,7 @@ class AgreementSerializer(PublishableSerializer):
     )
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
     events = TimelineEventSerializer(many=True, read_only=True, help_text="The timeline, oldest first.")
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Agreement
@@ -78,7 +78,7 @@ class AgreementEventSerializer(PublishableSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices)
     date = PartialDateField()
     resulting_status = serializers.ChoiceField(choices=AgreementStatus.choices, read_only=True)
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = AgreementEvent
@@ -107,7 +107,7 @@ class DocumentSerializer(PublishableSerializer):
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
     countries = CountryCodeRelatedField(many=True, queryset=Country.objects.all(), required=False)
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Document

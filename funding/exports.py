@@ -10,7 +10,7 @@ empty cell for a to-one relation, as if it were not set yet).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from migrationsupport.spreadsheets import join_list
 
@@ -43,7 +43,7 @@ FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] =
     ("kind", lambda r: r.kind),
     ("amount_eur", lambda r: "" if r.amount is None else r.amount),
     ("qualifier", lambda r: r.qualifier if r.amount is not None else ""),
-    ("qualifier_wording", lambda r: r.amount_display.words if r.amount is not None else ""),
+    ("qualifier_wording", lambda r: r.amount_display.words if r.amount_display is not None else ""),
     ("amount_text", lambda r: str(r.amount_display or "")),
     ("period_start", lambda r: _iso(r, "period_start")),
     ("period_end", lambda r: _iso(r, "period_end")),
@@ -74,7 +74,7 @@ FUNDING_CSV_HEADER = [
 
 def funding_csv_rows(
     records: Iterable[FundingRecord], *, absolute_url: Callable[[str], str] = str
-) -> Iterator[list[object]]:
+) -> Iterator[Sequence[object]]:
     """The header, then one row per record in the order given (``for_public()`` records, with
     ``may_overlap`` prefetched published too)."""
     yield FUNDING_CSV_HEADER

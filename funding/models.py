@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
@@ -32,6 +33,9 @@ from migrationsupport.models import (
 )
 from migrationsupport.richtext import RichTextField
 from migrationsupport.values import PartialDate, Qualifier, format_period
+
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
 from regions.models import Country, Region
 
 
@@ -145,6 +149,9 @@ class FundingQuerySet(PublishableQuerySet):
         return self.filter(parent__isnull=True)
 
 
+FundingManager = models.Manager.from_queryset(FundingQuerySet)
+
+
 class FundingRecord(PartialDatesMixin, PublishableModel):
     """An amount of support: a total, a pledge, a package, a programme or an allocation.
 
@@ -221,7 +228,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     PUBLIC_TO_ONE = ("instrument", "source", "parent", "conference")
     PUBLIC_TO_MANY = ("regions", "countries", "themes")
 
-    objects = FundingQuerySet.as_manager()
+    objects: ClassVar[FundingManager] = FundingQuerySet.as_manager()
 
     history = HistoricalRecords(m2m_fields=["regions", "countries", "themes", "may_overlap"])
 
@@ -356,17 +363,19 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                 }
         run_clean(errors)
 
-    def _clean_nesting(self) -> dict[str, str]:
+    def _clean_nesting(self) -> dict[str, Message]:
         """A part is consistent with its whole: no cycle, not too deep, the same measure (an
         empty one is taken from the whole), the whole's donor or a narrower one, and not larger
         than a whole whose amount is not a lower bound."""
         parent = self.parent
+        if parent is None:
+            return {}
         chain = [parent, *parent.ancestors()]
         if self.pk is not None and any(a.pk == self.pk for a in chain):
             return {"parent": _("A funding record cannot be part of itself.")}
         if len(chain) >= MAX_NESTING_DEPTH:
             return {"parent": _("Funding records nest at most %(n)s levels deep.") % {"n": MAX_NESTING_DEPTH}}
-        errors = {}
+        errors: dict[str, Message] = {}
         self.inherit_from_whole()
         if parent.measure and self.measure != parent.measure:
             errors["measure"] = _("A part measures what its whole measures: “%(parent)s” is %(measure)s.") % {
@@ -394,7 +403,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         if not others:
             return
         related = {a.pk for a in self.ancestors()} | (self.descendant_ids() if self.pk else set())
-        problems = []
+        problems: list[Message] = []
         for other in others:
             if self.pk is not None and other.pk == self.pk:
                 problems.append(_("A figure cannot overlap itself."))

@@ -36,7 +36,12 @@ _M2M = {
     "country": (FundingRecord.countries.through, "country_id", Country),
     "theme": (FundingRecord.themes.through, "theme_id", Theme),
 }
-_LABEL_MODELS = {"region": Region, "country": Country, "theme": Theme, "instrument": Instrument}
+_LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
+    "region": Region,
+    "country": Country,
+    "theme": Theme,
+    "instrument": Instrument,
+}
 
 # ``members``: the records of the set that state an amount. ``lineage``: each member's ancestors,
 # up to the deepest nesting allowed. ``enclosed``: the members with an ancestor among the members;
@@ -196,7 +201,7 @@ class FundingTotal:
     @property
     def heading(self) -> str:
         """ "Mobilised by the EU and its Member States", as a total's label on pages."""
-        verb = {Measure.COMMITTED: "Committed or allocated"}.get(self.measure, self.measure_label)
+        verb = "Committed or allocated" if self.measure == Measure.COMMITTED else self.measure_label
         return f"{verb} by {_donor_phrase(self.donor)}"
 
     @property
@@ -220,7 +225,7 @@ def _members(records: QuerySet[FundingRecord], group_by: str | None) -> QuerySet
     ids = records.order_by().values("pk")
     if group_by == "year":
         # A figure belongs to a year only if its whole period lies within it.
-        plain_key = Case(
+        plain_key: Case | Value = Case(
             When(period_start__isnull=True, then=Value(NOT_STATED)),
             When(
                 Q(period_end__isnull=False) & Q(period_end__year=ExtractYear("period_start")),

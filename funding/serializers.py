@@ -27,7 +27,7 @@ from .selectors import GROUPINGS
 class InstrumentSerializer(PublishableSerializer):
     api_url = ApiUrlField(view_name="api:instrument-detail", lookup_field="slug")
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Instrument
@@ -38,7 +38,7 @@ class PledgingConferenceSerializer(PublishableSerializer):
     api_url = ApiUrlField(view_name="api:conference-detail", lookup_field="slug")
     date = PartialDateField()
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = PledgingConference
@@ -94,14 +94,14 @@ class FundingRecordSerializer(PublishableSerializer):
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
     countries = CountryCodeRelatedField(many=True, queryset=Country.objects.all(), required=False)
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
-    parent = PublishedSlugRelatedField(
+    parent = PublishedSlugRelatedField(  # type: ignore[assignment]  # a declared field; the stubs see Field.parent
         queryset=FundingRecord.objects.all(),
         allow_null=True,
         required=False,
         help_text="Slug of the larger figure this one is part of.",
     )
     children = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its parts.")
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = FundingRecord
@@ -173,7 +173,9 @@ class FundingTotalSerializer(serializers.Serializer):
         '"several" for periods not within one year; null for records without one, and for the '
         "overall totals.",
     )
-    label = serializers.CharField(help_text='e.g. "Shared by Montenegro and Serbia"; empty overall.')
+    label = serializers.CharField(  # type: ignore[assignment]  # a declared field; the stubs see Field.label
+        help_text='e.g. "Shared by Montenegro and Serbia"; empty overall.'
+    )
     recipients = serializers.SerializerMethodField(help_text="The identifiers in key, as a list.")
     measure = serializers.ChoiceField(choices=Measure.choices, help_text="What the amounts measure.")
     donor = serializers.ChoiceField(choices=Donor.choices, help_text="Who gives them.")

@@ -25,7 +25,9 @@ class OfficerAdminConfig(AdminConfig):
 
 
 class RecentChangesForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("Anyone"), label=_("By"))
+    user: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Anyone"), label=_("By")
+    )
     model = forms.ChoiceField(required=False, label=_("Record type"))
     since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -35,11 +37,14 @@ class RecentChangesForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         officers = get_user_model()._default_manager.filter(is_staff=True)
-        self.fields["user"].queryset = officers.order_by("first_name", "last_name", "pk")
-        self.fields["user"].label_from_instance = lambda user: describe_user(
+        user_field, model_field = self.fields["user"], self.fields["model"]
+        assert isinstance(user_field, forms.ModelChoiceField) and isinstance(model_field, forms.ChoiceField)
+        user_field.queryset = officers.order_by("first_name", "last_name", "pk")
+        # Django's documented way to relabel one field's choices; the stubs allow only a method.
+        user_field.label_from_instance = lambda user: describe_user(  # type: ignore[method-assign,assignment]
             user, with_username=with_usernames
         )
-        self.fields["model"].choices = [
+        model_field.choices = [
             ("", _("Any")),
             *sorted(
                 (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -18,10 +19,20 @@ from django.utils.safestring import SafeString, mark_safe
 _TAG = re.compile(r"(<[^>]*>)")
 
 
+class NotedCountry(Protocol):
+    """What a note needs of a country (``regions.models.Country``, which this layer does not import)."""
+
+    @property
+    def iso_code(self) -> str: ...
+
+    @property
+    def cooperation_note(self) -> str: ...
+
+
 @dataclass
 class Note:
     number: int
-    country: object
+    country: NotedCountry
     references: list[str] = field(default_factory=list)
 
     @property

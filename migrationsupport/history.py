@@ -81,7 +81,7 @@ def recent_changes_queryset(
     for label, (_model, history_model) in history_models().items():
         if (model_label and label != model_label) or (allowed is not None and label not in allowed):
             continue
-        branch = history_model.objects.all()
+        branch = history_model._default_manager.all()
         if user_id is not None:
             branch = branch.filter(history_user_id=user_id)
         if since is not None:
@@ -98,7 +98,7 @@ def recent_changes_queryset(
             .values(*ROW_FIELDS, "object_pk", "record_label", "model_label")
         )
     if not branches:
-        return next(iter(history_models().values()))[1].objects.none().values(*ROW_FIELDS)
+        return next(iter(history_models().values()))[1]._default_manager.none().values(*ROW_FIELDS)
     first, *others = branches
     return first.union(*others, all=True).order_by("-history_date", "-history_id")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,6 +24,13 @@ from .values import (
     Quantity,
     normalise_partial_date,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django_stubs_ext import StrPromise
+
+    #: A message for an officer: a lazy translation, or one already formatted.
+    Message = str | StrPromise
 
 
 class Status(models.TextChoices):
@@ -57,50 +65,57 @@ class PublicModelIterable(ModelIterable):
 
 def _hide_draft(obj: models.Model, path: list[str]) -> None:
     field = obj._meta.get_field(path[0])
-    if not field.is_cached(obj):
+    if not isinstance(field, models.ForeignKey) or not field.is_cached(obj):
         return
     related = field.get_cached_value(obj)
-    if related is None:
-        return
-    if not related.is_published:
+    if isinstance(related, PublishableModel) and not related.is_published:
         field.set_cached_value(obj, None)
-    elif len(path) > 1:
+    elif related is not None and len(path) > 1:
         _hide_draft(related, path[1:])
 
 
 class PublishableQuerySet(models.QuerySet):
-    def published(self):
+    def published(self) -> Self:
         """The one definition of what the public may see: pages, API, search and exports use it."""
         return self.filter(published_q())
 
-    def for_public(self):
+    def for_public(self) -> Self:
         """The public form of these records: published ones only, with their related records
         joined (the model's ``PUBLIC_TO_ONE``) or prefetched (``PUBLIC_TO_MANY``) and every draft
         among those hidden, so pages, exports and digests show what they are given, with no check
         of their own.
         """
         model = self.model
+        assert issubclass(model, PublishableModel)
         queryset = self.published().prefetch_published(*model.PUBLIC_TO_MANY)
         if model.PUBLIC_TO_ONE:  # select_related() with no names would follow every foreign key
             queryset = queryset.select_related(*model.PUBLIC_TO_ONE)
         queryset._iterable_class = PublicModelIterable
         return queryset
 
-    def due_for_publication(self, now: datetime.datetime):
+    def due_for_publication(self, now: datetime.datetime) -> Self:
         """Drafts a Publisher scheduled for ``now`` or earlier (``services.publish_due``)."""
         return self.filter(status=Status.DRAFT, publish_at__lte=now)
 
-    def prefetch_published(self, *names: str):
+    def prefetch_published(self, *names: str) -> Self:
         """Prefetch these to-many relations with their published records only, so a draft never
         reaches the public through a relation (``for_public()`` uses it).
 
         The same one query per relation as ``prefetch_related(*names)``."""
         return self.prefetch_related(
             *(
-                Prefetch(name, queryset=self.model._meta.get_field(name).related_model.objects.published())
+                Prefetch(name, queryset=related_publishable(self.model, name).objects.published())
                 for name in names
             )
         )
+
+
+def related_publishable(model: type[models.Model], name: str) -> type[PublishableModel]:
+    """The record type that the relation ``name`` of ``model`` leads to: a publishable one."""
+    related = model._meta.get_field(name).related_model
+    if not (isinstance(related, type) and issubclass(related, PublishableModel)):
+        raise TypeError(f"{model.__name__}.{name} does not lead to a publishable record type")
+    return related
 
 
 def published_or_none(obj: PublishableModel | None) -> PublishableModel | None:
@@ -139,8 +154,19 @@ class PublishableModel(models.Model):
     #: agreement's page): the foreign key to that record, which a preview shows as published too.
     PAGE_OWNER: str | None = None
 
+    # django-simple-history (which ships no types): the ``history`` manager every concrete
+    # record type declares, and what it reads from an instance for its next history entry.
+    history: ClassVar[Any]
+    _history_user: AbstractBaseUser
+    _change_reason: str
+    skip_history_when_saving: bool
+
     class Meta:
         abstract = True
+
+    if TYPE_CHECKING:
+        # Every concrete record type has its page (or its place on another record's page).
+        def get_absolute_url(self) -> str: ...
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -164,7 +190,7 @@ class PublishableModel(models.Model):
 # and ``PartialDatesMixin.clean`` explains a mismatch to the officer beside the field.
 
 
-def partial_date_field(verbose_name: str, *, blank: bool = False) -> models.DateField:
+def partial_date_field(verbose_name: Message, *, blank: bool = False) -> models.DateField:
     return models.DateField(
         verbose_name,
         null=blank,
@@ -185,7 +211,7 @@ def precision_field(*, blank: bool = False) -> models.CharField:
     )
 
 
-def partial_date_constraints(name: str, label: str) -> list[models.CheckConstraint]:
+def partial_date_constraints(name: str, label: str) -> list[models.BaseConstraint]:
     precision = f"{name}_precision"
     return [
         models.CheckConstraint(
@@ -206,8 +232,8 @@ class PartialDatesMixin:
     def partial_date(self, name: str) -> PartialDate | None:
         return PartialDate.of(getattr(self, name), getattr(self, f"{name}_precision"))
 
-    def clean_partial_dates(self) -> dict[str, str]:
-        errors: dict[str, str] = {}
+    def clean_partial_dates(self) -> dict[str, Message]:
+        errors: dict[str, Message] = {}
         for name in self.PARTIAL_DATES:
             value: datetime.date | None = getattr(self, name)
             precision = getattr(self, f"{name}_precision")
@@ -249,13 +275,13 @@ def wording_constraint(label: str, *, qualifier: str = "qualifier", wording: str
     return models.CheckConstraint(condition=allowed, name=f"{label}_wording_fits_qualifier")
 
 
-def clean_wording(qualifier: str, wording: str) -> dict[str, str]:
+def clean_wording(qualifier: str, wording: str) -> dict[str, Message]:
     if wording and wording not in QUALIFIER_WORDINGS.get(qualifier, ()):
         return {"wording": _("“%(w)s” does not fit the qualifier “%(q)s”.") % {"w": wording, "q": qualifier}}
     return {}
 
 
-def run_clean(errors: dict[str, str]) -> None:
+def run_clean(errors: dict[str, Message]) -> None:
     if errors:
         raise ValidationError(errors)
 

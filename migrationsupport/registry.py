@@ -29,7 +29,7 @@ class ApiRoute:
 @dataclass
 class Registry:
     #: Record types the site search looks in; results are grouped in ``RecordType.position`` order.
-    search: list[RecordType] = field(default_factory=list)
+    search: list[RecordType[Any]] = field(default_factory=list)
     #: sitemap.xml sections by name (``sitemap-<name>.xml``).
     sitemaps: dict[str, type[Sitemap]] = field(default_factory=dict)
     #: URL names of list pages, listed in the "pages" section of the sitemap.

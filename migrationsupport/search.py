@@ -13,10 +13,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Model, Q, QuerySet, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
@@ -41,16 +43,19 @@ class SearchGroup:
     hits: list[SearchHit]
 
 
+RecordT = TypeVar("RecordT", bound=Model)
+
+
 @dataclass(frozen=True)
-class RecordType:
+class RecordType(Generic[RecordT]):
     """How one model is searched and shown in the results."""
 
     label: str
-    queryset: Callable[[], QuerySet]
+    queryset: Callable[[], QuerySet[RecordT]]
     title_field: str
     text_fields: tuple[str, ...]
-    title: Callable[[Model], str] = str
-    summary: Callable[[Model], str] = lambda obj: ""
+    title: Callable[[RecordT], str] = str
+    summary: Callable[[RecordT], str] = lambda obj: ""
     #: Where its group of results stands on the search page (lower first).
     position: int = 100
 
@@ -98,7 +103,9 @@ def _matches(record_type: RecordType, query: str) -> QuerySet:
     queryset = record_type.queryset()
     fields = (record_type.title_field, *record_type.text_fields)
     if connection.vendor == "postgresql":
-        vector = SearchVector(record_type.title_field, weight="A", config=SEARCH_CONFIG)
+        vector: SearchVector | CombinedExpression = SearchVector(
+            record_type.title_field, weight="A", config=SEARCH_CONFIG
+        )
         if record_type.text_fields:
             vector += SearchVector(*record_type.text_fields, weight="B", config=SEARCH_CONFIG)
         search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)

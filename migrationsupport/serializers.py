@@ -68,6 +68,7 @@ class PartialDateField(serializers.Field):
 
     @property
     def column(self) -> str:
+        assert self.field_name is not None  # set when the serializer binds the field
         return self.field_name
 
     def to_representation(self, obj):
@@ -236,7 +237,7 @@ class PublishableSerializer(serializers.ModelSerializer):
     writes validated by the model's ``full_clean()`` (``clean()`` rules, check constraints) so
     the API refuses exactly what admin refuses, field by field."""
 
-    url = PublicUrlField(help_text="Absolute address of the record's public page.")
+    url: serializers.Field = PublicUrlField(help_text="Absolute address of the record's public page.")
 
     class Meta:
         read_only_fields = ("version", "created_at", "updated_at")
@@ -324,7 +325,7 @@ class PublishableSerializer(serializers.ModelSerializer):
 
 class ThemeSerializer(PublishableSerializer):
     api_url = ApiUrlField(view_name="api:theme-detail", lookup_field="slug")
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Theme

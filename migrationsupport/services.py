@@ -30,9 +30,9 @@ from django.utils.translation import gettext as _
 from .models import PublishableModel, Status
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
-    User = AbstractBaseUser | AnonymousUser
+    User = AbstractUser | AnonymousUser
 
 REASON_PUBLISHED = "Published"
 REASON_UNPUBLISHED = "Unpublished"
@@ -94,7 +94,8 @@ def _stored_status_is_published(instance: PublishableModel) -> bool:
 
 def last_change(instance: models.Model):
     """The newest history entry of a record (with its user), or None."""
-    history = getattr(instance, instance._meta.simple_history_manager_attribute)
+    # django-simple-history adds the attribute to the options; the stubs do not know it.
+    history = getattr(instance, instance._meta.simple_history_manager_attribute)  # type: ignore[attr-defined]
     return history.select_related("history_user").order_by("-history_date", "-history_id").first()
 
 
@@ -107,7 +108,7 @@ def describe_user(user, *, with_username: bool = True) -> str:
     return user.get_full_name() or fallback
 
 
-def _stamp(instance: models.Model, user: User | None, reason: str | None) -> None:
+def _stamp(instance: PublishableModel, user: User | None, reason: str | None) -> None:
     """Tell simple-history who acts and why for the next history entries of this instance."""
     if user is not None and user.is_authenticated:
         instance._history_user = user

@@ -180,7 +180,7 @@ if PAGE_CACHE_SECONDS and not REDIS_URL:
         "PAGE_CACHE_SECONDS needs REDIS_URL: several app processes, each with its own cache, would "
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."
     )
-PAGE_CACHE_EXCLUDE = ("/admin/", "/healthz")
+PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -235,6 +235,10 @@ for _name, _rate in [
     if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
         raise ImproperlyConfigured(f"{_name} must look like 300/min or 20/second, not {_rate!r}.")
 
+# Behind a TLS proxy the client is the last address the proxy appends to X-Forwarded-For;
+# otherwise REMOTE_ADDR (a client-sent X-Forwarded-For must not dodge the throttle).
+_num_proxies = envint("API_NUM_PROXIES", 1 if envbool("BEHIND_TLS_PROXY") else 0)
+
 REST_FRAMEWORK = {
     # Token first: an anonymous write then gets 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -257,9 +261,7 @@ REST_FRAMEWORK = {
         "expensive": EXPENSIVE_ANON_RATE,
         "export": EXPORT_ANON_RATE,
     },
-    # Behind a TLS proxy the client is the last address the proxy appends to X-Forwarded-For;
-    # otherwise REMOTE_ADDR (a client-sent X-Forwarded-For must not dodge the throttle).
-    "NUM_PROXIES": envint("API_NUM_PROXIES", 1 if envbool("BEHIND_TLS_PROXY") else 0),
+    "NUM_PROXIES": _num_proxies,
     "EXCEPTION_HANDLER": "migrationsupport.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -333,7 +335,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # The client address the same way as the API throttle: behind the proxy, the one it appended.
 AXES_CLIENT_IP_CALLABLE = "migrationsupport.security.client_ip"
-AXES_NUM_PROXIES = REST_FRAMEWORK["NUM_PROXIES"]
+AXES_NUM_PROXIES = _num_proxies
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,8 @@ filtered list pages. The pages themselves live in their apps and in ``migrations
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.db.models import QuerySet
 from django.urls import reverse, reverse_lazy
@@ -11,6 +13,9 @@ from django.views.generic.base import ContextMixin
 
 from .footnotes import Footnotes
 from .registry import registry
+
+if TYPE_CHECKING:
+    from django_filters import FilterSet
 
 HOME = ("Overview", reverse_lazy("home"))
 
@@ -61,7 +66,7 @@ class PublishedDetailView(PageMixin, DetailView):
 class FilterMixin:
     """Filter a view's records with the FilterSet the API uses, built from the query string."""
 
-    filterset_class = None
+    filterset_class: type[FilterSet] | None = None
 
     def get_base_queryset(self) -> QuerySet:
         raise NotImplementedError
@@ -90,7 +95,7 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
     database: the page answers 400 with the form and its errors, and lists nothing.
     """
 
-    paginate_by = 50
+    paginate_by: int | None = 50
     page_title = ""
     #: Filters shown in "More filters", still applied from the address when folded away.
     advanced_fields: tuple[str, ...] = ()
@@ -126,7 +131,8 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
             elif isinstance(field, forms.ModelChoiceField):
                 field.empty_label = "Any"
             elif isinstance(field, forms.ChoiceField):
-                choices = [(key, label) for key, label in field.choices if key != ""]
+                # The stubs type what ``choices`` gives as what it accepts; it gives (key, label) pairs.
+                choices = [(key, label) for key, label in field.choices if key != ""]  # type: ignore[misc,union-attr]
                 if hasattr(field, "empty_label"):  # django-filter's ChoiceField adds its own blank
                     field.empty_label = "Any"
                     field.choices = choices

@@ -45,7 +45,7 @@ class CountryCodeField(django_filters.fields.ModelChoiceField):
 class CountryCodeMixin:
     """A published country by ISO 3166-1 alpha-2 code (TR or tr)."""
 
-    field_class = CountryCodeField
+    field_class: type[django_filters.fields.ModelChoiceField] = CountryCodeField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("to_field_name", "iso_code")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -44,6 +45,9 @@ class RegionQuerySet(PublishableQuerySet):
         return self.filter(parent__isnull=True)
 
 
+RegionManager = models.Manager.from_queryset(RegionQuerySet)
+
+
 class Region(PublishableModel):
     """A region of the EU's neighbourhood, or a sub-region of one (North Africa, Türkiye...)."""
 
@@ -64,7 +68,7 @@ class Region(PublishableModel):
 
     PUBLIC_TO_ONE = ("parent", "source")
 
-    objects = RegionQuerySet.as_manager()
+    objects: ClassVar[RegionManager] = RegionQuerySet.as_manager()
 
     history = HistoricalRecords()
 

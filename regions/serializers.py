@@ -21,11 +21,11 @@ from .models import Country, PopulationFigure, Region, Route, RouteFigure
 
 class RegionSerializer(PublishableSerializer):
     api_url = ApiUrlField(view_name="api:region-detail", lookup_field="slug")
-    parent = PublishedSlugRelatedField(
+    parent = PublishedSlugRelatedField(  # type: ignore[assignment]  # a declared field; the stubs see Field.parent
         queryset=Region.objects.all(), allow_null=True, required=False, help_text="Slug of the larger region."
     )
     subregions = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its sub-regions.")
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Region
@@ -52,7 +52,7 @@ class CountrySerializer(PublishableSerializer):
         read_only=True,
         help_text="A member that has not withdrawn.",
     )
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Country
@@ -86,7 +86,7 @@ class RouteSerializer(PublishableSerializer):
         many=True, queryset=Country.objects.all(), required=False, help_text="ISO codes."
     )
     figures = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its route figures.")
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = Route
@@ -107,7 +107,7 @@ class RouteFigureSerializer(PublishableSerializer):
     route = PublishedSlugRelatedField(queryset=Route.objects.all())
     period = PartialDateField()
     display = serializers.SerializerMethodField(help_text='e.g. "70% decrease of irregular border crossings"')
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = RouteFigure
@@ -133,7 +133,7 @@ class PopulationFigureSerializer(PublishableSerializer):
     display = serializers.CharField(source="quantity", read_only=True, help_text='e.g. "around 3.1 million"')
     since = PartialDateField(required=False, allow_null=True)
     as_of = PartialDateField(required=False, allow_null=True)
-    source = SourceField()
+    source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = PopulationFigure

@@ -47,7 +47,7 @@ def module_name(path: Path) -> str:
 def imported_modules(source: str, module: str, *, is_package: bool = False) -> set[str]:
     """Every module ``source`` (the text of ``module``) imports, as absolute dotted names."""
     package = module if is_package else module.rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -66,6 +66,7 @@ def imported_modules(source: str, module: str, *, is_package: bool = False) -> s
 
 def violations(source: str, module: str, *, is_package: bool = False) -> list[str]:
     own = layer(module)
+    assert own is not None, f"{module} is not in one of our packages"
     return sorted(
         f"{module} ({own}) imports {target} ({layer(target)})"
         for target in imported_modules(source, module, is_package=is_package)

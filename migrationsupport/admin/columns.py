@@ -6,10 +6,14 @@ makes no query per row.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+
+if TYPE_CHECKING:
+    from ..models import PublishableModel
 
 
 def names(objects: Iterable[object]) -> str:
@@ -17,7 +21,7 @@ def names(objects: Iterable[object]) -> str:
     return ", ".join(str(obj) for obj in objects)
 
 
-def last_editor(model: type[models.Model]) -> Subquery:
+def last_editor(model: type[PublishableModel]) -> Subquery:
     """The name of whoever made the newest history entry: one correlated subquery, no query per row."""
     history = model.history.model
     name = Coalesce(

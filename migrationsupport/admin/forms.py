@@ -6,17 +6,22 @@ from the POST of the publish, unpublish and revert buttons.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from ..models import Message
 
 from .. import services
 from ..models import Status
 from .columns import names
 
 
-def _display(model_field, value) -> str:
+def _display(model_field, value) -> Message:
     if value is None or value == "":
         return "—"
     if model_field.many_to_many:
@@ -28,7 +33,7 @@ def _display(model_field, value) -> str:
     return str(value)
 
 
-def conflict_rows(form: forms.ModelForm, current: models.Model) -> list[tuple[str, str, str]]:
+def conflict_rows(form: forms.ModelForm, current: models.Model) -> list[tuple[str, Message, Message]]:
     """(label, their value, your value) for every field the stale form would have overwritten."""
     rows = []
     for name, field in form.fields.items():

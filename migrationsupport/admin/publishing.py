@@ -47,7 +47,7 @@ class PublishableAdmin(PublishableHistoryMixin, SimpleHistoryAdmin):
         _("Publishing"),
         {"fields": ("status", "publish_at", ("created_at", "updated_at"), "version", "expected_version")},
     )
-    readonly_fields = ("status", "created_at", "updated_at", "version")
+    readonly_fields: tuple[str, ...] = ("status", "created_at", "updated_at", "version")
     # Officers paste addresses without a scheme; the sources are all served over HTTPS.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("publish_selected", "unpublish_selected")

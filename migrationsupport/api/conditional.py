@@ -7,6 +7,8 @@ mixed into ``PublishableViewSet``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.cache import set_response_etag
 from django.utils.crypto import salted_hmac
@@ -14,6 +16,12 @@ from django.utils.http import http_date
 
 from .. import services
 from .errors import PreconditionFailed
+
+if TYPE_CHECKING:
+    # What the mixin uses of the viewset it is mixed into (``request``, ``action``).
+    from rest_framework.viewsets import GenericViewSet as _ViewSet
+else:
+    _ViewSet = object
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
 
@@ -39,7 +47,7 @@ def _version_in(if_match: str, obj) -> int:
     return 0
 
 
-class ConditionalRequestsMixin:
+class ConditionalRequestsMixin(_ViewSet):
     """``ETag`` and ``Last-Modified`` for a viewset's answers, and the checks of ``If-Match`` and
     ``If-None-Match``. The viewset sets ``etag_object`` to the record an answer is about."""
 

@@ -46,8 +46,8 @@ def csv_columns(serializer: serializers.Serializer) -> list[str]:
             continue
         if isinstance(field, serializers.Serializer):
             columns += [f"{name}_{sub}" for sub in csv_columns(field)]
-        elif getattr(field, "csv_subfields", None):
-            columns += [f"{name}_{sub}" for sub in field.csv_subfields]
+        elif subfields := getattr(field, "csv_subfields", None):
+            columns += [f"{name}_{sub}" for sub in subfields]
         else:
             columns.append(name)
     return columns

@@ -21,11 +21,12 @@ from rest_framework import exceptions, viewsets
 from rest_framework.filters import SearchFilter
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.settings import api_settings
 
 from ..api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle, BoundedSearchFilter
 from ..filters import SourceFilter
-from ..models import Source, Theme
+from ..models import PublishableModel, PublishableQuerySet, Source, Theme, related_publishable
 from ..serializers import SourceSerializer, ThemeSerializer
 from ..spreadsheets import csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
@@ -72,17 +73,20 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     list_prefetch: tuple[str, ...] = ()
     published_parents: tuple[str, ...] = ()
     ordering_fields: dict[str, str] | tuple[str, ...] = ()
-    csv_actions = ("list",)
+    csv_actions: tuple[str, ...] = ("list",)
     #: Actions that aggregate every matching record: throttled as the explorer page is.
     expensive_actions: tuple[str, ...] = ("totals",)
     # REST_FRAMEWORK's filter backends, with DRF's ``?search=`` bounded in its number of terms.
+    # (api_settings gives the imported classes; the stubs type them as the settings' dotted paths.)
     filter_backends = [
-        BoundedSearchFilter if backend is SearchFilter else backend
+        BoundedSearchFilter if backend is SearchFilter else backend  # type: ignore[misc]
         for backend in api_settings.DEFAULT_FILTER_BACKENDS
     ]
 
+    queryset: PublishableQuerySet
+
     @property
-    def model(self) -> type[models.Model]:
+    def model(self) -> type[PublishableModel]:
         return self.queryset.model
 
     @cached_property
@@ -91,16 +95,16 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
 
     # Querysets ------------------------------------------------------------------------------
 
-    def base_queryset(self) -> models.QuerySet:
+    def base_queryset(self) -> PublishableQuerySet:
         """The rows before visibility and loading: override to annotate (e.g. a current status)."""
         return self.model.objects.all()
 
-    def visible(self, queryset: models.QuerySet) -> models.QuerySet:
+    def visible(self, queryset: PublishableQuerySet) -> PublishableQuerySet:
         if self.show_drafts:
             return queryset
         queryset = queryset.published()
         for name in self.published_parents:
-            parent = self.model._meta.get_field(name).related_model
+            parent = related_publishable(self.model, name)
             queryset = queryset.filter(**{f"{name}__in": parent.objects.published()})
         return queryset
 
@@ -108,7 +112,7 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         queryset = self.visible(self.base_queryset()).select_related(*self.list_select_related)
         prefetches = []
         for name in self.list_prefetch:
-            related = self.model._meta.get_field(name).related_model
+            related = related_publishable(self.model, name)
             related_qs = related.objects.all() if self.show_drafts else related.objects.published()
             prefetches.append(Prefetch(name, queryset=related_qs))
         return queryset.prefetch_related(*prefetches)
@@ -165,7 +169,9 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         return isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer)
 
     def get_csv_columns(self) -> list[str]:
-        return csv_columns(self.get_serializer())
+        serializer = self.get_serializer()
+        assert isinstance(serializer, Serializer)  # every endpoint's is a ModelSerializer
+        return csv_columns(serializer)
 
     def list(self, request, *args, **kwargs):
         if not self.wants_csv:

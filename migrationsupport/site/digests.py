@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from html import unescape
 
 from django.db import connection
-from django.db.models import F, Prefetch, Q, Window
+from django.db.models import F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils.html import strip_tags
 
@@ -66,7 +66,7 @@ def first_of(queryset, limit: int = REGION_LIST_LIMIT) -> tuple[list, bool]:
     return rows[:limit], len(rows) > limit
 
 
-def _linked_to(model, region_ids) -> object:
+def _linked_to(model, region_ids) -> QuerySet:
     """The ids of ``model`` records linked to any of these regions: a semi-join, so no DISTINCT."""
     return related_pks(model, "regions", lambda path: Q(**{f"{path}__in": region_ids}))
 
@@ -76,11 +76,11 @@ def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> 
 
     A description the region's own text already contains (``region_text``) is not repeated.
     """
-    nodes = {
+    nodes: dict[int | None, FundingNode] = {
         record.pk: FundingNode(record, show_description=_plain(record.description) not in region_text)
         for record in records
     }
-    roots = []
+    roots: list[FundingNode] = []
     for node in nodes.values():
         parent = nodes.get(node.record.parent_id)
         (parent.children if parent else roots).append(node)

@@ -102,7 +102,9 @@ PATHS = {
 
 def _record(*, status: str, publish_at=None) -> FundingRecord:
     whole = FundingRecordFactory(status=Status.DRAFT, title="The whole", amount=10_000_000)
-    record = FundingRecordFactory(status=Status.DRAFT, parent=whole, title=UNREVIEWED, amount=1_000_000)
+    record = FundingRecordFactory.create(
+        status=Status.DRAFT, parent=whole, title=UNREVIEWED, amount=1_000_000
+    )
     # A Publisher reviews the Editor's first draft and rewrites it, then schedules or publishes it.
     record.title, record.status, record.publish_at = REVIEWED, status, publish_at
     record.save()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import models
+
 from agreements.models import Agreement, AgreementEvent, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.models import Source, Status, Theme
@@ -55,7 +57,7 @@ class Endpoint:
     """One API endpoint: how to make its records, find them, and a valid new record."""
 
     path: str
-    model: type
+    model: type[models.Model]
     make: Any
     lookup: str = "slug"
 

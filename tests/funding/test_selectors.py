@@ -306,7 +306,7 @@ def reference_totals(records: list[dict], overlaps: set[frozenset[int]], group_o
         }
     # The heaviest independent set over all counted records (ties: lower ids).
     ids = sorted(r["id"] for r in counted)
-    best = (Decimal(-1), ())
+    best: tuple[Decimal, tuple[int, ...]] = (Decimal(-1), ())
     for size in range(len(ids), -1, -1):
         for subset in combinations(ids, size):
             if any(frozenset(p) in pairs for p in combinations(subset, 2)):

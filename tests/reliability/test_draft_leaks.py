@@ -82,7 +82,7 @@ def world():
     SourceFactory(title="Published source")  # every published record below cites the draft
 
     def draft_region(kind: str, **kwargs) -> Region:
-        return RegionFactory(
+        return RegionFactory.create(
             status=DRAFT,
             name=marked(kind, "name"),
             slug=marked(kind, "slug"),
@@ -153,7 +153,7 @@ def world():
     conference.regions.set([parent, d_region])
 
     def draft_funding(kind: str, **kwargs) -> FundingRecord:
-        return FundingRecordFactory(
+        return FundingRecordFactory.create(
             status=DRAFT,
             title=marked(kind, "title"),
             slug=marked(kind, "slug"),

@@ -215,7 +215,8 @@ def _values(field) -> st.SearchStrategy[str]:
     elif isinstance(field, forms.ModelChoiceField):
         typed = _SLUGS
     elif isinstance(field, forms.ChoiceField):
-        typed = st.sampled_from([str(key) for key, _label in field.choices] or [""])
+        # The stubs type what ``choices`` gives as what it accepts; it gives (key, label) pairs.
+        typed = st.sampled_from([str(key) for key, _label in field.choices] or [""])  # type: ignore[misc,union-attr]
     else:
         typed = _SLUGS
     return st.one_of(typed, typed, typed, _TEXT)

@@ -63,12 +63,23 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def first_group(pattern: str, text: str) -> str:
+    """Group 1 of the first match of ``pattern`` in a tool's output; ``ValueError`` if none."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"{pattern!r} not found in: {text[:1000]}")
+    return match.group(1)
+
+
 def parse_wrk(output: str) -> tuple[float, float, float, int]:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rps = float(first_group(r"Requests/sec:\s+([\d.]+)", output))
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))", output, re.M))
 
     def to_ms(text: str) -> float:
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+        match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+        if match is None:
+            raise ValueError(f"Not a wrk duration: {text!r}")
+        value, unit = match.groups()
         return _ms(value, unit)
 
     errors = 0

@@ -10,13 +10,13 @@ before the download and at its peak (VmHWM).
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from tests.support.bench import first_group
 from tests.support.gunicorn import free_port
 
 DATABASE_URL = os.environ.get("EXPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ms_big")
@@ -26,7 +26,7 @@ def _worker_memory(master_pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) in MB of the master's first worker."""
     child = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()[0]
     status = Path(f"/proc/{child}/status").read_text()
-    rss, peak = (int(re.search(rf"{name}:\s+(\d+)", status).group(1)) / 1024 for name in ("VmRSS", "VmHWM"))
+    rss, peak = (int(first_group(rf"{name}:\s+(\d+)", status)) / 1024 for name in ("VmRSS", "VmHWM"))
     return rss, peak
 
 

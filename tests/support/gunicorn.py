@@ -81,6 +81,7 @@ def start_gunicorn(
             return server
         except OSError:
             if process.poll() is not None:
+                assert process.stderr is not None  # stderr=PIPE above
                 raise RuntimeError(process.stderr.read().decode()) from None
             time.sleep(0.2)
     server.stop()

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tests.support.bench import Command as BenchCommand
-from tests.support.bench import parse_wrk
+from tests.support.bench import first_group, parse_wrk
 from tests.support.gunicorn import start_gunicorn
 
 PAGES = [
@@ -175,7 +175,7 @@ class Command(BaseCommand):
                 os.unlink(script.name)
         rps, p50, p99, errors = parse_wrk(result.stdout)
         counts = dict(re.findall(r"(\dxx)=(\d+)", result.stdout))
-        total = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+        total = int(first_group(r"(\d+) requests in", result.stdout))
         run = Run(
             name,
             cache,

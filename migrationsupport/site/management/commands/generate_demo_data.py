@@ -160,7 +160,7 @@ def _parts(parents: list[FundingRecord], *, first: int, source) -> list[FundingR
             title=f"Synthetic part {j + 1} of {parent.title}",
             slug=f"{PREFIX}funding-{first + i * 3 + j}",
             kind=FundingKind.PROGRAMME,
-            amount=parent.amount / 4,
+            amount=parent.amount / 4 if parent.amount is not None else None,
             qualifier="exact",
             measure=parent.measure,
             period_start=parent.period_start,
@@ -291,8 +291,8 @@ def delete_synthetic() -> int:
         (Document.routes.through, "document__in", documents),
         (Document.themes.through, "document__in", documents),
     ):
-        qs = through.objects.filter(**{column: records})
-        qs._raw_delete(qs.db)
+        links = through.objects.filter(**{column: records})
+        links._raw_delete(links.db)
     events = AgreementEvent.objects.filter(agreement__in=agreements)
     removed += events._raw_delete(events.db)
     # Children before their parents (the parent link protects against orphaning).
