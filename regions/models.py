@@ -227,7 +227,7 @@ class Route(PublishableModel):
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="routes")
 
     PUBLIC_TO_ONE = ("source",)
-    PUBLIC_TO_MANY = ("regions", "countries")
+    PUBLIC_TO_MANY = ("regions",)
 
     history = HistoricalRecords(m2m_fields=["regions", "countries"])
 

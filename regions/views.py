@@ -60,6 +60,7 @@ class RouteDetailView(PublishedDetailView):
         return (
             super()
             .get_queryset()
+            .prefetch_published("countries")
             .prefetch_related(
                 Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures"),
             )

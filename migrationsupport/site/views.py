@@ -34,8 +34,9 @@ class HomeView(PageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        themes = list(Theme.objects.for_public())
-        routes = list(Route.objects.for_public())
+        # Listed by name only: no related record to load.
+        themes = list(Theme.objects.published())
+        routes = list(Route.objects.published())
         sections = list(PageSection.objects.for_public())
         # Lists the page sections introduce, shown right after their section (or on their own).
         extras = {"key-areas": ("themes", themes), "whole-of-route": ("routes", routes)}
@@ -145,7 +146,7 @@ class CountryDetailView(PublishedDetailView):
             origin_of=figures.filter(published_q("country"), origins=country),
             agreements=agreements,
             funding=funding,
-            routes=Route.objects.for_public().filter(countries=country),
+            routes=Route.objects.published().filter(countries=country),  # listed by name
             documents=documents,
             more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
         )

@@ -22,6 +22,7 @@ from tests.factories import (
     FundingRecordFactory,
     InstrumentFactory,
     RegionFactory,
+    RouteFactory,
     ThemeFactory,
 )
 
@@ -33,10 +34,11 @@ BUDGETS = {
     # funding as 1 first-ones-per-region ids + 1 page + 3 prefetches, agreements as 2 first-ones ids
     # + 1 + 2 prefetches, documents as 1 first-ones ids + 1 + prefetches, instruments, conferences,
     # countries, population figures, routes, each with its prefetches); the 25 latest documents
-    # with their prefetches; the footnoted countries.
-    "/": 29,
+    # with their prefetches; the footnoted countries. A route adds its regions and its figures
+    # (prefetched for the digests; the overview's own list of routes is names only).
+    "/": 31,
     # The region with parent and source; its published sub-regions; region_digests as above.
-    "/regions/r/": 23,
+    "/regions/r/": 25,
     # The country; population figures (its own and of its people elsewhere) + origins; agreements
     # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
     # 25 rows); the footnoted countries.
@@ -91,6 +93,10 @@ def small_dataset():
     document = DocumentFactory(title="Border report")
     document.regions.add(region)
     document.countries.add(country)
+    # A route of the region through the country: the pages' route lists load what they show.
+    route = RouteFactory()
+    route.regions.add(region)
+    route.countries.add(country)
 
 
 def _queries(client, path: str, django_assert_num_queries, budget: int) -> int:
