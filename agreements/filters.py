@@ -55,6 +55,9 @@ class AgreementFilter(django_filters.FilterSet):
         help_text="Region slug: agreements with a party in it or in one of its sub-regions, or made "
         "with the region itself.",
     )
+    theme = RelatedChoiceFilter(
+        field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
+    )
     agency = django_filters.ChoiceFilter(choices=Agency.choices)
     date_after = django_filters.DateFilter(
         method="filter_event_date",

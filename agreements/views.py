@@ -19,6 +19,7 @@ class AgreementListView(FilteredListView):
         "status": "Current status",
         "country": "Partner country",
         "agency": "EU agency",
+        "theme": "Key area",
         "date_after": "A step on or after",
         "date_before": "A step on or before",
     }
@@ -33,7 +34,8 @@ class AgreementTimelineView(AgreementListView):
 
     template_name = "agreements/agreement_timeline.html"
     page_title = "Timeline of agreements and arrangements"
-    paginate_by = None
+    # The steps of 100 agreements a page, so a page stays the same size however many there are.
+    paginate_by = 100
 
     def get_breadcrumbs(self):
         listing = (AgreementListView.page_title, reverse("agreements:agreement-list"))

@@ -64,6 +64,12 @@ class FundingFilter(django_filters.FilterSet):
         label="Part of",
         help_text="Slug of the parent record: its direct parts.",
     )
+    conference = django_filters.ModelChoiceFilter(
+        to_field_name="slug",
+        queryset=published_choices(PledgingConference),
+        label="Pledged at",
+        help_text="Slug of the pledging conference.",
+    )
     top_level = django_filters.BooleanFilter(
         field_name="parent",
         lookup_expr="isnull",

@@ -13,7 +13,14 @@ from migrationsupport.charts import bar_chart
 from migrationsupport.models import published_or_none
 from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
-from migrationsupport.views import HOME, FilteredListView, FilterMixin, PageMixin, PublishedDetailView
+from migrationsupport.views import (
+    HOME,
+    FilteredListView,
+    FilterMixin,
+    PageMixin,
+    PublishedDetailView,
+    first_of,
+)
 
 from .exports import funding_csv_rows
 from .filters import FundingFilter
@@ -48,6 +55,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         "amount_min",
         "amount_max",
         "parent",
+        "conference",
         "top_level",
     )
     field_labels = {"theme": "Key area", "parent": "Part of", "top_level": "Top-level records only"}
@@ -64,6 +72,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         # "Part of" is typed as a slug: a <select> of every published record would list
         # 100 000 options on every page load.
         form.fields["parent"].widget = forms.TextInput(attrs={"spellcheck": "false"})
+        form.fields["conference"].widget = forms.TextInput(attrs={"spellcheck": "false"})
         super().prepare_form(form)
 
     def get_context_data(self, **kwargs):
@@ -160,7 +169,8 @@ class InstrumentDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         records = funding_latest_first().filter(instrument=self.object)
-        context.update(funding=records, totals=funding_totals(records=records))
+        funding, more = first_of(records)  # the totals count them all
+        context.update(funding=funding, more_funding=more, totals=funding_totals(records=records))
         return context
 
 
@@ -202,6 +212,7 @@ class PledgingConferenceDetailView(PublishedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        pledges = funding_latest_first().filter(conference=self.object)
-        context.update(pledges=pledges, totals=funding_totals(records=pledges))
+        records = funding_latest_first().filter(conference=self.object)
+        pledges, more = first_of(records)  # the totals count them all
+        context.update(pledges=pledges, more_pledges=more, totals=funding_totals(records=records))
         return context

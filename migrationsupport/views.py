@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from django_filters import FilterSet
 
 HOME = ("Overview", reverse_lazy("home"))
+#: How many records a page shows in a list that is not paged (the largest, latest or first ones);
+#: a list that was cut links to the paged list or the explorer with all of them.
+FIRST_ROWS = 25
+
+
+def first_of(queryset: QuerySet, limit: int = FIRST_ROWS) -> tuple[list, bool]:
+    """The first ``limit`` rows of ``queryset`` and whether there are more, from ``limit + 1`` rows."""
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def noted_records() -> list:

@@ -18,12 +18,13 @@ from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.filters import related_pks
 from migrationsupport.models import published_q
+from migrationsupport.views import FIRST_ROWS
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 # How many funding records, agreements and documents a region's page shows (largest or first
 # ones; the overview shows fewer); a list that was cut links to the explorer or the filtered list
 # with all of them. The seed has at most 7 of a kind per region: only bulk data is ever cut.
-REGION_LIST_LIMIT = 25
+REGION_LIST_LIMIT = FIRST_ROWS
 
 
 @dataclass
@@ -58,12 +59,6 @@ class RegionDigest:
         if len(items) > self.limit:
             self.more.add(name)
         return items[: self.limit]
-
-
-def first_of(queryset, limit: int = REGION_LIST_LIMIT) -> tuple[list, bool]:
-    """The first ``limit`` rows of ``queryset`` and whether there are more, from ``limit + 1`` rows."""
-    rows = list(queryset[: limit + 1])
-    return rows[:limit], len(rows) > limit
 
 
 def _linked_to(model, region_ids) -> QuerySet:

@@ -16,10 +16,10 @@ from migrationsupport.api_defaults import AnonymousExpensiveThrottle
 from migrationsupport.models import PageSection, Theme, published_q
 from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
 from migrationsupport.throttling import throttle
-from migrationsupport.views import HOME, PageMixin, PublishedDetailView
+from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
 from regions.models import Country, PopulationFigure, Region, Route
 
-from .digests import first_of, region_digests
+from .digests import region_digests
 
 HOME_DOCUMENTS_LIMIT = 25
 # The overview shows the first 10 funding records, agreements and documents of each region (the
@@ -72,10 +72,15 @@ class ThemeDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         theme = self.object
+        # Bounded like a region's lists; the explorer and the filtered lists show them all.
+        funding, more_funding = first_of(funding_largest_first().filter(themes=theme))
+        agreements, more_agreements = first_of(agreements_with_timeline().filter(themes=theme))
+        documents, more_documents = first_of(documents_latest_first().filter(themes=theme))
         context.update(
-            funding=funding_largest_first().filter(themes=theme),
-            agreements=agreements_with_timeline().filter(themes=theme),
-            documents=documents_latest_first().filter(themes=theme),
+            funding=funding,
+            agreements=agreements,
+            documents=documents,
+            more={"funding": more_funding, "agreements": more_agreements, "documents": more_documents},
         )
         return context
 

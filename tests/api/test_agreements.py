@@ -155,3 +155,12 @@ def test_concluded_in_force_and_no_stated_status_are_told_apart(api):
     assert api.get(f"{API}/agreements/by-readmission/").json()["stated_status"] == ""
     schema = api.get("/api/schema/", {"format": "json"}).json()
     assert {"concluded", "in_force"} <= set(schema["components"]["schemas"]["AgreementStatusEnum"]["enum"])
+
+
+def test_agreements_filter_by_key_area(api):
+    theme = ThemeFactory(slug="legal-migration")
+    inside = AgreementFactory(slug="talent-partnership")
+    inside.themes.add(theme)
+    AgreementFactory(slug="readmission")
+    assert keys(api.get(f"{API}/agreements/", {"theme": "legal-migration"})) == ["talent-partnership"]
+    assert api.get(f"{API}/agreements/", {"theme": "nowhere"}).status_code == 400

@@ -434,3 +434,11 @@ def test_a_part_created_without_a_measure_takes_its_wholes(staff_client, balkans
     response = staff_client(ADD).post(f"{API}/funding/", body, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["measure"] == "committed"
+
+
+def test_funding_filters_by_pledging_conference(api):
+    conference = PledgingConferenceFactory(slug="brussels-viii")
+    FundingRecordFactory(slug="pledged", conference=conference)
+    FundingRecordFactory(slug="other")
+    assert keys(api.get(f"{API}/funding/", {"conference": "brussels-viii"})) == ["pledged"]
+    assert api.get(f"{API}/funding/", {"conference": "nowhere"}).status_code == 400

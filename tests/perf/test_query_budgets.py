@@ -50,8 +50,9 @@ BUDGETS = {
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
-    # 1 count; 1 page with the current status (one subquery); parties; events; 2 option lists.
-    "/agreements/": 6,
+    # 1 count; 1 page with the current status (one subquery); parties; events; 3 option lists
+    # (country, region, key area).
+    "/agreements/": 7,
     # 1 count; 1 page; prefetches of regions, countries, themes; option lists.
     "/documents/": 8,
     # One query per record type (11), none per hit.
