@@ -70,14 +70,6 @@ class AnonymousRateThrottle(AnonRateThrottle):
             return True
 
 
-class CachedAnswerThrottle(AnonymousRateThrottle):
-    """The API's rate (the same ``anon`` counter) for an answer the page cache serves before any
-    view runs: only anonymous requests are served from it, and ``request.user`` is not set yet."""
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
-
-
 class AnonymousExpensiveThrottle(AnonymousRateThrottle):
     """The answers that cost the most to build, on the pages and in the API alike (the funding
     explorer, its totals, search): ``EXPENSIVE_ANON_RATE`` per address, on top of the API's rate."""

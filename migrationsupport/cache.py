@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import DisallowedHost
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
-from rest_framework.exceptions import Throttled
-
-from .api_defaults import CachedAnswerThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +30,6 @@ VERSION_KEY = "content-version"
 LOCAL_ALIAS = "local"
 # Larger answers (a CSV of 10 000 rows) are left to Redis: 100 pages per process stay a few MB.
 LOCAL_MAX_BYTES = 256 * 1024
-API_PREFIX = "/api/"
-
-
-def api_throttled(wait: float | None) -> JsonResponse:
-    """The answer DRF gives past the API's rate: 429, its message and ``Retry-After``."""
-    response = JsonResponse({"detail": str(Throttled(wait).detail)}, status=429)
-    if wait is not None:
-        response["Retry-After"] = str(math.ceil(wait))
-    return response
 
 
 def content_version() -> int:
@@ -146,11 +133,6 @@ class PublicPageCacheMiddleware:
             logger.warning("Page cache unavailable", exc_info=True)
             return self.get_response(request)
         if cached is not None:
-            if request.path.startswith(API_PREFIX):
-                # The API's rate counts what a client reads, built or cached alike.
-                limiter = CachedAnswerThrottle()
-                if not limiter.allow_request(request, None):
-                    return api_throttled(limiter.wait())
             cached["X-Cache"] = "hit"
             return cached
         response = self.get_response(request)
