@@ -8,13 +8,13 @@ from migrationsupport.models import Theme
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
     ApiUrlField,
-    CountryCodeRelatedField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
     SourceField,
 )
 from regions.models import Country, Region
+from regions.serializers import CountryCodeRelatedField
 
 from .models import Agreement, AgreementEvent, AgreementStatus, Document, EventKind
 

@@ -62,7 +62,7 @@ class FundingRecordViewSet(PublishableViewSet):
 
     # FundingFilter is the explorer page's FilterSet, so the page and the API list the same
     # records for the same query. Related records are loaded with the base class's published-
-    # only prefetches rather than ``for_listing()``: the public must not see a draft's slug.
+    # only prefetches rather than ``for_public()``, since staff also read drafts here.
 
     queryset = FundingRecord.objects.all()
     serializer_class = FundingRecordSerializer

@@ -11,7 +11,6 @@ from migrationsupport.models import Theme
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
     ApiUrlField,
-    CountryCodeRelatedField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -19,6 +18,7 @@ from migrationsupport.serializers import (
 )
 from migrationsupport.values import Qualifier
 from regions.models import Country, Region
+from regions.serializers import CountryCodeRelatedField
 
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import GROUPINGS

@@ -45,9 +45,9 @@ class Note:
 
 
 class Footnotes:
-    def __init__(self, noted_countries: Callable[[], Iterable] | None = None):
+    def __init__(self, noted_records: Callable[[], Iterable] | None = None):
         # Called at most once, and only when officer text has to be scanned for names.
-        self._noted_countries = noted_countries
+        self._noted_records = noted_records
         self._candidates: list | None = None
         self._notes: dict[int, Note] = {}
 
@@ -78,7 +78,7 @@ class Footnotes:
         Only text outside links is considered, so a reference never nests inside another link.
         """
         if self._candidates is None:
-            self._candidates = list(self._noted_countries()) if self._noted_countries else []
+            self._candidates = list(self._noted_records()) if self._noted_records else []
         remaining = list(self._candidates)
         parts = _TAG.split(str(html))
         in_link = 0

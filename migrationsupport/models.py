@@ -83,11 +83,15 @@ class PublishableQuerySet(models.QuerySet):
         """The public form of these records: published ones only, with their related records
         joined (the model's ``PUBLIC_TO_ONE``) or prefetched (``PUBLIC_TO_MANY``) and every draft
         among those hidden, so pages, exports and digests show what they are given, with no check
-        of their own.
+        of their own. A hidden to-one relation reads as None in a template; in Python a hidden
+        non-null one raises (``RelatedObjectDoesNotExist``): read it with ``getattr(obj, name,
+        None)``. Records shown on their ``PAGE_OWNER``'s page need that owner published.
         """
         model = self.model
         assert issubclass(model, PublishableModel)
         queryset = self.published().prefetch_published(*model.PUBLIC_TO_MANY)
+        if model.PAGE_OWNER:  # a figure or an event is public only with the record it belongs to
+            queryset = queryset.filter(published_q(model.PAGE_OWNER))
         if model.PUBLIC_TO_ONE:  # select_related() with no names would follow every foreign key
             queryset = queryset.select_related(*model.PUBLIC_TO_ONE)
         queryset._iterable_class = PublicModelIterable
@@ -146,7 +150,8 @@ class PublishableModel(models.Model):
 
     #: What ``for_public()`` loads with each record: to-one relations joined (paths such as
     #: ``"region__parent"``; a draft reads as None) and to-many relations prefetched (published
-    #: records only). The relations its pages, exports and API show.
+    #: records only). The relations its pages and exports show (the API, which also serves drafts
+    #: to staff, loads its own: ``PublishableViewSet.list_select_related`` and ``list_prefetch``).
     PUBLIC_TO_ONE: tuple[str, ...] = ()
     PUBLIC_TO_MANY: tuple[str, ...] = ()
 

@@ -1,8 +1,9 @@
 """What each app contributes to the site as a whole, registered from its ``AppConfig.ready()``.
 
-The core and the site layer never name a domain app: search, the sitemap, the API router and
-the page footnotes read what the apps put here, in the order ``INSTALLED_APPS`` gives (NetBox
-keeps its search indexes and menus the same way).
+The core never names a domain app: search, the sitemap, the API router and the page footnotes
+read what the apps put here, in the order ``INSTALLED_APPS`` gives (search groups are sorted by
+``RecordType.position``), as NetBox keeps its search indexes and menus. URL names are the other
+contract: the site layer provides the ones the models' ``get_absolute_url`` reverse.
 """
 
 from __future__ import annotations

@@ -136,16 +136,6 @@ class PublishedSlugRelatedField(serializers.SlugRelatedField):
         return None if obj is None else super().to_representation(obj)
 
 
-class CountryCodeRelatedField(PublishedSlugRelatedField):
-    """A country by its ISO 3166-1 alpha-2 code; ``tr`` and ``TR`` are the same country."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="iso_code", **kwargs)
-
-    def to_internal_value(self, data):
-        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
-
-
 class SourceField(serializers.SlugRelatedField):
     """Where a record comes from: written as the source's slug, read as
     ``{"slug", "title", "publisher", "url"}`` (provenance is always shown with the record), or

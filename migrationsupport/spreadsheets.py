@@ -22,6 +22,9 @@ from django.http import StreamingHttpResponse
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Between the items of a list in one cell (slugs, ISO codes): never part of an identifier.
 LIST_SEPARATOR = ";"
+#: Records loaded at a time for a streamed download (``queryset.iterator(chunk_size=CSV_CHUNK)``),
+#: each chunk with its own prefetch queries.
+CSV_CHUNK = 2000
 
 
 def _is_number(text: str) -> bool:

@@ -9,7 +9,6 @@ from rest_framework import serializers
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
     ApiUrlField,
-    CountryCodeRelatedField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -17,6 +16,16 @@ from migrationsupport.serializers import (
 )
 
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
+
+
+class CountryCodeRelatedField(PublishedSlugRelatedField):
+    """A country by its ISO 3166-1 alpha-2 code; ``tr`` and ``TR`` are the same country."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="iso_code", **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
 
 
 class RegionSerializer(PublishableSerializer):

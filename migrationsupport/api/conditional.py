@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.utils.cache import set_response_etag
+from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.crypto import salted_hmac
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 
 from .. import services
 from .errors import PreconditionFailed
@@ -79,8 +79,9 @@ class ConditionalRequestsMixin(_ViewSet):
         """A successful answer with its ``ETag`` and, for a record, ``Last-Modified``.
 
         The tag is Django's digest of the body (``set_response_etag``, as for every page), prefixed
-        on a record with its ``version_tag``; ``ConditionalGetMiddleware`` then answers
-        ``If-None-Match`` and ``If-Modified-Since`` with 304, as it does for the pages."""
+        on a record with its ``version_tag``; ``ConditionalGetMiddleware`` then answers a GET's
+        ``If-None-Match`` and ``If-Modified-Since`` with 304, as it does for the pages. It leaves
+        HEAD alone, so a HEAD is answered here the same way."""
         if not (200 <= response.status_code < 300) or response.data is None:
             return response
         response.render()
@@ -91,4 +92,12 @@ class ConditionalRequestsMixin(_ViewSet):
             last_modified = self.last_modified(obj)
             if last_modified is not None:
                 response["Last-Modified"] = http_date(last_modified)
+        if request.method == "HEAD":
+            modified = response.get("Last-Modified")
+            return get_conditional_response(
+                request,
+                etag=response["ETag"],
+                last_modified=parse_http_date_safe(modified) if modified else None,
+                response=response,
+            )
         return response

@@ -27,12 +27,12 @@ def flatten(row: dict, prefix: str = "") -> dict[str, object]:
 
 def csv_table(rows: Iterable[dict], columns: list[str] | None = None) -> Iterator[list]:
     """The header, then each JSON row flattened into ``columns`` (by default every key seen)."""
-    if columns is None:
-        rows = [flatten(row) for row in rows]
-        columns = list(dict.fromkeys(key for row in rows for key in row))
+    flat_rows: Iterable[dict] = (flatten(row) for row in rows)
+    if columns is None:  # every key seen: the whole (small, not streamed) answer first
+        flat_rows = list(flat_rows)
+        columns = list(dict.fromkeys(key for row in flat_rows for key in row))
     yield columns
-    for row in rows:
-        flat = flatten(row)
+    for flat in flat_rows:
         yield [flat.get(column) for column in columns]
 
 

@@ -28,12 +28,12 @@ from ..api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle, 
 from ..filters import SourceFilter
 from ..models import PublishableModel, PublishableQuerySet, Source, Theme, related_publishable
 from ..serializers import SourceSerializer, ThemeSerializer
-from ..spreadsheets import csv_download
+from ..spreadsheets import CSV_CHUNK, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
 from .csv import CSVRenderer, csv_columns, csv_table
 
-#: Records loaded at a time for a CSV download.
-CSV_CHUNK = 2000
+#: Rows of one CSV download of a list; the client narrows the filters (or pages the JSON) past it.
+CSV_MAX_ROWS = 10_000
 
 
 def shows_drafts(request, model: type[models.Model]) -> bool:
@@ -61,11 +61,11 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     (foreign keys whose record must be published too, e.g. an event's agreement).
 
     Every list is JSON (paginated) or CSV (``?format=csv`` or ``Accept: text/csv``: the whole
-    filtered set, in the same order). Successful answers carry an ``ETag``: a digest of the body,
-    prefixed on a record with its ``version_tag`` (a keyed hash of its version) so ``If-Match``
-    can compare versions; ``If-None-Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale
-    ``If-Match`` give 412 and change nothing (the row is locked with ``SELECT … FOR UPDATE`` while
-    comparing).
+    filtered set up to ``CSV_MAX_ROWS``, in the same order, streamed and so without an ``ETag``).
+    Other successful answers carry an ``ETag``: a digest of the body, prefixed on a record with
+    its ``version_tag`` (a keyed hash of its version) so ``If-Match`` can compare versions;
+    ``If-None-Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale ``If-Match`` give 412
+    and change nothing (the row is locked with ``SELECT … FOR UPDATE`` while comparing).
     """
 
     lookup_field = "slug"
@@ -176,9 +176,17 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         if not self.wants_csv:
             return super().list(request, *args, **kwargs)
-        # The whole filtered set, written while it is sent: CSV_CHUNK records at a time, each
-        # chunk with its own prefetch queries, so a worker's memory does not grow with the data.
-        records = self.filter_queryset(self.get_queryset()).iterator(chunk_size=CSV_CHUNK)
+        queryset = self.filter_queryset(self.get_queryset())
+        # Asked of the ids alone, before any record is loaded. Each row goes through the full
+        # serializer: a whole-table download would hold a worker for about a minute at 100 000
+        # records (docs/performance.md), and one cut by the worker's timeout reaches the client short.
+        if queryset.order_by().values("pk")[CSV_MAX_ROWS:].exists():
+            raise exceptions.ValidationError(
+                {"format": [f"A CSV download holds at most {CSV_MAX_ROWS} rows: narrow the filters."]}
+            )
+        # Written while it is sent: CSV_CHUNK records at a time, each chunk with its own
+        # prefetch queries, so a worker's memory does not grow with the data.
+        records = queryset.iterator(chunk_size=CSV_CHUNK)
         serializer = self.get_serializer()
         rows = (serializer.to_representation(record) for record in records)
         return csv_download(csv_table(rows, self.get_csv_columns()), filename=f"{self.basename}.csv")

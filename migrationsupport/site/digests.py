@@ -258,9 +258,7 @@ def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
         _add(digests, (region.pk for region in conference.regions.all()), "conferences", conference)
     for country in Country.objects.for_public().filter(region__in=ids):
         _add(digests, [country.region_id], "countries", country)
-    for figure in PopulationFigure.objects.for_public().filter(
-        published_q("country"), country__region__in=ids
-    ):
+    for figure in PopulationFigure.objects.for_public().filter(country__region__in=ids):
         _add(digests, [figure.country.region_id], "populations", figure)
     routes = (
         Route.objects.for_public()

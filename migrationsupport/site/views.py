@@ -13,7 +13,7 @@ from django.views.generic import ListView, TemplateView
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle
-from migrationsupport.models import PageSection, Theme, published_q
+from migrationsupport.models import PageSection, Theme
 from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
 from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
@@ -148,7 +148,7 @@ class CountryDetailView(PublishedDetailView):
         context.update(
             region=region,
             populations=figures.filter(country=country),
-            origin_of=figures.filter(published_q("country"), origins=country),
+            origin_of=figures.filter(origins=country),
             agreements=agreements,
             funding=funding,
             routes=Route.objects.published().filter(countries=country),  # listed by name

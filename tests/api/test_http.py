@@ -159,3 +159,12 @@ def test_writes_are_atomic(staff_client):
     assert response.status_code == 400
     assert "regions" in response.json()
     assert not FundingRecord.objects.filter(slug="new").exists()
+
+
+def test_head_with_a_current_etag_is_304_like_get(api):
+    record = FundingRecordFactory()
+    url = f"{API}/funding/{record.slug}/"
+    etag = api.get(url)["ETag"]
+    assert api.head(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert api.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert api.head(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200

@@ -55,6 +55,9 @@ CASES = [
     ("search-page-1900-terms", "/search/", {"q": TERMS}, 200),
     # The explorer has no text search: the unfiltered page.
     ("explorer-1900-terms", "/funding/", {"search": TERMS}, 200),
+    # More rows than an API CSV holds, whatever the page.
+    ("api-csv-bad-page", "/api/v1/funding/", {"format": "csv", "page": "abc"}, 400),
+    ("api-csv", "/api/v1/funding/", {"format": "csv"}, 400),
     ("api-list-amount", "/api/v1/funding/", {"amount_min": OUT_OF_RANGE}, 400),
     ("api-totals-amount", "/api/v1/funding/totals/", {"amount_min": OUT_OF_RANGE}, 400),
     ("explorer-amount", "/funding/", {"amount_min": OUT_OF_RANGE}, 400),

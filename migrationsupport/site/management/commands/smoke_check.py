@@ -24,7 +24,7 @@ PAGES = (
     "/documents/",
     "/search/?q=border",
     "/api/v1/funding/?region=western-balkans",
-    "/api/v1/funding/totals/?group=region",
+    "/api/v1/funding/totals/?group_by=region",
     "/sitemap.xml",
 )
 
