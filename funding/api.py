@@ -16,7 +16,7 @@ from regions.models import Country, Region
 
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .models import FundingRecord, Instrument, PledgingConference
-from .selectors import GROUPINGS, FundingTotal, funding_totals
+from .selectors import GROUPINGS, FundingTotal, funding_totals, funding_totals_and_groups
 from .serializers import (
     FundingRecordSerializer,
     FundingTotalSerializer,
@@ -107,12 +107,14 @@ class FundingRecordViewSet(PublishableViewSet):
         if group_by not in (None, *GROUPINGS):
             raise exceptions.ValidationError({"group_by": [f"Choose one of {', '.join(GROUPINGS)}."]})
         records = self.filter_queryset(self.visible(self.base_queryset()))
-        totals = funding_totals(records=records, include_drafts=self.show_drafts)
         groups = []
-        if group_by is not None:
-            groups = self._named(
-                group_by, funding_totals(records=records, group_by=group_by, include_drafts=self.show_drafts)
+        if group_by is None:
+            totals = funding_totals(records=records, include_drafts=self.show_drafts)
+        else:
+            totals, grouped = funding_totals_and_groups(
+                records=records, group_by=group_by, include_drafts=self.show_drafts
             )
+            groups = self._named(group_by, grouped)
         if self.wants_csv:
             response = Response(FundingTotalSerializer(groups if group_by else totals, many=True).data)
             response["Content-Disposition"] = 'attachment; filename="funding-totals.csv"'

@@ -6,10 +6,12 @@ class FundingConfig(AppConfig):
     name = "funding"
 
     def ready(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
         from migrationsupport.registry import registry
         from migrationsupport.sitemaps import published_sitemap
 
-        from . import api, search
+        from . import api, rollup, search
         from .models import FundingRecord, Instrument, PledgingConference
 
         registry.search.extend(search.RECORD_TYPES)
@@ -22,3 +24,17 @@ class FundingConfig(AppConfig):
         registry.api("instruments", api.InstrumentViewSet, "instrument")
         registry.api("funding", api.FundingRecordViewSet, "funding")
         registry.api("conferences", api.PledgingConferenceViewSet, "conference")
+
+        # Keep the stored totals of every published record current (funding.rollup).
+        post_save.connect(
+            rollup.rebuild_after_commit, sender=FundingRecord, dispatch_uid="funding-totals-save"
+        )
+        post_delete.connect(
+            rollup.rebuild_after_commit, sender=FundingRecord, dispatch_uid="funding-totals-delete"
+        )
+        for field in ("regions", "countries", "themes", "may_overlap"):
+            m2m_changed.connect(
+                rollup.rebuild_after_commit,
+                sender=getattr(FundingRecord, field).through,
+                dispatch_uid=f"funding-totals-{field}",
+            )

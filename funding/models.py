@@ -422,3 +422,45 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                 )
         if problems:
             raise ValidationError({"may_overlap": problems})
+
+
+class FundingTotalsRow(models.Model):
+    """One row of the totals of every published funding record, as ``funding.selectors`` computes
+    them, kept for each grouping (``""`` for the overall totals): ``funding.rollup`` rebuilds the
+    table after funding records change, so the totals over all published records are read, not
+    computed, on each request (docs/performance.md, "Precomputed totals")."""
+
+    grouping = models.CharField(max_length=12, blank=True)
+    row_kind = models.CharField(max_length=8)
+    group_key = models.TextField(blank=True)
+    measure = models.CharField(max_length=10)
+    donor = models.CharField(max_length=24)
+    # NULL, not "", where the computed row has none: the rows are stored exactly as computed.
+    part_donor = models.CharField(max_length=24, null=True)  # noqa: DJ001
+    amount = models.DecimalField(max_digits=24, decimal_places=2, null=True)
+    records = models.BigIntegerField()
+    more_than = models.BigIntegerField()
+    almost = models.BigIntegerField()
+    about = models.BigIntegerField()
+    record_id = models.BigIntegerField(null=True)
+    partner_id = models.BigIntegerField(null=True)
+    qualifier = models.CharField(max_length=10, null=True)  # noqa: DJ001
+
+    class Meta:
+        indexes = [models.Index(fields=["grouping"], name="funding_totals_grouping_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.grouping or 'overall'} {self.row_kind} {self.group_key} {self.measure} {self.donor}"
+
+
+class FundingTotalsState(models.Model):
+    """Two counters: ``changed``, raised by a database trigger on every statement that writes
+    funding records or their regions, countries, key areas or overlap marks (any path: admin,
+    API, imports, ``update()``, raw SQL), and ``refreshed``, the value ``changed`` had when the
+    stored totals were last rebuilt. The totals are current when ``refreshed >= changed``."""
+
+    name = models.CharField(max_length=12, primary_key=True)
+    value = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"

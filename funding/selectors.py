@@ -275,11 +275,13 @@ def _group_key_sql(group_by: str | None, funding_table: str) -> str:
     return "members.plain_key"
 
 
-def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
+def totals_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[str, tuple] | None:
+    """The SQL of the totals of ``records`` (``_TOTALS_SQL``) and its parameters; None for a set
+    that cannot hold anything (e.g. ``FundingRecord.objects.none()``)."""
     try:
         members_sql, members_params = _members(records, group_by).query.sql_with_params()
-    except EmptyResultSet:  # e.g. FundingRecord.objects.none(): nothing to add up
-        return []
+    except EmptyResultSet:
+        return None
     quote = connection.ops.quote_name
     funding_table = quote(FundingRecord._meta.db_table)
     overlap = FundingRecord.may_overlap.through
@@ -292,11 +294,29 @@ def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[
         overlap_to="to_fundingrecord_id",
     )
     qualifiers = (Qualifier.MORE_THAN, Qualifier.ALMOST, Qualifier.ABOUT)
-    params = (*members_params, MAX_NESTING_DEPTH, *qualifiers, *qualifiers)
+    return sql, (*members_params, MAX_NESTING_DEPTH, *qualifiers, *qualifiers)
+
+
+def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
+    """The totals' rows computed from the records themselves: the reference the stored totals
+    (``funding.rollup``) are checked against, and the answer for any other set."""
+    query = totals_sql(records, group_by)
+    if query is None:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*query)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
+    from .rollup import is_published_set, stored_rows
+
+    if is_published_set(records):
+        stored = stored_rows(group_by)
+        if stored is not None:
+            return stored
+    return computed_rows(records, group_by)
 
 
 def _decimal(value) -> Decimal:
@@ -383,7 +403,20 @@ def funding_totals(
     repeat a row. One SQL query (a recursive common table expression around the ORM's own SQL for
     the set, walking up from the set's records), plus one for the group labels.
     """
+    return _totals_from_rows(_total_rows(records, group_by), group_by, include_drafts)
+
+
+def funding_totals_and_groups(
+    *, records: QuerySet[FundingRecord], group_by: str, include_drafts: bool = False
+) -> tuple[list[FundingTotal], list[FundingTotal]]:
+    """``funding_totals(records=records)`` and ``funding_totals(records=records, group_by=...)``
+    from one computation: each counted record falls in exactly one group, so the overall totals
+    are the grouped rows added up by measure and donor (half the work of asking for both)."""
     rows = _total_rows(records, group_by)
+    return _totals_from_rows(rows, None, include_drafts), _totals_from_rows(rows, group_by, include_drafts)
+
+
+def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bool) -> list[FundingTotal]:
     visible = _visible_labels(group_by, rows, include_drafts)
     key_of = (lambda raw: _visible_key(group_by, raw, visible)) if group_by else (lambda raw: None)
 

@@ -26,7 +26,7 @@ from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .listings import funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, PledgingConference
-from .selectors import funding_totals
+from .selectors import funding_totals, funding_totals_and_groups
 
 EXPLORER = ("Funding explorer", "funding:explorer")
 # How the explorer's chart and its table group the total: the `group` query parameter.
@@ -82,8 +82,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         context["group"] = group
         if self.filters_valid:
             records = self.object_list
-            totals = funding_totals(records=records)
-            groups = funding_totals(records=records, group_by=group)
+            totals, groups = funding_totals_and_groups(records=records, group_by=group)
             with_amount = sum(t.records + t.nested for t in totals)
             context.update(
                 totals=totals,

@@ -7,8 +7,15 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from funding import rollup
 from funding.models import FundingRecord
-from funding.selectors import SEVERAL_YEARS, funding_totals, independent_figures, total_qualifier
+from funding.selectors import (
+    SEVERAL_YEARS,
+    funding_totals,
+    funding_totals_and_groups,
+    independent_figures,
+    total_qualifier,
+)
 from tests.factories import CountryFactory, FundingRecordFactory, InstrumentFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +240,14 @@ def test_a_set_without_amounts_has_no_total_not_a_zero():
 
 
 def test_totals_take_one_query(western_balkans_tree, django_assert_num_queries):
+    # A subset is computed: one query.
+    with django_assert_num_queries(1):
+        funding_totals(records=FundingRecord.objects.published().filter(donor="eu"))
+    # Every published record: its stored totals (funding.rollup), once current, in one query;
+    # while stale, that query answers "stale" and the totals are computed (one more).
+    with django_assert_num_queries(2):
+        funding_totals(records=FundingRecord.objects.published())
+    rollup.rebuild()
     with django_assert_num_queries(1):
         funding_totals(records=FundingRecord.objects.published())
     # The grouped total: the aggregate, then the region names.
@@ -404,6 +419,10 @@ def check_against_reference(records, overlaps):
         }
         # The groups of each measure and donor add up exactly to its overall total.
         if group_by:
+            assert funding_totals_and_groups(records=queryset, group_by=group_by) == (
+                funding_totals(records=queryset),
+                got,
+            )
             overall = {(t.measure, t.donor): (t.lower, t.upper) for t in funding_totals(records=queryset)}
             summed: dict = {}
             for t in got:

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
+from funding import rollup
 from funding.models import Donor, FundingKind, FundingRecord, Instrument, Measure
 from migrationsupport.cache import bump_content_version
 from migrationsupport.models import Source, Status, Theme
@@ -72,14 +73,16 @@ class Command(BaseCommand):
     def handle(self, *args, funding: int, delete: bool, seed: int, **options):
         if delete:
             removed = delete_synthetic()
-            bump_content_version()  # bulk writes send no signals
+            rollup.rebuild()  # bulk writes send no signals
+            bump_content_version()
             self.stdout.write(f"Removed {removed} synthetic records.")
             return
         if funding <= 0:
             raise CommandError("Give --funding N (N > 0), or --delete.")
         rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
         counts = generate(funding=funding, rng=rng, progress=options["verbosity"] > 0)
-        bump_content_version()  # bulk writes send no signals
+        rollup.rebuild()  # bulk writes send no signals: store the totals now, not at the next save
+        bump_content_version()
         self.stdout.write("Added " + ", ".join(f"{n} {label}" for label, n in counts.items()) + ".")
 
 

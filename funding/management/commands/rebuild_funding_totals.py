@@ -1,0 +1,23 @@
+"""``manage.py rebuild_funding_totals``: store the totals of every published funding record now
+(funding.rollup). Saves rebuild them after they commit; run this after a restore or a bulk load
+that bypassed the application, or from cron as a safety net. Without ``--force`` it does nothing
+while they are current."""
+
+from django.core.management.base import BaseCommand
+
+from funding import rollup
+
+
+class Command(BaseCommand):
+    help = "Rebuild the stored totals of every published funding record if a change made them stale."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Rebuild even if they are current.")
+
+    def handle(self, *args, force: bool, **options):
+        if not rollup.enabled():
+            self.stdout.write("Totals are computed on each request on this database (not PostgreSQL).")
+        elif rollup.rebuild(force=force):
+            self.stdout.write("Rebuilt the stored funding totals.")
+        else:
+            self.stdout.write("The stored funding totals are current.")

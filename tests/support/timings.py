@@ -1,0 +1,167 @@
+"""In-process build times of every page kind and API endpoint, page cache off (issue 16, point 2).
+
+``python -m tests.support.timings [--runs 10] [--top 10] [--pairs]`` against the database
+DATABASE_URL names (usually one with ``generate_demo_data --funding 100000``): for each address,
+the median of ``--runs`` requests through Django's test client, its query count and size, and
+the slowest ``--top`` at the end. Addresses: every list page, the largest record of each detail
+kind (the region, country, instrument... with the most funding), every API list and one detail
+each, the funding totals in every grouping, and the explorer, its CSV's first byte, the API list
+and the totals under each filter alone (``--pairs``: and every pair of filters). Each filter
+takes the value the most records have, so each combination is the heaviest of its kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Iterator
+from itertools import combinations
+
+import django
+
+
+def _most_linked(model, relation: str, key: str) -> str | None:
+    from django.db.models import Count
+
+    row = (
+        model.objects.published()
+        .annotate(linked=Count(relation))
+        .order_by("-linked", "pk")
+        .values_list(key, flat=True)
+        .first()
+    )
+    return str(row) if row is not None else None
+
+
+def filter_values() -> dict[str, str]:
+    """One value per explorer/API funding filter: the one that matches most records."""
+    from funding.models import FundingRecord, Instrument, PledgingConference
+    from migrationsupport.models import Theme
+    from regions.models import Country, Region
+
+    values = {
+        "region": _most_linked(Region, "funding_records", "slug"),
+        "country": _most_linked(Country, "funding_records", "iso_code"),
+        "instrument": _most_linked(Instrument, "funding_records", "slug"),
+        "theme": _most_linked(Theme, "funding_records", "slug"),
+        "conference": _most_linked(PledgingConference, "pledges", "slug"),
+        "parent": _most_linked(FundingRecord, "children", "slug"),
+        "donor": "eu",
+        "kind": "programme",
+        "qualifier": "exact",
+        "year": "2024",
+        "year_min": "2021",
+        "year_max": "2024",
+        "amount_min": "1000000",
+        "amount_max": "100000000",
+        "top_level": "true",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def addresses(pairs: bool) -> Iterator[str]:
+    from agreements.models import Agreement, Document
+    from funding.models import FundingRecord, Instrument, PledgingConference
+    from migrationsupport.models import Theme
+    from migrationsupport.registry import registry
+    from regions.models import Country, Region, Route
+
+    yield from (
+        "/",
+        "/regions/",
+        "/countries/",
+        "/themes/",
+        "/instruments/",
+        "/funding/",
+        "/funding-figures/",
+        "/agreements/",
+        "/agreements/timeline/",
+        "/documents/",
+        "/search/?q=migration",
+        "/sitemap.xml",
+        "/sitemap-funding.xml",
+    )
+    details = [
+        ("/regions/{}/", Region, "funding_records", "slug"),
+        ("/countries/{}/", Country, "funding_records", "iso_code"),
+        ("/themes/{}/", Theme, "funding_records", "slug"),
+        ("/instruments/{}/", Instrument, "funding_records", "slug"),
+        ("/conferences/{}/", PledgingConference, "pledges", "slug"),
+        ("/funding/{}/", FundingRecord, "children", "slug"),
+        ("/agreements/{}/", Agreement, "events", "slug"),
+        ("/documents/{}/", Document, "regions", "slug"),
+        ("/routes/{}/", Route, "figures", "slug"),
+    ]
+    for pattern, model, relation, key in details:
+        value = _most_linked(model, relation, key)
+        if value:
+            yield pattern.format(value.lower() if key == "iso_code" else value)
+    for route in registry.api_routes:
+        yield f"/api/v1/{route.prefix}/"
+        model = route.viewset.queryset.model
+        key = route.viewset.lookup_field
+        value = model.objects.published().order_by("pk").values_list(key, flat=True).first()
+        if value is not None:
+            yield f"/api/v1/{route.prefix}/{value}/"
+    yield "/api/v1/funding/totals/"
+    for group in ("region", "country", "theme", "instrument", "year"):
+        yield f"/api/v1/funding/totals/?group_by={group}"
+    values = filter_values()
+    combos: list[tuple[str, ...]] = [(name,) for name in values]
+    if pairs:
+        combos += list(combinations(values, 2))
+    for combo in combos:
+        query = "&".join(f"{name}={values[name]}" for name in combo)
+        yield f"/funding/?{query}"
+        yield f"/api/v1/funding/?{query}"
+        yield f"/api/v1/funding/totals/?{query}"
+
+
+def measure(path: str, runs: int) -> tuple[float, int, int, int]:
+    """(median ms, queries, bytes, status) of ``runs`` requests, after one to warm up."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    response = client.get(path)
+    times = []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(path)
+            body = response.getvalue()
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), len(queries.captured_queries), len(body), response.status_code
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--pairs", action="store_true")
+    parser.add_argument("--match", default="", help="Only addresses containing this text.")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrationsupport.settings")
+    os.environ["PAGE_CACHE_SECONDS"] = "0"
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
+    for rate in ("API_ANON_RATE", "EXPENSIVE_ANON_RATE", "EXPORT_ANON_RATE"):
+        os.environ[rate] = "1000000/second"  # every request of the run is one address's
+    django.setup()
+    results = []
+    for path in addresses(args.pairs):
+        if args.match not in path:
+            continue
+        ms, queries, size, status = measure(path, args.runs)
+        results.append((ms, path, queries, size, status))
+        print(f"{ms:9.1f} ms {queries:3d} q {size / 1024:8.1f} kB {status} {path}", flush=True)
+    print(f"\nSlowest {args.top} of {len(results)} (median of {args.runs}, ms):")
+    print("| address | ms | queries | kB |\n|---|---:|---:|---:|")
+    for ms, path, queries, size, _status in sorted(results, reverse=True)[: args.top]:
+        print(f"| `{path}` | {ms:.1f} | {queries} | {size / 1024:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
