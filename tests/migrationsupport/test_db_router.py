@@ -147,9 +147,10 @@ def test_a_replica_failing_during_a_request_is_retried_on_the_primary(closed_rep
     """The verdict said healthy (checked moments ago); the replica then fails mid-request."""
     theme = ThemeFactory(name="Retried theme")
     monkeypatch.setattr(db_router.health, "healthy", lambda alias: True)
-    response = Client(raise_request_exception=False).get(theme.get_absolute_url())
-    assert response.status_code == 200
-    assert b"Retried theme" in response.content
+    for path in (theme.get_absolute_url(), "/api/v1/themes/"):
+        response = Client(raise_request_exception=False).get(path)
+        assert response.status_code == 200, path
+        assert b"Retried theme" in response.content, path
 
 
 # --- with the real streaming replica ---------------------------------------------------------
