@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
+# The streaming replica of the local cluster that `make test` and `make bench` read
+# (tests/support/replica.sh creates or starts it); only its host and port are used.
+TEST_REPLICA_URL ?= postgres://postgres@127.0.0.1:5433/postgres
 
 .PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
-	loadtest audit
+	loadtest audit replica
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,10 +40,17 @@ browser-deps:
 	@test -f node_modules/axe-core/axe.min.js || { test -f package-lock.json \
 		&& npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }
 
+# A second PostgreSQL cluster on port 5433 streaming from the local primary (docs/deployment.md):
+# created when missing, started when stopped, rebuilt when it cannot follow. Needs root (CI is).
+replica:
+	$(SUDO) tests/support/replica.sh
+
 test: install browser-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \
 		$(BIN)/python manage.py check_postgres
+	$(SUDO) tests/support/replica.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only REQUIRE_BROWSER=1 \
+		TEST_DATABASE_REPLICA_URL=$(TEST_REPLICA_URL) REQUIRE_REPLICA=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # mypy's Django plugin imports the settings: DEBUG=1 and an in-memory SQLite stand in for a deploy.
@@ -74,8 +84,10 @@ bench-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
 bench: install bench-deps
+	$(SUDO) tests/support/replica.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} \
-		SECURE_SSL_REDIRECT=0 $(BIN)/python -m tests.support.bench $(BENCH_ARGS)
+		SECURE_SSL_REDIRECT=0 BENCH_REPLICA_URL=$${BENCH_REPLICA_URL-$(TEST_REPLICA_URL)} \
+		$(BIN)/python -m tests.support.bench $(BENCH_ARGS)
 
 # 64 connections for 30 s on the public pages and the API (gunicorn + wrk on loopback, plain HTTP),
 # in its own <name>_loadtest database; fails on any error or 5xx. See docs/reliability.md.

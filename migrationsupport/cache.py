@@ -10,6 +10,12 @@ With Redis, each process also keeps the pages it served last in its own memory (
 cache alias), under the same versioned keys: a hit then costs one small Redis read (the
 version) instead of two, one of them the whole page. It can never serve a stale page, because
 the version it asks Redis for on every request is in the key.
+
+With read replicas (``migrationsupport/db_router.py``) a page may be built from a replica that
+has not yet replayed the edit that bumped the version; stored under the new version, such a page
+would stay stale (an unpublished record still on it) for ``PAGE_CACHE_SECONDS``. So after an edit
+commits, for as long as a replica in use may lag behind it (``REPLICA_MAX_LAG_SECONDS`` +
+``REPLICA_CHECK_SECONDS``), pages read from a replica are served but not stored.
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ import time
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import DisallowedHost
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
+
+from .db_router import request_read_replica
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
+REPLICAS_CATCHING_UP_KEY = "content-changed-recently"
 LOCAL_ALIAS = "local"
 # Larger answers (a CSV of 10 000 rows) are left to Redis: 100 pages per process stay a few MB.
 LOCAL_MAX_BYTES = 256 * 1024
@@ -52,6 +62,26 @@ def bump_content_version(**_kwargs) -> None:
         cache.incr(VERSION_KEY)
     except Exception:  # the cache is down: nothing is being served from it either
         logger.warning("Could not bump the content version", exc_info=True)
+    if settings.DATABASE_REPLICAS:
+        transaction.on_commit(_replicas_catching_up)
+
+
+def _replicas_catching_up() -> None:
+    try:
+        window = settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_SECONDS
+        cache.set(REPLICAS_CATCHING_UP_KEY, 1, timeout=window)
+    except Exception:
+        logger.warning("Could not mark the replicas as catching up", exc_info=True)
+
+
+def _read_from_a_lagging_replica() -> bool:
+    """This request read a replica while one may still be replaying the last edit."""
+    if not request_read_replica():
+        return False
+    try:
+        return cache.get(REPLICAS_CATCHING_UP_KEY) is not None
+    except Exception:
+        return True
 
 
 def _cacheable_request(request) -> bool:
@@ -139,6 +169,8 @@ class PublicPageCacheMiddleware:
         if self._storable(response):
             if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
                 response.render()
+            if _read_from_a_lagging_replica():
+                return response
             patch_vary_headers(response, ("Accept", "Cookie"))
             try:
                 _store_page(key, _lean_copy(response))

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -88,6 +89,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the page cache, which asks it whether a page was read from a replica.
+    "migrationsupport.db_router.ReplicaRoutingMiddleware",
     "migrationsupport.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
@@ -130,19 +133,57 @@ if not DATABASE_URL and not DEBUG:
         "DATABASE_URL is not set. Set DATABASE_URL (e.g. postgres://user@host:5432/db) in production, "
         "or DEBUG=1 to use the embedded SQLite file var/db.sqlite3."
     )
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+# Behind PgBouncer in transaction mode (DB_PGBOUNCER=1) a connection is the server's for one
+# transaction only: no server-side cursors (they outlive it), and no startup options (PgBouncer
+# forwards only the parameters it tracks): set jit there with ALTER ROLE (docs/deployment.md).
+DB_PGBOUNCER = envbool("DB_PGBOUNCER", False)
+
+
+def database(url: str) -> dict[str, Any]:
+    """One DATABASES entry from a database URL, with this site's connection options."""
+    config: dict[str, Any] = {
+        **dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
+    }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        if DB_PGBOUNCER:
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        else:
+            # PostgreSQL's JIT compiles any query it costs above 100 000 (a total over every
+            # funding record) and spends longer compiling than the query then runs
+            # (docs/performance.md): a web request is never long enough to win that back. A
+            # DATABASE_URL with its own ?options= keeps those.
+            config.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    return config
+
+
+DATABASES = {"default": database(DATABASE_URL or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")}
+
+# Read replicas (PostgreSQL streaming replicas of DATABASE_URL): public reads go to them,
+# officers, API writers, writes and migrations to the primary (migrationsupport/db_router.py).
+# None configured: one database, no router, exactly as before.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(envlist("DATABASE_REPLICA_URLS"), start=1):
+    _replica = database(_url)
+    # A replica that does not answer must not hold a request: fall back to the primary.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+if DATABASE_REPLICAS:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL.")
+    DATABASE_ROUTERS = ["migrationsupport.db_router.PrimaryReplicaRouter"]
+# A replica whose replay is further behind than this is not read; its health is checked at most
+# once per REPLICA_CHECK_SECONDS per process. A client that wrote reads the primary for
+# REPLICA_PIN_SECONDS, which must cover both: a replica in use has then replayed that write.
+REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", 5)
+REPLICA_CHECK_SECONDS = envint("REPLICA_CHECK_SECONDS", 2)
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS + 3)
+if DATABASE_REPLICAS and REPLICA_PIN_SECONDS < REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS:
+    raise ImproperlyConfigured(
+        "REPLICA_PIN_SECONDS must be at least REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS: "
+        "a client that just wrote could otherwise read a replica that has not replayed it yet."
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # PostgreSQL's JIT compiles any query it costs above 100 000 (a total over every funding
-    # record) and spends longer compiling than the query then runs (docs/performance.md): a web
-    # request is never long enough to win that back. A DATABASE_URL with its own ?options= keeps
-    # those.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+REPLICA_PIN_COOKIE = "primary_until"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set (shared by every app process), local memory otherwise.

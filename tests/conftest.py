@@ -1,7 +1,10 @@
+import copy
 import os
 
+import dj_database_url
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.factories import SourceFactory
 
@@ -10,6 +13,36 @@ from tests.factories import SourceFactory
 # HTTP. Set before any test module builds a WSGI app (SecurityMiddleware reads it once).
 os.environ["SECURE_SSL_REDIRECT"] = "0"
 settings.SECURE_SSL_REDIRECT = False
+
+
+#: The alias of the streaming replica the replica tests read (tests/migrationsupport/test_db_router.py).
+REPLICA_ALIAS = "replica1"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """With TEST_DATABASE_REPLICA_URL (``make test`` starts tests/support/replica.sh), the alias
+    ``replica1`` reads the streaming replica's copy of the test database.
+
+    The test database is created on the primary alone: the replica receives it by replication
+    (CREATE DATABASE is in the WAL) and cannot create anything itself. So the alias is added only
+    now, named like the primary's test database, and marked a test mirror of ``default``, which
+    is what it is: Django then never creates, flushes or drops it. Its connection stays its own
+    (a mirror made by Django's setup would reuse the primary's settings instead).
+    """
+    url = os.environ.get("TEST_DATABASE_REPLICA_URL")
+    if url:
+        primary = connections["default"].settings_dict
+        replica = copy.deepcopy(primary)
+        parsed = dj_database_url.parse(url)
+        replica.update(HOST=parsed["HOST"], PORT=parsed["PORT"], CONN_MAX_AGE=0)
+        replica["OPTIONS"] = {**replica.get("OPTIONS", {}), "connect_timeout": 2}
+        replica["TEST"] = {**replica["TEST"], "MIRROR": "default"}
+        connections.settings[REPLICA_ALIAS] = replica
+    yield
+    if url:
+        connections[REPLICA_ALIAS].close()
+        del connections.settings[REPLICA_ALIAS]
 
 
 @pytest.fixture(autouse=True)

@@ -44,3 +44,62 @@ def test_a_database_url_with_its_own_options_keeps_them():
     own = _database_options("postgres://u@db:5432/ms?options=-c%20statement_timeout%3D5000")
     assert own["options"] == "-c statement_timeout=5000"
     assert "options" not in _database_options("sqlite:///tmp.sqlite3")
+
+
+def _settings(**env: str) -> dict:
+    """DATABASES, DATABASE_REPLICAS and DATABASE_ROUTERS as a fresh process builds them."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps([settings.DATABASES, settings.DATABASE_REPLICAS, "
+        "getattr(settings, 'DATABASE_ROUTERS', [])], default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": "postgres://u@db:5432/ms",
+            "DEBUG": "0",
+            "SECRET_KEY": "test-only",
+            "DJANGO_SETTINGS_MODULE": "migrationsupport.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        return {"error": result.stderr}
+    databases, replicas, routers = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"databases": databases, "replicas": replicas, "routers": routers}
+
+
+def test_without_replicas_there_is_one_database_and_no_router():
+    built = _settings(DATABASE_REPLICA_URLS="")
+    assert list(built["databases"]) == ["default"]
+    assert built["replicas"] == []
+    assert built["routers"] == []
+
+
+def test_each_replica_url_is_a_routed_alias_with_the_primary_options():
+    built = _settings(DATABASE_REPLICA_URLS="postgres://u@r1:5432/ms, postgres://u@r2:5432/ms")
+    assert built["replicas"] == ["replica1", "replica2"]
+    assert built["databases"]["replica2"]["HOST"] == "r2"
+    assert built["databases"]["replica1"]["OPTIONS"] == {"options": "-c jit=off", "connect_timeout": 2}
+    assert built["routers"] == ["migrationsupport.db_router.PrimaryReplicaRouter"]
+
+
+def test_behind_pgbouncer_no_server_side_cursors_and_no_startup_options():
+    built = _settings(DB_PGBOUNCER="1", DATABASE_REPLICA_URLS="postgres://u@r1:6432/ms")
+    for alias in ("default", "replica1"):
+        assert built["databases"][alias]["DISABLE_SERVER_SIDE_CURSORS"] is True
+        assert "options" not in built["databases"][alias].get("OPTIONS", {})
+
+
+def test_a_pin_shorter_than_the_lag_a_replica_may_have_is_refused():
+    built = _settings(
+        DATABASE_REPLICA_URLS="postgres://u@r1:5432/ms",
+        REPLICA_MAX_LAG_SECONDS="10",
+        REPLICA_CHECK_SECONDS="2",
+        REPLICA_PIN_SECONDS="5",
+    )
+    assert "REPLICA_PIN_SECONDS must be at least" in built["error"]

@@ -6,7 +6,10 @@ for one row (same settings and middleware: the ceilings of any page), the overvi
 page, the funding explorer with a filter and the API funding list, at the seed size and with +N
 synthetic funding records, each with a warm page cache and with caching off. It serves with
 gunicorn (2 workers), loads with wrk (``make bench`` installs it), and prints a Markdown
-table. The data lives in its own database (``<name>_bench``, dropped and rebuilt),
+table. With a streaming replica (``BENCH_REPLICA_URL``, which ``make bench`` sets after starting
+tests/support/replica.sh) it adds a run with caching off whose reads go to the replica
+(``DATABASE_REPLICA_URLS``): the same 2 app processes, one primary and one replica. The data
+lives in its own database (``<name>_bench``, dropped and rebuilt),
 never in the one DATABASE_URL names. It is a Django management command run from here rather
 than registered by an app, so the product carries no benchmark code; its app processes use
 ``tests.support.bench_settings``, the only settings that route the two baseline views.
@@ -20,10 +23,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import dj_database_url
 import django
 import psycopg
 from django.conf import settings
@@ -35,6 +40,8 @@ from django.test.utils import CaptureQueriesContext
 from tests.support.gunicorn import start_gunicorn
 
 BENCH_SETTINGS = "tests.support.bench_settings"
+#: The "cache" column of the run whose reads go to the replica (caching off).
+REPLICA_RUN = "off, replica"
 PAGES = [
     ("hello-world view", "/bench/hello/"),
     # The ceiling of a page that reads the database at all: one query for one row, no template.
@@ -100,8 +107,14 @@ class Command(BaseCommand):
         parser.add_argument("--connections", type=int, default=8)
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--output", default="var/bench/results.md")
+        parser.add_argument(
+            "--replica-url",
+            default=os.environ.get("BENCH_REPLICA_URL", ""),
+            help="A streaming replica of DATABASE_URL's server (only host and port are used); "
+            "empty: no replica run.",
+        )
 
-    def handle(self, *args, extra, duration, connections, workers, output, **options):
+    def handle(self, *args, extra, duration, connections, workers, output, replica_url, **options):
         db = settings.DATABASES["default"]
         if db["ENGINE"] != "django.db.backends.postgresql":
             raise CommandError("bench runs on PostgreSQL: set DATABASE_URL.")
@@ -111,6 +124,10 @@ class Command(BaseCommand):
             f"postgres://{db['USER']}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{bench_db}"
         )
         self._recreate_database(db, bench_db)
+        self.replica_url = ""
+        if replica_url:
+            replica = dj_database_url.parse(replica_url)
+            self.replica_url = f"postgres://{db['USER']}@{replica['HOST']}:{replica['PORT']}/{bench_db}"
         base = Path(settings.BASE_DIR)
         self._manage("migrate", "--noinput", "-v0")
         self._manage("loaddata", *sorted(str(p) for p in (base / "fixtures").glob("*.json")), "-v0")
@@ -127,6 +144,10 @@ class Command(BaseCommand):
             for cache in ("warm", "off"):
                 queries = self._query_counts(cache)
                 results += self._run(size, cache, queries, duration, connections, workers)
+            if self.replica_url:
+                self._wait_for_replica()
+                # Same queries as "off", made on the replica.
+                results += self._run(size, REPLICA_RUN, queries, duration, connections, workers)
         table = render(results)
         self.stdout.write(table)
         path = base / output
@@ -154,6 +175,23 @@ class Command(BaseCommand):
         ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
+
+    def _wait_for_replica(self, timeout: float = 120) -> None:
+        """Until the replica has replayed the bench database as the primary has it now."""
+        with psycopg.connect(self.bench_url, autocommit=True) as primary:
+            row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+            assert row is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with psycopg.connect(self.replica_url, autocommit=True, connect_timeout=2) as replica:
+                    done = replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", row).fetchone()
+                    if done and done[0]:
+                        return
+            except psycopg.OperationalError:
+                pass  # the bench database is not replayed yet
+            time.sleep(0.5)
+        raise CommandError(f"The replica ({self.replica_url}) did not catch up in {timeout} s.")
 
     def _analyze(self) -> None:
         with psycopg.connect(self.bench_url, autocommit=True) as conn:
@@ -210,9 +248,12 @@ class Command(BaseCommand):
     # --- runs -----------------------------------------------------------------------------
 
     def _run(self, size, cache, queries, duration, connections, workers) -> list[Result]:
-        env = self._env(
-            **self._cache_env(cache, prefix=f"bench-{size}-{cache}-{os.getpid()}".replace(" ", "")),
-        )
+        if cache == REPLICA_RUN:
+            env = self._env(**self._cache_env("off", prefix=""), DATABASE_REPLICA_URLS=self.replica_url)
+        else:
+            env = self._env(
+                **self._cache_env(cache, prefix=f"bench-{size}-{cache}-{os.getpid()}".replace(" ", "")),
+            )
         results = []
         with start_gunicorn(env=env, workers=workers, args=["--log-level", "warning"]) as server:
             for label, path in PAGES:
