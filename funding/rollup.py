@@ -19,7 +19,7 @@ current without it. Any other set of records (filters, one instrument) is comput
 from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import QuerySet
 
 from .models import FundingRecord, FundingTotalsRow, FundingTotalsState
@@ -85,7 +85,9 @@ def stored_rows(group_by: str | None) -> list[dict] | None:
         f"SELECT {columns} FROM {_ROWS} WHERE grouping = %s "  # noqa: S608
         f"UNION ALL SELECT 'stale', {nulls} WHERE {_STALE_SQL}"
     )
-    with connection.cursor() as cursor:
+    # Where the request reads (a replica for a public page): its rows and counters replicate
+    # together, so a replica answers "stale" until it has replayed the rebuild.
+    with connections[router.db_for_read(FundingTotalsRow)].cursor() as cursor:
         cursor.execute(sql, [group_by or ""])
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     if any(row["row_kind"] == "stale" for row in rows):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, ExtractYear
 
@@ -303,7 +303,7 @@ def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> lis
     query = totals_sql(records, group_by)
     if query is None:
         return []
-    with connection.cursor() as cursor:
+    with connections[records.db].cursor() as cursor:  # where the set is read (a replica, maybe)
         cursor.execute(*query)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
