@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 
+from funding.models import FundingRecord
 from tests.factories import CountryFactory, FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,3 +22,18 @@ def test_sitemap_lists_published_records_and_never_drafts(client):
     assert "draft-record" not in funding
     assert "/countries/by/" in client.get("/sitemap-countries.xml").content.decode()
     assert "/funding/" in client.get("/sitemap-pages.xml").content.decode()
+
+
+def test_the_index_dates_each_section_by_its_latest_published_change(client):
+    published = FundingRecordFactory(slug="published-record")
+    FundingRecord.objects.filter(pk=published.pk).update(
+        updated_at=datetime.datetime(2025, 3, 4, tzinfo=datetime.UTC)
+    )
+    draft = FundingRecordFactory(slug="draft-record", status="draft")
+    FundingRecord.objects.filter(pk=draft.pk).update(
+        updated_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    )
+
+    index = client.get("/sitemap.xml").content.decode()
+    section = index[index.index("sitemap-funding.xml") :]
+    assert section[section.index("<lastmod>") + 9 :].startswith("2025-03-04")

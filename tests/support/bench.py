@@ -108,13 +108,22 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--output", default="var/bench/results.md")
         parser.add_argument(
+            "--timing-runs",
+            type=int,
+            default=3,
+            help="At +N records, time every page kind and API endpoint in process (median of this "
+            "many, tests/support/timings.py) and report the slowest ten; 0: skip.",
+        )
+        parser.add_argument(
             "--replica-url",
             default=os.environ.get("BENCH_REPLICA_URL", ""),
             help="A streaming replica of DATABASE_URL's server (only host and port are used); "
             "empty: no replica run.",
         )
 
-    def handle(self, *args, extra, duration, connections, workers, output, replica_url, **options):
+    def handle(
+        self, *args, extra, duration, connections, workers, output, replica_url, timing_runs, **options
+    ):
         db = settings.DATABASES["default"]
         if db["ENGINE"] != "django.db.backends.postgresql":
             raise CommandError("bench runs on PostgreSQL: set DATABASE_URL.")
@@ -149,6 +158,8 @@ class Command(BaseCommand):
                 # Same queries as "off", made on the replica.
                 results += self._run(size, REPLICA_RUN, queries, duration, connections, workers)
         table = render(results)
+        if timing_runs:
+            table += "\n" + self._slowest(timing_runs)
         self.stdout.write(table)
         path = base / output
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +231,19 @@ class Command(BaseCommand):
             return {"PAGE_CACHE_SECONDS": "0"}
         redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
         return {"PAGE_CACHE_SECONDS": "600", "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": prefix}
+
+    def _slowest(self, runs: int) -> str:
+        """The slowest ten addresses built in process, page cache off (tests/support/timings.py)."""
+        self.stdout.write("Timing every page kind and API endpoint in process...")
+        out = subprocess.run(
+            [sys.executable, "-m", "tests.support.timings", "--runs", str(runs), "--top", "10"],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=settings.BASE_DIR,
+            env=self._env(DJANGO_SETTINGS_MODULE="migrationsupport.settings", PAGE_CACHE_SECONDS="0"),
+        ).stdout
+        return out[out.index("Slowest") :]
 
     def _manage(self, *args: str) -> None:
         subprocess.run(
