@@ -225,3 +225,26 @@ def test_a_page_is_served_back_only_to_the_host_and_scheme_it_was_built_for(
     with caplog.at_level(logging.WARNING, logger="migrationsupport.cache"):
         assert client.get("/sitemap.xml", HTTP_HOST="evil.example").status_code == 400
     assert not [r for r in caplog.records if r.name == "migrationsupport.cache"]
+
+
+@pytest.mark.django_db
+def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, shared_redis, settings):
+    """Issue 16, point 8, on the real Redis path: the content version and the API's anonymous
+    counter in one round trip; a built answer is not counted again by the view's throttle."""
+    _, prefix = shared_redis
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    RegionFactory()
+    redis = get_redis_connection("default")
+
+    assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
+    assert int(redis.get(counter)) == 1  # built by the view, counted once
+    assert 0 < redis.ttl(counter) <= 60
+    assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
+    assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
+    assert int(redis.get(counter)) == 3
+    throttled = client.get("/api/v1/regions/")
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert client.get("/api/v1/regions/", REMOTE_ADDR="192.0.2.9")["X-Cache"] == "hit"

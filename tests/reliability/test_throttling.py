@@ -105,10 +105,36 @@ def test_officers_who_are_logged_in_are_not_throttled(client, django_user_model)
 
 
 def test_a_throttle_without_its_cache_lets_the_request_through(client):
-    with mock.patch.object(SimpleRateThrottle.cache, "get", side_effect=ConnectionError("cache down")):
+    down = ConnectionError("cache down")
+    with (
+        mock.patch.object(SimpleRateThrottle.cache, "incr", side_effect=down),
+        mock.patch.object(SimpleRateThrottle.cache, "add", side_effect=down),
+    ):
         assert _statuses(client, "/funding/", RATE + 1) == [200] * (RATE + 1)
 
 
 def test_default_rates_leave_people_room(settings):
     assert settings.EXPENSIVE_ANON_RATE == "60/min"
     assert settings.EXPORT_ANON_RATE == "10/min"
+
+
+def test_the_api_rate_counts_answers_served_from_the_page_cache(client, settings):
+    """Issue 16, point 8: a cached answer is still an answer the client read."""
+    settings.PAGE_CACHE_SECONDS = 600
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "anon": f"{RATE}/min",
+        },
+    }
+    FundingRecordFactory()
+    answers = [client.get("/api/v1/regions/") for _ in range(RATE + 1)]
+    assert [a.get("X-Cache") for a in answers[:RATE]] == ["miss"] + ["hit"] * (RATE - 1)
+    throttled = answers[-1]
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert "throttled" in throttled.json()["detail"].lower()
+    # Another address has its own budget; pages outside the API are not counted by it.
+    assert client.get("/api/v1/regions/", REMOTE_ADDR="192.0.2.7")["X-Cache"] == "hit"
+    assert client.get("/regions/").status_code == 200
