@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from django.http import StreamingHttpResponse
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 #: Between the items of a list in one cell (slugs, ISO codes): never part of an identifier.
 LIST_SEPARATOR = ";"
 #: Records loaded at a time for a streamed download (``queryset.iterator(chunk_size=CSV_CHUNK)``),
@@ -55,6 +56,10 @@ def join_list(items: Iterable) -> str:
 
 def cell(value) -> object:
     """One value as a CSV cell of the site's dialect, spreadsheet-safe."""
+    if value.__class__ is str:  # most cells: checked here, without the calls below
+        if value[:1] in _FORMULA_FIRST and not _is_number(value):
+            return "'" + value
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
