@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cached_property
+from itertools import chain
 
 from django.db import models, transaction
 from django.db.models import Prefetch
@@ -190,11 +191,9 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         columns = self.get_csv_columns()
         plan = CSVRowPlan.plan(serializer, show_drafts=self.show_drafts)
         if plan is not None:
-            yield columns
-            yield from plan.rows(queryset)
-        else:
-            records = queryset.iterator(chunk_size=CSV_CHUNK)
-            yield from csv_table((serializer.to_representation(record) for record in records), columns)
+            return chain([columns], plan.rows(queryset))
+        records = (serializer.to_representation(record) for record in queryset.iterator(chunk_size=CSV_CHUNK))
+        return csv_table(records, columns)
 
     # Writes ---------------------------------------------------------------------------------
 
