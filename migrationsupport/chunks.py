@@ -75,7 +75,7 @@ def records_in_chunks(
     queryset: models.QuerySet, relations: dict[str, RelatedValues]
 ) -> Iterator[tuple[list, dict[str, dict[int, list]]]]:
     """(records, relation name → owner id → values) for each ``CSV_CHUNK`` records of
-    ``queryset``, in its order. Anything ``queryset`` prefetches is left to the caller: pass none."""
+    ``queryset``, in its order (its own ``prefetch_related`` lookups, if any, run per chunk too)."""
     size = CSV_CHUNK
     records = queryset.iterator(chunk_size=size)
     while chunk := list(islice(records, size)):
