@@ -30,8 +30,9 @@ def records():
     south, hidden = RegionFactory(slug="south"), RegionFactory(slug="hidden", status=Status.DRAFT)
     turkiye, draft_country = CountryFactory(region=south), CountryFactory(status=Status.DRAFT)
     theme = ThemeFactory(slug="borders")
+    countries = [turkiye, draft_country]
     whole = FundingRecordFactory(
-        slug="whole", title="=1+2", regions=[south, hidden], countries=[turkiye, draft_country], themes=[theme]
+        slug="whole", title="=1+2", regions=[south, hidden], countries=countries, themes=[theme]
     )
     FundingRecordFactory(slug="part", parent=whole, status=Status.DRAFT, may_overlap=[whole])
     FundingRecordFactory(slug="plain")

@@ -107,7 +107,7 @@ def test_fast_csv_rows_are_the_serializers(api, staff_client, dataset, monkeypat
     endpoint = ENDPOINTS[name]
     client = api if who == "public" else staff_client(endpoint.perm("view"))
     planned = []
-    plan = CSVRowPlan.plan.__func__  # type: ignore[attr-defined]
+    plan = CSVRowPlan.plan.__func__
 
     def spy(cls, *args, **kwargs):
         planned.append(plan(cls, *args, **kwargs))

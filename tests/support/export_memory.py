@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tests.support.bench import first_group
 from tests.support.gunicorn import free_port
@@ -114,7 +115,7 @@ def admin_export() -> None:
 
     from funding.models import FundingRecord
 
-    admin = site._registry[FundingRecord]
+    admin: Any = site._registry[FundingRecord]  # a PublishableImportExportMixin
     officer = get_user_model()(username="export-memory", is_staff=True, is_superuser=True, is_active=True)
 
     def request(query: str = ""):
