@@ -26,7 +26,7 @@ _FORMULA_FIRST = frozenset(FORMULA_STARTS)
 LIST_SEPARATOR = ";"
 #: Records loaded at a time for a streamed download (``queryset.iterator(chunk_size=CSV_CHUNK)``),
 #: each chunk with its own prefetch queries.
-CSV_CHUNK = 2000
+CSV_CHUNK = 1000
 #: Lines of a streamed CSV sent together (a few tens of kilobytes).
 LINES_PER_WRITE = 100
 
