@@ -108,7 +108,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
     form = FundingRecordAdminForm
     resource_classes = [FundingRecordResource]
     export_select_related = ("instrument", "conference", "parent", "source")
-    export_prefetch_related = ("regions", "countries", "themes")
+    export_prefetch_related = ("regions", "countries", "themes", "may_overlap")
     list_display = (
         "title",
         "amount_display",

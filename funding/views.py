@@ -11,7 +11,7 @@ from django.views.generic import ListView, TemplateView
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import published_or_none
-from migrationsupport.spreadsheets import CSV_CHUNK, csv_download
+from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
     HOME,
@@ -118,11 +118,10 @@ class FundingExportView(FundingRecordsFilterMixin, View):
             errors = self.get_filterset().form.errors
             text = "\n".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
             return HttpResponse(text + "\n", status=400, content_type="text/plain; charset=utf-8")
-        # Streamed in chunks of CSV_CHUNK records (each chunk with its own prefetch queries):
-        # the whole table never sits in a worker's memory.
-        records = self.get_queryset().prefetch_published("may_overlap").iterator(chunk_size=CSV_CHUNK)
+        # Streamed in chunks of CSV_CHUNK records (funding_csv_rows): the whole table never
+        # sits in a worker's memory.
         return csv_download(
-            funding_csv_rows(records, absolute_url=request.build_absolute_uri),
+            funding_csv_rows(self.get_queryset(), absolute_url=request.build_absolute_uri),
             filename=f"funding-{timezone.localdate():%Y-%m-%d}.csv",
         )
 

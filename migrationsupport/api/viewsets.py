@@ -10,7 +10,9 @@ the page rates to CSV, totals and search, and makes writes atomic, locking the r
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import cached_property
+from itertools import chain
 
 from django.db import models, transaction
 from django.db.models import Prefetch
@@ -31,9 +33,7 @@ from ..serializers import SourceSerializer, ThemeSerializer
 from ..spreadsheets import CSV_CHUNK, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
 from .csv import CSVRenderer, csv_columns, csv_table
-
-#: Rows of one CSV download of a list; the client narrows the filters (or pages the JSON) past it.
-CSV_MAX_ROWS = 10_000
+from .csv_rows import CSVRowPlan
 
 
 def shows_drafts(request, model: type[models.Model]) -> bool:
@@ -61,7 +61,7 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     (foreign keys whose record must be published too, e.g. an event's agreement).
 
     Every list is JSON (paginated) or CSV (``?format=csv`` or ``Accept: text/csv``: the whole
-    filtered set up to ``CSV_MAX_ROWS``, in the same order, streamed and so without an ``ETag``).
+    filtered set, in the same order, streamed and so without an ``ETag``).
     Other successful answers carry an ``ETag``: a digest of the body, prefixed on a record with
     its ``version_tag`` (a keyed hash of its version) so ``If-Match`` can compare versions;
     ``If-None-Match`` gives 304. ``PUT``/``PATCH``/``DELETE`` with a stale ``If-Match`` give 412
@@ -176,20 +176,24 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         if not self.wants_csv:
             return super().list(request, *args, **kwargs)
+        # Filters are checked (a 400 in JSON) before the first byte is sent.
         queryset = self.filter_queryset(self.get_queryset())
-        # Asked of the ids alone, before any record is loaded. Each row goes through the full
-        # serializer: a whole-table download would hold a worker for about a minute at 100 000
-        # records (docs/performance.md), and one cut by the worker's timeout reaches the client short.
-        if queryset.order_by().values("pk")[CSV_MAX_ROWS:].exists():
-            raise exceptions.ValidationError(
-                {"format": [f"A CSV download holds at most {CSV_MAX_ROWS} rows: narrow the filters."]}
-            )
-        # Written while it is sent: CSV_CHUNK records at a time, each chunk with its own
-        # prefetch queries, so a worker's memory does not grow with the data.
-        records = queryset.iterator(chunk_size=CSV_CHUNK)
+        return csv_download(self.csv_rows(queryset), filename=f"{self.basename}.csv")
+
+    def csv_rows(self, queryset) -> Iterator[Sequence[object]]:
+        """The header, then every matching record's row, in the list's order, written while it
+        is sent: ``CSV_CHUNK`` records at a time, so a worker's memory does not grow with the
+        data. The rows come from ``CSVRowPlan`` (the serializer's values without a serializer
+        per record: the whole funding table in seconds, docs/performance.md), or from the
+        serializer itself when a field needs it."""
         serializer = self.get_serializer()
-        rows = (serializer.to_representation(record) for record in records)
-        return csv_download(csv_table(rows, self.get_csv_columns()), filename=f"{self.basename}.csv")
+        assert isinstance(serializer, Serializer)  # every endpoint's is a ModelSerializer
+        columns = self.get_csv_columns()
+        plan = CSVRowPlan.plan(serializer, show_drafts=self.show_drafts)
+        if plan is not None:
+            return chain([columns], plan.rows(queryset))
+        records = (serializer.to_representation(record) for record in queryset.iterator(chunk_size=CSV_CHUNK))
+        return csv_table(records, columns)
 
     # Writes ---------------------------------------------------------------------------------
 

@@ -31,12 +31,12 @@ def export(client, model, params=None, file_format=CSV_FORMAT):
     data = {name: field.initial for name, field in form.fields.items() if field.initial not in (None, "")}
     data.update(format=file_format, resource=0)
     response = client.post(url, data)
-    assert response.status_code == 200, response.content[:500]
+    assert response.status_code == 200, response.getvalue()[:500]
     return response
 
 
 def csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    return list(csv.DictReader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
 
 
 def csv_file(rows: list[dict]) -> SimpleUploadedFile:

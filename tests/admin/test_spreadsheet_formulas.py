@@ -135,6 +135,6 @@ def test_every_officers_export_writes_a_formula_in_any_text_field_as_text(editor
             assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
             cells = [value for row in sheet.iter_rows(values_only=True) for value in row]
         else:
-            cells = _csv_cells(response.content)
+            cells = _csv_cells(response.getvalue())
         assert not _unsafe(cells), endpoint.model
         assert "'" + PAYLOAD in cells, endpoint.model

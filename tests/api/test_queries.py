@@ -117,11 +117,12 @@ def test_list_queries_do_not_grow_with_rows(api, name):
         make(region, country, theme)
     assert _queries(api, url) == budget
     # The CSV download of the whole set (streamed: its queries run while the body is read) costs
-    # the same: instead of the count, whether there is a row past the CSV limit.
+    # the same but the count: one chunk of records, one query per to-many relation (an
+    # agreement's CSV leaves its timeline out, so no events either).
     with CaptureQueriesContext(connection) as context:
         response = api.get(url, {"format": "csv"})
         assert response.status_code == 200 and response.getvalue()
-    assert len(context.captured_queries) == budget
+    assert len(context.captured_queries) == budget - 1 - (name == "agreements")
 
 
 def test_funding_totals_cost_a_fixed_number_of_queries(api):

@@ -55,9 +55,10 @@ CASES = [
     ("search-page-1900-terms", "/search/", {"q": TERMS}, 200),
     # The explorer has no text search: the unfiltered page.
     ("explorer-1900-terms", "/funding/", {"search": TERMS}, 200),
-    # More rows than an API CSV holds, whatever the page.
-    ("api-csv-bad-page", "/api/v1/funding/", {"format": "csv", "page": "abc"}, 400),
-    ("api-csv", "/api/v1/funding/", {"format": "csv"}, 400),
+    # The whole table as CSV, whatever the page: streamed, so it answers at once (the rows
+    # follow; their time at +100 000 records is in docs/performance.md).
+    ("api-csv-bad-page", "/api/v1/funding/", {"format": "csv", "page": "abc"}, 200),
+    ("api-csv", "/api/v1/funding/", {"format": "csv"}, 200),
     ("api-list-amount", "/api/v1/funding/", {"amount_min": OUT_OF_RANGE}, 400),
     ("api-totals-amount", "/api/v1/funding/totals/", {"amount_min": OUT_OF_RANGE}, 400),
     ("explorer-amount", "/funding/", {"amount_min": OUT_OF_RANGE}, 400),
