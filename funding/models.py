@@ -428,7 +428,9 @@ class FundingTotalsRow(models.Model):
     """One row of the totals of every published funding record, as ``funding.selectors`` computes
     them, kept for each grouping (``""`` for the overall totals): ``funding.rollup`` rebuilds the
     table after funding records change, so the totals over all published records are read, not
-    computed, on each request (docs/performance.md, "Precomputed totals")."""
+    computed, on each request (docs/performance.md, "precomputed totals")."""
+
+    DERIVED = True  # a stored computation, not a record: no admin, no fixtures, no history
 
     grouping = models.CharField(max_length=12, blank=True)
     row_kind = models.CharField(max_length=8)
@@ -453,11 +455,24 @@ class FundingTotalsRow(models.Model):
         return f"{self.grouping or 'overall'} {self.row_kind} {self.group_key} {self.measure} {self.donor}"
 
 
+class FundingTotalsChange(models.Model):
+    """A write the stored totals do not include yet: a database trigger adds one row for every
+    statement that writes funding records or their regions, countries, key areas or overlap marks
+    (any path: admin, API, imports, ``update()``, cascades, raw SQL), in the writing transaction.
+    A rebuild deletes the rows it has seen; while any is left the stored totals are not read.
+    Rows are only ever inserted by writers, so concurrent writers never wait for each other."""
+
+    DERIVED = True
+
+    def __str__(self) -> str:
+        return f"change {self.pk}"
+
+
 class FundingTotalsState(models.Model):
-    """Two counters: ``changed``, raised by a database trigger on every statement that writes
-    funding records or their regions, countries, key areas or overlap marks (any path: admin,
-    API, imports, ``update()``, raw SQL), and ``refreshed``, the value ``changed`` had when the
-    stored totals were last rebuilt. The totals are current when ``refreshed >= changed``."""
+    """``definition``: a fingerprint of the totals query and groupings the stored rows were built
+    with; rows built by another version of the code are stale (``funding.rollup.DEFINITION``)."""
+
+    DERIVED = True
 
     name = models.CharField(max_length=12, primary_key=True)
     value = models.BigIntegerField()

@@ -7,23 +7,34 @@ published records are what the explorer without filters, the instruments list an
 records. They are stored instead (``FundingTotalsRow``: the rows ``funding.selectors`` computes,
 unchanged) and rebuilt after a change, so a request reads a few hundred rows by one index.
 
-Current or not, never wrong: a trigger raises ``FundingTotalsState.changed`` in the same
-transaction as any write to funding records or their links, and ``stored_rows`` answers only
-while ``refreshed`` has caught up with it. Until the rebuild that follows a commit has finished,
-readers compute the totals themselves as before. Rebuilds take a transaction-level advisory lock,
-so two never interleave, and each records the ``changed`` value it read before it started: a
-change committed during a rebuild leaves the totals stale for the next one, never marked
-current without it. Any other set of records (filters, one instrument) is computed per request.
+Current or not, never wrong: a trigger adds a ``FundingTotalsChange`` row in the same
+transaction as any write to funding records or their links, and ``stored_rows`` answers only while
+no such row is left and the rows were built by this version of the query (``DEFINITION``), in the
+same query as the rows themselves. Until the rebuild that follows a commit has finished, readers
+compute the totals as before. Rebuilds take a transaction-level advisory lock, so two never
+interleave, and delete only the change rows they saw before they started: a change committed
+during a rebuild stays for the next one, never marked as included without it. Any other set of
+records (filters, one instrument) is computed per request.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
 from django.db.models import QuerySet
 
-from .models import FundingRecord, FundingTotalsRow, FundingTotalsState
-from .selectors import GROUPINGS, totals_sql
+from migrationsupport.models import published_sql
+
+from .models import (
+    MAX_NESTING_DEPTH,
+    FundingRecord,
+    FundingTotalsChange,
+    FundingTotalsRow,
+    FundingTotalsState,
+)
+from .selectors import _TOTALS_SQL, GROUPINGS, _group_key_sql, totals_sql
 
 # Every grouping the stored totals are kept for ("" is the overall totals).
 STORED_GROUPINGS: tuple[str | None, ...] = (None, *GROUPINGS)
@@ -46,11 +57,28 @@ _COLUMNS = (
     "qualifier",
 )
 _ROWS = FundingTotalsRow._meta.db_table
+_CHANGES = FundingTotalsChange._meta.db_table
 _STATE = FundingTotalsState._meta.db_table
-# True when a write since the last rebuild makes the stored totals stale (no row yet: stale).
+# What the stored rows depend on besides the data: rows built from another definition (a deploy
+# that changed the query, the groupings or the nesting depth) are stale.
+DEFINITION = int.from_bytes(
+    hashlib.sha256(
+        repr(
+            (
+                _TOTALS_SQL,
+                [_group_key_sql(group_by, "funding") for group_by in STORED_GROUPINGS],
+                MAX_NESTING_DEPTH,
+                published_sql("x"),
+            )
+        ).encode()
+    ).digest()[:8],
+    "big",
+    signed=True,
+)
+# True when a write since the last rebuild, or another definition, makes the stored rows stale.
 _STALE_SQL = (
-    f"COALESCE((SELECT value FROM {_STATE} WHERE name = 'changed'), 0) "  # noqa: S608
-    f"> COALESCE((SELECT value FROM {_STATE} WHERE name = 'refreshed'), -1)"
+    f"(EXISTS (SELECT FROM {_CHANGES}) OR NOT EXISTS "  # noqa: S608
+    f"(SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s))"
 )
 
 
@@ -88,7 +116,7 @@ def stored_rows(group_by: str | None) -> list[dict] | None:
     # Where the request reads (a replica for a public page): its rows and counters replicate
     # together, so a replica answers "stale" until it has replayed the rebuild.
     with connections[router.db_for_read(FundingTotalsRow)].cursor() as cursor:
-        cursor.execute(sql, [group_by or ""])
+        cursor.execute(sql, [group_by or "", DEFINITION])
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     if any(row["row_kind"] == "stale" for row in rows):
         return None
@@ -102,11 +130,13 @@ def rebuild(*, force: bool = False) -> bool:
         return False
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-        cursor.execute(f"SELECT {_STALE_SQL}")
+        cursor.execute(f"SELECT {_STALE_SQL}", [DEFINITION])
         if not (cursor.fetchone()[0] or force):
             return False
-        cursor.execute(f"SELECT COALESCE((SELECT value FROM {_STATE} WHERE name = 'changed'), 0)")  # noqa: S608
-        changed = cursor.fetchone()[0]
+        # Six totals over every record: longer than a page's statement timeout may allow.
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute(f"SELECT id FROM {_CHANGES}")  # noqa: S608
+        seen = [row[0] for row in cursor.fetchall()]
         cursor.execute(f"DELETE FROM {_ROWS}")  # noqa: S608
         columns = ", ".join(_COLUMNS)
         for group_by in STORED_GROUPINGS:
@@ -120,10 +150,11 @@ def rebuild(*, force: bool = False) -> bool:
                 [group_by or "", *params],
             )
         cursor.execute(
-            f"INSERT INTO {_STATE} (name, value) VALUES ('refreshed', %s) "  # noqa: S608
-            f"ON CONFLICT (name) DO UPDATE SET value = GREATEST({_STATE}.value, EXCLUDED.value)",
-            [changed],
+            f"INSERT INTO {_STATE} (name, value) VALUES ('definition', %s) "  # noqa: S608
+            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            [DEFINITION],
         )
+        cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
     return True
 
 
@@ -132,4 +163,6 @@ def rebuild_after_commit(**_kwargs) -> None:
     the totals current (several saves in one transaction: the first callback rebuilds, the
     others find nothing stale)."""
     if enabled():
-        transaction.on_commit(rebuild)
+        # robust: a failed rebuild is logged, never turned into an error for the committed write
+        # (the totals stay stale and are computed until the next rebuild).
+        transaction.on_commit(rebuild, robust=True)

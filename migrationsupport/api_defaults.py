@@ -9,10 +9,12 @@ which imports the viewsets, which subclass DRF's views and so cannot be imported
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db.models import F
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
+from redis.commands.core import Script
 from rest_framework import exceptions
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
@@ -55,6 +57,21 @@ class ReadOnlyOrStaffModelPermissions(DjangoModelPermissionsOrAnonReadOnly):
         return allowed
 
 
+# Add one to a counter that lives one window (created with its expiry, in one atomic step) and,
+# when a second key is given, read it too: one Redis command for a cached API answer's rate count
+# and content version (migrationsupport.cache). A script, sent once then called by its hash, works
+# on any Redis (EXPIRE's NX option needs Redis 7).
+_COUNT_AND_READ = Script(
+    None,  # type: ignore[arg-type]  # the client is given on each call
+    b"""
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if #KEYS == 2 then return {count, redis.call('GET', KEYS[2])} end
+return {count, false}
+""",
+)
+
+
 def redis_client(cache):
     """The redis-py client behind a django-redis cache; None for another backend (the local
     memory of tests and ``make run``)."""
@@ -62,27 +79,19 @@ def redis_client(cache):
     return get_client(write=True) if get_client is not None else None
 
 
-def queue_count(pipeline, cache, key: str, seconds: int) -> None:
-    """Queue on a Redis pipeline: add one to the counter ``key`` and, if it has no expiry yet (it
-    was just created), make it live ``seconds``. The count is the pipeline's first answer."""
-    full_key = cache.make_key(key)
-    pipeline.incr(full_key)
-    pipeline.expire(full_key, seconds, nx=True)
-
-
-def count_in_window(cache, key: str, seconds: int) -> int:
-    """Add one to the counter ``key``, which lives ``seconds``; the new count. One round trip."""
+def count_in_window(cache, key: str, seconds: int, *, read: str | None = None) -> tuple[int, Any]:
+    """Add one to the counter ``key``, which lives ``seconds``: the new count, and the value of
+    the cache key ``read`` (an integer, raw from Redis) or None. One round trip to Redis."""
     client = redis_client(cache)
     if client is not None:
-        pipeline = client.pipeline(transaction=False)
-        queue_count(pipeline, cache, key, seconds)
-        return pipeline.execute()[0]
+        keys = [cache.make_key(key)] + ([cache.make_key(read)] if read else [])
+        count, value = _COUNT_AND_READ(keys=keys, args=[seconds], client=client)
+        return count, value
     try:
-        return cache.incr(key)
+        count = cache.incr(key)
     except ValueError:  # no counter yet in this window
-        if cache.add(key, 1, timeout=seconds):
-            return 1
-        return cache.incr(key)  # another process started it meanwhile
+        count = 1 if cache.add(key, 1, timeout=seconds) else cache.incr(key)
+    return count, cache.get(read) if read else None
 
 
 #: Set on a request by the page cache, which counted it against the API's anonymous rate in the
@@ -133,7 +142,7 @@ class AnonymousRateThrottle(AnonRateThrottle):
         if counted is not None:  # the page cache has counted this request already
             return self.allow_count(counted)
         try:
-            return self.allow_count(count_in_window(self.cache, key, self.duration))
+            return self.allow_count(count_in_window(self.cache, key, self.duration)[0])
         except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
             logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
             return True

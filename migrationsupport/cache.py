@@ -31,14 +31,12 @@ from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
-from redis.commands.core import Script
 from rest_framework.exceptions import Throttled
 
 from .api_defaults import (
     COUNTED_ATTRIBUTE,
     CachedAnswerThrottle,
     count_in_window,
-    redis_client,
 )
 from .db_router import request_read_replica
 
@@ -54,33 +52,15 @@ API_PREFIX = "/api/"
 
 def _version_and_api_count(request) -> tuple[int, CachedAnswerThrottle | None, int | None]:
     """The content version, and this anonymous API request counted against the API's rate:
-    one round trip to Redis for both (a cache hit costs no more trips than before)."""
+    one round trip to Redis for both (``count_in_window``)."""
     limiter = CachedAnswerThrottle()
     counter = limiter.window_key(request, None)
     if counter is None:
         return content_version(), None, None
-    client = redis_client(cache)
-    if client is None:  # local memory (tests, `make run`)
-        return content_version(), limiter, count_in_window(cache, counter, limiter.duration)
-    raw_version, count = _READ_AND_COUNT(
-        keys=[cache.make_key(VERSION_KEY), cache.make_key(counter)], args=[limiter.duration], client=client
-    )
-    if raw_version is None:  # not set yet, or lost: content_version() starts it afresh
+    count, version = count_in_window(cache, counter, limiter.duration, read=VERSION_KEY)
+    if version is None:  # not set yet, or lost: content_version() starts it afresh
         return content_version(), limiter, count
-    return int(raw_version), limiter, count
-
-
-# One command for a cached API answer: count the request (INCR; a new counter lives one window)
-# and read the content version. A Redis script runs atomically and is sent once, then called by its
-# hash. It still costs about a quarter more than the GET alone on this machine (docs/performance.md).
-_READ_AND_COUNT = Script(
-    None,  # type: ignore[arg-type]  # the client is given on each call
-    b"""
-local count = redis.call('INCR', KEYS[2])
-if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-return {redis.call('GET', KEYS[1]), count}
-""",
-)
+    return int(version), limiter, count
 
 
 def api_throttled(wait: float | None) -> JsonResponse:

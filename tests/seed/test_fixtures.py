@@ -60,7 +60,11 @@ EXPECTED_COUNTS = {
 def record_models():
     """The public record types (historical tables excluded)."""
     return [
-        m for m in apps.get_models() if m._meta.app_label in APPS and not m.__name__.startswith("Historical")
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in APPS
+        and not m.__name__.startswith("Historical")
+        and not getattr(m, "DERIVED", False)  # stored computations (funding.rollup), not records
     ]
 
 
