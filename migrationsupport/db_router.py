@@ -246,6 +246,9 @@ class ReplicaRoutingMiddleware:
             routing is not None
             and routing.alias is not None
             and isinstance(exception, (OperationalError, InterfaceError))
+            # The replica's own connection failed (Django flags a connection on such an error):
+            # a timeout on the primary must not mark the replica down and run the request twice.
+            and connections[routing.alias].errors_occurred
         ):
             health.mark_down(routing.alias)
             routing.replica_failed = True
