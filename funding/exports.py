@@ -10,19 +10,16 @@ cell for a to-one relation, as if it were not set yet).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 
 from django.db.models import Case, F, QuerySet, Value, When
 
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import published_q
-from migrationsupport.spreadsheets import join_list
+from migrationsupport.spreadsheets import address_template, filled, join_list
 
 from .models import FundingRecord
 
-#: Slugs that reverse() puts into an address as they are.
-_AS_IS = re.compile(r"[-a-zA-Z0-9_]+")
 #: To-one relations written by an identifier (``csv_<name>``): empty while the record is a draft.
 _TO_ONE = {"instrument": "slug", "conference": "slug", "parent": "slug", "source": ("title", "url")}
 #: To-many relations written as identifiers (``csv_<name>``), published records only.
@@ -105,18 +102,13 @@ def funding_csv_rows(
         name: RelatedValues(FundingRecord, name, field, drafts=False) for name, field in _TO_MANY.items()
     }
     # The page's address, with one reverse() per download: the slug put into a placeholder's.
-    placeholder = "8675309867530986753"
-    page = FundingRecord(slug=placeholder).get_absolute_url()
+    page = address_template(lambda slug: FundingRecord(slug=slug).get_absolute_url())
     for chunk, many in records_in_chunks(queryset, related):
         for record in chunk:
             for name in _TO_MANY:
                 setattr(record, f"csv_{name}", many[name].get(record.pk, ()))
             yield [
                 *(value(record) for _, value in FUNDING_CSV_COLUMNS),
-                absolute_url(
-                    page.replace(placeholder, record.slug)
-                    if _AS_IS.fullmatch(record.slug)
-                    else record.get_absolute_url()
-                ),
+                absolute_url(filled(page, record.slug) or record.get_absolute_url()),
                 *(value(record) for _, value in FUNDING_CSV_LATER_COLUMNS),
             ]

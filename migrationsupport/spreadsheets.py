@@ -15,10 +15,13 @@ off again when an officer imports a file the site exported, so a round trip chan
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import StreamingHttpResponse
+from django.urls import NoReverseMatch
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_FIRST = frozenset(FORMULA_STARTS)
@@ -79,22 +82,50 @@ class _Line:
         return line
 
 
-def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
-    """The rows (the header first) as CSV lines, every value through ``cell``: the header on
-    its own (the first byte leaves at once), then ``LINES_PER_WRITE`` lines at a time (one
-    write to the socket per line would cost more than writing the line)."""
+def written_lines(rows: Iterable[list]) -> Iterator[str]:
+    """Rows of ready cells (the header first) as CSV lines: the header on its own (the first
+    byte leaves at once), then ``LINES_PER_WRITE`` lines at a time (one write to the socket per
+    line would cost more than writing the line)."""
     writer = csv.writer(_Line(), lineterminator="\r\n")
     rows = iter(rows)
     for header in islice(rows, 1):
-        yield writer.writerow([cell(value) for value in header])
+        yield writer.writerow(header)
     lines: list[str] = []
     for row in rows:
-        lines.append(writer.writerow([cell(value) for value in row]))
+        lines.append(writer.writerow(row))
         if len(lines) == LINES_PER_WRITE:
             yield "".join(lines)
             lines.clear()
     if lines:
         yield "".join(lines)
+
+
+def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
+    """The rows (the header first) as CSV lines, every value through ``cell``."""
+    return written_lines([cell(value) for value in row] for row in rows)
+
+
+#: Stands in for a slug or an id in ``reverse()``: matches both a slug and a ``[0-9]+`` route.
+PLACEHOLDER = "8675309867530986753"
+#: What ``reverse()`` puts into an address unchanged, and a slug converter accepts.
+_AS_IS = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+def address_template(make: Callable[[str], str]) -> str | None:
+    """The address ``make`` builds for ``PLACEHOLDER``, to fill in per row with ``filled``
+    instead of a ``reverse()`` per row; None when it cannot serve as one."""
+    try:
+        address = make(PLACEHOLDER)
+    except (NoReverseMatch, ValueError, TypeError, AttributeError, ObjectDoesNotExist):
+        return None
+    return address if address.count(PLACEHOLDER) == 1 else None
+
+
+def filled(template: str | None, value: str) -> str | None:
+    """``template`` with ``value`` put in; None when the value needs ``reverse()`` itself."""
+    if template is None or not _AS_IS.fullmatch(value):
+        return None
+    return template.replace(PLACEHOLDER, value)
 
 
 def csv_download(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:

@@ -7,7 +7,6 @@ memory (openpyxl), which is why it holds at most ``XLSX_MAX_ROWS`` records.
 from __future__ import annotations
 
 import contextlib
-import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -20,18 +19,11 @@ from import_export.signals import post_export
 
 from ..chunks import RelatedValues, UnsupportedRelation, records_in_chunks
 from ..resources import SlugManyToManyWidget
-from ..spreadsheets import LINES_PER_WRITE, safe_cell
+from ..spreadsheets import safe_cell, written_lines
 
 #: Records of one XLSX export (built whole in memory): past it, the officer narrows the filters
 #: or exports CSV, which streams.
 XLSX_MAX_ROWS = 20_000
-
-
-class _Line:
-    """A file whose ``write`` hands the line back, so ``csv.writer`` formats one row at a time."""
-
-    def write(self, line: str) -> str:
-        return line
 
 
 def _joined(field, values) -> str:
@@ -104,8 +96,6 @@ class PublishableImportExportMixin(ImportExportMixin):
         of records (``migrationsupport.chunks``, drafts included as in the admin) rather than by
         Django's prefetch, which builds a related manager per record; every other cell is the
         resource's own ``export_field``."""
-        writer = csv.writer(_Line())
-        yield writer.writerow(resource.get_export_headers(selected_fields=fields))
         export_fields = resource.get_export_fields(fields)
         many = {}
         for field in export_fields:
@@ -117,21 +107,20 @@ class PublishableImportExportMixin(ImportExportMixin):
                     )
         kept = [name for name in queryset._prefetch_related_lookups if name not in many]
         queryset = queryset.prefetch_related(None).prefetch_related(*kept)
-        lines: list[str] = []
-        for chunk, values in records_in_chunks(queryset, many):
-            for record in chunk:
-                row = [
-                    _joined(field, values[field.attribute].get(record.pk, ()))
-                    if field.attribute in many
-                    else resource.export_field(field, record, **kwargs)
-                    for field in export_fields
-                ]
-                lines.append(writer.writerow(row))
-                if len(lines) == LINES_PER_WRITE:
-                    yield "".join(lines)
-                    lines.clear()
-        if lines:
-            yield "".join(lines)
+
+        def rows() -> Iterator[list]:
+            yield resource.get_export_headers(selected_fields=fields)
+            for chunk, values in records_in_chunks(queryset, many):
+                for record in chunk:
+                    yield [
+                        _joined(field, values[field.attribute].get(record.pk, ()))
+                        if field.attribute in many
+                        else resource.export_field(field, record, **kwargs)
+                        for field in export_fields
+                    ]
+
+        # tablib's dialect: csv.writer's defaults, which written_lines uses.
+        yield from written_lines(rows())
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import F
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from rest_framework import ISO_8601, serializers
 from rest_framework.relations import ManyRelatedField
 from rest_framework.settings import api_settings
@@ -41,11 +41,8 @@ from ..serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
+from ..spreadsheets import address_template, filled
 
-#: Stands in for a slug or an id in ``reverse()``: matches both a slug and a ``[0-9]+`` route.
-PLACEHOLDER = "8675309867530986753"
-#: What ``reverse()`` puts into an address unchanged, and a slug converter accepts.
-_AS_IS = re.compile(r"[-a-zA-Z0-9_]+")
 #: A path ``build_absolute_uri`` only prefixes with the scheme and host.
 _PLAIN_PATH = re.compile(r"/(?!/)[-a-zA-Z0-9_/#]*")
 
@@ -78,13 +75,7 @@ class _Addresses:
             return self.host + path
         return self.request.build_absolute_uri(path)
 
-    @staticmethod
-    def template(make: Callable[[str], str]) -> str | None:
-        try:
-            address = make(PLACEHOLDER)
-        except (NoReverseMatch, ValueError, TypeError, AttributeError, models.ObjectDoesNotExist):
-            return None
-        return address if address.count(PLACEHOLDER) == 1 else None
+    template = staticmethod(address_template)
 
 
 @dataclass
@@ -177,11 +168,7 @@ class CSVRowPlan:
             value = getattr(row, lookup)
             if value in (None, ""):
                 return (None,)
-            text = str(value)
-            if template is not None and _AS_IS.fullmatch(text):
-                path = template.replace(PLACEHOLDER, text)
-            else:
-                path = reverse(f.view_name, kwargs={kwarg: value})
+            path = filled(template, str(value)) or reverse(f.view_name, kwargs={kwarg: value})
             return (addresses.absolute(path),)
 
         return read
@@ -195,11 +182,7 @@ class CSVRowPlan:
             self.joined = True  # get_absolute_url may follow a relation (an event's agreement)
 
         def read(row, _many):
-            slug = getattr(row, "slug", "") if template is not None else ""
-            if template is not None and _AS_IS.fullmatch(slug):
-                path = template.replace(PLACEHOLDER, slug)
-            else:
-                path = row.get_absolute_url()
+            path = filled(template, getattr(row, "slug", "")) or row.get_absolute_url()
             return (addresses.absolute(path),)
 
         return read
