@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 def head_tags(body: str) -> dict[str, str]:
     """``{"description": …, "og:title": …}`` from a page's ``<meta>`` tags, entities decoded."""
     tags = {}
-    for attribute, name, content in re.findall(r'<meta (name|property)="([^"]+)" content="([^"]*)">', body):
+    for name, content in re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)">', body):
         assert name not in tags, f"{name} appears twice"
         tags[name] = unescape(content)
     return tags
@@ -172,9 +172,7 @@ def test_robots_txt_allows_the_site_but_not_admin_nor_search_and_names_the_sitem
 def test_footer_links_the_method_the_downloads_and_the_api(client, records):
     body = client.get("/").content.decode()
     footer = body[body.index('<footer class="site-footer">') :]
-    links = dict(
-        (unescape(label), href) for href, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', footer)
-    )
+    links = {unescape(label): href for href, label in re.findall(r'<a href="([^"]+)">([^<]+)</a>', footer)}
 
     assert links["How the figures are made"] == reverse("funding:method")
     assert links["Download all funding records (CSV)"] == reverse("funding:export-csv")
