@@ -107,16 +107,31 @@ def phone(browser):
     context.close()
 
 
-def test_every_page_kind_fits_a_phone_with_nothing_hidden_off_screen(phone, site, artifacts):
+def test_every_page_kind_fits_a_phone_with_nothing_hidden_off_screen(phone, site, artifacts, axe_source):
     # One test for all page kinds: the seed is loaded once, and the report lists every page.
     problems = {}
+    phone.add_init_script(axe_source)
     for name, path in PAGE_KINDS.items():
         response = phone.goto(site + path)
         assert response is not None and response.status == 200, path
         found = phone.evaluate(HIDDEN_CONTENT)
+        # The phone layout (stacked rows, folded filters) as accessible as the wide one.
+        axe = phone.evaluate(
+            """async () => await axe.run(document, {
+                runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+                resultTypes: ["violations"],
+            })"""
+        )
+        found["accessibility"] = [
+            (v["id"], [n["target"] for n in v["nodes"][:3]])
+            for v in axe["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         phone.screenshot(path=str(artifacts / f"phone-390-{name}.png"), full_page=True)
         page_problems = {
-            key: found[key][:5] for key in ("offscreen", "truncated", "unannounced") if found[key]
+            key: found[key][:5]
+            for key in ("offscreen", "truncated", "unannounced", "accessibility")
+            if found[key]
         }
         if found["scrollWidth"] > found["width"]:
             page_problems["scroll width"] = found["scrollWidth"]
