@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import F
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -201,9 +202,22 @@ class FundingRecordDetailView(PublishedDetailView):
         return context
 
 
+class PledgingConferenceListView(PageMixin, ListView):
+    """The pledging conferences, latest first, a page at a time."""
+
+    template_name = "funding/pledgingconference_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return PledgingConference.objects.for_public().order_by(F("date").desc(), "name", "pk")
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Pledging conferences", None)]
+
+
 class PledgingConferenceDetailView(PublishedDetailView):
     model = PledgingConference
-    parent_page = EXPLORER
+    parent_page = ("Pledging conferences", "funding:conference-list")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
