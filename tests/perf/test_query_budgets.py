@@ -56,11 +56,12 @@ BUDGETS = {
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
-    # 1 count; 1 page with the current status (one subquery); parties; events; 3 option lists
-    # (country, region, key area).
-    "/agreements/": 7,
-    # 1 count; 1 page; prefetches of regions, countries, themes; option lists.
-    "/documents/": 8,
+    # 1 count; 1 page with the current status (one subquery); parties; events; 4 option lists
+    # (country, region, route, key area).
+    "/agreements/": 8,
+    # 1 count; 1 page; prefetches of regions, countries, themes; option lists (region, country,
+    # route, key area).
+    "/documents/": 9,
     # One query per record type (11), none per hit.
     "/search/?q=border": 11,
     # 1 region (filter validation); 1 count; 1 page; 5 published-only prefetches (regions,
