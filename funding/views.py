@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import forms
 from django.db.models import F, Prefetch
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -22,7 +21,6 @@ from migrationsupport.views import (
     PublishedDetailView,
     first_of,
 )
-
 from regions.models import Country, Region
 
 from .exports import funding_csv_rows

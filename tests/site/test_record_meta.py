@@ -51,7 +51,8 @@ def test_every_record_page_shows_last_updated_and_a_citation_with_its_permalink(
         path = record.get_absolute_url()
         content = client.get(path).content.decode()
         # In the site's time zone (Brussels).
-        assert 'Last updated <time datetime="2025-01-02T13:00:00+01:00">2 January 2025</time>' in content, path
+        shown = 'Last updated <time datetime="2025-01-02T13:00:00+01:00">2 January 2025</time>'
+        assert shown in content, path
         assert "Cite this" in content, path
         citation = content[content.index('<pre class="cite-text"') :]
         citation = citation[: citation.index("</pre>")]
