@@ -67,6 +67,7 @@ def test_documents_and_agreements_filter_by_route_on_the_page_and_in_the_api(cli
     assert "A document on no route" not in page
     api = client.get("/api/v1/documents/?route=east-med").json()
     assert [row["title"] for row in api["results"]] == ["Action Plan for the route"]
+    assert api["results"][0]["routes"] == ["east-med"]
     agreements = client.get("/api/v1/agreements/?route=east-med").json()
     assert [row["title"] for row in agreements["results"]] == ["Readmission with Türkiye"]
     assert client.get("/documents/?route=no-such-route").status_code == 400
