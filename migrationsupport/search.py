@@ -177,9 +177,10 @@ def _search_query(query: str, names: list[NameMatch]) -> SearchQuery:
     search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
     if not _uses_operators(query):
         # Each word also as a prefix: "Front" finds Frontex. Only letters and digits, quoted, so
-        # nothing in the query is tsquery syntax.
+        # nothing in the query is tsquery syntax; not for a query with a one- or two-letter word
+        # ("TR" would find "trade" and "trafficking").
         words = re.findall(r"[^\W_]+", query)
-        if words:
+        if words and min(len(word) for word in words) >= 3:
             prefixes = " & ".join(f"'{word}':*" for word in words)
             search_query |= SearchQuery(prefixes, search_type="raw", config=SEARCH_CONFIG)
     for match in names:
@@ -276,7 +277,7 @@ def highlight(text: str, terms: tuple[str, ...]) -> SafeString:
     escaped text, so neither the query nor the text can add markup."""
     if not terms:
         return escape(text)
-    parts = []
+    parts: list[str] = []
     position = 0
     for word in re.finditer(r"[^\W_]+", text):
         if fold(word.group()).startswith(terms):
@@ -347,7 +348,7 @@ def search_suggestion(query: str, *, per_type: int = 3) -> str | None:
         .annotate(
             suggested=F(record_type.title_field),
             upper_title=Upper(record_type.title_field),
-            similarity=TrigramWordSimilarity(Value(query.upper()), "upper_title"),
+            similarity=TrigramWordSimilarity(query.upper(), "upper_title"),
         )
         # pg_trgm's operators, which funding's trigram index on UPPER(title) serves: ``%`` (the
         # whole title alike, 0.3: a country's name) or ``<%`` (a word of it alike, 0.6: a long

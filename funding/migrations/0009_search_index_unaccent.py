@@ -8,6 +8,8 @@ import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 from django.db import migrations
 
+from migrationsupport.operations import AddIndexOnPostgreSQL, RemoveIndexOnPostgreSQL
+
 
 class Migration(migrations.Migration):
 
@@ -18,11 +20,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
+        RemoveIndexOnPostgreSQL(
             model_name='fundingrecord',
             name='funding_search_idx',
         ),
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name='fundingrecord',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.search.CombinedSearchVector(django.contrib.postgres.search.SearchVector('title', config='ms_english', weight='A'), '||', django.contrib.postgres.search.SearchVector('description', 'implementer', config='ms_english', weight='B'), django.contrib.postgres.search.SearchConfig('ms_english')), name='funding_search_idx'),
         ),

@@ -80,6 +80,13 @@ def test_search_knows_a_country_by_its_common_and_official_names_and_iso_codes(t
     assert found["Funding"][2:] == ["A regional programme"]
 
 
+def test_an_iso_code_is_not_a_word_prefix(turkiye):
+    FundingRecordFactory(title="Trade and trafficking programme")
+
+    assert "Trade and trafficking programme" not in hits("TR").get("Funding", [])
+    assert hits("Traffick")["Funding"] == ["Trade and trafficking programme"]
+
+
 def test_a_country_name_among_other_words_narrows_to_records_that_name_it(turkiye):
     assert hits("Turkey border")["Funding"] == ["Support to migration and border management in Türkiye"]
 
