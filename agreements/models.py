@@ -173,9 +173,11 @@ class Agreement(PublishableModel):
         indexes = [
             # The agreements list's order.
             models.Index(fields=["title", "id"], name="agreement_title_idx"),
+            # Full-text search: the vector migrationsupport.search builds (the description, often
+            # a passage shared by many agreements, weighted lowest).
             GinIndex(
-                SearchVector("title", weight="A", config="english")
-                + SearchVector("description", weight="B", config="english"),
+                SearchVector("title", weight="A", config="ms_english")
+                + SearchVector("description", weight="D", config="ms_english"),
                 name="agreement_search_idx",
             ),
         ]
@@ -287,8 +289,8 @@ class Document(PartialDatesMixin, PublishableModel):
             # The documents list's order: latest first, undated last.
             models.Index(F("date").desc(nulls_last=True), "title", "id", name="document_latest_first_idx"),
             GinIndex(
-                SearchVector("title", weight="A", config="english")
-                + SearchVector("summary", "author", weight="B", config="english"),
+                SearchVector("title", weight="A", config="ms_english")
+                + SearchVector("summary", "author", weight="B", config="ms_english"),
                 name="document_search_idx",
             ),
         ]

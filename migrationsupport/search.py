@@ -173,7 +173,7 @@ def query_names(query: str) -> list[NameMatch]:
     return [match for names in registry.search_names for match in names(query)]
 
 
-def _search_query(query: str, names: list[NameMatch]) -> SearchQuery:
+def text_query(query: str, names: list[NameMatch]) -> SearchQuery:
     search_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
     if not _uses_operators(query):
         # Each word also as a prefix: "Front" finds Frontex. Only letters and digits, quoted, so
@@ -219,6 +219,18 @@ def _linked(record_type: RecordType, names: list[NameMatch]) -> QuerySet | None:
     )
 
 
+def matching_ids(record_type: RecordType, search_query: SearchQuery) -> QuerySet:
+    """The ids of the records whose document matches: the query an index serves (funding's,
+    agreements' and documents' ``*_search_idx`` are on exactly ``_vector``)."""
+    model = record_type.queryset().model
+    return (
+        model._default_manager.annotate(document=_vector(record_type))
+        .filter(document=search_query)
+        .order_by()
+        .values("pk")
+    )
+
+
 def _matches(record_type: RecordType, query: str, names: list[NameMatch]) -> QuerySet:
     queryset = record_type.queryset()
     linked = _linked(record_type, names)
@@ -229,16 +241,11 @@ def _matches(record_type: RecordType, query: str, names: list[NameMatch]) -> Que
     )
     if connection.vendor == "postgresql":
         vector = _vector(record_type)
-        search_query = _search_query(query, names)
+        search_query = text_query(query, names)
         # The matching ids first, as one subquery (the text match can use an index; with the
         # linked records, a UNION rather than an OR, which would make PostgreSQL read every row),
         # then the rank of those rows alone.
-        matching = (
-            queryset.model._default_manager.annotate(document=vector)
-            .filter(document=search_query)
-            .order_by()
-            .values("pk")
-        )
+        matching = matching_ids(record_type, search_query)
         if linked is not None:
             matching = matching.union(linked)
         return (

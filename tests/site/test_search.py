@@ -8,7 +8,15 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from migrationsupport.search import fold, highlight, search_records, search_suggestion
+from migrationsupport.registry import registry
+from migrationsupport.search import (
+    fold,
+    highlight,
+    matching_ids,
+    search_records,
+    search_suggestion,
+    text_query,
+)
 from regions.search import country_names
 from tests.factories import AgreementFactory, CountryFactory, FundingRecordFactory
 from tests.pages import assert_accessible_structure, text_of
@@ -210,3 +218,25 @@ def test_sqlite_fallback_finds_other_names_too(turkiye, monkeypatch):
 
     assert hits("Turkey")["Countries"] == ["Türkiye"]
     assert search_suggestion("Marocco") is None
+
+
+@pytest.mark.parametrize(
+    ("label", "index"),
+    [
+        ("Funding", "funding_search_idx"),
+        ("Agreements and arrangements", "agreement_search_idx"),
+        ("Key documents", "document_search_idx"),
+    ],
+)
+def test_the_text_match_can_use_its_index(label, index):
+    # With sequential scans priced out PostgreSQL picks an index whenever one fits: the expression
+    # searched and the indexed one must be the same (config, fields, weights).
+    record_type = next(record_type for record_type in registry.search if record_type.label == label)
+    matches = matching_ids(record_type, text_query("border", []))
+    sql, params = matches.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert index in plan, plan
