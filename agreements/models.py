@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -180,6 +180,8 @@ class Agreement(PublishableModel):
                 + SearchVector("description", weight="D", config="ms_english"),
                 name="agreement_search_idx",
             ),
+            # Search's "did you mean" (pg_trgm's ``%`` and ``<%`` on UPPER(title)).
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="agreement_title_trgm_idx"),
         ]
 
     def __str__(self) -> str:
@@ -293,6 +295,7 @@ class Document(PartialDatesMixin, PublishableModel):
                 + SearchVector("summary", "author", weight="B", config="ms_english"),
                 name="document_search_idx",
             ),
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="document_title_trgm_idx"),
         ]
 
     def __str__(self) -> str:
