@@ -4,8 +4,10 @@ ranking above shared passages, marked matches, "did you mean", and a bounded num
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from migrationsupport.registry import registry
@@ -22,6 +24,8 @@ from tests.factories import AgreementFactory, CountryFactory, FundingRecordFacto
 from tests.pages import assert_accessible_structure, text_of
 
 pytestmark = pytest.mark.django_db
+
+FIXTURES = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "fixtures").glob("*.json"))
 
 #: The seed's Eastern Partnership paragraph, quoted as the description of every agreement it names.
 EASTERN_PARTNERSHIP_PASSAGE = (
@@ -240,3 +244,23 @@ def test_the_text_match_can_use_its_index(label, index):
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert index in plan, plan
+
+
+def test_the_issue_reports_on_the_seed_are_answered():
+    # Issue 17: "Turkiye" and "Turkey" found neither the Türkiye page nor its €900 million;
+    # "Ukraine" listed Armenian and Azerbaijani agreements (one shared passage) among its own.
+    call_command("loaddata", *FIXTURES, verbosity=0)
+
+    for query in ("Turkiye", "Turkey"):
+        groups = search_records(query)
+        assert groups[0].label == "Countries" and [hit.title for hit in groups[0].hits] == ["Türkiye"]
+        funding = next(group for group in groups if group.label == "Funding").hits
+        assert funding[0].title == "Support to migration and border management in Türkiye"
+        assert "€900\xa0million" in funding[0].summary
+
+    agreements = hits("Ukraine")["Agreements and arrangements"]
+    assert sorted(agreements[:2]) == [
+        "Cooperation on visa liberalisation with Ukraine",
+        "EU-Ukraine readmission agreement",
+    ]
+    assert all("Ukraine" not in title for title in agreements[2:])
