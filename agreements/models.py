@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -173,11 +173,15 @@ class Agreement(PublishableModel):
         indexes = [
             # The agreements list's order.
             models.Index(fields=["title", "id"], name="agreement_title_idx"),
+            # Full-text search: the vector migrationsupport.search builds (the description, often
+            # a passage shared by many agreements, weighted lowest).
             GinIndex(
-                SearchVector("title", weight="A", config="english")
-                + SearchVector("description", weight="B", config="english"),
+                SearchVector("title", weight="A", config="ms_english")
+                + SearchVector("description", weight="D", config="ms_english"),
                 name="agreement_search_idx",
             ),
+            # Search's "did you mean" (pg_trgm's ``%`` and ``<%`` on UPPER(title)).
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="agreement_title_trgm_idx"),
         ]
 
     def __str__(self) -> str:
@@ -287,10 +291,11 @@ class Document(PartialDatesMixin, PublishableModel):
             # The documents list's order: latest first, undated last.
             models.Index(F("date").desc(nulls_last=True), "title", "id", name="document_latest_first_idx"),
             GinIndex(
-                SearchVector("title", weight="A", config="english")
-                + SearchVector("summary", "author", weight="B", config="english"),
+                SearchVector("title", weight="A", config="ms_english")
+                + SearchVector("summary", "author", weight="B", config="ms_english"),
                 name="document_search_idx",
             ),
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="document_title_trgm_idx"),
         ]
 
     def __str__(self) -> str:

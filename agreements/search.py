@@ -11,9 +11,13 @@ RECORD_TYPES = (
         "Agreements and arrangements",
         lambda: Agreement.objects.published().with_current_status(),
         "title",
-        ("description",),
+        (),
         summary=lambda a: f"{a.get_kind_display()} – {a.current_status_label}",
         position=40,
+        # An agreement's description is the source's passage about it, often one passage for a
+        # dozen agreements (the seed's Eastern Partnership paragraph names six countries).
+        shared_text_fields=("description",),
+        country_code_field="parties__iso_code",
     ),
     RecordType(
         "Key documents",

@@ -267,13 +267,14 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             models.Index(F("amount").desc(nulls_last=True), "title", "id", name="funding_largest_first_idx"),
             # The year filters: a period that ends in or after a year.
             models.Index(fields=["period_end"], name="funding_period_end_idx"),
-            # Full-text search: the same vector migrationsupport.search builds for funding records.
+            # Full-text search: the same vector migrationsupport.search builds for funding records
+            # (``ms_english``: english with unaccent, migrationsupport's migration 0004).
             GinIndex(
-                SearchVector("title", weight="A", config="english")
-                + SearchVector("description", "implementer", weight="B", config="english"),
+                SearchVector("title", weight="A", config="ms_english")
+                + SearchVector("description", "implementer", weight="B", config="ms_english"),
                 name="funding_search_idx",
             ),
-            # Search's partial-word match on the title (``title__icontains`` is UPPER(title) LIKE).
+            # Search's "did you mean" (``UPPER(title) <% query``) and the admin's title search.
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="funding_title_trgm_idx"),
             # The admin's search, which also matches the slug and the implementer.
             GinIndex(OpClass(Upper("slug"), name="gin_trgm_ops"), name="funding_slug_trgm_idx"),

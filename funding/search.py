@@ -21,6 +21,7 @@ RECORD_TYPES = (
         summary=_funding_summary,
         title=lambda r: r.title,
         position=30,
+        country_code_field="countries__iso_code",
     ),
     RecordType(
         "Financing instruments",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from django.contrib.postgres.indexes import GinIndex
-from django.db.migrations.operations import AddConstraint, AddField, AddIndex
+from django.db.migrations.operations import AddConstraint, AddField, AddIndex, RemoveIndex
 from django.db.models import OrderBy
 
 
@@ -15,6 +15,18 @@ class AddIndexOnPostgreSQL(AddIndex):
 
     The model state changes on every database, so ``makemigrations --check`` stays clean.
     """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexOnPostgreSQL(RemoveIndex):
+    """``RemoveIndex`` of an index ``AddIndexOnPostgreSQL`` made: SQLite never had it."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":

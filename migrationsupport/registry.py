@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.contrib.sitemaps import Sitemap
 
-    from .search import RecordType
+    from .search import NameMatch, RecordType
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class ApiRoute:
 class Registry:
     #: Record types the site search looks in; results are grouped in ``RecordType.position`` order.
     search: list[RecordType[Any]] = field(default_factory=list)
+    #: Callables naming what a search query refers to by another name (a country by its common or
+    #: official name or ISO code): the search also looks for the names they return.
+    search_names: list[Callable[[str], list[NameMatch]]] = field(default_factory=list)
     #: sitemap.xml sections by name (``sitemap-<name>.xml``).
     sitemaps: dict[str, type[Sitemap]] = field(default_factory=dict)
     #: URL names of list pages, listed in the "pages" section of the sitemap.

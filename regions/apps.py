@@ -13,6 +13,7 @@ class RegionsConfig(AppConfig):
         from .models import Country, Region, Route
 
         registry.search.extend(search.RECORD_TYPES)
+        registry.search_names.append(search.country_names)
         registry.list_pages.extend(["regions:region-list", "regions:country-list", "regions:route-list"])
         registry.sitemaps.update(
             regions=published_sitemap(Region),

@@ -1,9 +1,14 @@
-"""The regions' record types in the site search (registered in ``RegionsConfig.ready()``)."""
+"""The regions' record types in the site search, and the names countries go by (both registered in
+``RegionsConfig.ready()``)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import pycountry
+
 from migrationsupport.models import published_q
-from migrationsupport.search import RecordType, plain
+from migrationsupport.search import NameMatch, RecordType, fold, plain
 
 from .models import CandidateStatus, Country, PopulationFigure, Region, Route
 
@@ -30,6 +35,7 @@ RECORD_TYPES = (
         ("iso_code", "cooperation_note"),
         summary=_country_summary,
         position=20,
+        country_code_field="iso_code",
     ),
     RecordType(
         "Population figures",
@@ -48,3 +54,59 @@ RECORD_TYPES = (
         position=90,
     ),
 )
+
+
+#: Names a country still goes by that pycountry (the Debian iso-codes data) no longer gives, each
+#: with its reason. Folded (see ``fold``) when compared.
+COUNTRY_ALIASES = {
+    # ISO 3166-1's English short name for TR until 2022, when it became "Türkiye"; still the most
+    # used in English (the seed itself names the "EU-Turkey Statement").
+    "Turkey": "TR",
+}
+#: The longest country name in words that a query is scanned for.
+MAX_NAME_WORDS = 6
+
+
+@lru_cache(maxsize=1)
+def _country_index() -> tuple[dict[str, tuple[str, tuple[str, ...]]], dict[str, str]]:
+    """Folded name → (alpha-2 code, names to search for), and alpha-2/alpha-3 code → alpha-2."""
+    by_name: dict[str, tuple[str, tuple[str, ...]]] = {}
+    by_code: dict[str, str] = {}
+    for country in pycountry.countries:
+        written = [
+            getattr(country, attribute, None) for attribute in ("name", "common_name", "official_name")
+        ]
+        # "Moldova, Republic of" is an index form, not a name anyone writes in running text.
+        names = tuple(dict.fromkeys(name for name in written if name and "," not in name))
+        for name in written:
+            if name:
+                by_name.setdefault(fold(name), (country.alpha_2, names))
+        by_code[country.alpha_2.casefold()] = by_code[country.alpha_3.casefold()] = country.alpha_2
+    for alias, code in COUNTRY_ALIASES.items():
+        by_name[fold(alias)] = (code, by_name[fold(pycountry.countries.get(alpha_2=code).name)][1])
+    return by_name, by_code
+
+
+def country_names(query: str) -> list[NameMatch]:
+    """The countries ``query`` names by a common, official or former name ("Turkey", "Republic of
+    Türkiye") or, when it is nothing else, by an ISO 3166-1 code ("TR", "tur"), with the names
+    to search for instead. Codes count only alone: "in", "is", "and" are codes too."""
+    by_name, by_code = _country_index()
+    words = fold(query).split()
+    if len(words) == 1 and words[0] in by_code and len(words[0]) in (2, 3):
+        code = by_code[words[0]]
+        names = by_name[fold(pycountry.countries.get(alpha_2=code).name)][1]
+        return [NameMatch(code=code, names=names)]
+    matches = []
+    start = 0
+    while start < len(words):
+        for length in range(min(MAX_NAME_WORDS, len(words) - start), 0, -1):
+            found = by_name.get(" ".join(words[start : start + length]))
+            if found:
+                rest = " ".join(words[:start] + words[start + length :])
+                matches.append(NameMatch(code=found[0], names=found[1], rest=rest))
+                start += length
+                break
+        else:
+            start += 1
+    return matches

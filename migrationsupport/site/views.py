@@ -17,7 +17,13 @@ from agreements.selectors import agreements_with_timeline, documents_latest_firs
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle
 from migrationsupport.models import PageSection, Theme
-from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
+from migrationsupport.search import (
+    FEW_RESULTS,
+    MAX_QUERY_LENGTH,
+    normalise_query,
+    search_records,
+    search_suggestion,
+)
 from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
@@ -98,11 +104,14 @@ class SearchView(PageMixin, TemplateView):
             raise BadRequest("A search cannot contain NUL characters.")
         query = normalise_query(self.request.GET.get("q"))
         groups = search_records(query)
+        hit_count = sum(len(group.hits) for group in groups)
         context.update(
             query=query,
             max_length=MAX_QUERY_LENGTH,
             groups=groups,
-            hit_count=sum(len(group.hits) for group in groups),
+            hit_count=hit_count,
+            # One more query, only when the results are few: the nearest spelling, if any.
+            suggestion=search_suggestion(query) if query and hit_count < FEW_RESULTS else None,
         )
         return context
 
