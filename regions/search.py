@@ -68,10 +68,14 @@ MAX_NAME_WORDS = 6
 
 
 @lru_cache(maxsize=1)
-def _country_index() -> tuple[dict[str, tuple[str, tuple[str, ...]]], dict[str, str]]:
-    """Folded name → (alpha-2 code, names to search for), and alpha-2/alpha-3 code → alpha-2."""
+def _country_index() -> tuple[
+    dict[str, tuple[str, tuple[str, ...]]], dict[str, str], dict[str, tuple[str, ...]]
+]:
+    """Folded name → (alpha-2 code, names to search for), alpha-2/alpha-3 code → alpha-2, and
+    alpha-2 → names to search for."""
     by_name: dict[str, tuple[str, tuple[str, ...]]] = {}
     by_code: dict[str, str] = {}
+    names_of: dict[str, tuple[str, ...]] = {}
     for country in pycountry.countries:
         written = [
             getattr(country, attribute, None) for attribute in ("name", "common_name", "official_name")
@@ -82,21 +86,21 @@ def _country_index() -> tuple[dict[str, tuple[str, tuple[str, ...]]], dict[str, 
             if name:
                 by_name.setdefault(fold(name), (country.alpha_2, names))
         by_code[country.alpha_2.casefold()] = by_code[country.alpha_3.casefold()] = country.alpha_2
+        names_of[country.alpha_2] = names
     for alias, code in COUNTRY_ALIASES.items():
-        by_name[fold(alias)] = (code, by_name[fold(pycountry.countries.get(alpha_2=code).name)][1])
-    return by_name, by_code
+        by_name[fold(alias)] = (code, names_of[code])
+    return by_name, by_code, names_of
 
 
 def country_names(query: str) -> list[NameMatch]:
     """The countries ``query`` names by a common, official or former name ("Turkey", "Republic of
     Türkiye") or, when it is nothing else, by an ISO 3166-1 code ("TR", "tur"), with the names
     to search for instead. Codes count only alone: "in", "is", "and" are codes too."""
-    by_name, by_code = _country_index()
+    by_name, by_code, names_of = _country_index()
     words = fold(query).split()
     if len(words) == 1 and words[0] in by_code and len(words[0]) in (2, 3):
         code = by_code[words[0]]
-        names = by_name[fold(pycountry.countries.get(alpha_2=code).name)][1]
-        return [NameMatch(code=code, names=names)]
+        return [NameMatch(code=code, names=names_of[code])]
     matches = []
     start = 0
     while start < len(words):
