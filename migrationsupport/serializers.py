@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import copy
+import datetime
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -49,17 +51,33 @@ class ApiUrlField(serializers.HyperlinkedIdentityField):
         return request.build_absolute_uri(url) if request is not None and url else url
 
 
-class PartialDateField(serializers.Field):
-    """A date with the precision it is known to: ``{"date": "2016-03-01", "precision": "month",
-    "display": "March 2016"}``. A month or a year is stored as its first day.
+_REDUCED_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
-    It reads and writes the model's two columns ``<name>`` and ``<name>_precision``; on input
-    ``display`` is ignored and ``precision`` defaults to ``day``.
+
+def parse_partial_date(text: str) -> tuple[datetime.date, str]:
+    """``"2016"``, ``"2016-03"`` or ``"2016-03-18"`` (ISO 8601 reduced precision) as the stored
+    date and its precision: the year or month is stored as its first day."""
+    match = _REDUCED_DATE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(text)
+    year, month, day = match.groups()
+    precision = DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+    return datetime.date(int(year), int(month or 1), int(day or 1)), precision
+
+
+class PartialDateField(serializers.Field):
+    """A date as far as it is known, ISO 8601 reduced precision: ``"2016"``, ``"2016-03"``,
+    ``"2023-10-18"``; never a day that is not known. The serializer adds two read-only fields
+    beside it (``ApiConventionsMixin``): ``<name>_precision`` (year, month, day) and
+    ``<name>_display`` ("March 2016").
+
+    It reads and writes the model's two columns ``<name>`` and ``<name>_precision``. On input the
+    precision follows from the text; the object of API 1.0 (``{"date": "2016-03-01",
+    "precision": "month"}``) is still accepted until 1.2.
     """
 
-    csv_subfields = ("date", "precision", "display")
     default_error_messages = {
-        "invalid": 'Expected an object such as {{"date": "2016-03-01", "precision": "month"}}.',
+        "invalid": 'Expected a date as far as it is known: "2016", "2016-03" or "2016-03-18".',
     }
 
     def __init__(self, **kwargs):
@@ -71,12 +89,15 @@ class PartialDateField(serializers.Field):
         assert self.field_name is not None  # set when the serializer binds the field
         return self.field_name
 
-    def to_representation(self, obj):
+    def partial(self, obj) -> PartialDate | None:
         value = getattr(obj, self.column)
         if value is None:
             return None
-        partial = PartialDate(value, getattr(obj, f"{self.column}_precision") or DatePrecision.DAY)
-        return {"date": value.isoformat(), "precision": partial.precision, "display": str(partial)}
+        return PartialDate(value, getattr(obj, f"{self.column}_precision") or DatePrecision.DAY)
+
+    def to_representation(self, obj):
+        partial = self.partial(obj)
+        return None if partial is None else partial.isoformat()
 
     def run_validation(self, data=serializers.empty):
         if data is None:
@@ -86,8 +107,17 @@ class PartialDateField(serializers.Field):
         return super().run_validation(data)
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
+        if isinstance(data, dict):  # the deprecated object of API 1.0
+            return self._from_object(data)
+        if not isinstance(data, str):
             self.fail("invalid")
+        try:
+            value, precision = parse_partial_date(data)
+        except ValueError:
+            self.fail("invalid")
+        return {self.column: value, f"{self.column}_precision": precision}
+
+    def _from_object(self, data: dict) -> dict:
         errors, value = {}, {}
         for key, field in (
             ("date", serializers.DateField()),
@@ -101,6 +131,23 @@ class PartialDateField(serializers.Field):
         if errors:
             raise serializers.ValidationError(errors)
         return {self.column: value["date"], f"{self.column}_precision": value["precision"]}
+
+
+class PartialDatePartField(serializers.Field):
+    """A read-only companion of a ``PartialDateField``: its ``precision`` or its ``display``
+    ("March 2016"); null when the date is."""
+
+    def __init__(self, date_field: PartialDateField, part: str, **kwargs):
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+        self.date_field = date_field
+        self.part = part
+
+    def to_representation(self, obj):
+        partial = self.date_field.partial(obj)
+        if partial is None:
+            return None
+        return partial.precision if self.part == "precision" else str(partial)
 
 
 def visible_related(field: serializers.Field, obj):
@@ -154,30 +201,45 @@ class SourceField(serializers.SlugRelatedField):
         return {"slug": source.slug, "title": source.title, "publisher": source.publisher, "url": source.url}
 
 
+PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+
+
 class PartialDateFieldExtension(OpenApiSerializerFieldExtension):
     target_class = PartialDateField
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
-        properties = {
-            "date": {
-                "type": "string",
-                "format": "date",
-                "description": "First day of the month or year when only that is known.",
-            },
-            "precision": {"type": "string", "enum": list(DatePrecision.values)},
+        schema = {
+            "type": "string",
+            "pattern": PARTIAL_DATE_PATTERN,
+            "description": 'ISO 8601 reduced to what is known: "2016", "2016-03" or "2016-03-18". '
+            "Its precision is in the field of the same name with _precision.",
+            "example": "2016-03",
         }
-        required = ["date"]
-        if direction == "response":
-            properties["display"] = {
-                "type": "string",
-                "description": 'What is known, as a person writes it: "2016", "March 2016", '
-                '"18 October 2023".',
-            }
-            required = ["date", "precision", "display"]
-        schema = {"type": "object", "properties": properties, "required": required}
         if self.target.allow_null:
             schema["nullable"] = True
+        return schema
+
+
+class PartialDatePartFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = PartialDatePartField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.part == "precision":
+            schema = {
+                "type": "string",
+                "pattern": f"^({'|'.join(DatePrecision.values)})$",
+                "description": f"What is known of {self.target.date_field.column}: year, month or day.",
+            }
+        else:
+            schema = {
+                "type": "string",
+                "description": f'{self.target.date_field.column} as a person writes it: "2016", '
+                '"March 2016", "18 October 2023".',
+            }
+        schema["nullable"] = True
+        schema["readOnly"] = True
         return schema
 
 
@@ -222,7 +284,25 @@ def _printable(key: str) -> str:
     return key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
 
 
-class PublishableSerializer(serializers.ModelSerializer):
+class ApiConventionsMixin:
+    """What every serializer of the API says the same way (docs/api.md):
+
+    - a partial date ``<name>`` comes with ``<name>_precision`` and ``<name>_display`` beside it;
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()  # type: ignore[misc]  # a mixin of a Serializer
+        conventional = {}
+        for name, field in fields.items():
+            conventional[name] = field
+            if isinstance(field, PartialDateField):
+                for part in ("precision", "display"):
+                    if f"{name}_{part}" not in fields:
+                        conventional[f"{name}_{part}"] = PartialDatePartField(field, part)
+        return conventional
+
+
+class PublishableSerializer(ApiConventionsMixin, serializers.ModelSerializer):
     """Base of every record serializer: public page and API addresses, publishing fields, and
     writes validated by the model's ``full_clean()`` (``clean()`` rules, check constraints) so
     the API refuses exactly what admin refuses, field by field."""

@@ -306,6 +306,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "migrationsupport.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Amounts, figures and percentages are JSON numbers (docs/api.md).
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 
 SPECTACULAR_SETTINGS = {
