@@ -46,7 +46,7 @@ class AgreementSerializer(PublishableSerializer):
         read_only=True,
         allow_blank=True,
         help_text="The status after the latest published event, or as the source states it; "
-        "empty when not recorded.",
+        "null when not recorded.",
     )
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
     events = TimelineEventSerializer(many=True, read_only=True, help_text="The timeline, oldest first.")

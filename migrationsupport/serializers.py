@@ -14,8 +14,9 @@ import datetime
 import re
 from collections.abc import Mapping
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -288,18 +289,45 @@ class ApiConventionsMixin:
     """What every serializer of the API says the same way (docs/api.md):
 
     - a partial date ``<name>`` comes with ``<name>_precision`` and ``<name>_display`` beside it;
+    - an absent value is ``null``, never ``""`` (text and choices are nullable; on input null
+      is stored as the empty text of a column that has no NULL).
     """
 
     def get_fields(self):
         fields = super().get_fields()  # type: ignore[misc]  # a mixin of a Serializer
         conventional = {}
         for name, field in fields.items():
+            if isinstance(field, serializers.CharField | serializers.ChoiceField) and (
+                field.read_only or field.allow_blank
+            ):
+                field.allow_null = True
             conventional[name] = field
             if isinstance(field, PartialDateField):
                 for part in ("precision", "display"):
                     if f"{name}_{part}" not in fields:
                         conventional[f"{name}_{part}"] = PartialDatePartField(field, part)
         return conventional
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)  # type: ignore[misc]  # a mixin of a Serializer
+        for key, value in data.items():
+            if value == "":
+                data[key] = None
+        return data
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)  # type: ignore[misc]  # a mixin of a Serializer
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        if model is not None:
+            for name, value in attrs.items():
+                if value is None:
+                    try:
+                        column = model._meta.get_field(name)
+                    except FieldDoesNotExist:
+                        continue
+                    if not column.null and isinstance(column, models.CharField | models.TextField):
+                        attrs[name] = ""
+        return attrs
 
 
 class PublishableSerializer(ApiConventionsMixin, serializers.ModelSerializer):

@@ -151,8 +151,8 @@ def test_concluded_in_force_and_no_stated_status_are_told_apart(api):
 
     statuses = {a["slug"]: a["current_status"] for a in api.get(f"{API}/agreements/").json()["results"]}
 
-    assert statuses == {"al-frontex": "concluded", "by-visa-in-force": "in_force", "by-readmission": ""}
-    assert api.get(f"{API}/agreements/by-readmission/").json()["stated_status"] == ""
+    assert statuses == {"al-frontex": "concluded", "by-visa-in-force": "in_force", "by-readmission": None}
+    assert api.get(f"{API}/agreements/by-readmission/").json()["stated_status"] is None
     schema = api.get("/api/schema/", {"format": "json"}).json()
     assert {"concluded", "in_force"} <= set(schema["components"]["schemas"]["AgreementStatusEnum"]["enum"])
 

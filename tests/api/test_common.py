@@ -7,8 +7,10 @@ import io
 
 import pytest
 
+from funding.models import FundingRecord
 from migrationsupport.models import Status
 from tests.api.support import API, ENDPOINTS, keys, payload, results
+from tests.factories import FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +219,22 @@ def _all(api, url) -> list[dict]:
         if not body["next"]:
             return rows
         page += 1
+
+
+def test_absent_values_are_null_and_null_is_accepted_on_input(api, staff_client):
+    """No "" in JSON for a missing text or choice: null; a writer may send null for a text the
+    record leaves empty (stored as the empty text)."""
+    FundingRecordFactory(slug="bare", implementer="", wording="", period_start=None)
+    body = api.get(f"{API}/funding/bare/").json()
+    assert (body["implementer"], body["wording"], body["period_start"], body["period_start_precision"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert "" not in body.values()
+    writer = staff_client("funding.change_fundingrecord", "funding.publish_fundingrecord")
+    response = writer.patch(f"{API}/funding/bare/", {"implementer": None}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["implementer"] is None
+    assert FundingRecord.objects.get(slug="bare").implementer == ""
