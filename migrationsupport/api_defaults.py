@@ -23,7 +23,13 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
 from . import services
-from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS, search_terms_error
+from .filters import (
+    MAX_SEARCH_TERM_LENGTH,
+    MAX_SEARCH_TERMS,
+    UPDATED_SINCE_HELP,
+    search_terms_error,
+    updated_since,
+)
 from .models import Status
 
 logger = logging.getLogger(__name__)
@@ -324,5 +330,38 @@ class PublicationFilter(BaseFilterBackend):
                 enum=list(Status.values),
                 location=OpenApiParameter.QUERY,
                 description="Publication status. The public sees published records only.",
+            )
+        ]
+
+
+class UpdatedSinceFilter(BaseFilterBackend):
+    """``updated_since=<date or date and time>`` on every list: the records changed since then
+    (``migrationsupport.filters.updated_since``), for clients that keep a copy up to date. A
+    value that is not an ISO 8601 date or date and time is a 400."""
+
+    param = "updated_since"
+
+    def filter_queryset(self, request, queryset, view):
+        raw = request.query_params.get(self.param)
+        if not raw:
+            return queryset
+        try:
+            return updated_since(queryset, raw)
+        except ValueError:
+            raise exceptions.ValidationError(
+                {
+                    self.param: [
+                        "Expected an ISO 8601 date (2024-05-01) or date and time (2024-05-01T12:00:00Z)."
+                    ]
+                }
+            ) from None
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            build_parameter_type(
+                name=self.param,
+                schema={"type": "string"},
+                location=OpenApiParameter.QUERY,
+                description=UPDATED_SINCE_HELP,
             )
         ]

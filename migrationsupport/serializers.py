@@ -295,10 +295,11 @@ class ApiConventionsMixin:
 
     def get_fields(self):
         fields = super().get_fields()  # type: ignore[misc]  # a mixin of a Serializer
+        output_only = not isinstance(self, serializers.ModelSerializer)  # totals and their parts
         conventional = {}
         for name, field in fields.items():
             if isinstance(field, serializers.CharField | serializers.ChoiceField) and (
-                field.read_only or field.allow_blank
+                output_only or field.read_only or field.allow_blank
             ):
                 field.allow_null = True
             conventional[name] = field

@@ -292,6 +292,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "migrationsupport.api_defaults.StrictOrderingFilter",
         "migrationsupport.api_defaults.PublicationFilter",
+        "migrationsupport.api_defaults.UpdatedSinceFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "migrationsupport.api_defaults.ApiPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -1,0 +1,50 @@
+"""The API's conventions (docs/api.md), on every endpoint: ``updated_since``, CORS for anonymous
+reads, rate-limit headers."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from tests.api.support import ENDPOINTS, keys, results
+
+
+def _field(endpoint) -> str:
+    return "id" if endpoint.lookup == "pk" else endpoint.lookup
+
+
+@pytest.mark.django_db
+def test_updated_since_lists_only_records_changed_since(api, endpoint):
+    old, new = endpoint.make(), endpoint.make()
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    endpoint.model.objects.filter(pk=old.pk).update(updated_at=long_ago)
+    since = (timezone.now() - datetime.timedelta(days=1)).date().isoformat()
+    listed = keys(api.get(endpoint.list_url(), {"updated_since": since}), _field(endpoint))
+    assert str(endpoint.key(new)) in map(str, listed)
+    assert str(endpoint.key(old)) not in map(str, listed)
+    moment = (long_ago - datetime.timedelta(minutes=1)).isoformat()
+    both = keys(api.get(endpoint.list_url(), {"updated_since": moment}), _field(endpoint))
+    assert {endpoint.key(old), endpoint.key(new)} <= set(map(str, both))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["yesterday", "2024-13-01", "2024-02-30", "2024-05-01T25:00", "1714561200"])
+def test_a_malformed_updated_since_is_a_400(api, endpoint, bad):
+    response = api.get(endpoint.list_url(), {"updated_since": bad})
+    assert response.status_code == 400
+    assert "updated_since" in response.json()
+
+
+@pytest.mark.django_db
+def test_updated_since_in_the_site_time_zone_without_an_offset(api):
+    funding = ENDPOINTS["funding"]
+    record = funding.make()
+    # 10:00 in Brussels in summer is 08:00 UTC.
+    moment = datetime.datetime(2024, 7, 1, 8, 0, tzinfo=datetime.UTC)
+    funding.model.objects.filter(pk=record.pk).update(updated_at=moment)
+    assert keys(api.get(funding.list_url(), {"updated_since": "2024-07-01T09:59:00"})) == [record.slug]
+    assert keys(api.get(funding.list_url(), {"updated_since": "2024-07-01T10:01:00"})) == []
+    assert keys(api.get(funding.list_url(), {"updated_since": "2024-07-01T08:00:00Z"})) == [record.slug]
+    assert results(api.get(funding.list_url(), {"updated_since": "2024-07-02"})) == []
