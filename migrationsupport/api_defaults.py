@@ -9,6 +9,7 @@ which imports the viewsets, which subclass DRF's views and so cannot be imported
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.db.models import F
@@ -104,6 +105,31 @@ def count_in_window(cache, key: str, seconds: int, *, read: str | None = None) -
 #: same round trip as its content-version read (``migrationsupport.cache``): the count.
 COUNTED_ATTRIBUTE = "api_anonymous_count"
 
+#: Set on a request by the throttles that counted it: the tightest rate, for the answer's
+#: ``X-RateLimit-*`` headers (``rate_limit_headers``).
+RATE_LIMIT_ATTRIBUTE = "api_rate_limit"
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def remember_rate(request, *, limit: int, count: int, reset: float) -> None:
+    """Keep, on the request, the rate this count leaves least of (several throttles may count
+    one request: the API's rate and the export or expensive one)."""
+    request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    remaining = max(0, limit - count)
+    known = getattr(request, RATE_LIMIT_ATTRIBUTE, None)
+    if known is None or remaining < known[1]:
+        setattr(request, RATE_LIMIT_ATTRIBUTE, (limit, remaining, math.ceil(reset)))
+
+
+def rate_limit_headers(request) -> dict[str, str]:
+    """``X-RateLimit-Limit`` (requests per window), ``-Remaining`` (left in this window) and
+    ``-Reset`` (when the window ends, in seconds since 1970 UTC) for a counted request; none for
+    one no rate counts (staff, or throttling off)."""
+    known = getattr(getattr(request, "_request", request), RATE_LIMIT_ATTRIBUTE, None)
+    if known is None:
+        return {}
+    return dict(zip(RATE_LIMIT_HEADERS, map(str, known), strict=True))
+
 
 class AnonymousRateThrottle(AnonRateThrottle):
     """The API's per-address rate for anonymous clients, counted in fixed windows.
@@ -145,13 +171,15 @@ class AnonymousRateThrottle(AnonRateThrottle):
         if key is None:
             return True
         counted = getattr(request, COUNTED_ATTRIBUTE, None) if self.scope == "anon" else None
-        if counted is not None:  # the page cache has counted this request already
-            return self.allow_count(counted)
-        try:
-            return self.allow_count(count_in_window(self.cache, key, self.duration)[0])
-        except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
-            logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
-            return True
+        if counted is None:
+            try:
+                counted = count_in_window(self.cache, key, self.duration)[0]
+            except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
+                logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
+                return True
+        # else the page cache has counted this request already
+        remember_rate(request, limit=self.num_requests, count=counted, reset=self.window_end)
+        return self.allow_count(counted)
 
     def wait(self):
         """Seconds until the window ends and the count starts again."""

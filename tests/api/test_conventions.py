@@ -48,3 +48,42 @@ def test_updated_since_in_the_site_time_zone_without_an_offset(api):
     assert keys(api.get(funding.list_url(), {"updated_since": "2024-07-01T10:01:00"})) == []
     assert keys(api.get(funding.list_url(), {"updated_since": "2024-07-01T08:00:00Z"})) == [record.slug]
     assert results(api.get(funding.list_url(), {"updated_since": "2024-07-02"})) == []
+
+
+def _rate(settings, anon: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": anon},
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_cache", [0, 600])
+def test_rate_limit_headers_count_down_per_client_then_429_with_retry_after(client, settings, page_cache):
+    """Built or served from the page cache, each answer tells its own client what is left; a
+    cached answer never carries another client's count."""
+    settings.PAGE_CACHE_SECONDS = page_cache
+    _rate(settings, "3/min")
+    ENDPOINTS["regions"].make()
+    first, second = client.get("/api/v1/regions/"), client.get("/api/v1/regions/")
+    assert [first["X-RateLimit-Limit"], second["X-RateLimit-Limit"]] == ["3", "3"]
+    assert [first["X-RateLimit-Remaining"], second["X-RateLimit-Remaining"]] == ["2", "1"]
+    now = timezone.now().timestamp()
+    assert now < int(first["X-RateLimit-Reset"]) <= now + 61
+    if page_cache:
+        assert (first["X-Cache"], second["X-Cache"]) == ("miss", "hit")
+    other = client.get("/api/v1/regions/", REMOTE_ADDR="192.0.2.7")
+    assert other["X-RateLimit-Remaining"] == "2"  # its own count, not the first client's
+    client.get("/api/v1/regions/")
+    throttled = client.get("/api/v1/regions/")
+    assert throttled.status_code == 429
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    assert throttled["X-RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.django_db
+def test_staff_answers_carry_no_rate_limit_headers(staff_client, settings):
+    _rate(settings, "3/min")
+    response = staff_client().get("/api/v1/regions/")
+    assert response.status_code == 200
+    assert not response.has_header("X-RateLimit-Limit")
