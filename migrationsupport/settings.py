@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cross-origin GETs of /api/ (answers from the page cache included), preflights answered here.
+    "migrationsupport.cors.ApiCorsMiddleware",
     # Before the page cache, which asks it whether a page was read from a replica.
     "migrationsupport.db_router.ReplicaRoutingMiddleware",
     "migrationsupport.security.ContentSecurityPolicyMiddleware",

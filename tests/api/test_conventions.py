@@ -87,3 +87,45 @@ def test_staff_answers_carry_no_rate_limit_headers(staff_client, settings):
     response = staff_client().get("/api/v1/regions/")
     assert response.status_code == 200
     assert not response.has_header("X-RateLimit-Limit")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_cache", [0, 600])
+def test_any_origin_may_read_the_api_anonymously(client, settings, page_cache):
+    settings.PAGE_CACHE_SECONDS = page_cache
+    ENDPOINTS["regions"].make()
+    for _ in range(2):  # built, then (with the page cache) served from it
+        response = client.get("/api/v1/regions/", HTTP_ORIGIN="https://news.example")
+        assert response.status_code == 200
+        assert response["Access-Control-Allow-Origin"] == "*"
+        assert "X-RateLimit-Remaining" in response["Access-Control-Expose-Headers"]
+        assert "ETag" in response["Access-Control-Expose-Headers"]
+        assert not response.has_header("Access-Control-Allow-Credentials")
+    assert not client.get("/regions/", HTTP_ORIGIN="https://news.example").has_header(
+        "Access-Control-Allow-Origin"
+    )
+
+
+@pytest.mark.django_db
+def test_a_preflight_allows_reads_and_never_writes(client):
+    read = client.options(
+        "/api/v1/funding/",
+        HTTP_ORIGIN="https://news.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="if-none-match",
+    )
+    assert read.status_code == 204
+    assert read["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in read["Access-Control-Allow-Methods"]
+    assert "POST" not in read["Access-Control-Allow-Methods"]
+    assert "If-None-Match" in read["Access-Control-Allow-Headers"]
+    assert not read.has_header("Access-Control-Allow-Credentials")
+    write = client.options(
+        "/api/v1/funding/",
+        HTTP_ORIGIN="https://news.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
+    )
+    assert not write.has_header("Access-Control-Allow-Origin")
+    post = client.post("/api/v1/funding/", {}, HTTP_ORIGIN="https://news.example")
+    assert not post.has_header("Access-Control-Allow-Origin")
