@@ -13,6 +13,7 @@ import copy
 import datetime
 import re
 from collections.abc import Mapping
+from html.parser import HTMLParser
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,6 +27,7 @@ from rest_framework.settings import api_settings
 
 from . import services
 from .models import Source, Status, Theme, published_or_none
+from .richtext import RichTextField
 from .values import DatePrecision, PartialDate
 
 
@@ -285,19 +287,130 @@ def _printable(key: str) -> str:
     return key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
 
 
+_BLOCKS = {"p", "li", "blockquote", "ul", "ol"}
+_FOOTNOTE_MARK = re.compile(r"\s*(\[\d+\]|\d+|\*+)\s*")
+#: A footnote mark the source wrote as text, right after a word: "Belarus[1]".
+_LITERAL_MARK = re.compile(r"(?<=\w)\[\d+\]")
+
+
+class _PlainText(HTMLParser):
+    """The text of sanitised rich text: paragraphs, items and line breaks become line ends,
+    entities are decoded, footnote marks (``<sup>[1]</sup>``) are left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.sup: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "sup":
+            self.sup = []
+        elif tag == "br" or tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "sup" and self.sup is not None:
+            text = "".join(self.sup)
+            if not _FOOTNOTE_MARK.fullmatch(text):
+                self.parts.append(text)
+            self.sup = None
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        (self.sup if self.sup is not None else self.parts).append(data)
+
+
+def plain_text(html: str | None) -> str | None:
+    """Rich text as plain text: one line per paragraph or item, no markup, no footnote marks."""
+    if not html:
+        return None
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    text = _LITERAL_MARK.sub("", "".join(parser.parts))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line) or None
+
+
+class HtmlField(serializers.CharField):
+    """Rich text as the site shows it: sanitised HTML (``<p>``, ``<a href>``, ``<sup>``...),
+    typed ``format: html`` in the schema. ``deprecated``: the 1.0 name of the field."""
+
+    def __init__(self, *, deprecated: bool = False, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.deprecated = deprecated
+
+
+class PlainTextField(serializers.CharField):
+    """Rich text as plain text (``plain_text``): read only, null when there is none."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(read_only=True, allow_null=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return plain_text(value)
+
+
+class HtmlFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = HtmlField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {
+            "type": "string",
+            "format": "html",
+            "nullable": True,
+            "description": "Sanitised HTML. The same text without markup is in the field named with _text.",
+        }
+        if self.target.deprecated:
+            schema["deprecated"] = True
+            schema["description"] = f"Deprecated (removed in 1.2): the same as {self.target.field_name}_html."
+        return schema
+
+
+def _is_rich_text(model, field: serializers.Field, name: str) -> bool:
+    if isinstance(field, HtmlField | PlainTextField) or not isinstance(field, serializers.CharField):
+        return False
+    try:
+        column = model._meta.get_field(field.source if field.source not in (None, "") else name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(column, RichTextField)
+
+
 class ApiConventionsMixin:
     """What every serializer of the API says the same way (docs/api.md):
 
     - a partial date ``<name>`` comes with ``<name>_precision`` and ``<name>_display`` beside it;
     - an absent value is ``null``, never ``""`` (text and choices are nullable; on input null
-      is stored as the empty text of a column that has no NULL).
+      is stored as the empty text of a column that has no NULL);
+    - rich text ``<name>`` is ``<name>_html`` (sanitised HTML, typed html) and ``<name>_text``
+      (plain); ``<name>``, its 1.0 name, stays until 1.2, at the end, marked deprecated.
     """
 
     def get_fields(self):
         fields = super().get_fields()  # type: ignore[misc]  # a mixin of a Serializer
         output_only = not isinstance(self, serializers.ModelSerializer)  # totals and their parts
-        conventional = {}
+        model = None if output_only else getattr(getattr(self, "Meta", None), "model", None)
+        conventional, deprecated = {}, {}
         for name, field in fields.items():
+            if model is not None and _is_rich_text(model, field, name):
+                source = field.source if field.source not in (None, "") else name
+                conventional[f"{name}_html"] = HtmlField(
+                    source=source, read_only=field.read_only, help_text=field.help_text
+                )
+                conventional[f"{name}_text"] = PlainTextField(source=source)
+                deprecated[name] = HtmlField(
+                    read_only=field.read_only,
+                    deprecated=True,
+                    **({} if source == name else {"source": source}),
+                )
+                continue
             if isinstance(field, serializers.CharField | serializers.ChoiceField) and (
                 output_only or field.read_only or field.allow_blank
             ):
@@ -307,7 +420,7 @@ class ApiConventionsMixin:
                 for part in ("precision", "display"):
                     if f"{name}_{part}" not in fields:
                         conventional[f"{name}_{part}"] = PartialDatePartField(field, part)
-        return conventional
+        return {**conventional, **deprecated}
 
     def to_representation(self, instance):
         data = super().to_representation(instance)  # type: ignore[misc]  # a mixin of a Serializer

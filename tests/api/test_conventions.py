@@ -3,12 +3,14 @@ reads, rate-limit headers."""
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 
 import pytest
 from django.utils import timezone
 
-from tests.api.support import ENDPOINTS, keys, results
+from tests.api.support import ENDPOINTS, keys, payload, results
 
 
 def _field(endpoint) -> str:
@@ -129,3 +131,34 @@ def test_a_preflight_allows_reads_and_never_writes(client):
     assert not write.has_header("Access-Control-Allow-Origin")
     post = client.post("/api/v1/funding/", {}, HTTP_ORIGIN="https://news.example")
     assert not post.has_header("Access-Control-Allow-Origin")
+
+
+@pytest.mark.django_db
+def test_rich_text_comes_as_html_and_as_plain_text_without_footnote_marks(api):
+    from tests.factories import CountryFactory
+
+    CountryFactory(
+        iso_code="BY",
+        cooperation_note='<p>Belarus<sup>[1]</sup> suspended &amp; <a href="https://x.eu">see</a>.</p><p>Two</p>',
+    )
+    body = api.get("/api/v1/countries/by/").json()
+    html = (
+        '<p>Belarus<sup>[1]</sup> suspended &amp; <a href="https://x.eu" rel="noopener noreferrer">'
+        "see</a>.</p><p>Two</p>"
+    )
+    assert body["cooperation_note_html"] == html
+    assert body["cooperation_note_text"] == "Belarus suspended & see.\nTwo"
+    assert body["cooperation_note"] == html  # the 1.0 name, deprecated
+    assert list(body)[-1] == "cooperation_note"  # deprecated names come last
+    response = api.get("/api/v1/countries/", {"format": "csv"})
+    (row,) = csv.DictReader(io.StringIO(response.getvalue().decode()))
+    assert row["cooperation_note_text"] == "Belarus suspended & see.\nTwo"
+
+
+@pytest.mark.django_db
+def test_rich_text_is_written_as_html(staff_client):
+    writer = staff_client("funding.add_fundingrecord", "funding.change_fundingrecord")
+    body = {**payload("funding"), "description_html": "<p>Hi<script>x()</script></p>"}
+    response = writer.post("/api/v1/funding/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["description_html"], response.json()["description_text"]) == ("<p>Hi</p>", "Hi")
