@@ -12,6 +12,7 @@ from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
     ApiConventionsMixin,
     ApiUrlField,
+    DeprecatedCharField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -52,11 +53,16 @@ class FundingRecordSerializer(PublishableSerializer):
 
     api_url = ApiUrlField(view_name="api:funding-detail", lookup_field="slug")
     currency = serializers.SerializerMethodField(help_text="Always EUR.")
-    display = serializers.CharField(
-        source="amount_display",
+    amount_display = serializers.CharField(
         read_only=True,
         allow_null=True,
         help_text='The amount as a person writes it, e.g. "more than €33 billion"; null without a figure.',
+    )
+    display = DeprecatedCharField(
+        source="amount_display",
+        read_only=True,
+        allow_null=True,
+        help_text="Deprecated (removed in 1.2): amount_display.",
     )
     period_start = PartialDateField(required=False, allow_null=True)
     period_end = PartialDateField(required=False, allow_null=True)
@@ -116,7 +122,7 @@ class FundingRecordSerializer(PublishableSerializer):
             "wording",
             "measure",
             "currency",
-            "display",
+            "amount_display",
             "period_start",
             "period_end",
             "period_display",
@@ -134,6 +140,7 @@ class FundingRecordSerializer(PublishableSerializer):
             "source",
             "source_passage",
             *PUBLISHING_FIELDS,
+            "display",
         )
 
     def get_currency(self, obj) -> str:

@@ -82,6 +82,8 @@ class PartialDateField(serializers.Field):
     default_error_messages = {
         "invalid": 'Expected a date as far as it is known: "2016", "2016-03" or "2016-03-18".',
     }
+    #: Its API 1.0 CSV column ``<name>_date`` is kept until 1.2 (``api.csv.csv_aliases``).
+    csv_alias_date = True
 
     def __init__(self, **kwargs):
         kwargs["source"] = "*"
@@ -345,6 +347,13 @@ class HtmlField(serializers.CharField):
         self.deprecated = deprecated
 
 
+class DeprecatedCharField(serializers.CharField):
+    """A text under its API 1.0 name, kept until 1.2: marked deprecated in the schema, and put
+    after the other fields (JSON keys and CSV columns)."""
+
+    deprecated = True
+
+
 class PlainTextField(serializers.CharField):
     """Rich text as plain text (``plain_text``): read only, null when there is none."""
 
@@ -374,7 +383,9 @@ class HtmlFieldExtension(OpenApiSerializerFieldExtension):
 
 
 def _is_rich_text(model, field: serializers.Field, name: str) -> bool:
-    if isinstance(field, HtmlField | PlainTextField) or not isinstance(field, serializers.CharField):
+    if isinstance(field, HtmlField | PlainTextField | DeprecatedCharField) or not isinstance(
+        field, serializers.CharField
+    ):
         return False
     try:
         column = model._meta.get_field(field.source if field.source not in (None, "") else name)
@@ -399,6 +410,9 @@ class ApiConventionsMixin:
         model = None if output_only else getattr(getattr(self, "Meta", None), "model", None)
         conventional, deprecated = {}, {}
         for name, field in fields.items():
+            if getattr(field, "deprecated", False):
+                deprecated[name] = field
+                continue
             if model is not None and _is_rich_text(model, field, name):
                 source = field.source if field.source not in (None, "") else name
                 conventional[f"{name}_html"] = HtmlField(

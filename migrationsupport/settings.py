@@ -324,7 +324,7 @@ SPECTACULAR_SETTINGS = {
         "or CSV (`?format=csv`); answers carry ETags; amounts are exact decimals in EUR with "
         "their qualifier; partial dates carry their precision."
     ),
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

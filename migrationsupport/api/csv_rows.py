@@ -43,6 +43,7 @@ from ..serializers import (
     SourceField,
 )
 from ..spreadsheets import address_template, filled
+from .csv import csv_aliases
 
 #: A path ``build_absolute_uri`` only prefixes with the scheme and host.
 _PLAIN_PATH = re.compile(r"/(?!/)[-a-zA-Z0-9_/#]*")
@@ -108,6 +109,8 @@ class CSVRowPlan:
                 if serializer_field.write_only or name in excluded:
                     continue
                 plan.readers.append(plan._reader(name, serializer_field, addresses))
+            for name in csv_aliases(serializer).values():
+                plan.readers.append(plan._reader(name, serializer.fields[name], addresses))
         except _Unsupported:
             return None
         return plan

@@ -41,6 +41,13 @@ class ApiAutoSchema(AutoSchema):
     """drf-spectacular's schema plus what the base viewset does: CSV lists, conditional request
     headers, and the error answers each operation can give."""
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """A field kept under its API 1.0 name until 1.2 (``deprecated``) says so."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if getattr(field, "deprecated", False):
+            schema["deprecated"] = True
+        return schema
+
     def get_auth(self):
         auths = super().get_auth()
         if self.method in SAFE_METHODS:

@@ -37,7 +37,7 @@ from ..models import PublishableModel, PublishableQuerySet, Source, Theme, relat
 from ..serializers import SourceSerializer, ThemeSerializer
 from ..spreadsheets import CSV_CHUNK, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
-from .csv import CSVRenderer, csv_columns, csv_table
+from .csv import CSVRenderer, csv_aliases, csv_columns, csv_table
 from .csv_rows import CSVRowPlan
 
 
@@ -198,7 +198,7 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         if plan is not None:
             return chain([columns], plan.rows(queryset))
         records = (serializer.to_representation(record) for record in queryset.iterator(chunk_size=CSV_CHUNK))
-        return csv_table(records, columns)
+        return csv_table(records, columns, csv_aliases(serializer))
 
     # Writes ---------------------------------------------------------------------------------
 

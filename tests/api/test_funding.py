@@ -299,6 +299,7 @@ def test_csv_flattens_nested_values(api):
         "year",
         "2021",
     )
+    assert row["period_start_date"] == "2021"  # its API 1.0 name, kept until 1.2
     assert row["source_url"].startswith("https://example.org/")
     assert row["title"] == "'=HYPERLINK(evil)"  # never run as a spreadsheet formula
     assert row["api_url"] == "http://testserver/api/v1/funding/x/"
