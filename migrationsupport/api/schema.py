@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import SAFE_METHODS
 
+from ..serializers import HtmlField
 from .conditional import WRITE_METHODS
 
 _ERROR_SCHEMA = {
@@ -47,6 +48,14 @@ class ApiAutoSchema(AutoSchema):
         if getattr(field, "deprecated", False):
             schema["deprecated"] = True
         return schema
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if isinstance(field, HtmlField) and "oneOf" in schema:
+            # drf-spectacular puts a formatted text that may be blank in a oneOf with "": HTML
+            # stays typed as HTML (and nullable: an absent text is null).
+            del schema["oneOf"]
+            schema.update(type="string", format="html")
 
     def get_auth(self):
         auths = super().get_auth()
