@@ -321,10 +321,39 @@ SPECTACULAR_SETTINGS = {
         "count money twice), conferences, agreements, documents, themes and sources. Read for "
         "everyone; staff write with their model permissions (token or session): Editors work "
         "on drafts, a published record, its status and schedule are a Publisher's. Lists are JSON "
-        "or CSV (`?format=csv`); answers carry ETags; amounts are exact decimals in EUR with "
-        "their qualifier; partial dates carry their precision."
+        "or CSV (`?format=csv`); answers carry ETags; amounts are JSON numbers in EUR with "
+        "their qualifier; partial dates are ISO 8601 reduced to what is known (`2024`, `2023-06`) "
+        "with `<name>_precision` beside them; absent values are null; rich text comes as "
+        "`<name>_html` and `<name>_text`. Reads come first here; writes, for staff, are under "
+        '"staff writes". The guide for readers, with examples: docs/api.md in the repository.'
     ),
     "VERSION": "1.1.0",
+    # Reads first, one tag per record type; writes last, for staff (migrationsupport.api.schema).
+    "TAGS": [
+        *(
+            {"name": name}
+            for name in (
+                "funding",
+                "countries",
+                "regions",
+                "routes",
+                "route-figures",
+                "population-figures",
+                "instruments",
+                "conferences",
+                "agreements",
+                "agreement-events",
+                "documents",
+                "themes",
+                "sources",
+            )
+        ),
+        {
+            "name": "staff writes",
+            "description": "Creating, changing and deleting records: staff accounts with model "
+            "permissions only (Authorization: Token <key>), with If-Match. Everyone else reads.",
+        },
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

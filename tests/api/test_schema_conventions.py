@@ -77,3 +77,21 @@ def test_deprecated_fields_are_marked_and_come_last(schema):
             assert names[-len(deprecated) :] == deprecated, component
     funding = dict(_response_components(schema))["FundingRecord"]
     assert funding["display"]["deprecated"] and funding["description"]["deprecated"]
+
+
+def test_the_docs_show_reads_first_with_an_example_per_list_and_writes_apart(schema):
+    tags = [tag["name"] for tag in schema["tags"]]
+    assert tags[-1] == "staff writes"
+    lists = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in ("get", "head"):
+                assert operation["tags"] != ["staff writes"], path
+                assert operation["tags"][0] in tags[:-1], path
+            else:
+                assert operation["tags"] == ["staff writes"], (method, path)
+            if method == "get" and "{" not in path and not path.endswith("/totals/"):
+                lists += 1
+                examples = operation["responses"]["200"]["content"]["application/json"].get("examples")
+                assert examples, f"{path}: no example"
+    assert lists == 13
