@@ -405,7 +405,7 @@ class ApiConventionsMixin:
     """
 
     def get_fields(self):
-        fields = super().get_fields()  # type: ignore[misc]  # a mixin of a Serializer
+        fields = super().get_fields()
         output_only = not isinstance(self, serializers.ModelSerializer)  # totals and their parts
         model = None if output_only else getattr(getattr(self, "Meta", None), "model", None)
         conventional, deprecated = {}, {}
@@ -437,14 +437,14 @@ class ApiConventionsMixin:
         return {**conventional, **deprecated}
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)  # type: ignore[misc]  # a mixin of a Serializer
+        data = super().to_representation(instance)
         for key, value in data.items():
             if value == "":
                 data[key] = None
         return data
 
     def to_internal_value(self, data):
-        attrs = super().to_internal_value(data)  # type: ignore[misc]  # a mixin of a Serializer
+        attrs = super().to_internal_value(data)
         model = getattr(getattr(self, "Meta", None), "model", None)
         if model is not None:
             for name, value in attrs.items():
