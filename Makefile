@@ -12,7 +12,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 TEST_REPLICA_URL ?= postgres://postgres@127.0.0.1:5433/postgres
 
 .PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
-	loadtest audit replica
+	loadtest audit replica worker pgbouncer-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,17 +40,33 @@ browser-deps:
 	@test -f node_modules/axe-core/axe.min.js || { test -f package-lock.json \
 		&& npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }
 
+# The task queue's worker (migrationsupport/tasks.py): needs REDIS_URL and TASK_QUEUE=1 in the
+# environment of the web processes and of this one, with the same DATABASE_URL. The scheduler
+# brings failed jobs back for their retries.
+worker: install
+	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (and TASK_QUEUE=1 for the web processes);" \
+		"without them queued work runs in the web process itself." >&2; exit 2; }
+	TASK_QUEUE=1 $(BIN)/python manage.py rqworker default --with-scheduler
+
+# tests/migrationsupport/test_pgbouncer.py runs the site through a PgBouncer of its own in
+# transaction mode, on a free port: Debian's pgbouncer, installed when missing.
+PGBOUNCER ?= /usr/sbin/pgbouncer
+
+pgbouncer-deps:
+	@test -x $(PGBOUNCER) || { echo "Installing Debian's pgbouncer for the tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq pgbouncer; }
+
 # A second PostgreSQL cluster on port 5433 streaming from the local primary (docs/deployment.md):
 # created when missing, started when stopped, rebuilt when it cannot follow. Needs root (CI is).
 replica:
 	$(SUDO) tests/support/replica.sh
 
-test: install browser-deps
+test: install browser-deps pgbouncer-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \
 		$(BIN)/python manage.py check_postgres
 	$(SUDO) tests/support/replica.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only REQUIRE_BROWSER=1 \
-		TEST_DATABASE_REPLICA_URL=$(TEST_REPLICA_URL) REQUIRE_REPLICA=1 \
+		TEST_DATABASE_REPLICA_URL=$(TEST_REPLICA_URL) REQUIRE_REPLICA=1 REQUIRE_PGBOUNCER=1 \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # mypy's Django plugin imports the settings: DEBUG=1 and an in-memory SQLite stand in for a deploy.

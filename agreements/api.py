@@ -50,6 +50,6 @@ class DocumentViewSet(PublishableViewSet):
     queryset = Document.objects.all()
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
-    list_prefetch = ("regions", "countries", "themes")
+    list_prefetch = ("regions", "countries", "routes", "themes")
     search_fields = ("title", "author", "summary")
     ordering_fields = ("date", "title", "updated_at")

@@ -12,6 +12,7 @@ from migrationsupport.filters import (
 )
 from migrationsupport.models import Theme
 from regions.filters import RegionTreeFilter, RelatedCountryCodeFilter
+from regions.models import Route
 
 from .models import (
     Agency,
@@ -37,6 +38,32 @@ class AgreementRegionFilter(RegionTreeFilter):
         return qs.filter(Q(pk__in=by_party) | self.condition("region", value))
 
 
+class AgreementRouteFilter(RelatedChoiceFilter):
+    """A route by slug: agreements with a party among the route's published countries, as the
+    route's page lists them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "slug")
+        kwargs.setdefault("queryset", published_choices(Route))
+        super().__init__(*args, **kwargs)
+
+    def condition(self, path: str, value) -> Q:
+        countries = value.countries.published().values("pk")
+        return Q(**{f"{path}__in": countries})
+
+
+class DocumentRegionFilter(RegionTreeFilter):
+    """A region: documents linked to it (or a sub-region), or to one of its countries (or a
+    sub-region's), as "Key documents on <region>" promises."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        by_region = related_pks(qs.model, "regions", lambda path: self.condition(path, value))
+        by_country = related_pks(qs.model, "countries__region", lambda path: self.condition(path, value))
+        return qs.filter(Q(pk__in=by_region) | Q(pk__in=by_country))
+
+
 class AgreementFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=AgreementKind.choices)
     status = django_filters.ChoiceFilter(
@@ -54,6 +81,11 @@ class AgreementFilter(django_filters.FilterSet):
         label="Region",
         help_text="Region slug: agreements with a party in it or in one of its sub-regions, or made "
         "with the region itself.",
+    )
+    route = AgreementRouteFilter(
+        field_name="parties",
+        label="Migratory route",
+        help_text="Route slug: agreements with a party among the route's countries.",
     )
     theme = RelatedChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
@@ -93,8 +125,19 @@ class AgreementFilter(django_filters.FilterSet):
 
 class DocumentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices)
-    region = RegionTreeFilter(field_name="regions", label="Region")
+    region = DocumentRegionFilter(
+        field_name="regions",
+        label="Region",
+        help_text="Region slug: documents on the region, one of its sub-regions or one of their countries.",
+    )
     country = RelatedCountryCodeFilter(field_name="countries")
+    route = RelatedChoiceFilter(
+        field_name="routes",
+        to_field_name="slug",
+        queryset=published_choices(Route),
+        label="Migratory route",
+        help_text="Route slug, e.g. eastern-mediterranean-route.",
+    )
     theme = RelatedChoiceFilter(
         field_name="themes", to_field_name="slug", queryset=published_choices(Theme), label="Key area"
     )

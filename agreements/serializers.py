@@ -14,7 +14,7 @@ from migrationsupport.serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
-from regions.models import Country, Region
+from regions.models import Country, Region, Route
 from regions.serializers import CountryCodeRelatedField
 
 from .models import Agreement, AgreementEvent, AgreementStatus, Document, EventKind
@@ -107,6 +107,9 @@ class DocumentSerializer(PublishableSerializer):
     date = PartialDateField(required=False, allow_null=True)
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
     countries = CountryCodeRelatedField(many=True, queryset=Country.objects.all(), required=False)
+    routes = PublishedSlugRelatedField(
+        many=True, queryset=Route.objects.all(), required=False, help_text="Slugs of the migratory routes."
+    )
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
     source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
@@ -122,6 +125,7 @@ class DocumentSerializer(PublishableSerializer):
             "document_url",
             "regions",
             "countries",
+            "routes",
             "themes",
             "source",
             *PUBLISHING_FIELDS,

@@ -25,6 +25,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
 from django.db.models import QuerySet
 
+from migrationsupport import tasks
 from migrationsupport.models import published_sql
 
 from .models import (
@@ -159,10 +160,9 @@ def rebuild(*, force: bool = False) -> bool:
 
 
 def rebuild_after_commit(**_kwargs) -> None:
-    """A signal receiver: rebuild once the writing transaction commits, so the next reader finds
-    the totals current (several saves in one transaction: the first callback rebuilds, the
-    others find nothing stale)."""
+    """A signal receiver: rebuild once the writing transaction commits, on the task queue when
+    there is one (``migrationsupport.tasks``), so the officer who saved does not wait for it;
+    until then readers compute the totals. Several saves in one transaction, or while a rebuild
+    is waiting, make one rebuild."""
     if enabled():
-        # robust: a failed rebuild is logged, never turned into an error for the committed write
-        # (the totals stay stale and are computed until the next rebuild).
-        transaction.on_commit(rebuild, robust=True)
+        tasks.run_after_commit(rebuild)

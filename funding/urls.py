@@ -11,5 +11,6 @@ urlpatterns = [
     path("funding/<slug:slug>/", views.FundingRecordDetailView.as_view(), name="record-detail"),
     path("instruments/", views.InstrumentListView.as_view(), name="instrument-list"),
     path("instruments/<slug:slug>/", views.InstrumentDetailView.as_view(), name="instrument-detail"),
+    path("conferences/", views.PledgingConferenceListView.as_view(), name="conference-list"),
     path("conferences/<slug:slug>/", views.PledgingConferenceDetailView.as_view(), name="conference-detail"),
 ]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import F, Prefetch
 from django.http import HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -10,7 +10,7 @@ from django.views.generic import ListView, TemplateView
 
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
-from migrationsupport.models import published_or_none
+from migrationsupport.models import Source, published_or_none
 from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
@@ -21,11 +21,12 @@ from migrationsupport.views import (
     PublishedDetailView,
     first_of,
 )
+from regions.models import Country, Region
 
 from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .listings import funding_largest_first, funding_latest_first
-from .models import Donor, FundingRecord, Instrument, PledgingConference
+from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import funding_totals, funding_totals_and_groups
 
 EXPLORER = ("Funding explorer", "funding:explorer")
@@ -127,15 +128,37 @@ class FundingExportView(FundingRecordsFilterMixin, View):
 
 
 class FundingMethodView(PageMixin, TemplateView):
-    """How the totals are made: what each measure means, nesting, overlaps, shared figures."""
+    """Method and sources: what each measure means, how totals are made (nesting, overlaps, shared
+    figures, "more than"), the sources, and what the site covers, read from the published records
+    so the list of what is covered never drifts from the data."""
 
     template_name = "funding/method.html"
+    page_title = "Method and sources"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(donors=Donor.choices, **kwargs)
+        # Few by nature (the seed has 6 regions and 17 countries): listed whole, in 2 queries.
+        regions = list(
+            Region.objects.published().prefetch_related(
+                Prefetch("countries", queryset=Country.objects.published(), to_attr="published_countries")
+            )
+        )
+        known = {region.pk for region in regions}
+        for region in regions:
+            region.published_subregions = [sub for sub in regions if sub.parent_id == region.pk]
+        sources, more_sources = first_of(Source.objects.published().order_by("title", "pk"))
+        return super().get_context_data(
+            page_title=self.page_title,
+            donors=Donor.choices,
+            measures=Measure.choices,
+            regions=[region for region in regions if region.parent_id not in known],
+            countries_without_region=list(Country.objects.published().filter(region=None).order_by("name")),
+            sources=sources,
+            more_sources=more_sources,
+            **kwargs,
+        )
 
     def get_breadcrumbs(self):
-        return [HOME, (EXPLORER[0], reverse("funding:explorer")), ("How the funding totals are made", None)]
+        return [HOME, (self.page_title, None)]
 
 
 class InstrumentListView(PageMixin, ListView):
@@ -201,9 +224,22 @@ class FundingRecordDetailView(PublishedDetailView):
         return context
 
 
+class PledgingConferenceListView(PageMixin, ListView):
+    """The pledging conferences, latest first, a page at a time."""
+
+    template_name = "funding/pledgingconference_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return PledgingConference.objects.for_public().order_by(F("date").desc(), "name", "pk")
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Pledging conferences", None)]
+
+
 class PledgingConferenceDetailView(PublishedDetailView):
     model = PledgingConference
-    parent_page = EXPLORER
+    parent_page = ("Pledging conferences", "funding:conference-list")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -87,7 +87,20 @@ def content_version() -> int:
 
 
 def bump_content_version(**_kwargs) -> None:
-    """Make every cached page stale at once (a signal receiver, also called after bulk writes)."""
+    """Make every cached page stale at once (a signal receiver, also called after bulk writes),
+    once the writing transaction commits (at once outside one).
+
+    Not before: a request that read the new version while the edit was not yet committed would
+    build its page from the old rows and store it under the new version, where it would stay,
+    stale, for ``PAGE_CACHE_SECONDS``. After the commit, a page built from the old rows has
+    the old version in its key.
+    """
+    transaction.on_commit(_bump, robust=True)
+    if settings.DATABASE_REPLICAS:
+        transaction.on_commit(_replicas_catching_up)
+
+
+def _bump() -> None:
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or lost): start afresh, as content_version() does
@@ -95,8 +108,6 @@ def bump_content_version(**_kwargs) -> None:
         cache.incr(VERSION_KEY)
     except Exception:  # the cache is down: nothing is being served from it either
         logger.warning("Could not bump the content version", exc_info=True)
-    if settings.DATABASE_REPLICAS:
-        transaction.on_commit(_replicas_catching_up)
 
 
 def _replicas_catching_up() -> None:

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 
+from .models import PublishableModel, published_q
 from .services import publishable_models, users_named
 
 #: The field that names a record, first match wins; the slug is the fallback.
@@ -129,3 +130,30 @@ def describe_changes(rows: list[dict], *, url_for=None, with_usernames: bool = T
         )
         for row in rows
     ]
+
+
+def last_published_change(record: PublishableModel) -> datetime.datetime | None:
+    """When the public last saw ``record`` change: the newest history entry written while the
+    record was published (its publication and the seed's load included).
+
+    Not ``updated_at``: that moves with every save, drafts' included, and a preview of a draft
+    (``preview.render_preview``) would show the date of an edit the public has not seen. A draft
+    edit reaches the public only when the record is published again, and then the publication is
+    the date shown. Changes to related records (the countries of a document) count, since
+    django-simple-history writes an entry for them. One query, on the history's own table; a
+    record with no history at all (made by ``bulk_create``, as demo data is) falls back to its
+    ``updated_at``, and one whose history holds no published entry has no date to show.
+    """
+    attribute = getattr(record._meta, "simple_history_manager_attribute", None)
+    if attribute is None:
+        return record.updated_at
+    history = getattr(record, attribute)
+    latest = (
+        history.filter(published_q())
+        .order_by("-history_date", "-history_id")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    if latest is None and not history.exists():
+        return record.updated_at
+    return latest

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    "django_rq",  # `manage.py rqworker`: the task queue's worker (migrationsupport/tasks.py)
     "simple_history",
     "axes",
     "migrationsupport",
@@ -224,6 +225,16 @@ if PAGE_CACHE_SECONDS and not REDIS_URL:
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."
     )
 PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
+
+# Work a request need not wait for (migrationsupport/tasks.py), such as rebuilding the stored
+# funding totals: with TASK_QUEUE=1 it goes to a Redis queue that `make worker` serves; otherwise
+# it runs in the request's process once its transaction commits. Off by default: with it on and no
+# worker running, nothing queued would ever run.
+TASK_QUEUE = envbool("TASK_QUEUE", False)
+if TASK_QUEUE and not REDIS_URL:
+    raise ImproperlyConfigured("TASK_QUEUE=1 needs REDIS_URL: the queue is kept in Redis.")
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900}}
+RQ_SHOW_ADMIN_LINK = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -13,7 +13,7 @@ class RegionsConfig(AppConfig):
         from .models import Country, Region, Route
 
         registry.search.extend(search.RECORD_TYPES)
-        registry.list_pages.extend(["regions:region-list", "regions:country-list"])
+        registry.list_pages.extend(["regions:region-list", "regions:country-list", "regions:route-list"])
         registry.sitemaps.update(
             regions=published_sitemap(Region),
             countries=published_sitemap(Country, address_field="iso_code"),

@@ -239,7 +239,7 @@ class Route(PublishableModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("regions:route-detail", kwargs={"slug": self.slug})
+        return reverse("route-detail", kwargs={"slug": self.slug})
 
 
 class RouteFigure(PartialDatesMixin, PublishableModel):

@@ -7,5 +7,5 @@ app_name = "regions"
 urlpatterns = [
     path("regions/", views.RegionListView.as_view(), name="region-list"),
     path("countries/", views.CountryListView.as_view(), name="country-list"),
-    path("routes/<slug:slug>/", views.RouteDetailView.as_view(), name="route-detail"),
+    path("routes/", views.RouteListView.as_view(), name="route-list"),
 ]

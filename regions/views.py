@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.views.generic import ListView
 
-from migrationsupport.views import HOME, FilteredListView, PageMixin, PublishedDetailView
+from migrationsupport.views import HOME, FilteredListView, PageMixin
 
 from .filters import CountryFilter
-from .models import Country, Region, Route, RouteFigure
+from .models import Country, Region, Route
 
 
 class RegionListView(PageMixin, ListView):
@@ -52,16 +52,14 @@ class CountryListView(FilteredListView):
         return Country.objects.for_public()
 
 
-class RouteDetailView(PublishedDetailView):
-    model = Route
-    parent_page = ("Regions", "regions:region-list")
+class RouteListView(PageMixin, ListView):
+    """The migratory routes, a page at a time (the seed names two)."""
+
+    template_name = "regions/route_list.html"
+    paginate_by = 50
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .prefetch_published("countries")
-            .prefetch_related(
-                Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures"),
-            )
-        )
+        return Route.objects.for_public().prefetch_published("countries").order_by("name", "pk")
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Migratory routes", None)]

@@ -7,6 +7,7 @@ Every name is in the ``api`` namespace: ``api:funding-list``, ``api:country-deta
 """
 
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
@@ -21,6 +22,10 @@ for route in registry.api_routes:
     router.register(route.prefix, route.viewset, basename=route.basename)
 
 urlpatterns = [
+    # /api/ is where people start: the current version's root. A temporary redirect (302), not a
+    # permanent one: when a v2 comes, /api/ should lead there, and a 301 would stay cached in
+    # browsers and clients pointing at v1. The query string (?format=json) is kept.
+    path("", RedirectView.as_view(pattern_name="api:api-root", query_string=True), name="root"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from ?script: no inline script (the CSP forbids it).

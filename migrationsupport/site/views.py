@@ -7,9 +7,12 @@ The site layer sits above the domain apps: it may import them, they never import
 from __future__ import annotations
 
 from django.core.exceptions import BadRequest
+from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
 from django.views.generic import ListView, TemplateView
 
+from agreements.filters import DocumentRegionFilter
+from agreements.models import Agreement, Document
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle
@@ -17,7 +20,7 @@ from migrationsupport.models import PageSection, Theme
 from migrationsupport.search import MAX_QUERY_LENGTH, normalise_query, search_records
 from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
-from regions.models import Country, PopulationFigure, Region, Route
+from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 from .digests import region_digests
 
@@ -122,6 +125,10 @@ class RegionDetailView(PublishedDetailView):
         subregions = list(Region.objects.for_public().filter(parent=region))
         context["digest"] = region_digests(regions=[region, *subregions])[0]
         context["parent"] = region.parent
+        # The same filter as the documents list it links to: the link is shown only when that list
+        # is not empty (the seed names no document on the Western Balkans).
+        on_region = DocumentRegionFilter(field_name="regions").filter(Document.objects.published(), region)
+        context["has_documents"] = on_region.exists()
         return context
 
 
@@ -154,5 +161,42 @@ class CountryDetailView(PublishedDetailView):
             routes=Route.objects.published().filter(countries=country),  # listed by name
             documents=documents,
             more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
+        )
+        return context
+
+
+class RouteDetailView(PublishedDetailView):
+    """A migratory route: its figures, regions and countries, the documents on it and the
+    agreements with its countries (the first ones; the filtered lists have them all)."""
+
+    model = Route
+    template_name = "regions/route_detail.html"
+    parent_page = ("Migratory routes", "regions:route-list")
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .prefetch_published("countries")
+            .prefetch_related(
+                Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures"),
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        route = self.object
+        # A semi-join: an agreement with two of the route's countries is listed once.
+        with_route_party = Agreement.parties.through.objects.filter(
+            country__in=[country.pk for country in route.countries.all()]
+        ).values("agreement_id")
+        agreements, more_agreements = first_of(
+            agreements_with_timeline().filter(pk__in=with_route_party).order_by("title", "pk")
+        )
+        documents, more_documents = first_of(documents_latest_first().filter(routes=route))
+        context.update(
+            agreements=agreements,
+            documents=documents,
+            more={"agreements": more_agreements, "documents": more_documents},
         )
         return context

@@ -257,7 +257,7 @@ def test_agreement_list_queries(client, django_assert_num_queries):
     for _ in range(5):
         event(AgreementFactory(parties=[CountryFactory(region=region)]), "signed", datetime.date(2022, 10, 1))
     # 1 count for the pager; 1 page of agreements with their current status (a subquery), source
-    # and region joined; 1 prefetch of parties; 1 of published events with their source; 3 option
-    # lists of the form (country, region, key area).
-    with django_assert_num_queries(7):
+    # and region joined; 1 prefetch of parties; 1 of published events with their source; 4 option
+    # lists of the form (country, region, route, key area).
+    with django_assert_num_queries(8):
         client.get("/agreements/")

@@ -138,6 +138,7 @@ def test_protected_delete_is_a_409_not_a_500(staff_client):
     assert "Morocco" in response.json()["detail"]
 
 
+@pytest.mark.django_db(transaction=True)  # the cache's version moves when an edit commits
 def test_page_cache_serves_anonymous_api_answers_fresh(api, settings):
     """With the site's page cache on, anonymous API answers come from it until any edit."""
     settings.PAGE_CACHE_SECONDS = 600

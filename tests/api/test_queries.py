@@ -75,8 +75,8 @@ BUDGETS = {
     "agreements": (_agreement, 5),
     # count; page with source and agreement
     "agreement-events": (lambda *args: AgreementEventFactory(), 2),
-    # count; page with source; regions; countries; themes
-    "documents": (_document, 5),
+    # count; page with source; regions; countries; routes; themes
+    "documents": (_document, 6),
     # count; page with source and region
     "countries": (lambda region, *args: CountryFactory(region=region), 2),
     # count; page with source and parent; subregions

@@ -202,10 +202,10 @@ def test_explorer_chart_groups_by_region_or_instrument_with_a_table_beside_it(cl
     assert labels == {"Western Balkans": Decimal(350_000_000), "Syria response": Decimal(33_000_000_000)}
     body = by_region.content.decode()
     # One chart per measure and donor: the EU's 350m and the 33bn never share a scale.
-    assert 'role="img"' in body
+    assert '<figure class="chart" aria-labelledby="funding-chart-2-title">' in body
     assert (
-        '<title id="funding-chart-2-title">Committed or allocated by the European Union, by region</title>'
-        in body
+        '<figcaption id="funding-chart-2-title" class="chart-title">'
+        "Committed or allocated by the European Union, by region</figcaption>" in body
     )
     assert '<caption id="by-group-caption">Totals by region: the figures of the charts</caption>' in body
     charts = by_region.context["charts"]

@@ -23,6 +23,17 @@ def page_cache(settings):
 
 
 @pytest.mark.django_db
+def test_the_version_moves_when_the_edit_commits_not_before(page_cache, django_capture_on_commit_callbacks):
+    """A page built while the edit is not yet committed shows the old rows: it must be stored
+    under the old version, so the version may move only once the edit is visible."""
+    before = content_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        RegionFactory(slug="uncommitted")
+        assert content_version() == before
+    assert content_version() > before
+
+
+@pytest.mark.django_db(transaction=True)  # the version moves when an edit commits
 def test_anonymous_page_is_served_from_cache_until_a_record_changes(
     client, page_cache, django_assert_num_queries
 ):
@@ -42,7 +53,7 @@ def test_anonymous_page_is_served_from_cache_until_a_record_changes(
     assert b"Beta" in fresh.content
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the version moves when an edit commits
 def test_publishing_unpublishing_and_deleting_make_pages_fresh(client, page_cache):
     region = RegionFactory(slug="gamma", status="draft")
     assert client.get("/regions/gamma/").status_code == 404
@@ -115,7 +126,7 @@ def _drop_pages_from_redis(prefix: str) -> int:
     return redis.delete(*redis.keys(f"{prefix}:*page:*"), f"{prefix}:none")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the version moves when an edit commits
 def test_with_redis_a_process_serves_its_own_copy_and_never_a_stale_one(client, shared_redis):
     _, prefix = shared_redis
     region = RegionFactory(name="Before the edit", slug="local")

@@ -41,17 +41,20 @@ PAGES = [
     "/regions/r/",
     "/countries/",
     "/countries/tr/",
+    "/routes/",
     "/routes/route-r/",
     "/themes/",
     "/themes/t/",
     "/instruments/",
     "/instruments/i/",
+    "/conferences/",
     "/conferences/c/",
     "/funding/",
     "/funding/?region=r",
     "/agreements/",
     "/agreements/timeline/",
     "/documents/",
+    "/documents/?route=route-r",
     "/search/?q=bulk",
     "/api/v1/funding/",
     "/api/v1/agreements/",
@@ -75,6 +78,7 @@ def links():
         "theme": ThemeFactory(slug="t"),
         "instrument": InstrumentFactory(slug="i"),
         "conference": PledgingConferenceFactory(slug="c"),
+        "route": route,
         "source": SourceFactory(),
     }
 
@@ -134,6 +138,7 @@ def add_records(links, count: int) -> None:
         (Document.regions.through, "document_id", "region_id", region, documents),
         (Document.countries.through, "document_id", "country_id", country, documents),
         (Document.themes.through, "document_id", "theme_id", theme, documents),
+        (Document.routes.through, "document_id", "route_id", links["route"], documents),
     ]
     for through, own, other, target, objects in pairs:
         through._default_manager.bulk_create(through(**{own: obj.pk, other: target.pk}) for obj in objects)
@@ -169,6 +174,9 @@ def test_no_page_grows_with_the_records_it_lists(client, links):
     for link in (b"/funding/?theme=t", b"/agreements/?theme=t", b"/documents/?theme=t"):
         assert link in theme_page
     assert b"Page 1 of 3" in client.get("/agreements/timeline/").content
+    route_page = client.get("/routes/route-r/").content
+    for link in (b"/agreements/?route=route-r", b"/documents/?route=route-r"):
+        assert link in route_page
 
 
 def test_the_check_sees_a_page_that_grows(client, links):

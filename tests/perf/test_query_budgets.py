@@ -37,12 +37,18 @@ BUDGETS = {
     # with their prefetches; the footnoted countries. A route adds its regions and its figures
     # (prefetched for the digests; the overview's own list of routes is names only).
     "/": 31,
-    # The region with parent and source; its published sub-regions; region_digests as above.
-    "/regions/r/": 25,
+    # The region with parent and source; its published sub-regions; region_digests as above;
+    # whether any document is on the region or its countries (the "Key documents" link); the
+    # date of its last published change (its history).
+    "/regions/r/": 27,
     # The country; population figures (its own and of its people elsewhere) + origins; agreements
     # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
-    # 25 rows); the footnoted countries.
-    "/countries/TR/": 15,
+    # 25 rows); the footnoted countries; the date of its last published change (its history).
+    "/countries/TR/": 16,
+    # The route with source + regions + countries + figures; agreements with a party among its
+    # countries + parties + events; documents on it + regions + countries + themes; the footnoted
+    # countries; the date of its last published change.
+    "/routes/route-r/": 13,
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
     # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total by region (the overall total is
     # its rows added up; it also counts the records left out as parts of another) + 1 labels.
@@ -50,11 +56,12 @@ BUDGETS = {
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
-    # 1 count; 1 page with the current status (one subquery); parties; events; 3 option lists
-    # (country, region, key area).
-    "/agreements/": 7,
-    # 1 count; 1 page; prefetches of regions, countries, themes; option lists.
-    "/documents/": 8,
+    # 1 count; 1 page with the current status (one subquery); parties; events; 4 option lists
+    # (country, region, route, key area).
+    "/agreements/": 8,
+    # 1 count; 1 page; prefetches of regions, countries, themes; option lists (region, country,
+    # route, key area).
+    "/documents/": 9,
     # One query per record type (11), none per hit.
     "/search/?q=border": 11,
     # 1 region (filter validation); 1 count; 1 page; 5 published-only prefetches (regions,
@@ -95,8 +102,9 @@ def small_dataset():
     document.regions.add(region)
     document.countries.add(country)
     # A route of the region through the country: the pages' route lists load what they show.
-    route = RouteFactory()
+    route = RouteFactory(slug="route-r")
     route.regions.add(region)
+    document.routes.add(route)
     route.countries.add(country)
 
 

@@ -341,6 +341,8 @@ def public_paths() -> list[str]:
         "/funding/",
         "/funding-figures/",
         "/instruments/",
+        "/routes/",
+        "/conferences/",
         "/agreements/",
         "/agreements/timeline/",
         "/documents/",

@@ -1,0 +1,26 @@
+"""A record page's "Last updated" line and its "Cite this" block (``templates/includes/record_meta.html``)."""
+
+from __future__ import annotations
+
+from django import template
+
+from migrationsupport.history import last_published_change
+
+register = template.Library()
+
+#: Who publishes the records, as a citation names them.
+PUBLISHER = "Migration Support, European Commission (DG NEAR)"
+
+
+@register.inclusion_tag("includes/record_meta.html", takes_context=True)
+def record_meta(context, record, title: str = ""):
+    """``{% record_meta object %}``: when the record last changed in public (drafts never count:
+    ``history.last_published_change``) and a plain-text citation with its permanent address."""
+    request = context.get("request")
+    path = record.get_absolute_url()
+    return {
+        "title": title or str(record),
+        "publisher": PUBLISHER,
+        "permalink": request.build_absolute_uri(path) if request is not None else path,
+        "updated": last_published_change(record),
+    }

@@ -1,0 +1,44 @@
+"""Records a chunk at a time (migrationsupport.chunks): without server-side cursors (PgBouncer in
+transaction mode) the same records in the same order, each query bounded by the chunk."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from funding.models import FundingRecord
+from migrationsupport import chunks
+from tests.factories import FundingRecordFactory, SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def without_server_side_cursors():
+    connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"] = True
+    yield
+    connection.settings_dict.pop("DISABLE_SERVER_SIDE_CURSORS")
+
+
+@pytest.mark.parametrize("values", [False, True], ids=["instances", "values"])
+def test_without_server_side_cursors_the_chunks_are_the_same_and_read_by_id(values, request):
+    source = SourceFactory()
+    for number in range(7):  # amounts out of id order, two equal
+        FundingRecordFactory(source=source, amount=Decimal((number * 3) % 5 + 1))
+    queryset = FundingRecord.objects.published().order_by("-amount", "-pk")
+    if values:
+        queryset = queryset.values("pk", "amount")
+    with_cursor = [[chunks._pk(record) for record in chunk] for chunk in chunks._chunks(queryset, 3)]
+
+    request.getfixturevalue("without_server_side_cursors")
+    with CaptureQueriesContext(connection) as queries:
+        by_id = list(chunks._chunks(queryset, 3))
+    assert [[chunks._pk(record) for record in chunk] for chunk in by_id] == with_cursor
+    assert [len(chunk) for chunk in by_id] == [3, 3, 1]
+    assert by_id[0][0] == (queryset[0] if values else queryset.first())
+    # The ids in one query, then one query per chunk; no cursor.
+    assert len(queries) == 4
+    assert not any("CURSOR" in query["sql"] for query in queries)
