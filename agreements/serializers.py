@@ -7,6 +7,7 @@ from rest_framework import serializers
 from migrationsupport.models import Theme
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
+    ApiConventionsMixin,
     ApiUrlField,
     PartialDateField,
     PublishableSerializer,
@@ -19,7 +20,7 @@ from regions.serializers import CountryCodeRelatedField
 from .models import Agreement, AgreementEvent, AgreementStatus, Document, EventKind
 
 
-class TimelineEventSerializer(serializers.ModelSerializer):
+class TimelineEventSerializer(ApiConventionsMixin, serializers.ModelSerializer):
     """An event as it appears on its agreement's timeline."""
 
     id = serializers.IntegerField(read_only=True)
@@ -45,7 +46,7 @@ class AgreementSerializer(PublishableSerializer):
         read_only=True,
         allow_blank=True,
         help_text="The status after the latest published event, or as the source states it; "
-        "empty when not recorded.",
+        "null when not recorded.",
     )
     themes = PublishedSlugRelatedField(many=True, queryset=Theme.objects.all(), required=False)
     events = TimelineEventSerializer(many=True, read_only=True, help_text="The timeline, oldest first.")

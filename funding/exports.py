@@ -39,39 +39,53 @@ def _list(record: FundingRecord, name: str) -> str:
     return join_list(getattr(record, f"csv_{name}"))
 
 
-# (header, value) in the order the columns are written. Append new columns at the end only.
+def _precision(record: FundingRecord, name: str) -> str:
+    value = record.partial_date(name)
+    return value.precision if value else ""
+
+
+# (header, value) in the order the columns are written: the API's names for the same values
+# (docs/api.md), so this file and the API's ``/funding/?format=csv`` read alike.
 FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
     ("slug", lambda r: r.slug),
     ("title", lambda r: r.title),
     ("kind", lambda r: r.kind),
-    ("amount_eur", lambda r: "" if r.amount is None else r.amount),
+    ("amount", lambda r: "" if r.amount is None else r.amount),
     ("qualifier", lambda r: r.qualifier if r.amount is not None else ""),
-    ("qualifier_wording", lambda r: r.amount_display.words if r.amount_display is not None else ""),
-    ("amount_text", lambda r: str(r.amount_display or "")),
+    ("wording", lambda r: r.wording),
+    ("measure", lambda r: r.measure),
+    ("currency", lambda r: "EUR"),
+    ("amount_display", lambda r: str(r.amount_display or "")),
     ("period_start", lambda r: _iso(r, "period_start")),
+    ("period_start_precision", lambda r: _precision(r, "period_start")),
     ("period_end", lambda r: _iso(r, "period_end")),
-    ("period_text", lambda r: r.period_display),
+    ("period_end_precision", lambda r: _precision(r, "period_end")),
+    ("period_display", lambda r: r.period_display),
     ("donor", lambda r: r.donor),
     ("implementer", lambda r: r.implementer),
     ("instrument", _annotated("instrument")),
     ("conference", _annotated("conference")),
-    ("parent", _annotated("parent")),
     ("regions", lambda r: _list(r, "regions")),
     ("countries", lambda r: _list(r, "countries")),
     ("themes", lambda r: _list(r, "themes")),
+    ("parent", _annotated("parent")),
+    ("may_overlap", lambda r: _list(r, "may_overlap")),
     ("source_title", _annotated("source_title")),
     ("source_url", _annotated("source_url")),
-)
-# Columns added after ``page_url`` (the header above is what existing readers expect).
-FUNDING_CSV_LATER_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
-    ("measure", lambda r: r.measure),
     ("source_passage", lambda r: r.source_passage),
-    ("may_overlap", lambda r: _list(r, "may_overlap")),
+)
+# The names of version 1.0 of this file, kept until 1.2 after ``url`` (docs/api.md).
+FUNDING_CSV_DEPRECATED_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
+    ("amount_eur", lambda r: "" if r.amount is None else r.amount),
+    ("qualifier_wording", lambda r: r.amount_display.words if r.amount_display is not None else ""),
+    ("amount_text", lambda r: str(r.amount_display or "")),
+    ("period_text", lambda r: r.period_display),
 )
 FUNDING_CSV_HEADER = [
     *(name for name, _ in FUNDING_CSV_COLUMNS),
+    "url",
+    *(name for name, _ in FUNDING_CSV_DEPRECATED_COLUMNS),
     "page_url",
-    *(name for name, _ in FUNDING_CSV_LATER_COLUMNS),
 ]
 
 
@@ -107,8 +121,10 @@ def funding_csv_rows(
         for record in chunk:
             for name in _TO_MANY:
                 setattr(record, f"csv_{name}", many[name].get(record.pk, ()))
+            url = absolute_url(filled(page, record.slug) or record.get_absolute_url())
             yield [
                 *(value(record) for _, value in FUNDING_CSV_COLUMNS),
-                absolute_url(filled(page, record.slug) or record.get_absolute_url()),
-                *(value(record) for _, value in FUNDING_CSV_LATER_COLUMNS),
+                url,
+                *(value(record) for _, value in FUNDING_CSV_DEPRECATED_COLUMNS),
+                url,  # page_url
             ]

@@ -10,7 +10,9 @@ from rest_framework import serializers
 from migrationsupport.models import Theme
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
+    ApiConventionsMixin,
     ApiUrlField,
+    DeprecatedCharField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -51,11 +53,16 @@ class FundingRecordSerializer(PublishableSerializer):
 
     api_url = ApiUrlField(view_name="api:funding-detail", lookup_field="slug")
     currency = serializers.SerializerMethodField(help_text="Always EUR.")
-    display = serializers.CharField(
-        source="amount_display",
+    amount_display = serializers.CharField(
         read_only=True,
         allow_null=True,
         help_text='The amount as a person writes it, e.g. "more than €33 billion"; null without a figure.',
+    )
+    display = DeprecatedCharField(
+        source="amount_display",
+        read_only=True,
+        allow_null=True,
+        help_text="Deprecated (removed in 1.2): amount_display.",
     )
     period_start = PartialDateField(required=False, allow_null=True)
     period_end = PartialDateField(required=False, allow_null=True)
@@ -65,7 +72,7 @@ class FundingRecordSerializer(PublishableSerializer):
     period_kind = serializers.CharField(
         read_only=True,
         help_text='"point" for a moment ("adopted in 2024": start and end the same), "range" for a span '
-        '("since 2021", "for 2024 and 2025"), "" without a period.',
+        '("since 2021", "for 2024 and 2025"), null without a period.',
     )
     measure = serializers.ChoiceField(
         choices=Measure.choices,
@@ -115,7 +122,7 @@ class FundingRecordSerializer(PublishableSerializer):
             "wording",
             "measure",
             "currency",
-            "display",
+            "amount_display",
             "period_start",
             "period_end",
             "period_display",
@@ -133,6 +140,7 @@ class FundingRecordSerializer(PublishableSerializer):
             "source",
             "source_passage",
             *PUBLISHING_FIELDS,
+            "display",
         )
 
     def get_currency(self, obj) -> str:
@@ -155,7 +163,7 @@ class FundingRecordSerializer(PublishableSerializer):
         return attrs
 
 
-class FundingPartSerializer(serializers.Serializer):
+class FundingPartSerializer(ApiConventionsMixin, serializers.Serializer):
     donor = serializers.ChoiceField(choices=Donor.choices)
     amount = serializers.DecimalField(max_digits=None, decimal_places=2, coerce_to_string=False)
     qualifier = serializers.ChoiceField(choices=Qualifier.choices)
@@ -163,7 +171,7 @@ class FundingPartSerializer(serializers.Serializer):
     records = serializers.IntegerField()
 
 
-class FundingTotalSerializer(serializers.Serializer):
+class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
     """One total: one measure from one donor scope, never a sum across measures or donors."""
 
     key = serializers.CharField(
@@ -174,7 +182,7 @@ class FundingTotalSerializer(serializers.Serializer):
         "overall totals.",
     )
     label = serializers.CharField(  # type: ignore[assignment]  # a declared field; the stubs see Field.label
-        help_text='e.g. "Shared by Montenegro and Serbia"; empty overall.'
+        help_text='e.g. "Shared by Montenegro and Serbia"; null overall.'
     )
     recipients = serializers.SerializerMethodField(help_text="The identifiers in key, as a list.")
     measure = serializers.ChoiceField(choices=Measure.choices, help_text="What the amounts measure.")
@@ -224,11 +232,11 @@ class FundingTotalSerializer(serializers.Serializer):
     def get_recipients(self, obj) -> list[str]:
         return [identifier for identifier, _name in obj.recipients]
 
-    def get_parts_display(self, obj) -> str:
+    def get_parts_display(self, obj) -> str | None:
         return "; ".join(f"of which {part.amount_display} by {part.donor_phrase}" for part in obj.parts)
 
 
-class FundingTotalsSerializer(serializers.Serializer):
+class FundingTotalsSerializer(ApiConventionsMixin, serializers.Serializer):
     group_by = serializers.ChoiceField(choices=GROUPINGS, allow_null=True)
     totals = FundingTotalSerializer(
         many=True, help_text="One total per measure and donor present, never one sum across them."

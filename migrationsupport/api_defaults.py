@@ -9,6 +9,7 @@ which imports the viewsets, which subclass DRF's views and so cannot be imported
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.db.models import F
@@ -23,7 +24,13 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
 from . import services
-from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS, search_terms_error
+from .filters import (
+    MAX_SEARCH_TERM_LENGTH,
+    MAX_SEARCH_TERMS,
+    UPDATED_SINCE_HELP,
+    search_terms_error,
+    updated_since,
+)
 from .models import Status
 
 logger = logging.getLogger(__name__)
@@ -98,6 +105,31 @@ def count_in_window(cache, key: str, seconds: int, *, read: str | None = None) -
 #: same round trip as its content-version read (``migrationsupport.cache``): the count.
 COUNTED_ATTRIBUTE = "api_anonymous_count"
 
+#: Set on a request by the throttles that counted it: the tightest rate, for the answer's
+#: ``X-RateLimit-*`` headers (``rate_limit_headers``).
+RATE_LIMIT_ATTRIBUTE = "api_rate_limit"
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def remember_rate(request, *, limit: int, count: int, reset: float) -> None:
+    """Keep, on the request, the rate this count leaves least of (several throttles may count
+    one request: the API's rate and the export or expensive one)."""
+    request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    remaining = max(0, limit - count)
+    known = getattr(request, RATE_LIMIT_ATTRIBUTE, None)
+    if known is None or remaining < known[1]:
+        setattr(request, RATE_LIMIT_ATTRIBUTE, (limit, remaining, math.ceil(reset)))
+
+
+def rate_limit_headers(request) -> dict[str, str]:
+    """``X-RateLimit-Limit`` (requests per window), ``-Remaining`` (left in this window) and
+    ``-Reset`` (when the window ends, in seconds since 1970 UTC) for a counted request; none for
+    one no rate counts (staff, or throttling off)."""
+    known = getattr(getattr(request, "_request", request), RATE_LIMIT_ATTRIBUTE, None)
+    if known is None:
+        return {}
+    return dict(zip(RATE_LIMIT_HEADERS, map(str, known), strict=True))
+
 
 class AnonymousRateThrottle(AnonRateThrottle):
     """The API's per-address rate for anonymous clients, counted in fixed windows.
@@ -139,13 +171,15 @@ class AnonymousRateThrottle(AnonRateThrottle):
         if key is None:
             return True
         counted = getattr(request, COUNTED_ATTRIBUTE, None) if self.scope == "anon" else None
-        if counted is not None:  # the page cache has counted this request already
-            return self.allow_count(counted)
-        try:
-            return self.allow_count(count_in_window(self.cache, key, self.duration)[0])
-        except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
-            logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
-            return True
+        if counted is None:
+            try:
+                counted = count_in_window(self.cache, key, self.duration)[0]
+            except Exception:  # the cache (Redis) is down: serve unthrottled rather than answer 500
+                logger.warning("API throttle unavailable (cache down): request allowed", exc_info=True)
+                return True
+        # else the page cache has counted this request already
+        remember_rate(request, limit=self.num_requests, count=counted, reset=self.window_end)
+        return self.allow_count(counted)
 
     def wait(self):
         """Seconds until the window ends and the count starts again."""
@@ -324,5 +358,38 @@ class PublicationFilter(BaseFilterBackend):
                 enum=list(Status.values),
                 location=OpenApiParameter.QUERY,
                 description="Publication status. The public sees published records only.",
+            )
+        ]
+
+
+class UpdatedSinceFilter(BaseFilterBackend):
+    """``updated_since=<date or date and time>`` on every list: the records changed since then
+    (``migrationsupport.filters.updated_since``), for clients that keep a copy up to date. A
+    value that is not an ISO 8601 date or date and time is a 400."""
+
+    param = "updated_since"
+
+    def filter_queryset(self, request, queryset, view):
+        raw = request.query_params.get(self.param)
+        if not raw:
+            return queryset
+        try:
+            return updated_since(queryset, raw)
+        except ValueError:
+            raise exceptions.ValidationError(
+                {
+                    self.param: [
+                        "Expected an ISO 8601 date (2024-05-01) or date and time (2024-05-01T12:00:00Z)."
+                    ]
+                }
+            ) from None
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            build_parameter_type(
+                name=self.param,
+                schema={"type": "string"},
+                location=OpenApiParameter.QUERY,
+                description=UPDATED_SINCE_HELP,
             )
         ]

@@ -35,8 +35,11 @@ from rest_framework.exceptions import Throttled
 
 from .api_defaults import (
     COUNTED_ATTRIBUTE,
+    RATE_LIMIT_HEADERS,
     CachedAnswerThrottle,
     count_in_window,
+    rate_limit_headers,
+    remember_rate,
 )
 from .db_router import request_read_replica
 
@@ -58,14 +61,15 @@ def _version_and_api_count(request) -> tuple[int, CachedAnswerThrottle | None, i
     if counter is None:
         return content_version(), None, None
     count, version = count_in_window(cache, counter, limiter.duration, read=VERSION_KEY)
+    remember_rate(request, limit=limiter.num_requests, count=count, reset=limiter.window_end)
     if version is None:  # not set yet, or lost: content_version() starts it afresh
         return content_version(), limiter, count
     return int(version), limiter, count
 
 
-def api_throttled(wait: float | None) -> JsonResponse:
+def api_throttled(wait: float | None, headers: dict[str, str] | None = None) -> JsonResponse:
     """The answer DRF gives past the API's rate: 429, its message and ``Retry-After``."""
-    response = JsonResponse({"detail": str(Throttled(wait).detail)}, status=429)
+    response = JsonResponse({"detail": str(Throttled(wait).detail)}, status=429, headers=headers)
     if wait is not None:
         response["Retry-After"] = str(math.ceil(wait))
     return response
@@ -151,7 +155,8 @@ def _lean_copy(response) -> HttpResponse:
     """
     lean = HttpResponse(response.content, status=response.status_code)
     for name, value in response.items():
-        lean[name] = value
+        if name not in RATE_LIMIT_HEADERS:  # the first client's count: each hit gets its own
+            lean[name] = value
     if not lean.has_header("ETag"):
         set_response_etag(lean)
     return lean
@@ -210,10 +215,13 @@ class PublicPageCacheMiddleware:
             # The API's rate counts what a client reads, cached or built alike: counted here
             # once, for the view's throttle too.
             if cached is not None and not limiter.allow_count(count):
-                return api_throttled(limiter.wait())
+                return api_throttled(limiter.wait(), rate_limit_headers(request))
             setattr(request, COUNTED_ATTRIBUTE, count)
         if cached is not None:
+            # ``cached`` is this request's own copy (the caches unpickle a new one on each read).
             cached["X-Cache"] = "hit"
+            for name, value in rate_limit_headers(request).items():
+                cached[name] = value
             return cached
         response = self.get_response(request)
         if self._storable(response):

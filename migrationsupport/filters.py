@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 
 import django_filters
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from .models import Source
 
@@ -84,3 +87,34 @@ class SourceFilter(django_filters.FilterSet):
     class Meta:
         model = Source
         fields: list[str] = []
+
+
+UPDATED_SINCE_HELP = (
+    "Only records changed at or after this moment: an ISO 8601 date (2024-05-01, from the start "
+    "of that day, Brussels time) or date and time (2024-05-01T12:00:00Z; without an offset, "
+    "Brussels time)."
+)
+
+
+def parse_updated_since(raw: str) -> datetime.datetime:
+    """``updated_since`` as an aware moment: a date is the start of its day in the site's time
+    zone, a date and time without an offset is in the site's time zone. ``ValueError`` when it
+    is neither."""
+    raw = raw.strip()
+    try:
+        moment = parse_datetime(raw)
+        day = None if moment is not None else parse_date(raw)
+    except ValueError:  # well formed but impossible: 2024-02-30
+        raise ValueError(raw) from None
+    if moment is None:
+        if day is None:
+            raise ValueError(raw)
+        moment = datetime.datetime.combine(day, datetime.time.min)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def updated_since(queryset: QuerySet, raw: str) -> QuerySet:
+    """The records of ``queryset`` changed at or after ``raw`` (``parse_updated_since``)."""
+    return queryset.filter(updated_at__gte=parse_updated_since(raw))

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import copy
+import datetime
+import re
 from collections.abc import Mapping
+from html.parser import HTMLParser
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -23,6 +27,7 @@ from rest_framework.settings import api_settings
 
 from . import services
 from .models import Source, Status, Theme, published_or_none
+from .richtext import RichTextField
 from .values import DatePrecision, PartialDate
 
 
@@ -49,18 +54,36 @@ class ApiUrlField(serializers.HyperlinkedIdentityField):
         return request.build_absolute_uri(url) if request is not None and url else url
 
 
-class PartialDateField(serializers.Field):
-    """A date with the precision it is known to: ``{"date": "2016-03-01", "precision": "month",
-    "display": "March 2016"}``. A month or a year is stored as its first day.
+_REDUCED_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
-    It reads and writes the model's two columns ``<name>`` and ``<name>_precision``; on input
-    ``display`` is ignored and ``precision`` defaults to ``day``.
+
+def parse_partial_date(text: str) -> tuple[datetime.date, str]:
+    """``"2016"``, ``"2016-03"`` or ``"2016-03-18"`` (ISO 8601 reduced precision) as the stored
+    date and its precision: the year or month is stored as its first day."""
+    match = _REDUCED_DATE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(text)
+    year, month, day = match.groups()
+    precision = DatePrecision.DAY if day else DatePrecision.MONTH if month else DatePrecision.YEAR
+    return datetime.date(int(year), int(month or 1), int(day or 1)), precision
+
+
+class PartialDateField(serializers.Field):
+    """A date as far as it is known, ISO 8601 reduced precision: ``"2016"``, ``"2016-03"``,
+    ``"2023-10-18"``; never a day that is not known. The serializer adds two read-only fields
+    beside it (``ApiConventionsMixin``): ``<name>_precision`` (year, month, day) and
+    ``<name>_display`` ("March 2016").
+
+    It reads and writes the model's two columns ``<name>`` and ``<name>_precision``. On input the
+    precision follows from the text; the object of API 1.0 (``{"date": "2016-03-01",
+    "precision": "month"}``) is still accepted until 1.2.
     """
 
-    csv_subfields = ("date", "precision", "display")
     default_error_messages = {
-        "invalid": 'Expected an object such as {{"date": "2016-03-01", "precision": "month"}}.',
+        "invalid": 'Expected a date as far as it is known: "2016", "2016-03" or "2016-03-18".',
     }
+    #: Its API 1.0 CSV column ``<name>_date`` is kept until 1.2 (``api.csv.csv_aliases``).
+    csv_alias_date = True
 
     def __init__(self, **kwargs):
         kwargs["source"] = "*"
@@ -71,12 +94,15 @@ class PartialDateField(serializers.Field):
         assert self.field_name is not None  # set when the serializer binds the field
         return self.field_name
 
-    def to_representation(self, obj):
+    def partial(self, obj) -> PartialDate | None:
         value = getattr(obj, self.column)
         if value is None:
             return None
-        partial = PartialDate(value, getattr(obj, f"{self.column}_precision") or DatePrecision.DAY)
-        return {"date": value.isoformat(), "precision": partial.precision, "display": str(partial)}
+        return PartialDate(value, getattr(obj, f"{self.column}_precision") or DatePrecision.DAY)
+
+    def to_representation(self, obj):
+        partial = self.partial(obj)
+        return None if partial is None else partial.isoformat()
 
     def run_validation(self, data=serializers.empty):
         if data is None:
@@ -86,8 +112,17 @@ class PartialDateField(serializers.Field):
         return super().run_validation(data)
 
     def to_internal_value(self, data):
-        if not isinstance(data, dict):
+        if isinstance(data, dict):  # the deprecated object of API 1.0
+            return self._from_object(data)
+        if not isinstance(data, str):
             self.fail("invalid")
+        try:
+            value, precision = parse_partial_date(data)
+        except ValueError:
+            self.fail("invalid")
+        return {self.column: value, f"{self.column}_precision": precision}
+
+    def _from_object(self, data: dict) -> dict:
         errors, value = {}, {}
         for key, field in (
             ("date", serializers.DateField()),
@@ -101,6 +136,23 @@ class PartialDateField(serializers.Field):
         if errors:
             raise serializers.ValidationError(errors)
         return {self.column: value["date"], f"{self.column}_precision": value["precision"]}
+
+
+class PartialDatePartField(serializers.Field):
+    """A read-only companion of a ``PartialDateField``: its ``precision`` or its ``display``
+    ("March 2016"); null when the date is."""
+
+    def __init__(self, date_field: PartialDateField, part: str, **kwargs):
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+        self.date_field = date_field
+        self.part = part
+
+    def to_representation(self, obj):
+        partial = self.date_field.partial(obj)
+        if partial is None:
+            return None
+        return partial.precision if self.part == "precision" else str(partial)
 
 
 def visible_related(field: serializers.Field, obj):
@@ -154,30 +206,45 @@ class SourceField(serializers.SlugRelatedField):
         return {"slug": source.slug, "title": source.title, "publisher": source.publisher, "url": source.url}
 
 
+PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+
+
 class PartialDateFieldExtension(OpenApiSerializerFieldExtension):
     target_class = PartialDateField
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
-        properties = {
-            "date": {
-                "type": "string",
-                "format": "date",
-                "description": "First day of the month or year when only that is known.",
-            },
-            "precision": {"type": "string", "enum": list(DatePrecision.values)},
+        schema = {
+            "type": "string",
+            "pattern": PARTIAL_DATE_PATTERN,
+            "description": 'ISO 8601 reduced to what is known: "2016", "2016-03" or "2016-03-18". '
+            "Its precision is in the field of the same name with _precision.",
+            "example": "2016-03",
         }
-        required = ["date"]
-        if direction == "response":
-            properties["display"] = {
-                "type": "string",
-                "description": 'What is known, as a person writes it: "2016", "March 2016", '
-                '"18 October 2023".',
-            }
-            required = ["date", "precision", "display"]
-        schema = {"type": "object", "properties": properties, "required": required}
         if self.target.allow_null:
             schema["nullable"] = True
+        return schema
+
+
+class PartialDatePartFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = PartialDatePartField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.part == "precision":
+            schema = {
+                "type": "string",
+                "pattern": f"^({'|'.join(DatePrecision.values)})$",
+                "description": f"What is known of {self.target.date_field.column}: year, month or day.",
+            }
+        else:
+            schema = {
+                "type": "string",
+                "description": f'{self.target.date_field.column} as a person writes it: "2016", '
+                '"March 2016", "18 October 2023".',
+            }
+        schema["nullable"] = True
+        schema["readOnly"] = True
         return schema
 
 
@@ -222,7 +289,176 @@ def _printable(key: str) -> str:
     return key.encode("utf-8", "backslashreplace").decode() if isinstance(key, str) else str(key)
 
 
-class PublishableSerializer(serializers.ModelSerializer):
+_BLOCKS = {"p", "li", "blockquote", "ul", "ol"}
+_FOOTNOTE_MARK = re.compile(r"\s*(\[\d+\]|\d+|\*+)\s*")
+#: A footnote mark the source wrote as text, right after a word: "Belarus[1]".
+_LITERAL_MARK = re.compile(r"(?<=\w)\[\d+\]")
+
+
+class _PlainText(HTMLParser):
+    """The text of sanitised rich text: paragraphs, items and line breaks become line ends,
+    entities are decoded, footnote marks (``<sup>[1]</sup>``) are left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.sup: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "sup":
+            self.sup = []
+        elif tag == "br" or tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "sup" and self.sup is not None:
+            text = "".join(self.sup)
+            if not _FOOTNOTE_MARK.fullmatch(text):
+                self.parts.append(text)
+            self.sup = None
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        (self.sup if self.sup is not None else self.parts).append(data)
+
+
+def plain_text(html: str | None) -> str | None:
+    """Rich text as plain text: one line per paragraph or item, no markup, no footnote marks."""
+    if not html:
+        return None
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    text = _LITERAL_MARK.sub("", "".join(parser.parts))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line) or None
+
+
+class HtmlField(serializers.CharField):
+    """Rich text as the site shows it: sanitised HTML (``<p>``, ``<a href>``, ``<sup>``...),
+    typed ``format: html`` in the schema. ``deprecated``: the 1.0 name of the field."""
+
+    def __init__(self, *, deprecated: bool = False, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.deprecated = deprecated
+
+
+class DeprecatedCharField(serializers.CharField):
+    """A text under its API 1.0 name, kept until 1.2: marked deprecated in the schema, and put
+    after the other fields (JSON keys and CSV columns)."""
+
+    deprecated = True
+
+
+class PlainTextField(serializers.CharField):
+    """Rich text as plain text (``plain_text``): read only, null when there is none."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(read_only=True, allow_null=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return plain_text(value)
+
+
+class HtmlFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = HtmlField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {
+            "type": "string",
+            "format": "html",
+            "nullable": True,
+            "description": "Sanitised HTML. The same text without markup is in the field named with _text.",
+        }
+        if self.target.deprecated:
+            schema["deprecated"] = True
+            schema["description"] = f"Deprecated (removed in 1.2): the same as {self.target.field_name}_html."
+        return schema
+
+
+def _is_rich_text(model, field: serializers.Field, name: str) -> bool:
+    if isinstance(field, HtmlField | PlainTextField | DeprecatedCharField) or not isinstance(
+        field, serializers.CharField
+    ):
+        return False
+    try:
+        column = model._meta.get_field(field.source if field.source not in (None, "") else name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(column, RichTextField)
+
+
+class ApiConventionsMixin:
+    """What every serializer of the API says the same way (docs/api.md):
+
+    - a partial date ``<name>`` comes with ``<name>_precision`` and ``<name>_display`` beside it;
+    - an absent value is ``null``, never ``""`` (text and choices are nullable; on input null
+      is stored as the empty text of a column that has no NULL);
+    - rich text ``<name>`` is ``<name>_html`` (sanitised HTML, typed html) and ``<name>_text``
+      (plain); ``<name>``, its 1.0 name, stays until 1.2, at the end, marked deprecated.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        output_only = not isinstance(self, serializers.ModelSerializer)  # totals and their parts
+        model = None if output_only else getattr(getattr(self, "Meta", None), "model", None)
+        conventional, deprecated = {}, {}
+        for name, field in fields.items():
+            if getattr(field, "deprecated", False):
+                deprecated[name] = field
+                continue
+            if model is not None and _is_rich_text(model, field, name):
+                source = field.source if field.source not in (None, "") else name
+                conventional[f"{name}_html"] = HtmlField(
+                    source=source, read_only=field.read_only, help_text=field.help_text
+                )
+                conventional[f"{name}_text"] = PlainTextField(source=source)
+                deprecated[name] = HtmlField(
+                    read_only=field.read_only,
+                    deprecated=True,
+                    **({} if source == name else {"source": source}),
+                )
+                continue
+            if isinstance(field, serializers.CharField | serializers.ChoiceField) and (
+                output_only or field.read_only or field.allow_blank
+            ):
+                field.allow_null = True
+            conventional[name] = field
+            if isinstance(field, PartialDateField):
+                for part in ("precision", "display"):
+                    if f"{name}_{part}" not in fields:
+                        conventional[f"{name}_{part}"] = PartialDatePartField(field, part)
+        return {**conventional, **deprecated}
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for key, value in data.items():
+            if value == "":
+                data[key] = None
+        return data
+
+    def to_internal_value(self, data):
+        attrs = super().to_internal_value(data)
+        model = getattr(getattr(self, "Meta", None), "model", None)
+        if model is not None:
+            for name, value in attrs.items():
+                if value is None:
+                    try:
+                        column = model._meta.get_field(name)
+                    except FieldDoesNotExist:
+                        continue
+                    if not column.null and isinstance(column, models.CharField | models.TextField):
+                        attrs[name] = ""
+        return attrs
+
+
+class PublishableSerializer(ApiConventionsMixin, serializers.ModelSerializer):
     """Base of every record serializer: public page and API addresses, publishing fields, and
     writes validated by the model's ``full_clean()`` (``clean()`` rules, check constraints) so
     the API refuses exactly what admin refuses, field by field."""

@@ -90,6 +90,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cross-origin GETs of /api/ (answers from the page cache included), preflights answered here.
+    "migrationsupport.cors.ApiCorsMiddleware",
     # Before the page cache, which asks it whether a page was read from a replica.
     "migrationsupport.db_router.ReplicaRoutingMiddleware",
     "migrationsupport.security.ContentSecurityPolicyMiddleware",
@@ -303,6 +305,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "migrationsupport.api_defaults.StrictOrderingFilter",
         "migrationsupport.api_defaults.PublicationFilter",
+        "migrationsupport.api_defaults.UpdatedSinceFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "migrationsupport.api_defaults.ApiPagination",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -317,6 +320,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "migrationsupport.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Amounts, figures and percentages are JSON numbers (docs/api.md).
+    "COERCE_DECIMAL_TO_STRING": False,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -327,10 +332,39 @@ SPECTACULAR_SETTINGS = {
         "count money twice), conferences, agreements, documents, themes and sources. Read for "
         "everyone; staff write with their model permissions (token or session): Editors work "
         "on drafts, a published record, its status and schedule are a Publisher's. Lists are JSON "
-        "or CSV (`?format=csv`); answers carry ETags; amounts are exact decimals in EUR with "
-        "their qualifier; partial dates carry their precision."
+        "or CSV (`?format=csv`); answers carry ETags; amounts are JSON numbers in EUR with "
+        "their qualifier; partial dates are ISO 8601 reduced to what is known (`2024`, `2023-06`) "
+        "with `<name>_precision` beside them; absent values are null; rich text comes as "
+        "`<name>_html` and `<name>_text`. Reads come first here; writes, for staff, are under "
+        '"staff writes". The guide for readers, with examples: docs/api.md in the repository.'
     ),
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
+    # Reads first, one tag per record type; writes last, for staff (migrationsupport.api.schema).
+    "TAGS": [
+        *(
+            {"name": name}
+            for name in (
+                "funding",
+                "countries",
+                "regions",
+                "routes",
+                "route-figures",
+                "population-figures",
+                "instruments",
+                "conferences",
+                "agreements",
+                "agreement-events",
+                "documents",
+                "themes",
+                "sources",
+            )
+        ),
+        {
+            "name": "staff writes",
+            "description": "Creating, changing and deleting records: staff accounts with model "
+            "permissions only (Authorization: Token <key>), with If-Match. Everyone else reads.",
+        },
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from migrationsupport.serializers import (
     PUBLISHING_FIELDS,
     ApiUrlField,
+    DeprecatedCharField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -139,7 +140,12 @@ class PopulationFigureSerializer(PublishableSerializer):
         required=False,
         help_text="ISO codes of countries of origin.",
     )
-    display = serializers.CharField(source="quantity", read_only=True, help_text='e.g. "around 3.1 million"')
+    value_display = serializers.CharField(
+        source="quantity", read_only=True, help_text='The value as a person writes it: "around 3.1 million".'
+    )
+    display = DeprecatedCharField(
+        source="quantity", read_only=True, help_text="Deprecated (removed in 1.2): value_display."
+    )
     since = PartialDateField(required=False, allow_null=True)
     as_of = PartialDateField(required=False, allow_null=True)
     source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
@@ -153,11 +159,12 @@ class PopulationFigureSerializer(PublishableSerializer):
             "value",
             "qualifier",
             "wording",
-            "display",
+            "value_display",
             "origins",
             "origins_non_exhaustive",
             "since",
             "as_of",
             "source",
             *PUBLISHING_FIELDS,
+            "display",
         )

@@ -25,15 +25,29 @@ def flatten(row: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def csv_table(rows: Iterable[dict], columns: list[str] | None = None) -> Iterator[list]:
-    """The header, then each JSON row flattened into ``columns`` (by default every key seen)."""
+def csv_table(
+    rows: Iterable[dict], columns: list[str] | None = None, aliases: dict[str, str] | None = None
+) -> Iterator[list]:
+    """The header, then each JSON row flattened into ``columns`` (by default every key seen);
+    a column named in ``aliases`` repeats the column it names (``csv_aliases``)."""
     flat_rows: Iterable[dict] = (flatten(row) for row in rows)
     if columns is None:  # every key seen: the whole (small, not streamed) answer first
         flat_rows = list(flat_rows)
         columns = list(dict.fromkeys(key for row in flat_rows for key in row))
     yield columns
+    sources = [(aliases or {}).get(column, column) for column in columns]
     for flat in flat_rows:
-        yield [flat.get(column) for column in columns]
+        yield [flat.get(source) for source in sources]
+
+
+def csv_aliases(serializer: serializers.Serializer) -> dict[str, str]:
+    """CSV columns of API 1.0 kept until 1.2, after the others: a partial date ``<name>`` was
+    the column ``<name>_date`` (a flattened object), e.g. ``period_start_date``, ``date_date``."""
+    return {
+        f"{name}_date": name
+        for name, field in serializer.fields.items()
+        if getattr(field, "csv_alias_date", False) and f"{name}_date" not in serializer.fields
+    }
 
 
 def csv_columns(serializer: serializers.Serializer) -> list[str]:
@@ -50,7 +64,7 @@ def csv_columns(serializer: serializers.Serializer) -> list[str]:
             columns += [f"{name}_{sub}" for sub in subfields]
         else:
             columns.append(name)
-    return columns
+    return columns + list(csv_aliases(serializer))
 
 
 class CSVRenderer(BaseRenderer):

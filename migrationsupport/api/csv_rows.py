@@ -37,11 +37,13 @@ from ..models import Status
 from ..serializers import (
     ApiUrlField,
     PartialDateField,
+    PartialDatePartField,
     PublicUrlField,
     PublishedSlugRelatedField,
     SourceField,
 )
 from ..spreadsheets import address_template, filled
+from .csv import csv_aliases
 
 #: A path ``build_absolute_uri`` only prefixes with the scheme and host.
 _PLAIN_PATH = re.compile(r"/(?!/)[-a-zA-Z0-9_/#]*")
@@ -107,6 +109,8 @@ class CSVRowPlan:
                 if serializer_field.write_only or name in excluded:
                     continue
                 plan.readers.append(plan._reader(name, serializer_field, addresses))
+            for name in csv_aliases(serializer).values():
+                plan.readers.append(plan._reader(name, serializer.fields[name], addresses))
         except _Unsupported:
             return None
         return plan
@@ -122,8 +126,8 @@ class CSVRowPlan:
             return self._api_url(f, addresses)
         if isinstance(f, PublicUrlField):
             return self._page_url(addresses)
-        if isinstance(f, PartialDateField):
-            return lambda row, _many: _partial_date(f, row)
+        if isinstance(f, PartialDateField | PartialDatePartField):
+            return lambda row, _many: (f.to_representation(row),)
         if isinstance(f, SourceField):
             return self._to_one(f, name, f.csv_subfields)
         if isinstance(f, ManyRelatedField):
@@ -253,10 +257,3 @@ def _datetime_reader(f: serializers.DateTimeField, attr: str) -> Reader:
         return (text[:-6] + "Z" if text.endswith("+00:00") else text,)
 
     return read
-
-
-def _partial_date(f: PartialDateField, row: Any) -> tuple[object, ...]:
-    value = f.to_representation(row)
-    if value is None:
-        return (None, None, None)
-    return (value["date"], value["precision"], value["display"])

@@ -26,13 +26,18 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.settings import api_settings
 
-from ..api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle, BoundedSearchFilter
+from ..api_defaults import (
+    AnonymousExpensiveThrottle,
+    AnonymousExportThrottle,
+    BoundedSearchFilter,
+    rate_limit_headers,
+)
 from ..filters import SourceFilter
 from ..models import PublishableModel, PublishableQuerySet, Source, Theme, related_publishable
 from ..serializers import SourceSerializer, ThemeSerializer
 from ..spreadsheets import CSV_CHUNK, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
-from .csv import CSVRenderer, csv_columns, csv_table
+from .csv import CSVRenderer, csv_aliases, csv_columns, csv_table
 from .csv_rows import CSVRowPlan
 
 
@@ -193,7 +198,7 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         if plan is not None:
             return chain([columns], plan.rows(queryset))
         records = (serializer.to_representation(record) for record in queryset.iterator(chunk_size=CSV_CHUNK))
-        return csv_table(records, columns)
+        return csv_table(records, columns, csv_aliases(serializer))
 
     # Writes ---------------------------------------------------------------------------------
 
@@ -226,6 +231,8 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
         patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
+        for name, value in rate_limit_headers(request).items():
+            response[name] = value  # the page cache stores the answer without them
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             # Staff answers may hold drafts: never kept by a shared cache.

@@ -93,7 +93,7 @@ def payload(name: str) -> dict:
             "route": RouteFactory().slug,
             "label": "decrease",
             "percent": "70.00",
-            "period": {"date": "2024-01-01", "precision": "year"},
+            "period": "2024",
             "source": source,
         }
     if name == "population-figures":
@@ -120,7 +120,7 @@ def payload(name: str) -> dict:
         return {
             "slug": _new_slug("conference"),
             "name": "Brussels Conference",
-            "date": {"date": "2024-05-27", "precision": "day"},
+            "date": "2024-05-27",
             "source": source,
         }
     if name == "agreements":
@@ -134,7 +134,7 @@ def payload(name: str) -> dict:
         return {
             "agreement": AgreementFactory().slug,
             "kind": "signed",
-            "date": {"date": "2022-10-01", "precision": "month"},
+            "date": "2022-10",
             "source": source,
         }
     if name == "documents":

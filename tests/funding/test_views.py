@@ -258,8 +258,14 @@ def test_csv_gives_the_exact_amount_qualifier_period_and_source(client, balkans_
     row = dict(zip(header, rows[0], strict=True))
 
     assert row["slug"] == "wb-total"
-    assert row["amount_eur"] == "350000000.00"
+    assert row["amount"] == "350000000.00"
     assert row["qualifier"] == "more_than"
+    assert row["amount_display"] == "more than €350\u00a0million"
+    assert (row["period_start"], row["period_start_precision"]) == ("2021", "year")
+    assert row["period_display"] == "since 2021"
+    assert row["url"] == "http://testserver/funding/wb-total/"
+    # The names of version 1.0, kept until 1.2 after the others.
+    assert row["amount_eur"] == "350000000.00"
     assert row["qualifier_wording"] == "more than"
     assert row["amount_text"] == "more than €350\u00a0million"
     assert row["period_start"] == "2021"
@@ -362,3 +368,17 @@ def test_conference_page_lists_its_pledges(client, source):
     assert '<time datetime="2024-05-27">27 May 2024</time>' in response.content.decode()
     assert "€2.12\u00a0billion" in response.content.decode()
     assert_accessible_structure(response)
+
+
+def test_the_explorer_csv_names_its_columns_as_the_api_csv(client, balkans_and_syria):
+    """One naming style (docs/api.md): every column of the explorer's CSV but the deprecated
+    ones is a column of the API's CSV of the same records, with the same value."""
+    from funding.exports import FUNDING_CSV_DEPRECATED_COLUMNS
+
+    header, *rows = csv_rows(client.get("/funding/export.csv?instrument=ipa"))
+    api_header, *api_rows = csv_rows(client.get("/api/v1/funding/?format=csv&instrument=ipa"))
+    deprecated = {name for name, _ in FUNDING_CSV_DEPRECATED_COLUMNS} | {"page_url"}
+    current = [name for name in header if name not in deprecated]
+    assert set(current) <= set(api_header), set(current) - set(api_header)
+    site, api = dict(zip(header, rows[0], strict=True)), dict(zip(api_header, api_rows[0], strict=True))
+    assert {name: site[name] for name in current} == {name: api[name] for name in current}
