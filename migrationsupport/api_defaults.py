@@ -271,7 +271,10 @@ class BoundedSearchFilter(SearchFilter):
     )
 
     def get_search_terms(self, request):
-        terms = super().get_search_terms(request)
+        try:
+            terms = super().get_search_terms(request)
+        except exceptions.ValidationError as error:  # DRF's own check (NUL): named like ours
+            raise exceptions.ValidationError({self.search_param: error.detail}) from None
         if problem := search_terms_error(terms):
             raise exceptions.ValidationError({self.search_param: [problem]})
         return terms
