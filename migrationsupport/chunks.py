@@ -82,7 +82,7 @@ def _chunks(queryset: models.QuerySet, size: int) -> Iterator[list]:
     A server-side cursor where there is one. Without (``DISABLE_SERVER_SIDE_CURSORS``, set for
     PgBouncer in transaction mode) the driver would hold the whole answer in memory (236 MB more
     for the explorer's 100 000 records, docs/performance.md): then the ids come first, in order
-    (8 bytes each), and each chunk is read by its ids.
+    (a few MB for 100 000), and each chunk is read by its ids.
     """
     if queryset.query.is_sliced or not connections[queryset.db].settings_dict.get(
         "DISABLE_SERVER_SIDE_CURSORS"

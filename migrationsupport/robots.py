@@ -1,5 +1,6 @@
 """``/robots.txt``: crawlers may read every public page, not the officers' admin nor search
-results (endless combinations of one content), and find the sitemap at its absolute address."""
+results nor the API's lists (endless combinations of one content; the pages and the sitemap
+have every record), and find the sitemap at its absolute address."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-DISALLOWED = ("admin/", "search/")
+DISALLOWED = ("admin/", "search/", "api/v1/")
 
 
 @require_safe

@@ -45,7 +45,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
-from .models import PageSection, Theme
+from .models import PageSection, Theme, published_q
 from .registry import registry
 
 MAX_QUERY_LENGTH = 200
@@ -212,8 +212,14 @@ def _linked(record_type: RecordType, names: list[NameMatch]) -> QuerySet | None:
     if not codes or not record_type.country_code_field:
         return None
     model = record_type.queryset().model
+    # The country: "parties" of "parties__iso_code", or the record itself ("iso_code").
+    country = record_type.country_code_field.rpartition("__")[0]
     return (
-        model._default_manager.filter(**{f"{record_type.country_code_field}__in": codes})
+        # One filter(): the same linked country is the one named and a published one (a link to
+        # a draft country must not lift a record).
+        model._default_manager.filter(
+            published_q(country), **{f"{record_type.country_code_field}__in": codes}
+        )
         .order_by()
         .values("pk")
     )

@@ -203,7 +203,13 @@ class SourceField(serializers.SlugRelatedField):
         source = visible_related(self, source)
         if source is None:
             return None
-        return {"slug": source.slug, "title": source.title, "publisher": source.publisher, "url": source.url}
+        # null, never "", for what the source does not state (docs/api.md).
+        return {
+            "slug": source.slug,
+            "title": source.title,
+            "publisher": source.publisher or None,
+            "url": source.url or None,
+        }
 
 
 PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
@@ -262,8 +268,8 @@ class SourceFieldExtension(OpenApiSerializerFieldExtension):
             "properties": {
                 "slug": {"type": "string"},
                 "title": {"type": "string"},
-                "publisher": {"type": "string"},
-                "url": {"type": "string", "format": "uri"},
+                "publisher": {"type": "string", "nullable": True},
+                "url": {"type": "string", "format": "uri", "nullable": True},
             },
             "required": ["slug", "title", "publisher", "url"],
         }

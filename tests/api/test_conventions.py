@@ -162,3 +162,13 @@ def test_rich_text_is_written_as_html(staff_client):
     response = writer.post("/api/v1/funding/", body, format="json")
     assert response.status_code == 201, response.content
     assert (response.json()["description_html"], response.json()["description_text"]) == ("<p>Hi</p>", "Hi")
+
+
+@pytest.mark.django_db
+def test_what_a_source_does_not_state_is_null_in_the_nested_object_too(api):
+    from tests.factories import FundingRecordFactory, SourceFactory
+
+    record = FundingRecordFactory(source=SourceFactory(publisher="", url=""))
+    source = api.get(f"/api/v1/funding/{record.slug}/").json()["source"]
+    assert source["slug"] == record.source.slug
+    assert source["publisher"] is None and source["url"] is None

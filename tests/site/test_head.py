@@ -164,7 +164,13 @@ def test_robots_txt_allows_the_site_but_not_admin_nor_search_and_names_the_sitem
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     lines = response.content.decode().splitlines()
-    assert lines[:4] == ["User-agent: *", "Allow: /", "Disallow: /admin/", "Disallow: /search/"]
+    assert lines[:5] == [
+        "User-agent: *",
+        "Allow: /",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        "Disallow: /api/v1/",
+    ]
     assert "Sitemap: http://testserver/sitemap.xml" in lines
     assert client.get("/sitemap.xml").status_code == 200
 
