@@ -151,7 +151,10 @@ class FundingMethodView(PageMixin, TemplateView):
             donors=Donor.choices,
             measures=Measure.choices,
             regions=[region for region in regions if region.parent_id not in known],
-            countries_without_region=list(Country.objects.published().filter(region=None).order_by("name")),
+            # Published countries no published region lists: none set, or a draft one.
+            countries_without_region=list(
+                Country.objects.published().exclude(region_id__in=known).order_by("name")
+            ),
             sources=sources,
             more_sources=more_sources,
             **kwargs,

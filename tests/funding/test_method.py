@@ -54,3 +54,11 @@ def test_the_method_page_lists_the_covered_countries_from_the_records_and_says_t
 def test_funding_totals_link_to_how_totals_are_made(client, page):
     explorer = client.get("/funding/").content.decode()
     assert '/funding-figures/#totals">How totals are made</a>' in explorer
+
+
+def test_a_country_whose_region_is_a_draft_is_still_listed_as_covered(client):
+    draft_region = RegionFactory(name="Unreleased region", status="draft")
+    CountryFactory(name="Niger", iso_code="NE", region=draft_region)
+    page = client.get("/funding-figures/").content.decode()
+    assert "Unreleased region" not in page
+    assert "Also covered, outside these regions:" in page and "Niger" in page
