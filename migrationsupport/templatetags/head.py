@@ -66,6 +66,9 @@ def summary_text(value: str | None, length: int = DESCRIPTION_LENGTH) -> str:
 
 @register.simple_tag(takes_context=True)
 def absolute_url(context) -> str:
-    """The page's own address, absolute and without its query string (``og:url``)."""
+    """The page's own address, absolute and without its query string (``og:url``); on a record's
+    page its permalink (``/countries/TR/`` for ``/countries/tr/``), as "Cite this" gives it."""
     request = context.get("request")
-    return request.build_absolute_uri(request.path) if request is not None else ""
+    record = context.get("object")
+    path = record.get_absolute_url() if hasattr(record, "get_absolute_url") else getattr(request, "path", "")
+    return request.build_absolute_uri(path) if request is not None else path

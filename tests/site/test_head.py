@@ -110,8 +110,9 @@ def test_every_page_has_a_description_and_open_graph_tags(client, records):
         assert tags["og:title"] == title, path
         assert tags["og:type"] == "website", path
         assert tags["og:site_name"] == "Migration Support", path
-        # Absolute, the page's own address without its query string.
-        assert tags["og:url"] == "http://testserver" + path.split("?")[0], path
+        # Absolute, the page's own address without its query string (a record's permalink:
+        # ISO codes in lower case).
+        assert tags["og:url"] == "http://testserver" + path.split("?")[0].lower(), path
         assert 0 < len(tags["description"]) <= 160, (path, tags["description"])
         assert tags["og:description"] == tags["description"], path
         # Plain text, escaped once: no markup, no entity left after decoding.
@@ -186,3 +187,11 @@ def test_footer_links_the_method_the_downloads_and_the_api(client, records):
     assert links["API documentation"] == reverse("api:docs")
     for href in links.values():
         assert client.get(href).status_code == 200, href
+
+
+def test_a_record_page_shares_its_permalink_whatever_address_reached_it(client, records):
+    response = client.get("/countries/ML/")
+    assert response.status_code == 200
+    tags = head_tags(response.content.decode())
+    assert tags["og:url"] == "http://testserver/countries/ml/"
+    assert "http://testserver/countries/ml/" in response.content.decode().split("Cite this", 1)[1]
