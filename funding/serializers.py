@@ -13,6 +13,8 @@ from migrationsupport.serializers import (
     ApiConventionsMixin,
     ApiUrlField,
     DeprecatedCharField,
+    DeprecatedChoiceField,
+    DeprecatedDecimalField,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -167,8 +169,11 @@ class FundingPartSerializer(ApiConventionsMixin, serializers.Serializer):
     donor = serializers.ChoiceField(choices=Donor.choices)
     amount = serializers.DecimalField(max_digits=None, decimal_places=2, coerce_to_string=False)
     qualifier = serializers.ChoiceField(choices=Qualifier.choices)
-    display = serializers.CharField(source="amount_display", help_text='e.g. "€2.12 billion".')
+    amount_display = serializers.CharField(help_text='e.g. "€2.12 billion".')
     records = serializers.IntegerField()
+    display = DeprecatedCharField(
+        source="amount_display", help_text="Deprecated (removed in 1.2): amount_display."
+    )
 
 
 class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
@@ -203,8 +208,8 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
     upper_qualifier = serializers.ChoiceField(choices=Qualifier.choices)
     is_range = serializers.BooleanField(help_text="True when figures that may overlap make it a range.")
     currency = serializers.SerializerMethodField(help_text="Always EUR.")
-    display = serializers.CharField(
-        help_text='e.g. "more than €350 million; up to more than €386 million if ...".'
+    amount_display = serializers.CharField(
+        source="display", help_text='e.g. "more than €350 million; up to more than €386 million if ...".'
     )
     records = serializers.IntegerField(help_text="Figures counted (parts inside a counted figure are not).")
     nested = serializers.IntegerField(help_text="Figures left out as parts of a counted figure.")
@@ -213,15 +218,18 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
         many=True, help_text="Nested money given by a narrower donor: of which ... by the Commission."
     )
     parts_display = serializers.SerializerMethodField(help_text='e.g. "of which €2.12 billion by ...".')
-    amount = serializers.DecimalField(
+    amount = DeprecatedDecimalField(
         source="lower",
         max_digits=None,
         decimal_places=2,
-        help_text="Deprecated (removed in v1.2): use lower and upper.",
+        help_text="Deprecated (removed in 1.2): use lower and upper.",
     )
-    qualifier = serializers.ChoiceField(
-        source="lower_qualifier", choices=Qualifier.choices, help_text="Deprecated: use lower_qualifier."
+    qualifier = DeprecatedChoiceField(
+        source="lower_qualifier",
+        choices=Qualifier.choices,
+        help_text="Deprecated (removed in 1.2): use lower_qualifier.",
     )
+    display = DeprecatedCharField(help_text="Deprecated (removed in 1.2): amount_display.")
 
     class Meta:
         csv_exclude = ("parts",)

@@ -360,6 +360,18 @@ class DeprecatedCharField(serializers.CharField):
     deprecated = True
 
 
+class DeprecatedDecimalField(serializers.DecimalField):
+    """A number under its API 1.0 name, kept until 1.2 (as ``DeprecatedCharField``)."""
+
+    deprecated = True
+
+
+class DeprecatedChoiceField(serializers.ChoiceField):
+    """A choice under its API 1.0 name, kept until 1.2 (as ``DeprecatedCharField``)."""
+
+    deprecated = True
+
+
 class PlainTextField(serializers.CharField):
     """Rich text as plain text (``plain_text``): read only, null when there is none."""
 

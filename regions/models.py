@@ -275,6 +275,11 @@ class RouteFigure(PartialDatesMixin, PublishableModel):
     def clean(self):
         run_clean(self.clean_partial_dates())
 
+    @property
+    def value_display(self) -> str:
+        """The figure as a person writes it: "70% decrease of irregular border crossings"."""
+        return f"{format(self.percent.normalize(), 'f')}% {self.label}"
+
     def get_absolute_url(self) -> str:
         return self.route.get_absolute_url() + f"#{self.slug}"
 

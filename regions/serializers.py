@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from migrationsupport.serializers import (
@@ -116,17 +114,28 @@ class RouteFigureSerializer(PublishableSerializer):
     api_url = ApiUrlField(view_name="api:route-figure-detail", lookup_field="slug")
     route = PublishedSlugRelatedField(queryset=Route.objects.all())
     period = PartialDateField()
-    display = serializers.SerializerMethodField(help_text='e.g. "70% decrease of irregular border crossings"')
+    value_display = serializers.CharField(
+        read_only=True,
+        help_text='The figure as a person writes it, e.g. "70% decrease of irregular border crossings".',
+    )
+    display = DeprecatedCharField(
+        source="value_display", read_only=True, help_text="Deprecated (removed in 1.2): value_display."
+    )
     source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
         model = RouteFigure
-        fields = ("slug", "route", "label", "percent", "display", "period", "source", *PUBLISHING_FIELDS)
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_display(self, obj) -> str:
-        percent = format(obj.percent.normalize(), "f")
-        return f"{percent}% {obj.label}"
+        fields = (
+            "slug",
+            "route",
+            "label",
+            "percent",
+            "value_display",
+            "period",
+            "source",
+            *PUBLISHING_FIELDS,
+            "display",
+        )
 
 
 class PopulationFigureSerializer(PublishableSerializer):

@@ -73,10 +73,15 @@ def test_deprecated_fields_are_marked_and_come_last(schema):
     for component, properties in _response_components(schema):
         names = list(properties)
         deprecated = [name for name in names if properties[name].get("deprecated")]
-        if deprecated and component not in ("FundingTotal", "FundingTotals"):
+        if deprecated:
             assert names[-len(deprecated) :] == deprecated, component
-    funding = dict(_response_components(schema))["FundingRecord"]
+        # A text made for people is <what>_display, never a bare "display" (but a 1.0 alias).
+        assert "display" not in names or properties["display"].get("deprecated"), component
+    components = dict(_response_components(schema))
+    funding = components["FundingRecord"]
     assert funding["display"]["deprecated"] and funding["description"]["deprecated"]
+    totals = components["FundingTotal"]
+    assert totals["amount"]["deprecated"] and totals["qualifier"]["deprecated"]
 
 
 def test_the_docs_show_reads_first_with_an_example_per_list_and_writes_apart(schema):

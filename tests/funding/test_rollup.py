@@ -229,6 +229,8 @@ def _edit(kind, args, records, regions) -> bool:
         record.delete()
         record.pk = None
     elif kind == "region":
+        if record.regions.filter(pk=regions[args[1]].pk).exists():
+            return False  # already linked: add() writes nothing, and nothing is stale
         record.regions.add(regions[args[1]])
     else:  # overlap
         other = records[args[1] % len(records)]
