@@ -5,12 +5,12 @@ import uuid
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django_redis import get_redis_connection
 
 from migrationsupport.cache import VERSION_KEY, content_version
 from regions.models import Region
 from tests.factories import RegionFactory
+from tests.support.database import child_database_url
 from tests.support.gunicorn import start_gunicorn
 
 
@@ -181,14 +181,12 @@ def test_a_lost_version_counter_restarts_above_every_version_used(client, shared
 def second_app_process(shared_redis, transactional_db):
     """Another app process (gunicorn) on the same test database and the same Redis."""
     url, prefix = shared_redis
-    db = connection.settings_dict
-    host, db_port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     env = {
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "test-only",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"postgres://{db['USER']}@{host}:{db_port}/{db['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "REDIS_URL": url,
         "CACHE_KEY_PREFIX": prefix,
         "PAGE_CACHE_SECONDS": "600",

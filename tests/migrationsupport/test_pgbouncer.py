@@ -23,6 +23,7 @@ from funding import rollup
 from funding.models import FundingRecord
 from migrationsupport.chunks import CSV_CHUNK
 from tests.factories import FundingRecordFactory, RegionFactory, SourceFactory
+from tests.support.database import child_database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -71,7 +72,7 @@ def pgbouncer():
             if process.poll() is not None:
                 pytest.fail(f"pgbouncer stopped: {process.stdout.read().decode() if process.stdout else ''}")
             time.sleep(0.05)
-        yield f"postgres://{db['USER']}@127.0.0.1:{port}/{db['NAME']}", workdir / "pgbouncer.log"
+        yield child_database_url(host="127.0.0.1", port=port), workdir / "pgbouncer.log"
     finally:
         process.terminate()
         process.wait(timeout=10)

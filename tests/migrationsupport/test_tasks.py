@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from redis import Redis
 from rq import Queue
 
 from funding import rollup
 from migrationsupport import tasks
 from tests.factories import FundingRecordFactory
+from tests.support.database import child_database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A Redis database of its own, emptied before each test (the cache tests use 15).
@@ -41,10 +42,9 @@ def queue(settings):
 
 def _run_worker() -> subprocess.CompletedProcess:
     """The real worker, in burst mode (it stops when the queue is empty), on the test database."""
-    db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": child_database_url(),
         "REDIS_URL": REDIS_URL,
         "TASK_QUEUE": "1",
         "DEBUG": "0",

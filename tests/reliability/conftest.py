@@ -23,6 +23,7 @@ from tests.admin.conftest import (  # noqa: F401
     publisher,
     publisher_client,
 )
+from tests.support.database import child_database_url
 from tests.support.gunicorn import free_port, start_gunicorn
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -109,15 +110,12 @@ def app_process():
     servers = []
 
     def start(workers: int = 1, **env_overrides: str | None) -> str:
-        db = connection.settings_dict
         env = {
             **os.environ,
             "DEBUG": "0",
             "SECRET_KEY": "test-only",
             "ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": (
-                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-            ),
+            "DATABASE_URL": child_database_url(),
             "REDIS_URL": "",
             "PAGE_CACHE_SECONDS": "0",
             "STATICFILES_MANIFEST": "0",
