@@ -28,6 +28,9 @@ from migrationsupport.richtext import RichTextField
 from migrationsupport.values import PartialDate
 from regions.models import Country, Region, Route
 
+from .lifecycle import EVENT_ORDER, STATUS_AFTER_EVENT, AgreementStatus, EventKind, in_order, transition_error
+from .references import reference_url, validate_official_reference
+
 if TYPE_CHECKING:
     from migrationsupport.models import Message
 
@@ -41,56 +44,19 @@ class AgreementKind(models.TextChoices):
     STATEMENT = "statement", _("Statement")
 
 
-# Each status says only what a source can state: "concluded" (the source's word for an agreement
-# it gives no date of entry into force for) is not "in force", "adopted" is not "ongoing", and an
-# agreement whose implementation the source says is supported is "being implemented".
-class AgreementStatus(models.TextChoices):
-    NEGOTIATING = "negotiating", _("Under negotiation")
-    ADOPTED = "adopted", _("Adopted")
-    SIGNED = "signed", _("Signed")
-    CONCLUDED = "concluded", _("Concluded")
-    IN_FORCE = "in_force", _("In force")
-    BEING_IMPLEMENTED = "being_implemented", _("Being implemented")
-    OPERATIONAL = "operational", _("Operations launched")
-    ONGOING = "ongoing", _("Ongoing")
-    PARTIALLY_SUSPENDED = "partially_suspended", _("Partially suspended")
-    SUSPENDED = "suspended", _("Suspended")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-class EventKind(models.TextChoices):
-    NEGOTIATIONS_OPENED = "negotiations_opened", _("Negotiations opened")
-    ADOPTED = "adopted", _("Adopted")
-    SIGNED = "signed", _("Signed")
-    CONCLUDED = "concluded", _("Concluded")
-    ENTERED_INTO_FORCE = "entered_into_force", _("Entered into force")
-    OPERATIONS_LAUNCHED = "operations_launched", _("Operations launched")
-    PARTIALLY_SUSPENDED = "partially_suspended", _("Partially suspended")
-    SUSPENDED = "suspended", _("Suspended")
-    RESUMED = "resumed", _("Resumed")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
-
-
-# The status an agreement is in after each kind of event: the current status is the one that
-# follows from its latest event.
-STATUS_AFTER_EVENT: dict[str, str] = {
-    EventKind.NEGOTIATIONS_OPENED: AgreementStatus.NEGOTIATING,
-    EventKind.ADOPTED: AgreementStatus.ADOPTED,
-    EventKind.SIGNED: AgreementStatus.SIGNED,
-    EventKind.CONCLUDED: AgreementStatus.CONCLUDED,
-    EventKind.ENTERED_INTO_FORCE: AgreementStatus.IN_FORCE,
-    EventKind.OPERATIONS_LAUNCHED: AgreementStatus.OPERATIONAL,
-    EventKind.PARTIALLY_SUSPENDED: AgreementStatus.PARTIALLY_SUSPENDED,
-    EventKind.SUSPENDED: AgreementStatus.SUSPENDED,
-    EventKind.RESUMED: AgreementStatus.IN_FORCE,
-    EventKind.WITHDRAWN: AgreementStatus.WITHDRAWN,
-}
-
-
 class Agency(models.TextChoices):
     FRONTEX = "frontex", _("European Border and Coast Guard Agency (Frontex)")
     EUAA = "euaa", _("EU Asylum Agency (EUAA)")
     EUROPOL = "europol", _("Europol")
+
+
+def event_order() -> Case:
+    """``lifecycle.EVENT_ORDER`` in SQL: the tie-break between steps of the same first day."""
+    return Case(
+        *[When(kind=kind, then=Value(n)) for kind, n in EVENT_ORDER.items()],
+        default=None,
+        output_field=models.IntegerField(),
+    )
 
 
 class AgreementQuerySet(PublishableQuerySet):
@@ -106,7 +72,8 @@ class AgreementQuerySet(PublishableQuerySet):
         latest = (
             AgreementEvent.objects.published()
             .filter(agreement=OuterRef("pk"))
-            .order_by("-date", "-pk")
+            .annotate(event_order=event_order())
+            .order_by("-date", "-event_order", "-pk")
             .annotate(
                 status_after=Case(
                     *[When(kind=kind, then=Value(status)) for kind, status in STATUS_AFTER_EVENT.items()],
@@ -195,8 +162,8 @@ class Agreement(PublishableModel):
         """The status after the latest published event, or the status the source states."""
         if hasattr(self, "current_status_code"):
             return self.current_status_code
-        latest = self.events.published().order_by("-date", "-pk").first()
-        return STATUS_AFTER_EVENT[latest.kind] if latest else self.stated_status
+        events = in_order(self.events.published())
+        return STATUS_AFTER_EVENT[events[-1].kind] if events else self.stated_status
 
     @property
     def current_status_label(self) -> Message:
@@ -215,6 +182,25 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     date_precision = precision_field()
     description = models.CharField(max_length=500, blank=True)
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="agreement_events")
+    official_reference = models.CharField(
+        _("official reference"),
+        max_length=80,
+        blank=True,
+        validators=[validate_official_reference],
+        help_text=_(
+            "The act that records this step: a CELEX number (32014D0252) or an Official Journal "
+            "citation (OJ L 128, 30.4.2014, p. 15, or OJ L, 2024/1234, 22.5.2024)."
+        ),
+    )
+    transition_note = models.CharField(
+        _("why this step does not follow"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Only when the lifecycle does not expect this step after the previous one: what the "
+            "source says (e.g. it gives the signature and the launch of operations, no entry into force)."
+        ),
+    )
 
     PUBLIC_TO_ONE = ("source",)
 
@@ -235,10 +221,30 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
         return f"{self.agreement}: {self.get_kind_display()} {self.date_display}"
 
     def clean(self):
-        run_clean(self.clean_partial_dates())
+        errors = self.clean_partial_dates()
+        if not errors and self.agreement_id and self.kind and self.date and not self.transition_note:
+            errors.update(self.clean_transition())
+        run_clean(errors)
+
+    def clean_transition(self) -> dict[str, Message]:
+        """Refuse a step the lifecycle does not expect after the agreement's other steps (drafts
+        included: they are on their way to the public), unless ``transition_note`` says why."""
+        others = [e for e in self.agreement.events.all() if e.pk != self.pk]
+        events = in_order([*others, self])
+        position = events.index(self)
+        before = STATUS_AFTER_EVENT[events[position - 1].kind] if position else None
+        message = transition_error(before, self.kind)
+        if message is None and position + 1 < len(events):
+            after = events[position + 1]
+            message = None if after.transition_note else transition_error(STATUS_AFTER_EVENT[self.kind], after.kind)
+        return {"kind": message} if message else {}
 
     def get_absolute_url(self) -> str:
         return self.agreement.get_absolute_url() + f"#event-{self.pk}"
+
+    @property
+    def official_reference_url(self) -> str:
+        return reference_url(self.official_reference)
 
     @property
     def date_display(self) -> PartialDate | None:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Prefetch, QuerySet
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.db.models import F, Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from migrationsupport.charts import LaneChart, LaneRow, Span, lane_chart
+
+from .lifecycle import StatusPeriod, period_end, status_periods
 from .models import Agreement, AgreementEvent, Document
 
 
@@ -27,3 +35,48 @@ def documents_latest_first() -> QuerySet[Document]:
         .prefetch_published("themes")
         .order_by(F("date").desc(nulls_last=True), "title", "pk")
     )
+
+
+@dataclass(frozen=True)
+class AgreementLane:
+    agreement: Agreement
+    periods: list[StatusPeriod]
+
+
+@dataclass(frozen=True)
+class AgreementLanes:
+    lanes: list[AgreementLane]
+    chart: LaneChart | None
+
+
+def agreement_lanes(agreements: Iterable[Agreement], *, today: datetime.date | None = None) -> AgreementLanes:
+    """Each agreement's statuses over time, for the lane chart and its table, from the published
+    events already loaded as ``published_events`` (``agreements_with_timeline``): no query.
+
+    A lane starts at the first recorded event (what came before is not stated, so nothing is
+    drawn), a status whose start is known to the month or year only is hatched over that month
+    or year, and an agreement with no dated event says its stated status (or "not stated")
+    instead of a bar."""
+    today = today or datetime.date.today()
+    lanes, rows = [], []
+    for agreement in agreements:
+        periods = status_periods(agreement.published_events)
+        lanes.append(AgreementLane(agreement, periods))
+        if periods:
+            note = ""
+        elif agreement.stated_status:
+            note = _("%(status)s, as the source states, with no date") % {"status": agreement.current_status_label}
+        else:
+            note = str(_("Status not stated"))
+        spans = [
+            Span(
+                style=period.family,
+                label=str(period.label),
+                start=period.event.date,
+                start_known=period_end(period.event.date, period.event.date_precision),
+                end=period.end_event.date if period.end_event else None,
+            )
+            for period in periods
+        ]
+        rows.append(LaneRow(agreement.title, agreement.get_absolute_url(), spans, note))
+    return AgreementLanes(lanes, lane_chart(rows, today=today))

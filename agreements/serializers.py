@@ -29,7 +29,7 @@ class TimelineEventSerializer(ApiConventionsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = AgreementEvent
-        fields = ("id", "kind", "date", "description", "resulting_status")
+        fields = ("id", "kind", "date", "description", "resulting_status", "official_reference")
 
 
 class AgreementSerializer(PublishableSerializer):
@@ -90,6 +90,8 @@ class AgreementEventSerializer(PublishableSerializer):
             "date",
             "description",
             "resulting_status",
+            "official_reference",
+            "transition_note",
             "source",
             *PUBLISHING_FIELDS,
         )

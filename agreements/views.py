@@ -6,8 +6,9 @@ from django.urls import reverse
 from migrationsupport.views import FilteredListView, PublishedDetailView
 
 from .filters import AgreementFilter, DocumentFilter
+from .lifecycle import FAMILIES
 from .models import Agreement, AgreementEvent, Document
-from .selectors import agreements_with_timeline, documents_latest_first
+from .selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
 
 
 class AgreementListView(FilteredListView):
@@ -55,7 +56,12 @@ class AgreementTimelineView(AgreementListView):
             if (after is None or event.date >= after) and (before is None or event.date <= before)
         ]
         events.sort(key=lambda event: (event.date, event.pk))
-        context.update(events=events, undated=[a for a in agreements if not a.published_events])
+        context.update(
+            events=events,
+            undated=[a for a in agreements if not a.published_events],
+            lanes=agreement_lanes(agreements),
+            families=FAMILIES,
+        )
         return context
 
 

@@ -13,7 +13,8 @@ from django.views.generic import ListView, TemplateView
 
 from agreements.filters import DocumentRegionFilter
 from agreements.models import Agreement, Document
-from agreements.selectors import agreements_with_timeline, documents_latest_first
+from agreements.lifecycle import FAMILIES
+from agreements.selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle
 from migrationsupport.models import PageSection, Theme
@@ -166,6 +167,8 @@ class CountryDetailView(PublishedDetailView):
             populations=figures.filter(country=country),
             origin_of=figures.filter(origins=country),
             agreements=agreements,
+            agreement_lanes=agreement_lanes(agreements),
+            families=FAMILIES,
             funding=funding,
             routes=Route.objects.published().filter(countries=country),  # listed by name
             documents=documents,
