@@ -15,8 +15,10 @@ from migrationsupport.admin import (
     names,
 )
 
+from .lifecycle import OFFICIAL_ACTS
 from .models import Agreement, AgreementEvent, AgreementStatus, Document
 from .resources import AgreementResource
+from .selectors import agreements_with_gaps, events_off_the_lifecycle
 
 if TYPE_CHECKING:
     from migrationsupport.models import Message
@@ -37,9 +39,88 @@ class CurrentStatusListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LifecycleGapListFilter(admin.SimpleListFilter):
+    """What an officer still has to record about an agreement's lifecycle (``agreements_with_gaps``)."""
+
+    title = _("what is missing")
+    parameter_name = "missing"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("status", _("Status not stated (no step, no stated status)")),
+            ("dated_step", _("Status stated without a dated step")),
+            ("skip_reason", _("Step out of lifecycle order without a reason")),
+            ("reference", _("Official act without its CELEX or OJ reference")),
+            ("nothing", _("Nothing")),
+        ]
+
+    def queryset(self, request, queryset):
+        no_step = queryset.filter(has_events=False)
+        match self.value():
+            case "status":
+                return no_step.filter(stated_status="")
+            case "dated_step":
+                return no_step.exclude(stated_status="")
+            case "skip_reason":
+                return queryset.filter(unexplained_skips=True)
+            case "reference":
+                return queryset.filter(missing_references=True)
+            case "nothing":
+                return queryset.filter(has_events=True, unexplained_skips=False, missing_references=False)
+        return queryset
+
+
+class LifecycleOrderListFilter(admin.SimpleListFilter):
+    title = _("lifecycle order")
+    parameter_name = "order"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("follows", _("Follows the step before")),
+            ("explained", _("Out of order, reason recorded")),
+            ("unexplained", _("Out of order, no reason")),
+        ]
+
+    def queryset(self, request, queryset):
+        off = events_off_the_lifecycle().values("pk")
+        match self.value():
+            case "follows":
+                return queryset.exclude(pk__in=off)
+            case "explained":
+                return queryset.filter(pk__in=off).exclude(transition_note="")
+            case "unexplained":
+                return queryset.filter(pk__in=off, transition_note="")
+        return queryset
+
+
+class OfficialReferenceListFilter(admin.SimpleListFilter):
+    title = _("official reference")
+    parameter_name = "reference"
+
+    def lookups(self, request, model_admin):
+        return [("recorded", _("Recorded")), ("missing", _("Missing for an official act"))]
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "recorded":
+                return queryset.exclude(official_reference="")
+            case "missing":
+                return queryset.filter(kind__in=OFFICIAL_ACTS, official_reference="")
+        return queryset
+
+
 class AgreementEventInline(PublishableInline):
     model = AgreementEvent
-    fields = ("kind", "date", "date_precision", "description", "source", "status")
+    fields = (
+        "kind",
+        "date",
+        "date_precision",
+        "description",
+        "source",
+        "official_reference",
+        "transition_note",
+        "status",
+    )
     autocomplete_fields = ("source",)
     extra = 1
 
@@ -49,11 +130,12 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
     resource_classes = [AgreementResource]
     export_select_related = ("region", "source")
     export_prefetch_related = ("parties", "themes")
-    list_display = ("title", "kind", "party_list", "region", "current_status")
+    list_display = ("title", "kind", "party_list", "region", "current_status", "missing")
     list_select_related = ("region",)
     list_filter = (
         "kind",
         CurrentStatusListFilter,
+        LifecycleGapListFilter,
         "stated_status",
         "agency",
         ("region", admin.RelatedOnlyFieldListFilter),
@@ -73,7 +155,8 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_current_status().prefetch_related("parties")
+        queryset = super().get_queryset(request).with_current_status().prefetch_related("parties")
+        return agreements_with_gaps(queryset)
 
     @admin.display(description=_("parties"))
     def party_list(self, obj: Agreement) -> str:
@@ -83,18 +166,29 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
     def current_status(self, obj: Agreement) -> Message:
         return obj.current_status_label
 
+    @admin.display(description=_("what is missing"))
+    def missing(self, obj: Agreement) -> str:
+        gaps = []
+        if not obj.has_events:
+            gaps.append(_("a dated step") if obj.stated_status else _("any status"))
+        if obj.unexplained_skips:
+            gaps.append(_("why a step is out of order"))
+        if obj.missing_references:
+            gaps.append(_("an official reference"))
+        return "; ".join(str(gap) for gap in gaps) or "–"
+
 
 @admin.register(AgreementEvent)
 class AgreementEventAdmin(PublishableAdmin):
-    list_display = ("agreement", "kind", "date_display", "description")
+    list_display = ("agreement", "kind", "date_display", "official_reference", "description")
     list_select_related = ("agreement",)
-    list_filter = ("kind", "agreement__kind")
-    search_fields = ("agreement__title", "description")
+    list_filter = ("kind", "agreement__kind", LifecycleOrderListFilter, OfficialReferenceListFilter)
+    search_fields = ("agreement__title", "description", "official_reference")
     autocomplete_fields = ("agreement", "source")
     date_hierarchy = "date"
     fieldsets = (
-        (None, {"fields": ("agreement", "kind", ("date", "date_precision"), "description")}),
-        (_("Provenance"), {"fields": ("source",)}),
+        (None, {"fields": ("agreement", "kind", ("date", "date_precision"), "description", "transition_note")}),
+        (_("Provenance"), {"fields": ("source", "official_reference")}),
     )
 
     @admin.display(description=_("date"), ordering="date")

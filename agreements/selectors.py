@@ -6,13 +6,14 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Prefetch, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, Concat, Lag
 from django.utils.translation import gettext as _
 
 from migrationsupport.charts import LaneChart, LaneRow, Span, lane_chart
 
-from .lifecycle import StatusPeriod, period_end, status_periods
-from .models import Agreement, AgreementEvent, Document
+from .lifecycle import OFFICIAL_ACTS, StatusPeriod, allowed_pairs, period_end, status_periods
+from .models import Agreement, AgreementEvent, Document, event_order
 
 
 def agreements_with_timeline() -> QuerySet[Agreement]:
@@ -80,3 +81,42 @@ def agreement_lanes(agreements: Iterable[Agreement], *, today: datetime.date | N
         ]
         rows.append(LaneRow(agreement.title, agreement.get_absolute_url(), spans, note))
     return AgreementLanes(lanes, lane_chart(rows, today=today))
+
+
+def events_off_the_lifecycle() -> QuerySet[AgreementEvent]:
+    """Every event (drafts included) that the lifecycle does not expect after the step before it
+    in its agreement (``lifecycle.ALLOWED_NEXT``), whether or not the officer said why.
+
+    One query: ``LAG`` over each agreement's events in ``lifecycle.order_key`` order gives the
+    previous kind, and the pair "previous>kind" is compared with the expected pairs. The
+    window runs over all events; conditions on the result go on the outer query (a condition
+    next to the window would change which event counts as "previous")."""
+    previous = Window(
+        Lag("kind"),
+        partition_by=[F("agreement_id")],
+        order_by=[F("date").asc(), event_order().asc(), F("pk").asc()],
+    )
+    off = (
+        AgreementEvent.objects.annotate(
+            pair=Concat(Coalesce(previous, Value("")), Value(">"), F("kind"), output_field=CharField())
+        )
+        .exclude(pair__in=allowed_pairs())
+        .values("pk")
+    )
+    return AgreementEvent.objects.filter(pk__in=off)
+
+
+def agreements_with_gaps(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """Annotate what an officer still has to record, for the admin's list (one query for the
+    page, whatever its length):
+
+    ``has_events``: any dated step (draft or published); without one the status is only the
+    stated one, or not stated at all. ``unexplained_skips``: a step the lifecycle does not expect
+    and no "why" recorded. ``missing_references``: an official act (signature, conclusion,
+    entry into force, suspension, termination) without its CELEX number or OJ citation."""
+    events = AgreementEvent.objects.filter(agreement=OuterRef("pk"))
+    return queryset.annotate(
+        has_events=Exists(events),
+        unexplained_skips=Exists(events_off_the_lifecycle().filter(agreement=OuterRef("pk"), transition_note="")),
+        missing_references=Exists(events.filter(kind__in=OFFICIAL_ACTS, official_reference="")),
+    )

@@ -19,7 +19,15 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
+from agreements.models import (
+    Agreement,
+    AgreementEvent,
+    AgreementKind,
+    AgreementStatus,
+    Document,
+    DocumentKind,
+    EventKind,
+)
 from funding import rollup
 from funding.models import Donor, FundingKind, FundingRecord, Instrument, Measure
 from migrationsupport.cache import bump_content_version
@@ -227,22 +235,7 @@ def _agreements_and_documents(*, count: int, rng: random.Random, pools) -> tuple
             ],
             batch_size=5000,
         )
-    kinds = [EventKind.SIGNED, EventKind.ENTERED_INTO_FORCE, EventKind.OPERATIONS_LAUNCHED]
-    events = AgreementEvent.objects.bulk_create(
-        [
-            AgreementEvent(
-                agreement=a,
-                kind=kinds[k],
-                date=datetime.date(2010 + rng.randint(0, 15), rng.randint(1, 12), 1),
-                date_precision="month",
-                source=source,
-                status=Status.PUBLISHED,
-            )
-            for a in agreements
-            for k in range(rng.randint(1, 3))
-        ],
-        batch_size=5000,
-    )
+    events = _lifecycle_events(agreements, rng=rng, source=source)
     start = Document.objects.filter(slug__startswith=PREFIX).count()
     documents = Document.objects.bulk_create(
         [
@@ -267,6 +260,85 @@ def _agreements_and_documents(*, count: int, rng: random.Random, pools) -> tuple
         batch_size=5000,
     )
     return len(agreements), len(events), len(documents)
+
+
+K = EventKind
+# Lifecycles the synthetic agreements go through in turn, so that every status, every kind of
+# event, a skip with its reason, a skip without one (for the admin's "what is missing"), and
+# agreements with only a stated status or none all occur however few agreements are made.
+LIFECYCLES: list[tuple[list[str], str]] = [
+    ([K.MANDATE_ADOPTED], ""),
+    ([K.MANDATE_ADOPTED, K.NEGOTIATIONS_OPENED], ""),
+    ([K.NEGOTIATIONS_OPENED, K.INITIALLED], ""),
+    ([K.NEGOTIATIONS_OPENED, K.CONCLUDED, K.SIGNED], ""),
+    ([K.SIGNED, K.PROVISIONALLY_APPLIED], ""),
+    ([K.SIGNED, K.CONCLUDED, K.ENTERED_INTO_FORCE, K.OPERATIONS_LAUNCHED], ""),
+    ([K.ENTERED_INTO_FORCE, K.PARTIALLY_SUSPENDED], ""),
+    ([K.ENTERED_INTO_FORCE, K.SUSPENDED, K.RESUMED], ""),
+    ([K.SIGNED, K.PROVISIONALLY_APPLIED, K.SUSPENDED], ""),
+    ([K.SIGNED, K.ENTERED_INTO_FORCE, K.SUSPENDED, K.TERMINATED], ""),
+    ([K.ADOPTED], ""),
+    ([K.ENTERED_INTO_FORCE, K.WITHDRAWN], ""),
+    ([K.SIGNED, K.OPERATIONS_LAUNCHED], "Synthetic: the source gives no date of entry into force."),
+    ([K.NEGOTIATIONS_OPENED, K.SIGNED], ""),
+    ([], AgreementStatus.CONCLUDED),
+    ([], AgreementStatus.BEING_IMPLEMENTED),
+    ([], AgreementStatus.ONGOING),
+    ([], ""),
+]
+PRECISIONS = ["day", "day", "month", "month", "year"]
+TODAY = datetime.date.today()
+OFFICIAL = {K.SIGNED, K.CONCLUDED, K.ENTERED_INTO_FORCE, K.SUSPENDED, K.TERMINATED}
+
+
+def _lifecycle_events(agreements: list[Agreement], *, rng: random.Random, source) -> list[AgreementEvent]:
+    """Each agreement's steps along one of ``LIFECYCLES`` (in turn), 1 to 30 months apart, with
+    day, month or year precision (so ties and hatched starts occur) and, for most official acts,
+    a well-formed (synthetic) CELEX number or OJ citation. A lifecycle without steps gives the
+    agreement its stated status instead."""
+    events, stated = [], []
+    for n, agreement in enumerate(agreements):
+        kinds, extra = LIFECYCLES[n % len(LIFECYCLES)]
+        if not kinds:
+            agreement.stated_status = extra
+            stated.append(agreement)
+            continue
+        day = datetime.date(rng.randint(2008, 2018), rng.randint(1, 12), rng.randint(1, 28))
+        previous: datetime.date | None = None
+        for position, kind in enumerate(kinds):
+            if day > TODAY:
+                break
+            # A coarser date only where it cannot sort before the step before it.
+            precision = rng.choice(PRECISIONS)
+            if precision == "year" and previous and previous.year == day.year:
+                precision = "month"
+            if precision == "month" and previous and (previous.year, previous.month) == (day.year, day.month):
+                precision = "day"
+            date = day.replace(month=1, day=1) if precision == "year" else day
+            date = date.replace(day=1) if precision == "month" else date
+            reference = ""
+            if kind in OFFICIAL and rng.random() < 0.7:
+                reference = (
+                    f"2{day.year}A{day.month:02d}{day.day:02d}(01)"
+                    if rng.random() < 0.5
+                    else f"OJ L {rng.randint(1, 350)}, {day.day}.{day.month}.{day.year}, p. {rng.randint(1, 90)}"
+                )
+            events.append(
+                AgreementEvent(
+                    agreement=agreement,
+                    kind=kind,
+                    date=date,
+                    date_precision=precision,
+                    official_reference=reference,
+                    transition_note=extra if position else "",
+                    source=source,
+                    status=Status.PUBLISHED,
+                )
+            )
+            previous = day
+            day += datetime.timedelta(days=rng.randint(30, 900))
+    Agreement.objects.bulk_update(stated, ["stated_status"], batch_size=1000)
+    return AgreementEvent.objects.bulk_create(events, batch_size=5000)
 
 
 @transaction.atomic
