@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Concat, Lag
 from django.utils.translation import gettext as _
 
 from migrationsupport.charts import LaneChart, LaneRow, Span, lane_chart
+from migrationsupport.values import DatePrecision
 
 from .lifecycle import OFFICIAL_ACTS, StatusPeriod, allowed_pairs, period_end, status_periods
 from .models import Agreement, AgreementEvent, Document, event_order
@@ -36,6 +37,13 @@ def documents_latest_first() -> QuerySet[Document]:
         .prefetch_published("themes")
         .order_by(F("date").desc(nulls_last=True), "title", "pk")
     )
+
+
+def _known_from(date: datetime.date, precision: str) -> datetime.date:
+    """The day after the last day a partial date may mean (the hatched stretch ends there)."""
+    if precision == DatePrecision.DAY:
+        return date
+    return period_end(date, precision) + datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def agreement_lanes(agreements: Iterable[Agreement], *, today: datetime.date | N
                 style=period.family,
                 label=str(period.label),
                 start=period.event.date,
-                start_known=period_end(period.event.date, period.event.date_precision),
+                start_known=_known_from(period.event.date, period.event.date_precision),
                 end=period.end_event.date if period.end_event else None,
             )
             for period in periods

@@ -131,7 +131,7 @@ def lane_chart(rows: Iterable[LaneRow], *, today: datetime.date) -> LaneChart | 
         for span in row.spans:
             left, right = x(span.start), x(span.end or today)
             known = min(x(span.start_known), right)
-            end_text = span.end.isoformat() if span.end else "to date"
+            end_text = f"to {span.end.isoformat()}" if span.end else "to date"
             drawn.append(
                 DrawnSpan(
                     style=span.style,
@@ -139,7 +139,7 @@ def lane_chart(rows: Iterable[LaneRow], *, today: datetime.date) -> LaneChart | 
                     x=left,
                     width=round(max(right - left, 1.0), 1),
                     uncertain_width=round(max(known - left, 0.0), 1),
-                    title=f"{span.label}: {span.start.isoformat()} to {end_text}",
+                    title=f"{span.label}: from {span.start.isoformat()} {end_text}",
                 )
             )
         lanes.append(

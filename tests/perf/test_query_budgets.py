@@ -59,6 +59,8 @@ BUDGETS = {
     # 1 count; 1 page with the current status (one subquery); parties; events; 4 option lists
     # (country, region, route, key area).
     "/agreements/": 8,
+    # The same as the list (the lanes and their table are drawn from the events already loaded).
+    "/agreements/timeline/": 8,
     # 1 count; 1 page; prefetches of regions, countries, themes; option lists (region, country,
     # route, key area).
     "/documents/": 9,
