@@ -169,11 +169,11 @@ class AgreementAdmin(PublishableImportExportMixin, PublishableAdmin):
     @admin.display(description=_("what is missing"))
     def missing(self, obj: Agreement) -> str:
         gaps = []
-        if not obj.has_events:
+        if not getattr(obj, "has_events", True):
             gaps.append(_("a dated step") if obj.stated_status else _("any status"))
-        if obj.unexplained_skips:
+        if getattr(obj, "unexplained_skips", False):
             gaps.append(_("why a step is out of order"))
-        if obj.missing_references:
+        if getattr(obj, "missing_references", False):
             gaps.append(_("an official reference"))
         return "; ".join(str(gap) for gap in gaps) or "–"
 
@@ -187,7 +187,10 @@ class AgreementEventAdmin(PublishableAdmin):
     autocomplete_fields = ("agreement", "source")
     date_hierarchy = "date"
     fieldsets = (
-        (None, {"fields": ("agreement", "kind", ("date", "date_precision"), "description", "transition_note")}),
+        (
+            None,
+            {"fields": ("agreement", "kind", ("date", "date_precision"), "description", "transition_note")},
+        ),
         (_("Provenance"), {"fields": ("source", "official_reference")}),
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -99,7 +99,9 @@ ALLOWED_NEXT: dict[str | None, frozenset[str]] = {
     S.MANDATE_ADOPTED: frozenset({K.NEGOTIATIONS_OPENED, K.TERMINATED}),
     S.NEGOTIATING: frozenset({K.INITIALLED, K.CONCLUDED, K.ADOPTED, K.TERMINATED}),
     S.INITIALLED: frozenset({K.CONCLUDED, K.SIGNED, K.TERMINATED}),
-    S.CONCLUDED: frozenset({K.INITIALLED, K.SIGNED, K.PROVISIONALLY_APPLIED, K.ENTERED_INTO_FORCE, K.TERMINATED}),
+    S.CONCLUDED: frozenset(
+        {K.INITIALLED, K.SIGNED, K.PROVISIONALLY_APPLIED, K.ENTERED_INTO_FORCE, K.TERMINATED}
+    ),
     S.SIGNED: frozenset({K.CONCLUDED, K.PROVISIONALLY_APPLIED, K.ENTERED_INTO_FORCE, K.TERMINATED}),
     S.PROVISIONALLY_APPLIED: frozenset({K.ENTERED_INTO_FORCE, *_APPLYING}),
     S.IN_FORCE: frozenset(_APPLYING),
@@ -142,7 +144,9 @@ def transition_error(previous_status: str | None, kind: str) -> Message | None:
     label = EventKind(kind).label
     if previous_status is None:
         return _("“%(step)s” cannot be the first recorded step.") % {"step": label}
-    expected = ", ".join(str(EventKind(k).label) for k in EventKind.values if k in ALLOWED_NEXT[previous_status])
+    expected = ", ".join(
+        str(EventKind(k).label) for k in EventKind.values if k in ALLOWED_NEXT[previous_status]
+    )
     return _(
         "“%(step)s” does not follow “%(status)s” in the lifecycle (expected next: %(expected)s). "
         "If the source skips steps or states them in this order, say so in “why this step does "
@@ -155,10 +159,16 @@ def transition_error(previous_status: str | None, kind: str) -> Message | None:
 
 
 class Step(Protocol):
-    pk: int | None
-    kind: str
-    date: datetime.date
-    date_precision: str
+    """An event as the lifecycle reads it (read-only, so a model instance fits)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def date(self) -> Any: ...  # a datetime.date (the model field's type says "or None")
+    @property
+    def date_precision(self) -> str: ...
 
 
 def order_key(event: Step) -> tuple[datetime.date, int, int]:
@@ -241,7 +251,8 @@ FAMILIES: list[tuple[str, Message]] = [
 
 
 class Dated(Step, Protocol):
-    transition_note: str
+    @property
+    def transition_note(self) -> str: ...
 
 
 @dataclass(frozen=True)

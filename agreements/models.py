@@ -236,7 +236,9 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
         message = transition_error(before, self.kind)
         if message is None and position + 1 < len(events):
             after = events[position + 1]
-            message = None if after.transition_note else transition_error(STATUS_AFTER_EVENT[self.kind], after.kind)
+            message = (
+                None if after.transition_note else transition_error(STATUS_AFTER_EVENT[self.kind], after.kind)
+            )
         return {"kind": message} if message else {}
 
     def get_absolute_url(self) -> str:

@@ -69,12 +69,14 @@ def agreement_lanes(agreements: Iterable[Agreement], *, today: datetime.date | N
     today = today or datetime.date.today()
     lanes, rows = [], []
     for agreement in agreements:
-        periods = status_periods(agreement.published_events)
+        periods = status_periods(agreement.published_events)  # type: ignore[attr-defined]
         lanes.append(AgreementLane(agreement, periods))
         if periods:
             note = ""
         elif agreement.stated_status:
-            note = _("%(status)s, as the source states, with no date") % {"status": agreement.current_status_label}
+            note = _("%(status)s, as the source states, with no date") % {
+                "status": agreement.current_status_label
+            }
         else:
             note = str(_("Status not stated"))
         spans = [
@@ -125,6 +127,8 @@ def agreements_with_gaps(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
     events = AgreementEvent.objects.filter(agreement=OuterRef("pk"))
     return queryset.annotate(
         has_events=Exists(events),
-        unexplained_skips=Exists(events_off_the_lifecycle().filter(agreement=OuterRef("pk"), transition_note="")),
+        unexplained_skips=Exists(
+            events_off_the_lifecycle().filter(agreement=OuterRef("pk"), transition_note="")
+        ),
         missing_references=Exists(events.filter(kind__in=OFFICIAL_ACTS, official_reference="")),
     )

@@ -12,8 +12,8 @@ from django.utils.decorators import method_decorator
 from django.views.generic import ListView, TemplateView
 
 from agreements.filters import DocumentRegionFilter
-from agreements.models import Agreement, Document
 from agreements.lifecycle import FAMILIES
+from agreements.models import Agreement, Document
 from agreements.selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle

@@ -90,7 +90,9 @@ def test_a_step_out_of_order_is_refused_in_the_admin_until_the_officer_says_why(
     assert "does not follow “Signed”" in refused.content.decode()
     assert agreement.events.count() == 1
 
-    bad_reference = admin_client.post(url, {**data, "transition_note": "The source skips it.", "official_reference": "OJ 12"})
+    bad_reference = admin_client.post(
+        url, {**data, "transition_note": "The source skips it.", "official_reference": "OJ 12"}
+    )
     assert "Give a CELEX number" in bad_reference.content.decode()
 
     accepted = admin_client.post(url, {**data, "transition_note": "The source skips it."})

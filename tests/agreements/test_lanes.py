@@ -19,7 +19,9 @@ D = datetime.date
 
 
 def event(agreement, kind, date, precision="day", **kwargs):
-    return AgreementEventFactory(agreement=agreement, kind=kind, date=date, date_precision=precision, **kwargs)
+    return AgreementEventFactory(
+        agreement=agreement, kind=kind, date=date, date_precision=precision, **kwargs
+    )
 
 
 @pytest.fixture
@@ -27,7 +29,13 @@ def macedonia():
     country = CountryFactory(name="North Macedonia", iso_code="MK", region=RegionFactory())
     agreement = AgreementFactory(title="Frontex status agreement with North Macedonia", parties=[country])
     event(agreement, "signed", D(2022, 10, 1), "month")
-    event(agreement, "operations_launched", D(2023, 4, 1), "month", transition_note="No date of entry into force.")
+    event(
+        agreement,
+        "operations_launched",
+        D(2023, 4, 1),
+        "month",
+        transition_note="No date of entry into force.",
+    )
     AgreementFactory(title="Concluded one", stated_status="concluded", parties=[country])
     AgreementFactory(title="Unknown one", stated_status="", parties=[country])
     return country
@@ -42,7 +50,9 @@ def test_lanes_start_at_the_first_step_and_hatch_a_month_only_start():
     assert chart is not None and [t[1] for t in chart.ticks] == ["2022", "2023", "2024", "2025"]
     signed, in_force = chart.lanes[0].spans
     # Nothing is drawn before the first recorded step (January to September 2022).
-    assert signed.x == pytest.approx((D(2022, 10, 1) - D(2022, 1, 1)).days / (D(2025, 1, 1) - D(2022, 1, 1)).days * LANE_WIDTH, abs=0.1)
+    assert signed.x == pytest.approx(
+        (D(2022, 10, 1) - D(2022, 1, 1)).days / (D(2025, 1, 1) - D(2022, 1, 1)).days * LANE_WIDTH, abs=0.1
+    )
     # "October 2022": some day in October, so the whole month is hatched; a known day is not.
     assert signed.uncertain_width == pytest.approx(31 / 1096 * LANE_WIDTH, abs=0.2)
     assert in_force.uncertain_width == 0

@@ -25,7 +25,9 @@ D = datetime.date
 
 
 def event(agreement, kind, date, precision="day", **kwargs):
-    return AgreementEventFactory(agreement=agreement, kind=kind, date=date, date_precision=precision, **kwargs)
+    return AgreementEventFactory(
+        agreement=agreement, kind=kind, date=date, date_precision=precision, **kwargs
+    )
 
 
 def test_the_main_path_is_allowed_step_by_step():
@@ -64,7 +66,10 @@ def test_the_admin_refuses_a_skipped_step_without_a_reason_and_accepts_it_with_o
     agreement = AgreementFactory()
     event(agreement, "signed", D(2022, 10, 1), "month")
     skipped = AgreementEvent(
-        agreement=agreement, kind="operations_launched", date=D(2023, 4, 1), date_precision="month",
+        agreement=agreement,
+        kind="operations_launched",
+        date=D(2023, 4, 1),
+        date_precision="month",
         source=SourceFactory(),
     )
     with pytest.raises(ValidationError) as error:
@@ -81,7 +86,11 @@ def test_a_step_inserted_before_a_later_one_must_still_let_it_follow():
     event(agreement, "partially_suspended", D(2021, 11, 9))
     # A termination dated between them would leave "partially suspended" after "terminated".
     inserted = AgreementEvent(
-        agreement=agreement, kind="terminated", date=D(2021, 1, 1), date_precision="day", source=SourceFactory()
+        agreement=agreement,
+        kind="terminated",
+        date=D(2021, 1, 1),
+        date_precision="day",
+        source=SourceFactory(),
     )
     with pytest.raises(ValidationError):
         inserted.full_clean()
@@ -133,7 +142,10 @@ def test_officers_see_what_is_missing():
     stated = AgreementFactory(title="Stated", stated_status="concluded")
     nothing = AgreementFactory(title="Nothing", stated_status="")
 
-    assert set(events_off_the_lifecycle().values_list("agreement__title", flat=True)) == {"Skipped", "Explained"}
+    assert set(events_off_the_lifecycle().values_list("agreement__title", flat=True)) == {
+        "Skipped",
+        "Explained",
+    }
     rows = {a.title: a for a in agreements_with_gaps(Agreement.objects.all())}
     assert rows["Skipped"].unexplained_skips and not rows["Explained"].unexplained_skips
     assert not rows["Skipped"].missing_references and rows["Unreferenced"].missing_references

@@ -304,6 +304,7 @@ def _lifecycle_events(agreements: list[Agreement], *, rng: random.Random, source
             stated.append(agreement)
             continue
         day = datetime.date(rng.randint(2008, 2018), rng.randint(1, 12), rng.randint(1, 28))
+        page = rng.randint(1, 90)
         previous: datetime.date | None = None
         for position, kind in enumerate(kinds):
             if day > TODAY:
@@ -321,7 +322,7 @@ def _lifecycle_events(agreements: list[Agreement], *, rng: random.Random, source
                 reference = (
                     f"2{day.year}A{day.month:02d}{day.day:02d}(01)"
                     if rng.random() < 0.5
-                    else f"OJ L {rng.randint(1, 350)}, {day.day}.{day.month}.{day.year}, p. {rng.randint(1, 90)}"
+                    else f"OJ L {rng.randint(1, 350)}, {day.day}.{day.month}.{day.year}, p. {page}"
                 )
             events.append(
                 AgreementEvent(
