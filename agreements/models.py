@@ -229,17 +229,26 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     def clean_transition(self) -> dict[str, Message]:
         """Refuse a step the lifecycle does not expect after the agreement's other steps (drafts
         included: they are on their way to the public), unless ``transition_note`` says why."""
-        others = [e for e in self.agreement.events.all() if e.pk != self.pk]
+        stored = list(self.agreement.events.all())
+        others = [e for e in stored if e.pk != self.pk]
         events = in_order([*others, self])
         position = events.index(self)
         before = STATUS_AFTER_EVENT[events[position - 1].kind] if position else None
         message = transition_error(before, self.kind)
         if message is None and position + 1 < len(events):
             after = events[position + 1]
-            message = (
-                None if after.transition_note else transition_error(STATUS_AFTER_EVENT[self.kind], after.kind)
-            )
+            if not after.transition_note and self._followed_before(after, in_order(stored)):
+                message = transition_error(STATUS_AFTER_EVENT[self.kind], after.kind)
         return {"kind": message} if message else {}
+
+    @staticmethod
+    def _followed_before(event: AgreementEvent, others: list[AgreementEvent]) -> bool:
+        """Whether ``event`` followed its previous step in the stored steps, before this change (a
+        step that was already out of order is the officer's to explain, not a reason to refuse
+        this one)."""
+        position = others.index(event)
+        before = STATUS_AFTER_EVENT[others[position - 1].kind] if position else None
+        return transition_error(before, event.kind) is None
 
     def get_absolute_url(self) -> str:
         return self.agreement.get_absolute_url() + f"#event-{self.pk}"

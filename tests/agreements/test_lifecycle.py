@@ -150,3 +150,12 @@ def test_officers_see_what_is_missing():
     assert rows["Skipped"].unexplained_skips and not rows["Explained"].unexplained_skips
     assert not rows["Skipped"].missing_references and rows["Unreferenced"].missing_references
     assert not rows[stated.title].has_events and not rows[nothing.title].has_events
+
+
+def test_editing_a_step_is_not_refused_for_a_later_step_already_out_of_order():
+    agreement = AgreementFactory()
+    opened = event(agreement, "negotiations_opened", D(2019, 1, 1))
+    event(agreement, "signed", D(2020, 1, 1))  # already out of order, no reason yet
+    opened.official_reference = ""
+    opened.description = "corrected"
+    opened.full_clean()

@@ -16,6 +16,7 @@ PAGE_TYPES = [
     "/countries/",
     "/countries/by/",
     "/countries/tr/",
+    "/countries/mk/",
     "/routes/",
     "/routes/western-balkan-route/",
     "/routes/eastern-mediterranean-route/",
@@ -61,6 +62,20 @@ def test_overview_leads_to_a_region_a_country_and_an_agreement(page, site):
     expect(page.locator("h1")).to_have_text("EU-Belarus visa facilitation agreement")
     expect(page.locator(".timeline")).to_contain_text("9 November 2021")
     expect(page.locator(".summary-list")).to_contain_text("Partially suspended")
+
+
+def test_timeline_draws_the_statuses_over_time_with_their_table(page, site):
+    page.goto(site + "/agreements/timeline/")
+    chart = page.get_by_role("img", name="Statuses over time")
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["width"] > 300
+    lane = page.locator("#status-lanes-table tr", has_text="EU-Belarus visa facilitation agreement")
+    expect(lane).to_contain_text("In force from 1 July 2020 until 9 November 2021")
+    expect(lane).to_contain_text("Partially suspended from 9 November 2021 to date")
+    expect(page.locator("#status-lanes-table")).to_contain_text("Signed from October 2022 until April 2023")
+
+    page.goto(site + "/countries/mk/")
+    expect(page.get_by_role("img", name="Their statuses over time")).to_be_visible()
 
 
 def test_belarus_footnote_goes_to_the_note_and_back(page, site):

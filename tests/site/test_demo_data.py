@@ -45,3 +45,25 @@ def test_delete_removes_exactly_what_it_added(world):
 def test_needs_the_seed_first():
     with pytest.raises(CommandError):
         call_command("generate_demo_data", funding=10, verbosity=0)
+
+
+def test_demo_agreements_go_through_every_status_and_kind_of_step(world):
+    from agreements.lifecycle import AgreementStatus, EventKind
+    from agreements.models import AgreementEvent
+    from agreements.selectors import agreements_with_gaps, events_off_the_lifecycle
+
+    call_command("generate_demo_data", funding=400, verbosity=0)  # 20 agreements
+    synthetic = Agreement.objects.filter(slug__startswith="synthetic-")
+    statuses = set(synthetic.for_public().values_list("current_status_code", flat=True))
+    kinds = set(AgreementEvent.objects.filter(agreement__in=synthetic).values_list("kind", flat=True))
+    # Every status (and "not stated") is someone's current status; resumed leads back to in force.
+    assert statuses == {*AgreementStatus.values, ""}
+    assert kinds == set(EventKind.values)
+    off = events_off_the_lifecycle().filter(agreement__in=synthetic)
+    assert off.exclude(transition_note="").exists() and off.filter(transition_note="").exists()
+    gaps = agreements_with_gaps(synthetic)
+    assert gaps.filter(missing_references=True).exists() and gaps.filter(has_events=False).exists()
+    for event in AgreementEvent.objects.filter(agreement__in=synthetic, transition_note="").exclude(
+        pk__in=off
+    ):
+        event.full_clean()
