@@ -171,6 +171,12 @@ class Agreement(PublishableModel):
         return AgreementStatus(status).label if status else _("Status not stated")
 
 
+class AgreementEventQuerySet(PublishableQuerySet):
+    def in_lifecycle_order(self):
+        """Oldest first, as ``lifecycle.order_key`` orders them: by date, then lifecycle order."""
+        return self.annotate(event_order=event_order()).order_by("date", "event_order", "pk")
+
+
 class AgreementEvent(PartialDatesMixin, PublishableModel):
     """A dated step in an agreement's life: signed, in force, operations launched, suspended."""
 
@@ -205,6 +211,8 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     PUBLIC_TO_ONE = ("source",)
 
     PAGE_OWNER = "agreement"
+
+    objects: ClassVar[models.Manager] = AgreementEventQuerySet.as_manager()
 
     history = HistoricalRecords()
 

@@ -24,7 +24,7 @@ def agreements_with_timeline() -> QuerySet[Agreement]:
     return Agreement.objects.for_public().prefetch_related(
         Prefetch(
             "events",
-            queryset=AgreementEvent.objects.for_public().order_by("date", "pk"),
+            queryset=AgreementEvent.objects.for_public().in_lifecycle_order(),
             to_attr="published_events",
         )
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from migrationsupport.views import FilteredListView, PublishedDetailView
 
 from .filters import AgreementFilter, DocumentFilter
-from .lifecycle import FAMILIES
+from .lifecycle import FAMILIES, in_order
 from .models import Agreement, AgreementEvent, Document
 from .selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
 
@@ -55,7 +55,7 @@ class AgreementTimelineView(AgreementListView):
             for event in agreement.published_events
             if (after is None or event.date >= after) and (before is None or event.date <= before)
         ]
-        events.sort(key=lambda event: (event.date, event.pk))
+        events = in_order(events)
         context.update(
             events=events,
             undated=[a for a in agreements if not a.published_events],
@@ -77,7 +77,7 @@ class AgreementDetailView(PublishedDetailView):
             .prefetch_related(
                 Prefetch(
                     "events",
-                    queryset=AgreementEvent.objects.for_public().order_by("date", "pk"),
+                            queryset=AgreementEvent.objects.for_public().in_lifecycle_order(),
                     to_attr="published_events",
                 ),
             )

@@ -254,7 +254,12 @@ def world():
     )
     agreement.themes.set([theme, d_theme])
     AgreementEventFactory(
-        agreement=agreement, status=DRAFT, description=marked("event", "description"), source=d_source
+        agreement=agreement,
+        status=DRAFT,
+        description=marked("event", "description"),
+        official_reference=marked("event", "official_reference"),  # the format is not checked here
+        transition_note=marked("event", "transition_note"),
+        source=d_source,
     )
     AgreementEventFactory(agreement=agreement, source=d_source, kind=EventKind.ENTERED_INTO_FORCE)
     AgreementFactory(
