@@ -77,7 +77,7 @@ class AgreementDetailView(PublishedDetailView):
             .prefetch_related(
                 Prefetch(
                     "events",
-                            queryset=AgreementEvent.objects.for_public().in_lifecycle_order(),
+                    queryset=AgreementEvent.objects.for_public().in_lifecycle_order(),
                     to_attr="published_events",
                 ),
             )
