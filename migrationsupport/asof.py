@@ -40,12 +40,18 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, models, transaction
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.formats import date_format
+from django.utils.html import escape
+from django.utils.http import parse_etags
 
 from .history import history_models
 from .models import AsOfSnapshot
@@ -151,19 +157,14 @@ def _quote(name: str) -> str:
 
 def _moments_sql(aggregate: str, bounded: bool) -> str:
     """One statement over every history table, and over the records that have none."""
-    where = "WHERE {column} <= %s" if bounded else ""
+    where = "WHERE history_date <= %s" if bounded else ""
     branches = []
     for model, history_model in _tables():
         table, history = _quote(model._meta.db_table), _quote(history_model._meta.db_table)
-        branches.append(
-            f"SELECT {aggregate}(history_date) AS moment FROM {history} "
-            + where.format(column="history_date")
-        )
         no_history = f"NOT EXISTS (SELECT FROM {history} h WHERE h.id = t.id)"
-        branches.append(
-            f"SELECT {aggregate}(created_at) FROM {table} t "
-            + (f"WHERE created_at <= %s AND {no_history}" if bounded else f"WHERE {no_history}")
-        )
+        created = f"WHERE created_at <= %s AND {no_history}" if bounded else f"WHERE {no_history}"
+        branches.append(f"SELECT {aggregate}(history_date) AS moment FROM {history} {where}")  # noqa: S608
+        branches.append(f"SELECT {aggregate}(created_at) FROM {table} t {created}")  # noqa: S608
     outer = "max" if aggregate == "max" else "min"
     return f"SELECT {outer}(moment) FROM ({' UNION ALL '.join(branches)}) AS moments"  # noqa: S608
 
@@ -225,7 +226,7 @@ def etag(as_of: AsOf, request) -> str:
 
 
 def _columns(model: type[models.Model]) -> list[str]:
-    return [_quote(field.column) for field in model._meta.concrete_fields]
+    return [_quote(str(field.column)) for field in model._meta.concrete_fields]
 
 
 def _copy_records(schema: str, model, history_model, moment: datetime.datetime, cursor) -> None:
@@ -233,7 +234,7 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
     target = f"{_quote(schema)}.{_quote(table)}"
     columns = ", ".join(_columns(model))
     latest = f"asof_latest_{table}"[:63]
-    cursor.execute(f"CREATE TABLE {target} (LIKE {_quote(table)} INCLUDING ALL EXCLUDING CONSTRAINTS)")
+    _create_like(schema, table, cursor)
     # Each record's newest history row at or before the moment.
     cursor.execute(
         f"CREATE TEMP TABLE {_quote(latest)} ON COMMIT DROP AS "  # noqa: S608
@@ -256,12 +257,11 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
         through_target = f"{_quote(schema)}.{_quote(through_table)}"
         through_columns = ", ".join(_columns(through))
         owner = _quote(field.m2m_column_name())
-        cursor.execute(
-            f"CREATE TABLE {through_target} (LIKE {_quote(through_table)} INCLUDING ALL EXCLUDING CONSTRAINTS)"
-        )
+        _create_like(schema, through_table, cursor)
         without_history = (
             f"SELECT {through_columns} FROM {_quote(through_table)} WHERE {owner} IN "  # noqa: S608
-            f"(SELECT id FROM {target} t WHERE NOT EXISTS (SELECT FROM {_quote(history)} h WHERE h.id = t.id))"
+            f"(SELECT id FROM {target} t WHERE NOT EXISTS "
+            f"(SELECT FROM {_quote(history)} h WHERE h.id = t.id))"
         )
         if field.name in tracked:
             m2m_history = _m2m_history_model(field)._meta.db_table
@@ -271,8 +271,13 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
             )
         else:  # not tracked: today's links of the records that existed then
             logger.warning("%s.%s has no history: as_of shows its links as they are now", table, field.name)
-            with_history = f"SELECT {through_columns} FROM {_quote(through_table)} WHERE {owner} IN (SELECT id FROM {target})"  # noqa: S608
-        cursor.execute(f"INSERT INTO {through_target} ({through_columns}) {with_history} UNION {without_history}")
+            with_history = (
+                f"SELECT {through_columns} FROM {_quote(through_table)} "  # noqa: S608
+                f"WHERE {owner} IN (SELECT id FROM {target})"
+            )
+        cursor.execute(
+            f"INSERT INTO {through_target} ({through_columns}) {with_history} UNION {without_history}"
+        )
     cursor.execute(f"DROP TABLE {_quote(latest)}")
     # The history itself as it stood (a record's "last updated", the changes lists): views, not
     # copies, since a history row once written never changes.
@@ -291,6 +296,16 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
 def _literal(moment: datetime.datetime) -> str:
     """A timestamp as an SQL literal (a view's definition takes no parameters)."""
     return f"'{moment.astimezone(datetime.UTC).isoformat()}'::timestamptz"
+
+
+def _create_like(schema: str, table: str, cursor) -> None:
+    """An empty copy of ``public.<table>`` in ``schema``: columns, defaults, identity and indexes,
+    not constraints (foreign keys are never copied by LIKE; checks added by a later migration
+    may not hold for history rows written before it)."""
+    cursor.execute(
+        f"CREATE TABLE {_quote(schema)}.{_quote(table)} "
+        f"(LIKE {_quote(table)} INCLUDING ALL EXCLUDING CONSTRAINTS)"
+    )
 
 
 def _m2m_history_model(field) -> type[models.Model]:
@@ -328,10 +343,7 @@ def ensure_snapshot(snapshot: datetime.datetime) -> str:
             _copy_records(schema, model, history_model, snapshot, cursor)
         for derived_models, rebuild in registry.as_of_rebuilds:
             for model in derived_models:
-                table = _quote(model._meta.db_table)
-                cursor.execute(
-                    f"CREATE TABLE {_quote(schema)}.{table} (LIKE {table} INCLUDING ALL EXCLUDING CONSTRAINTS)"
-                )
+                _create_like(schema, model._meta.db_table, cursor)
             with _search_path(schema, cursor):
                 rebuild()
         cursor.execute(
@@ -410,10 +422,8 @@ def requested(request) -> bool:
     return PARAM in request.GET and not request.path.startswith(_NOT_PUBLIC)
 
 
-def _error(request, error: AsOfError):
-    from django.http import JsonResponse
-    from django.shortcuts import render
-
+def _error(request, error: AsOfError) -> HttpResponse:
+    response: HttpResponse
     if request.path.startswith(API_PREFIX):
         response = JsonResponse({PARAM: [error.message]}, status=error.status)
     else:
@@ -424,12 +434,12 @@ def _error(request, error: AsOfError):
 
 def _with_as_of(url: str, raw: str) -> str:
     """``url`` (as written in HTML or JSON: ``&amp;`` or ``&``) with ``as_of`` added."""
-    from urllib.parse import quote
-
     if re.search(r"[?&;]as_of=", url):
         return url
     path, hash_, fragment = url.partition("#")
-    separator = "" if path.endswith(("?", "&")) else ("&amp;" if "&amp;" in path else "&") if "?" in path else "?"
+    separator = (
+        "" if path.endswith(("?", "&")) else ("&amp;" if "&amp;" in path else "&") if "?" in path else "?"
+    )
     return f"{path}{separator}{PARAM}={quote(raw, safe='')}{hash_}{fragment}"
 
 
@@ -468,8 +478,6 @@ def rewrite_html(html: str, raw: str) -> str:
 
 
 def _escape(value: str) -> str:
-    from django.utils.html import escape
-
     return str(escape(value))
 
 
@@ -502,13 +510,18 @@ class AsOfMiddleware:
             as_of = resolve(raw)
         except AsOfError as error:
             return _error(request, error)
-        from django.contrib.auth.models import AnonymousUser
-        from django.http import HttpResponseNotModified
-        from django.utils.http import parse_etags
 
         request.as_of = as_of
         request.user = AnonymousUser()  # what the public saw: no drafts, no previews, no staff tools
         tag = etag(as_of, request)
+        # The view sees the request it saw then: as_of is not a filter (no "Clear all filters"),
+        # and the links it builds from the query lack it; ``_rewrite`` adds it to every link.
+        query = request.GET.copy()
+        query.pop(PARAM)
+        query._mutable = False
+        request.GET = query
+        request.META["QUERY_STRING"] = query.urlencode()
+        request.as_of_today_url = request.path + (f"?{request.META['QUERY_STRING']}" if query else "")
         if tag in parse_etags(request.headers.get("If-None-Match", "")):
             response = HttpResponseNotModified()
         else:
@@ -534,7 +547,9 @@ class AsOfMiddleware:
             response.content = rewrite_html(response.content.decode(charset), as_of.raw).encode(charset)
         elif content_type.startswith("application/json") or "+json" in content_type:
             origin = request.build_absolute_uri("/").rstrip("/")
-            response.content = rewrite_json(response.content.decode(charset), as_of.raw, origin).encode(charset)
+            response.content = rewrite_json(response.content.decode(charset), as_of.raw, origin).encode(
+                charset
+            )
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
 
@@ -544,7 +559,4 @@ def as_of_context(request) -> dict:
     as_of = getattr(request, "as_of", None)
     if as_of is None:
         return {}
-    query = request.GET.copy()
-    query.pop(PARAM, None)
-    today = request.path + (f"?{query.urlencode()}" if query else "")
-    return {"as_of": as_of, "as_of_today_url": today}
+    return {"as_of": as_of, "as_of_today_url": request.as_of_today_url}

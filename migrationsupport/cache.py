@@ -33,6 +33,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
 from rest_framework.exceptions import Throttled
 
+from . import asof
 from .api_defaults import (
     COUNTED_ATTRIBUTE,
     RATE_LIMIT_HEADERS,
@@ -41,7 +42,6 @@ from .api_defaults import (
     rate_limit_headers,
     remember_rate,
 )
-from . import asof
 from .db_router import request_read_replica
 
 logger = logging.getLogger(__name__)
