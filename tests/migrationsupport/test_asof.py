@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import io
 import json
 import re
 
 import pytest
 import time_machine
+from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from migrationsupport import asof
+from migrationsupport.cache import _bump as page_cache_bump
 from migrationsupport.models import AsOfSnapshot, Status
 from regions.models import Region
 from tests.factories import (
@@ -373,3 +378,37 @@ def test_sqlite_has_no_snapshots_and_says_so(client, history, monkeypatch):
     assert api.status_code == page.status_code == 501
     assert "needs the PostgreSQL database" in api.json()["as_of"][0]
     assert "needs the PostgreSQL database" in page.content.decode()
+
+
+def test_the_prune_command_drops_every_snapshot_with_keep_zero(client, history):
+    with time_machine.travel(at(5)):
+        client.get("/api/v1/funding/?as_of=2024-03-01")
+    assert AsOfSnapshot.objects.count() == 1
+    out = io.StringIO()
+    call_command("prune_as_of_snapshots", "--keep", "0", stdout=out)
+    assert "Dropped 1 snapshot(s)." in out.getvalue()
+    assert not AsOfSnapshot.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'asof%%'")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_the_page_cache_keeps_past_answers_apart_and_through_edits(client, history, settings):
+    settings.PAGE_CACHE_SECONDS = 600
+    cache.clear()
+    try:
+        with time_machine.travel(at(5)):
+            first = client.get("/api/v1/funding/?as_of=2024-03-01")
+            live = client.get("/api/v1/funding/")
+            # An edit today makes every live page stale, not an answer about 1 March.
+            FundingRecordFactory(slug="today")
+            page_cache_bump()
+            with CaptureQueriesContext(connection) as queries:
+                again = client.get("/api/v1/funding/?as_of=2024-03-01")
+            fresh = client.get("/api/v1/funding/")
+    finally:
+        cache.clear()
+    assert first["X-Cache"] == "miss" and live["X-Cache"] == "miss"
+    assert again["X-Cache"] == "hit" and len(queries) == 0
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert fresh["X-Cache"] == "miss" and fresh.json()["count"] == 3
