@@ -45,6 +45,14 @@ pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The moment → snapshot resolution is cached; each test writes its own past."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def at(day: int, hour: int = 12) -> datetime.datetime:
     return datetime.datetime(2024, 3, day, hour, tzinfo=UTC)
 
