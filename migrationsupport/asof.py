@@ -551,7 +551,10 @@ class AsOfMiddleware:
             return _error(request, error)
 
         request.as_of = as_of
-        request.user = AnonymousUser()  # what the public saw: no drafts, no previews, no staff tools
+        # What the public saw: no drafts, no previews, no staff tools, for a session or a token.
+        request.user = AnonymousUser()
+        request.META.pop("HTTP_AUTHORIZATION", None)
+        request.__dict__.pop("headers", None)  # HttpRequest.headers, read from META once (cached)
         tag = etag(as_of, request)
         # The view sees the request it saw then: as_of is not a filter (no "Clear all filters"),
         # and the links it builds from the query lack it; ``_rewrite`` adds it to every link.

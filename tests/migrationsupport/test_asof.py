@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
 
 from migrationsupport import asof
 from migrationsupport.cache import _bump as page_cache_bump
@@ -262,10 +263,15 @@ def test_drafts_of_the_moment_are_never_shown(client, history):
     assert sorted(r["slug"] for r in day_two["results"]) == ["draft", "published"]
 
 
-def test_a_staff_session_reads_what_the_public_read(admin_client, history):
+def test_staff_sessions_and_tokens_read_what_the_public_read(admin_client, admin_user, client, history):
+    token = Token.objects.create(user=admin_user)
     with time_machine.travel(at(5)):
-        answer = admin_client.get("/api/v1/funding/?as_of=2024-03-01").json()
-    assert [r["slug"] for r in answer["results"]] == ["published"]
+        session = admin_client.get("/api/v1/funding/?as_of=2024-03-01").json()
+        with_token = client.get(
+            "/api/v1/funding/?as_of=2024-03-01", headers={"Authorization": f"Token {token.key}"}
+        ).json()
+    assert [r["slug"] for r in session["results"]] == ["published"]
+    assert [r["slug"] for r in with_token["results"]] == ["published"]
 
 
 @pytest.mark.parametrize(
