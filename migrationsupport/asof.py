@@ -471,7 +471,7 @@ def _error(request, error: AsOfError) -> HttpResponse:
     return response
 
 
-def _with_as_of(url: str, raw: str) -> str:
+def with_as_of(url: str, raw: str) -> str:
     """``url`` (as written in HTML or JSON: ``&amp;`` or ``&``) with ``as_of`` added."""
     if re.search(r"[?&;]as_of=", url):
         return url
@@ -501,7 +501,7 @@ def rewrite_html(html: str, raw: str) -> str:
             return text
         text = _LINK.sub(
             lambda link: (
-                f"{link.group(1)}={link.group(2)}{_with_as_of(link.group(3), raw)}{link.group(2)}"
+                f"{link.group(1)}={link.group(2)}{with_as_of(link.group(3), raw)}{link.group(2)}"
                 if _internal(link.group(3)) and match.group(1).lower() == "a"
                 else link.group(0)
             ),
@@ -523,7 +523,7 @@ def _escape(value: str) -> str:
 def rewrite_json(text: str, raw: str, origin: str) -> str:
     """Hyperlinks in an API answer (``url`` fields, pagination) keep ``as_of``."""
     pattern = re.compile(r'"(' + re.escape(origin) + r'/(?!static/|admin/)[^"\\]*)"')
-    return pattern.sub(lambda m: f'"{_with_as_of(m.group(1), raw)}"', text)
+    return pattern.sub(lambda m: f'"{with_as_of(m.group(1), raw)}"', text)
 
 
 def _streamed(as_of: AsOf, chunks: Iterator) -> Iterator:

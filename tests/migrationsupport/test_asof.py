@@ -336,6 +336,14 @@ def test_the_banner_links_to_today_and_links_keep_the_date(client, history):
     assert "as-of-banner" not in live and "as_of" not in live
 
 
+def test_a_past_version_is_cited_with_its_date(client, history):
+    with time_machine.travel(at(5)):
+        body = client.get("/funding/published/?as_of=2024-03-01").content.decode()
+        live = client.get("/funding/published/").content.decode()
+    assert "http://testserver/funding/published/?as_of=2024-03-01. Last updated 1 March 2024" in body
+    assert "http://testserver/funding/published/. Last updated 1 March 2024" in live
+
+
 def test_api_hyperlinks_and_pages_keep_the_date(client, history):
     with time_machine.travel(at(5)):
         answer = client.get("/api/v1/funding/?as_of=2024-03-02&page_size=1").json()
