@@ -369,13 +369,14 @@ def ensure_snapshot(snapshot: datetime.datetime) -> str:
     """The schema of ``snapshot``, built now if it does not exist yet. Safe to call from several
     processes at once: the second waits for the first and finds it built."""
     schema = schema_name(snapshot)
-    if AsOfSnapshot.objects.filter(schema=schema).exists():
+    if _built(schema):
         return schema
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(schema)])
-        if AsOfSnapshot.objects.filter(schema=schema).exists():
+        if _built(schema):
             return schema
+        AsOfSnapshot.objects.filter(schema=schema).delete()  # listed, but its schema is gone
         cursor.execute("SET LOCAL statement_timeout = 0")  # 100 000 records take seconds
         cursor.execute("SET LOCAL maintenance_work_mem = '128MB'")  # the full-text index's build
         cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")  # a half-dropped one
@@ -400,6 +401,18 @@ def ensure_snapshot(snapshot: datetime.datetime) -> str:
     return schema
 
 
+def _built(schema: str) -> bool:
+    """Listed and present: a restored database may list snapshots whose schemas it lacks, and
+    a search_path naming a missing schema would silently read today's tables."""
+    with connection.cursor() as cursor:
+        listed = _quote(AsOfSnapshot._meta.db_table)
+        cursor.execute(
+            f"SELECT to_regnamespace(%s) IS NOT NULL AND EXISTS (SELECT FROM {listed} WHERE schema = %s)",  # noqa: S608
+            [schema, schema],
+        )
+        return cursor.fetchone()[0]
+
+
 @contextmanager
 def reading(as_of: AsOf) -> Iterator[None]:
     """Run the block in a transaction that reads the snapshot of ``as_of`` (built if needed)."""
@@ -408,7 +421,7 @@ def reading(as_of: AsOf) -> Iterator[None]:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_lock_key(as_of.schema)])
             row = AsOfSnapshot.objects.filter(schema=as_of.schema).values_list("pk", "last_used_at").first()
-            if row is None:  # pruned between the build and the lock: build it again
+            if row is None or not _built(as_of.schema):  # pruned since it was built: again
                 continue
             now = timezone.now()
             if (now - row[1]).total_seconds() > _TOUCH_SECONDS:

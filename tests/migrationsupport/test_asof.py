@@ -434,3 +434,16 @@ def test_the_page_cache_keeps_past_answers_apart_and_through_edits(client, histo
     assert again["X-Cache"] == "hit" and len(queries) == 0
     assert again.content == first.content and again["ETag"] == first["ETag"]
     assert fresh["X-Cache"] == "miss" and fresh.json()["count"] == 3
+
+
+def test_a_listed_snapshot_whose_schema_is_gone_is_built_again(client, history):
+    """A restored database lists snapshots without their schemas (the backup leaves them out):
+    a search_path naming a missing schema would silently read today's tables."""
+    with time_machine.travel(at(5)):
+        client.get("/api/v1/funding/?as_of=2024-03-01")
+        (schema,) = AsOfSnapshot.objects.values_list("schema", flat=True)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        cache.clear()
+        answer = client.get("/api/v1/funding/?as_of=2024-03-01").json()
+    assert [r["slug"] for r in answer["results"]] == ["published"]
