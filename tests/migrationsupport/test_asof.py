@@ -111,9 +111,11 @@ def api_paths(client) -> list[str]:
     ]
 
 
-_AS_OF_FIRST = re.compile(r"\?as_of=[^\"'&#\s]*(&amp;|&)")  # ?as_of=x&a=1 -> ?a=1
-_AS_OF_ALONE = re.compile(r"\?as_of=[^\"'&#\s]*")  # /a/?as_of=x#b -> /a/#b
-_AS_OF_LAST = re.compile(r"(&amp;|&)as_of=[^\"'&#\s]*")  # ?a=1&as_of=x -> ?a=1
+# A value never ends with a full stop: "…/?as_of=2024-03-01." in a citation keeps its stop.
+_VALUE = r"[^\"'&#\s]*[^\"'&#\s.]"
+_AS_OF_FIRST = re.compile(rf"\?as_of={_VALUE}(&amp;|&)")  # ?as_of=x&a=1 -> ?a=1
+_AS_OF_ALONE = re.compile(rf"\?as_of={_VALUE}")  # /a/?as_of=x#b -> /a/#b
+_AS_OF_LAST = re.compile(rf"(&amp;|&)as_of={_VALUE}")  # ?a=1&as_of=x -> ?a=1
 
 
 def _without_as_of(text: str) -> str:
