@@ -12,7 +12,14 @@ class FundingConfig(AppConfig):
         from migrationsupport.sitemaps import published_sitemap
 
         from . import api, rollup, search
-        from .models import FundingRecord, Instrument, PledgingConference
+        from .models import (
+            FundingRecord,
+            FundingTotalsChange,
+            FundingTotalsRow,
+            FundingTotalsState,
+            Instrument,
+            PledgingConference,
+        )
 
         registry.search.extend(search.RECORD_TYPES)
         registry.list_pages.extend(["funding:explorer", "funding:instrument-list", "funding:conference-list"])
@@ -24,6 +31,11 @@ class FundingConfig(AppConfig):
         registry.api("instruments", api.InstrumentViewSet, "instrument")
         registry.api("funding", api.FundingRecordViewSet, "funding")
         registry.api("conferences", api.PledgingConferenceViewSet, "conference")
+
+        # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof).
+        registry.as_of_rebuilds.append(
+            ((FundingTotalsRow, FundingTotalsChange, FundingTotalsState), lambda: rollup.rebuild(force=True))
+        )
 
         # Keep the stored totals of every published record current (funding.rollup).
         post_save.connect(

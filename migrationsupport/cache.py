@@ -33,6 +33,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
 from rest_framework.exceptions import Throttled
 
+from . import asof
 from .api_defaults import (
     COUNTED_ATTRIBUTE,
     RATE_LIMIT_HEADERS,
@@ -137,7 +138,7 @@ def _cacheable_request(request) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "HTTP_AUTHORIZATION" not in request.META
 
 
-def _key(request, host: str, version: int) -> str:
+def _key(request, host: str, version: int | str) -> str:
     """Pages embed absolute addresses (sitemaps, the API's ``url`` fields, CSV ``page_url``), built
     from the request's host and scheme: an answer is only ever served back to the same ones."""
     accept = request.META.get("HTTP_ACCEPT", "")
@@ -206,7 +207,8 @@ class PublicPageCacheMiddleware:
                 version, limiter, count = _version_and_api_count(request)
             else:
                 version, limiter, count = content_version(), None, None
-            key = _key(request, host, version)
+            # A past moment's answer never changes: not keyed (nor made stale) by the version.
+            key = _key(request, host, "as-of" if asof.requested(request) else version)
             cached = _cached_page(key)
         except Exception:  # the cache is down: serve from the database
             logger.warning("Page cache unavailable", exc_info=True)

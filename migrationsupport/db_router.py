@@ -185,6 +185,9 @@ def _pinned(request) -> bool:
 def may_read_replica(request) -> bool:
     return (
         request.method in SAFE_METHODS
+        # An as_of snapshot (migrationsupport/asof.py) is built on, and read from, the primary:
+        # a replica may not have replayed it yet.
+        and "as_of" not in request.GET
         and not request.path.startswith("/admin/")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "HTTP_AUTHORIZATION" not in request.META

@@ -375,8 +375,26 @@ class PageSection(PublishableModel):
         return reverse("home") + f"#{self.slug}"
 
 
+class AsOfSnapshot(models.Model):
+    """A PostgreSQL schema holding the public tables as they stood at ``moment``, the newest change
+    at or before an ``as_of`` request's moment (``migrationsupport.asof``). Built once, never
+    changed; the least recently used are dropped past ``AS_OF_MAX_SNAPSHOTS``."""
+
+    DERIVED = True  # a stored computation, not a record: no admin, no fixtures, no history
+
+    schema = models.CharField(max_length=63, unique=True)
+    moment = models.DateTimeField(unique=True)
+    built_at = models.DateTimeField(auto_now_add=True)
+    build_seconds = models.FloatField()
+    last_used_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.schema
+
+
 __all__ = [
     "Amount",
+    "AsOfSnapshot",
     "PageSection",
     "PartialDate",
     "PublishableModel",

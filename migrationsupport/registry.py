@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.contrib.sitemaps import Sitemap
+    from django.db.models import Model
 
     from .search import NameMatch, RecordType
 
@@ -41,6 +42,11 @@ class Registry:
     api_routes: list[ApiRoute] = field(default_factory=list)
     #: Callables returning the records with a note shown wherever they are named (the Belarus note).
     noted_records: list[Callable[[], Iterable]] = field(default_factory=list)
+    #: Derived tables (stored computations over records) an ``as_of`` snapshot holds, each group
+    #: with the callable that fills them: it runs with the snapshot's schema first on the
+    #: ``search_path`` (``migrationsupport.asof``), so the normal rebuild code reads the records
+    #: as they stood then.
+    as_of_rebuilds: list[tuple[tuple[type[Model], ...], Callable[[], object]]] = field(default_factory=list)
 
     def api(self, prefix: str, viewset, basename: str) -> None:
         self.api_routes.append(ApiRoute(prefix, viewset, basename))

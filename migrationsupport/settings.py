@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ?as_of=: after the user is known (an as_of view is anonymous), around every view.
+    "migrationsupport.asof.AsOfMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -121,6 +123,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "migrationsupport.asof.as_of_context",
             ],
         },
     },
@@ -225,6 +228,14 @@ if PAGE_CACHE_SECONDS and not REDIS_URL:
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."
     )
 PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
+
+# ?as_of= views (migrationsupport/asof.py): at most this many snapshot schemas are kept (the least
+# recently used are dropped); answers carry Cache-Control max-age this long (a past snapshot never
+# changes); a moment must be at least this many seconds old (a change saved just before it may not
+# be committed yet).
+AS_OF_MAX_SNAPSHOTS = envint("AS_OF_MAX_SNAPSHOTS", 20)
+AS_OF_CACHE_SECONDS = envint("AS_OF_CACHE_SECONDS", 365 * 24 * 3600)
+AS_OF_SETTLE_SECONDS = envint("AS_OF_SETTLE_SECONDS", 120)
 
 # Work a request need not wait for (migrationsupport/tasks.py), such as rebuilding the stored
 # funding totals: with TASK_QUEUE=1 it goes to a Redis queue that `make worker` serves; otherwise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 
+from migrationsupport.asof import with_as_of
 from migrationsupport.history import last_published_change
 
 register = template.Library()
@@ -18,9 +19,13 @@ def record_meta(context, record, title: str = ""):
     ``history.last_published_change``) and a plain-text citation with its permanent address."""
     request = context.get("request")
     path = record.get_absolute_url()
+    permalink = request.build_absolute_uri(path) if request is not None else path
+    as_of = getattr(request, "as_of", None)
+    if as_of is not None:  # a past version is cited with its date: the address shows it again
+        permalink = with_as_of(permalink, as_of.raw)
     return {
         "title": title or str(record),
         "publisher": PUBLISHER,
-        "permalink": request.build_absolute_uri(path) if request is not None else path,
+        "permalink": permalink,
         "updated": last_published_change(record),
     }

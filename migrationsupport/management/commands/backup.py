@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from migrationsupport import asof
+from migrationsupport.models import AsOfSnapshot
+
 
 def pg_environment(db: dict) -> dict[str, str]:
     """libpq's environment for the configured database (the password never on a command line)."""
@@ -43,7 +46,16 @@ class Command(BaseCommand):
         path.parent.mkdir(parents=True, exist_ok=True)
         if postgres:
             result = subprocess.run(
-                ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={path}"],
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    # as_of snapshots are derived from the history and rebuilt when asked for.
+                    f"--exclude-schema={asof.SCHEMA_PREFIX}*",
+                    f"--exclude-table-data={AsOfSnapshot._meta.db_table}",
+                    f"--file={path}",
+                ],
                 env=pg_environment(db),
                 capture_output=True,
                 text=True,
