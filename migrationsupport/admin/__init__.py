@@ -19,6 +19,7 @@ here (``from migrationsupport.admin import PublishableAdmin, ...``).
 """
 
 from . import site_records  # registers the site-wide records
+from . import webhooks  # registers the webhook subscriptions and their delivery log
 
 # isort: split
 from . import accounts  # then replaces the User and Group admins, keeping the registry's order
@@ -40,4 +41,5 @@ __all__ = [
     "accounts",
     "names",
     "site_records",
+    "webhooks",
 ]
