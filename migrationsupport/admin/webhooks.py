@@ -24,6 +24,12 @@ RECORD_EVENTS = [(value, label) for value, label in EventType.choices if value !
 
 
 class SubscriptionForm(forms.ModelForm):
+    target_url = forms.URLField(
+        label=_("Target URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=Subscription._meta.get_field("target_url").help_text,
+    )
     events = forms.MultipleChoiceField(
         label=_("Events"), choices=RECORD_EVENTS, widget=forms.CheckboxSelectMultiple
     )
