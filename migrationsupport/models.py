@@ -390,9 +390,8 @@ class PageSection(PublishableModel):
 from .webhooks.models import Delivery, Subscription  # noqa: E402
 
 __all__ = [
-    "Delivery",
-    "Subscription",
     "Amount",
+    "Delivery",
     "PageSection",
     "PartialDate",
     "PublishableModel",
@@ -400,6 +399,7 @@ __all__ = [
     "Quantity",
     "Source",
     "Status",
+    "Subscription",
     "Theme",
     "published_or_none",
     "published_q",

@@ -233,7 +233,11 @@ PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
 TASK_QUEUE = envbool("TASK_QUEUE", False)
 if TASK_QUEUE and not REDIS_URL:
     raise ImproperlyConfigured("TASK_QUEUE=1 needs REDIS_URL: the queue is kept in Redis.")
-RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900}}
+# "webhooks": one short job per delivery (migrationsupport/webhooks/delivery.py).
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900},
+    "webhooks": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 60},
+}
 RQ_SHOW_ADMIN_LINK = False
 
 # The site's public address, for the absolute addresses in what is built outside a request (the
@@ -262,7 +266,9 @@ WEBHOOKS_READ_TIMEOUT = envint("WEBHOOKS_READ_TIMEOUT", 10)
 # console. The tests use Django's in-memory outbox.
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)

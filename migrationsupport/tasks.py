@@ -16,8 +16,10 @@ run is waiting; the job removes it when it starts, so a change committed while t
 queues the next one. Queued work must therefore be idempotent and read what to do from the
 database, never from arguments captured at enqueue time.
 
-``enqueue_each(func, *args, retry_intervals=...)`` is for work that is one job per call (a webhook
-delivery): no marker, each call its own job, retried by RQ after each interval in turn.
+``enqueue_each(func, *args, retry_intervals=..., queue=...)`` is for work that is one job per call
+(a webhook delivery): no marker, each call its own job, retried by RQ after each interval in turn.
+Webhook deliveries have a queue of their own, ``webhooks``, served by a worker that does not fork
+per job (``make worker`` starts both; docs/performance.md has why).
 """
 
 from __future__ import annotations
@@ -88,17 +90,21 @@ def enqueue(func: Callable[[], object]) -> None:
         func()
 
 
-def enqueue_each(func: Callable[..., object], *args: object, retry_intervals: Sequence[int]) -> None:
-    """Queue ``func(*args)`` as a job of its own, retried (when it raises) after each of
-    ``retry_intervals`` seconds in turn; without the queue, or when Redis fails, run it here once
-    (an error is logged, never raised: the caller's work is done)."""
+def enqueue_each(
+    func: Callable[..., object], *args: object, retry_intervals: Sequence[int], queue: str = QUEUE
+) -> None:
+    """Queue ``func(*args)`` on ``queue`` as a job of its own, retried (when it raises) after each
+    of ``retry_intervals`` seconds in turn; without the queue, or when Redis fails, run it here
+    once (an error is logged, never raised: the caller's work is done)."""
     if queued():
         try:
-            Queue(QUEUE, connection=_connection()).enqueue(
+            Queue(queue, connection=_connection()).enqueue(
                 func,
                 *args,
-                retry=Retry(max=len(retry_intervals), interval=list(retry_intervals)) if retry_intervals else None,
-                job_timeout=settings.RQ_QUEUES[QUEUE]["DEFAULT_TIMEOUT"],
+                retry=Retry(max=len(retry_intervals), interval=list(retry_intervals))
+                if retry_intervals
+                else None,
+                job_timeout=settings.RQ_QUEUES[queue]["DEFAULT_TIMEOUT"],
                 description=f"{_name(func)}{args!r}",
             )
             return

@@ -18,8 +18,10 @@ The other modules: ``filters`` (changelist filters), ``columns`` (column values)
 here (``from migrationsupport.admin import PublishableAdmin, ...``).
 """
 
-from . import site_records  # registers the site-wide records
-from . import webhooks  # registers the webhook subscriptions and their delivery log
+from . import (
+    site_records,  # registers the site-wide records
+    webhooks,  # registers the webhook subscriptions and their delivery log
+)
 
 # isort: split
 from . import accounts  # then replaces the User and Group admins, keeping the registry's order

@@ -125,7 +125,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
             send_test_event(subscription)
         self.message_user(
             request,
-            ngettext("A test event is on its way.", "%(count)d test events are on their way.", queryset.count())
+            ngettext(
+                "A test event is on its way.", "%(count)d test events are on their way.", queryset.count()
+            )
             % {"count": queryset.count()},
         )
 

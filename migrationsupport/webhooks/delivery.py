@@ -1,9 +1,9 @@
 """Sending one delivery: sign it (Standard Webhooks), POST it to the checked address, record the
 attempt, retry or give up, and pause a subscription that keeps failing.
 
-Retries are RQ's (``Retry`` with ``WEBHOOKS_RETRY_INTERVALS``, served by the worker's scheduler,
-``make worker``): a failed attempt that may be retried raises ``DeliveryFailed`` so RQ schedules
-the next one. Every attempt sends the same body with the same ``webhook-id`` and a fresh
+Retries are RQ's (``Retry`` with ``WEBHOOKS_RETRY_INTERVALS``, brought back by the scheduler of
+the ``webhooks`` queue's worker, ``make worker``): a failed attempt that may be retried raises
+``DeliveryFailed`` so RQ schedules the next one. Every attempt sends the same body with the same ``webhook-id`` and a fresh
 ``webhook-timestamp`` and signature. The ``Delivery`` row is the record of truth: an attempt reads
 it first and does nothing for a delivery already delivered, given up or cancelled.
 
@@ -21,10 +21,11 @@ from typing import Any
 import urllib3
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from rq import get_current_job
 from standardwebhooks import Webhook
 
 from .. import tasks
@@ -33,6 +34,10 @@ from .targets import Target, TargetRefused, check_target
 
 logger = logging.getLogger(__name__)
 
+#: The RQ queue of deliveries: its worker runs each job in its own process, without forking one
+#: per job (``rq.worker.SimpleWorker``), since a delivery is short and a fork of the site's process
+#: took longer than the delivery (docs/performance.md).
+QUEUE = "webhooks"
 #: At most this much of a receiver's answer is read (and the start of it kept as the error).
 MAX_RESPONSE_BYTES = 64 * 1024
 USER_AGENT = "MigrationSupport-Webhooks/1"
@@ -84,7 +89,9 @@ def send(target: Target, *, body: bytes, headers: dict[str, str]) -> tuple[int, 
                 assert_hostname=target.host,
             )
         else:
-            pool = urllib3.HTTPConnectionPool(str(address), target.port, timeout=timeout, retries=False, maxsize=1)
+            pool = urllib3.HTTPConnectionPool(
+                str(address), target.port, timeout=timeout, retries=False, maxsize=1
+            )
         try:
             response = pool.urlopen(
                 "POST",
@@ -115,11 +122,13 @@ def max_attempts() -> int:
 
 
 def enqueue(delivery: Delivery) -> None:
-    tasks.enqueue_each(attempt, delivery.pk, retry_intervals=settings.WEBHOOKS_RETRY_INTERVALS)
+    tasks.enqueue_each(attempt, delivery.pk, retry_intervals=settings.WEBHOOKS_RETRY_INTERVALS, queue=QUEUE)
 
 
 def attempt(delivery_id: int) -> None:
     """One attempt at a delivery: what the worker runs (``DeliveryFailed`` asks RQ to retry)."""
+    if get_current_job() is not None:  # in the worker, which lives on between jobs as a web process does
+        close_old_connections()
     delivery = Delivery.objects.select_related("subscription__owner").filter(pk=delivery_id).first()
     if delivery is None or delivery.status not in (DeliveryStatus.PENDING, DeliveryStatus.RETRYING):
         return
@@ -134,9 +143,13 @@ def attempt(delivery_id: int) -> None:
     status_code: int | None = None
     try:
         target = check_target(subscription.target_url)
-        headers = signed_headers(secret=subscription.secret, message_id=delivery.message_id, body=body, now=now)
+        headers = signed_headers(
+            secret=subscription.secret, message_id=delivery.message_id, body=body, now=now
+        )
         status_code, answer = send(target, body=body.encode(), headers=headers)
-        error = "" if 200 <= status_code < 300 else f"HTTP {status_code}: {answer[:500].decode(errors='replace')}"
+        error = (
+            "" if 200 <= status_code < 300 else f"HTTP {status_code}: {answer[:500].decode(errors='replace')}"
+        )
     except TargetRefused as exc:
         error = f"Refused: {exc}"
     except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -191,17 +204,20 @@ def pause(subscription: Subscription, *, reason: str, now: datetime.datetime) ->
     owner = subscription.owner
     logger.warning("Webhook subscription %s paused: %s", subscription.pk, reason)
     if owner.email:
-        send_mail(
-            subject=f"Webhook subscription paused: {subscription.name}",
-            message=(
-                f"Your webhook subscription “{subscription.name}” ({subscription.target_url}) has been paused: "
-                f"{reason}\n\nNo events are sent to it until you resume it in the admin "
-                "(Webhook subscriptions, action “Resume”). The delivery log there shows the errors."
-            ),
-            from_email=None,
-            recipient_list=[owner.email],
-            fail_silently=True,
-        )
+        try:
+            send_mail(
+                subject=f"Webhook subscription paused: {subscription.name}",
+                message=(
+                    f"Your webhook subscription “{subscription.name}” ({subscription.target_url}) "
+                    f"has been paused: {reason}\n\nNo events are sent to it until you resume it in "
+                    "the admin (Webhook subscriptions, action “Resume”). Its delivery log there "
+                    "shows the errors."
+                ),
+                from_email=None,
+                recipient_list=[owner.email],
+            )
+        except Exception:  # the pause stands and shows in the admin; the mail is logged
+            logger.exception("Could not tell %s that subscription %s is paused", owner.email, subscription.pk)
     return True
 
 

@@ -38,7 +38,7 @@ def publication_event(*, before: str | None, after: str | None) -> EventType | N
 
 @dataclass
 class RecordEvent:
-    type: EventType
+    event_type: EventType
     model: type[models.Model]
     pk: Any
     record_type: str
@@ -52,7 +52,7 @@ class RecordEvent:
 def payload(event: RecordEvent, record: dict[str, Any] | None) -> dict[str, Any]:
     """The body of every delivery of ``event`` (docs/api.md, "Webhooks")."""
     return {
-        "type": f"record.{event.type}",
+        "type": f"record.{event.event_type}",
         "timestamp": event.occurred_at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
         "data": {
             "event_id": str(event.event_id),
@@ -68,7 +68,7 @@ def _interested(event: RecordEvent) -> list[Subscription]:
     return [
         subscription
         for subscription in Subscription.objects.filter(is_active=True)
-        if subscription.wants(event=event.type, record_type=event.record_type)
+        if subscription.wants(event=event.event_type, record_type=event.record_type)
     ]
 
 
@@ -85,7 +85,7 @@ def dispatch(event: RecordEvent) -> list[Delivery]:
     if not subscriptions:
         return []
     record = None
-    if event.type in (EventType.PUBLISHED, EventType.UPDATED):
+    if event.event_type in (EventType.PUBLISHED, EventType.UPDATED):
         record = records.public_representation(route, event.pk)
         if record is None:  # not public after all: its page belongs to a draft
             return []
@@ -95,7 +95,7 @@ def dispatch(event: RecordEvent) -> list[Delivery]:
             Delivery(
                 subscription=subscription,
                 event_id=event.event_id,
-                event_type=event.type,
+                event_type=event.event_type,
                 record_type=event.record_type,
                 record_id=event.record_id,
                 payload=body,
@@ -136,7 +136,7 @@ def _record_event(instance: PublishableModel, *, before: str | None, after: str 
     if route is None:  # not in the API (a page section): nothing to tell its consumers
         return None
     return RecordEvent(
-        type=event_type,
+        event_type=event_type,
         model=type(instance),
         pk=instance.pk,
         record_type=route.basename,

@@ -21,7 +21,7 @@ class EventType(models.TextChoices):
 
 
 #: The prefix Standard Webhooks gives a symmetric secret: ``whsec_`` + base64 of the key.
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 #: 32 random bytes: the specification asks for 24 to 64.
 SECRET_BYTES = 32
 

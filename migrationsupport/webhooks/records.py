@@ -53,7 +53,12 @@ def _anonymous_request() -> Request:
 
 def _view(route: ApiRoute, action: str = "retrieve"):
     return route.viewset(
-        request=_anonymous_request(), args=(), kwargs={}, format_kwarg=None, action=action, basename=route.basename
+        request=_anonymous_request(),
+        args=(),
+        kwargs={},
+        format_kwarg=None,
+        action=action,
+        basename=route.basename,
     )
 
 

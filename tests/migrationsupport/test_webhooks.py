@@ -18,6 +18,7 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from redis import Redis
+from rq import Queue
 from standardwebhooks import Webhook
 
 from migrationsupport import services
@@ -33,6 +34,8 @@ from tests.support.webhook_receiver import Receiver
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A Redis database of its own (the task-queue tests use 14, the cache tests 15).
 REDIS_URL = "redis://127.0.0.1:6379/13"
+# The deliveries' worker, as the Makefile's `worker` target starts it.
+WORKER_ARGS = ["webhooks", "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker"]
 
 
 @pytest.fixture
@@ -104,7 +107,11 @@ def test_publishing_posts_a_signed_payload_that_is_the_public_api_record(
     assert body["data"]["record"] == client.get(f"/api/v1/funding/{record.slug}/").json()
 
     delivery = Delivery.objects.get()
-    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (DeliveryStatus.DELIVERED, 1, 200)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
+        DeliveryStatus.DELIVERED,
+        1,
+        200,
+    )
     assert delivery.message_id == request.headers["webhook-id"]
     # A signature made with another secret does not verify.
     with pytest.raises(Exception, match="signature"):
@@ -239,7 +246,9 @@ def test_a_public_address_is_allowed_and_the_setting_allows_private_ones(setting
 
 
 @pytest.mark.django_db
-def test_the_target_is_checked_again_when_sending(receiver, settings, owner, django_capture_on_commit_callbacks):
+def test_the_target_is_checked_again_when_sending(
+    receiver, settings, owner, django_capture_on_commit_callbacks
+):
     subscription = subscribe(owner, receiver.url)  # allowed when it was saved
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False  # ...but not when the event is sent
     with django_capture_on_commit_callbacks(execute=True):
@@ -256,7 +265,12 @@ def test_the_admin_refuses_a_private_target(settings, owner, client):
     owner.is_superuser = True
     owner.save()
     client.force_login(owner)
-    data = {"name": "x", "target_url": "http://169.254.169.254/", "events": ["published"], "record_types": ["funding"]}
+    data = {
+        "name": "x",
+        "target_url": "http://169.254.169.254/",
+        "events": ["published"],
+        "record_types": ["funding"],
+    }
     response = client.post(admin_url(Subscription, "add"), data)
     assert response.status_code == 200
     assert "not public" in response.content.decode()
@@ -328,11 +342,14 @@ def test_officers_keep_their_own_subscriptions_and_can_send_a_test_event(
     assert response.status_code == 302, response.content.decode()
     subscription = Subscription.objects.get()
     assert subscription.owner == ann and subscription.secret.startswith("whsec_")
-    assert subscription.secret in client.get(admin_url(subscription, "change", subscription.pk)).content.decode()
+    assert (
+        subscription.secret in client.get(admin_url(subscription, "change", subscription.pk)).content.decode()
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            admin_url(Subscription, "changelist"), {"action": "send_test", "_selected_action": [subscription.pk]}
+            admin_url(Subscription, "changelist"),
+            {"action": "send_test", "_selected_action": [subscription.pk]},
         )
     body = verified(subscription, receiver.wait_for(1)[0])
     assert body["type"] == "webhook.test"
@@ -350,7 +367,7 @@ def test_officers_keep_their_own_subscriptions_and_can_send_a_test_event(
 @pytest.fixture
 def queue(settings):
     settings.TASK_QUEUE = True
-    settings.RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60}}
+    settings.RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 60} for name in ("default", "webhooks")}
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     yield redis
@@ -358,7 +375,8 @@ def queue(settings):
 
 
 def start_worker(*, retry_intervals: str) -> subprocess.Popen:
-    """The real worker as `make worker` runs it (with RQ's scheduler, which brings retries back)."""
+    """The deliveries' real worker as `make worker` runs it (with RQ's scheduler, which brings
+    retries back)."""
     env = {
         **os.environ,
         "DATABASE_URL": child_database_url(),
@@ -372,7 +390,7 @@ def start_worker(*, retry_intervals: str) -> subprocess.Popen:
         "SITE_URL": "http://testserver",
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "rqworker", "default", "--with-scheduler"],
+        [sys.executable, "manage.py", "rqworker", *WORKER_ARGS],
         cwd=BASE_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -415,6 +433,7 @@ def test_the_worker_delivers_and_retries_a_failed_attempt_with_the_same_id(
     assert receiver.requests == []
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.PENDING
+    assert Queue("webhooks", connection=queue).count == 1
 
     worker = start_worker(retry_intervals="1,1")
     try:
