@@ -3,9 +3,10 @@ attempt, retry or give up, and pause a subscription that keeps failing.
 
 Retries are RQ's (``Retry`` with ``WEBHOOKS_RETRY_INTERVALS``, brought back by the scheduler of
 the ``webhooks`` queue's worker, ``make worker``): a failed attempt that may be retried raises
-``DeliveryFailed`` so RQ schedules the next one. Every attempt sends the same body with the same ``webhook-id`` and a fresh
-``webhook-timestamp`` and signature. The ``Delivery`` row is the record of truth: an attempt reads
-it first and does nothing for a delivery already delivered, given up or cancelled.
+``DeliveryFailed`` so RQ schedules the next one. Every attempt sends the same body with the same
+``webhook-id`` and a fresh ``webhook-timestamp`` and signature. The ``Delivery`` row is the record
+of truth: an attempt reads it first and does nothing for a delivery already delivered, given up or
+cancelled.
 
 Without the queue (``TASK_QUEUE`` off, ``make run``) the attempt runs in the web process once the
 transaction commits, and once only: a failure is recorded and the admin's "send again" repeats it.
