@@ -139,7 +139,7 @@ def _record_event(instance: PublishableModel, *, before: str | None, after: str 
         event_type=event_type,
         model=type(instance),
         pk=instance.pk,
-        record_type=route.basename,
+        record_type=route.prefix,
         record_id=records.public_identifier(route, instance),
     )
 

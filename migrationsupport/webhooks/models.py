@@ -52,7 +52,7 @@ class Subscription(models.Model):
     )
     events = models.JSONField(_("events"), default=list, help_text=_("The event types sent."))
     record_types = models.JSONField(
-        _("record types"), default=list, help_text=_("API record types (``funding``, ``countries``…).")
+        _("record types"), default=list, help_text=_("The API's lists (funding, countries…).")
     )
     filters = models.CharField(
         _("record filters"),

@@ -20,8 +20,9 @@ from ..registry import ApiRoute, registry
 
 
 def record_types() -> dict[str, ApiRoute]:
-    """The API's record types by name (``funding``, ``country``…): the router's basenames."""
-    return {route.basename: route for route in registry.api_routes}
+    """The API's record types by name: the lists' names in their addresses (``funding``,
+    ``countries``, ``route-figures``…), so ``/api/v1/<record type>/<id>/`` is a record's address."""
+    return {route.prefix: route for route in registry.api_routes}
 
 
 def record_type_of(model: type[models.Model]) -> ApiRoute | None:
@@ -100,7 +101,7 @@ def filters_error(record_type_names: list[str], filters: str) -> str | None:
         filterset = filterset_class(data=relevant, queryset=route.viewset.queryset.model._base_manager.none())
         if not filterset.is_valid():
             problems = "; ".join(f"{key}: {' '.join(errors)}" for key, errors in filterset.errors.items())
-            return f"{route.basename}: {problems}"
+            return f"{route.prefix}: {problems}"
     unknown = sorted(set(data) - known)
     if unknown:
         return f"No chosen record type has the filter {', '.join(unknown)}."

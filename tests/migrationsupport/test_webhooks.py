@@ -27,7 +27,20 @@ from migrationsupport.webhooks.events import publication_event
 from migrationsupport.webhooks.models import Delivery, DeliveryStatus, EventType, Subscription
 from migrationsupport.webhooks.targets import TargetRefused, check_target
 from tests.admin.conftest import admin_url
-from tests.factories import FundingRecordFactory, RegionFactory
+from tests.factories import (
+    AgreementEventFactory,
+    AgreementFactory,
+    CountryFactory,
+    DocumentFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    PledgingConferenceFactory,
+    PopulationFigureFactory,
+    RegionFactory,
+    RouteFactory,
+    SourceFactory,
+    ThemeFactory,
+)
 from tests.support.database import child_database_url
 from tests.support.webhook_receiver import Receiver
 
@@ -118,6 +131,37 @@ def test_publishing_posts_a_signed_payload_that_is_the_public_api_record(
         Webhook(subscribe(owner, receiver.url).secret).verify(request.body, request.headers)
 
 
+@pytest.mark.parametrize(
+    ("record_type", "factory"),
+    [
+        ("regions", RegionFactory),
+        ("countries", CountryFactory),
+        ("routes", RouteFactory),
+        ("population-figures", PopulationFigureFactory),
+        ("instruments", InstrumentFactory),
+        ("conferences", PledgingConferenceFactory),
+        ("agreements", AgreementFactory),
+        ("agreement-events", AgreementEventFactory),
+        ("documents", DocumentFactory),
+        ("themes", ThemeFactory),
+        ("sources", SourceFactory),
+    ],
+)
+@pytest.mark.django_db
+def test_every_record_type_is_sent_as_its_api_address_answers(
+    receiver, owner, client, record_type, factory, django_capture_on_commit_callbacks
+):
+    subscription = subscribe(owner, receiver.url, record_types=[record_type])
+    record = factory(status=Status.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish(instance=record, user=None)
+    body = verified(subscription, receiver.wait_for(1)[0])
+    assert body["data"]["record_type"] == record_type
+    answer = client.get(f"/api/v1/{record_type}/{body['data']['id']}/")
+    assert answer.status_code == 200
+    assert body["data"]["record"] == answer.json()
+
+
 @pytest.mark.django_db
 def test_edits_unpublishing_and_deleting(receiver, owner, django_capture_on_commit_callbacks):
     subscription = subscribe(owner, receiver.url)
@@ -195,7 +239,7 @@ def test_record_types_events_and_filters_choose_what_a_subscription_gets(
 ):
     region = RegionFactory()
     in_region = subscribe(owner, receiver.url, filters=f"region={region.slug}", events=["published"])
-    regions_only = subscribe(owner, receiver.url, record_types=["region"])
+    regions_only = subscribe(owner, receiver.url, record_types=["regions"])
     with django_capture_on_commit_callbacks(execute=True):
         elsewhere = FundingRecordFactory()
         inside = FundingRecordFactory(regions=[region])
