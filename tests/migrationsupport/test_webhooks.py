@@ -252,6 +252,35 @@ def test_record_types_events_and_filters_choose_what_a_subscription_gets(
     assert elsewhere.slug not in {d.record_id for d in Delivery.objects.all()}
 
 
+@pytest.mark.django_db
+def test_https_targets_must_show_a_certificate_the_system_trusts_for_their_name(
+    settings, owner, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.TASK_QUEUE = False
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=receiver"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+        check=True,
+        capture_output=True,
+    )
+    with Receiver(certificate=str(certificate), key=str(key)) as receiver:
+        subscription = subscribe(owner, receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            FundingRecordFactory()  # a self-signed certificate nobody trusts
+        refused = subscription.deliveries.get()
+        assert refused.status == DeliveryStatus.FAILED
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error
+        assert receiver.requests == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # now trusted, for 127.0.0.1
+        with django_capture_on_commit_callbacks(execute=True):
+            FundingRecordFactory()
+        (request,) = receiver.wait_for(1)
+        assert verified(subscription, request)["type"] == "record.published"
+
+
 # --- SSRF ---------------------------------------------------------------------------------------
 
 
@@ -403,6 +432,52 @@ def test_officers_keep_their_own_subscriptions_and_can_send_a_test_event(
     other.force_login(bob)
     assert other.get(admin_url(subscription, "change", subscription.pk)).status_code == 302  # not bob's
     assert "Ann" not in other.get(admin_url(Delivery, "changelist")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_checks_filters_against_the_api_lists(settings, owner, client):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    owner.is_superuser = True
+    owner.save()
+    client.force_login(owner)
+    region = RegionFactory()
+    data = {
+        "name": "x",
+        "target_url": "http://127.0.0.1:9/",
+        "events": ["published"],
+        "record_types": ["funding"],
+    }
+    for filters, error in [
+        ("colour=blue", "No chosen record type has the filter colour."),
+        ("region=no-such-region", "funding: region:"),
+        ("iso_code=TR", "No chosen record type has the filter iso_code."),  # not one of funding's
+    ]:
+        response = client.post(admin_url(Subscription, "add"), {**data, "filters": filters})
+        assert response.status_code == 200 and error in response.content.decode(), filters
+    response = client.post(
+        admin_url(Subscription, "add"), {**data, "filters": f"region={region.slug}&donor=eu"}
+    )
+    assert response.status_code == 302
+    assert Subscription.objects.get().filters == f"region={region.slug}&donor=eu"
+
+
+@pytest.mark.django_db
+def test_the_delivery_log_sends_a_failed_delivery_again_with_the_same_id(
+    receiver, owner, admin_client, django_capture_on_commit_callbacks
+):
+    subscription = subscribe(owner, receiver.url)
+    receiver.statuses.append(500)
+    with django_capture_on_commit_callbacks(execute=True):
+        FundingRecordFactory()
+    delivery = subscription.deliveries.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    admin_client.post(
+        admin_url(Delivery, "changelist"), {"action": "send_again", "_selected_action": [delivery.pk]}
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_status_code) == (DeliveryStatus.DELIVERED, 200)
+    first, second = receiver.requests
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == delivery.message_id
 
 
 # --- The real worker (TASK_QUEUE=1) ---------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""A real HTTP receiver for webhooks on a free loopback port, in a thread: it keeps every request
-(headers, body, arrival time) and answers with the statuses it is given, then 200."""
+"""A real HTTP(S) receiver for webhooks on a free loopback port, in a thread: it keeps every
+request (headers, body, arrival time) and answers with the statuses it is given, then 200."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -19,7 +20,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, *, certificate: str | None = None, key: str | None = None) -> None:
         self.requests: list[Received] = []
         self.statuses: deque[int] = deque()
         self.arrived = threading.Condition()
@@ -45,11 +46,17 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if certificate:  # HTTPS with this certificate
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate, key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def __enter__(self) -> Receiver:
         self.thread.start()
