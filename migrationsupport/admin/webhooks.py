@@ -152,7 +152,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         "last_status_code",
         "last_attempt_at",
     )
-    list_filter = ("status", "event_type", "record_type", "subscription")
+    # Only the subscriptions whose deliveries this officer sees, not everyone's names.
+    list_filter = ("status", "event_type", "record_type", ("subscription", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("subscription",)
     search_fields = ("record_id", "message_id", "event_id")
     date_hierarchy = "created_at"
@@ -178,7 +179,12 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send again (same webhook-id)"), permissions=["resend"])
     def send_again(self, request, queryset):
-        chosen = list(queryset.exclude(status=DeliveryStatus.DELIVERED).filter(subscription__is_active=True))
+        # Not one still being retried (it has a job queued) nor one delivered.
+        chosen = list(
+            queryset.filter(
+                status__in=(DeliveryStatus.FAILED, DeliveryStatus.CANCELLED), subscription__is_active=True
+            )
+        )
         for delivery in chosen:
             Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, attempts=0)
             webhook_delivery.enqueue(delivery)

@@ -7,6 +7,7 @@ the ``standardwebhooks`` package; loopback targets need WEBHOOKS_ALLOW_PRIVATE_T
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 from redis import Redis
 from rq import Queue
 from standardwebhooks import Webhook
@@ -68,7 +70,8 @@ def owner(django_user_model):
 def subscribe(owner, url: str, **fields) -> Subscription:
     fields.setdefault("events", [e.value for e in EventType if e != EventType.TEST])
     fields.setdefault("record_types", ["funding"])
-    return Subscription.objects.create(owner=owner, name="Mirror", target_url=url, **fields)
+    fields.setdefault("name", "Mirror")
+    return Subscription.objects.create(owner=owner, target_url=url, **fields)
 
 
 def verified(subscription: Subscription, request) -> dict:
@@ -390,6 +393,24 @@ def test_a_subscription_that_keeps_failing_is_paused_and_its_owner_told(
 
 
 @pytest.mark.django_db
+def test_a_subscription_failing_for_hours_is_paused_before_the_count_is_reached(
+    receiver, owner, django_capture_on_commit_callbacks
+):
+    subscription = subscribe(owner, receiver.url)
+    Subscription.objects.filter(pk=subscription.pk).update(
+        failing_since=timezone.now() - datetime.timedelta(hours=24, minutes=1)
+    )
+    receiver.statuses.append(500)
+    with django_capture_on_commit_callbacks(execute=True):
+        FundingRecordFactory()
+    subscription.refresh_from_db()
+    assert subscription.consecutive_failures == 1  # far from 5...
+    assert not subscription.is_active  # ...but nothing has worked for a day
+    assert subscription.pause_reason == "Every attempt has failed for 24 hours or more."
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
 def test_a_success_resets_the_failure_count(receiver, settings, owner, django_capture_on_commit_callbacks):
     settings.WEBHOOKS_PAUSE_AFTER_FAILURES = 2
     subscription = subscribe(owner, receiver.url)
@@ -445,6 +466,14 @@ def test_officers_keep_their_own_subscriptions_and_can_send_a_test_event(
     other.force_login(bob)
     assert other.get(admin_url(subscription, "change", subscription.pk)).status_code == 302  # not bob's
     assert "Ann" not in other.get(admin_url(Delivery, "changelist")).content.decode()
+
+    # Two subscriptions with deliveries each side: the log's filter names only one's own.
+    for user, name in [(ann, "Ann's second"), (bob, "Bob's first"), (bob, "Bob's second")]:
+        Delivery.objects.create(
+            subscription=subscribe(user, receiver.url, name=name), event_type="test", payload={}
+        )
+    page = client.get(admin_url(Delivery, "changelist")).content.decode()
+    assert "Ann&#x27;s second" in page and "Bob" not in page
 
 
 @pytest.mark.django_db
