@@ -40,13 +40,16 @@ browser-deps:
 	@test -f node_modules/axe-core/axe.min.js || { test -f package-lock.json \
 		&& npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }
 
-# The task queue's worker (migrationsupport/tasks.py): needs REDIS_URL and TASK_QUEUE=1 in the
-# environment of the web processes and of this one, with the same DATABASE_URL. The scheduler
-# brings failed jobs back for their retries.
+# The task queue's workers (migrationsupport/tasks.py): need REDIS_URL and TASK_QUEUE=1 in the
+# environment of the web processes and of these, with the same DATABASE_URL. Each scheduler
+# brings failed jobs back for their retries. Two processes: "default" (rebuilds, a process forked
+# per job) and "webhooks" (deliveries: short jobs, run without a fork); stopping the first stops both.
 worker: install
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL (and TASK_QUEUE=1 for the web processes);" \
 		"without them queued work runs in the web process itself." >&2; exit 2; }
-	TASK_QUEUE=1 $(BIN)/python manage.py rqworker default --with-scheduler
+	TASK_QUEUE=1 $(BIN)/python manage.py rqworker webhooks --with-scheduler --worker-class rq.worker.SimpleWorker & \
+		trap 'kill $$!' EXIT; \
+		TASK_QUEUE=1 $(BIN)/python manage.py rqworker default --with-scheduler
 
 # tests/migrationsupport/test_pgbouncer.py runs the site through a PgBouncer of its own in
 # transaction mode, on a free port: Debian's pgbouncer, installed when missing.

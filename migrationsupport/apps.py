@@ -14,6 +14,7 @@ class MigrationSupportConfig(AppConfig):
         from .registry import registry
         from .search import CORE_RECORD_TYPES
         from .sitemaps import published_sitemap
+        from .webhooks import events as webhook_events
 
         registry.search.extend(CORE_RECORD_TYPES)
         registry.sitemaps["themes"] = published_sitemap(Theme)
@@ -27,3 +28,4 @@ class MigrationSupportConfig(AppConfig):
         post_save.connect(on_change, dispatch_uid="content-version-save", weak=False)
         post_delete.connect(on_change, dispatch_uid="content-version-delete", weak=False)
         m2m_changed.connect(on_change, dispatch_uid="content-version-m2m", weak=False)
+        webhook_events.connect()

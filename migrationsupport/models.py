@@ -165,6 +165,9 @@ class PublishableModel(models.Model):
     _history_user: AbstractBaseUser
     _change_reason: str
     skip_history_when_saving: bool
+    # What a save changed, for the webhooks' events (webhooks.events).
+    _status_as_loaded: str
+    _status_before_save: str | None
 
     class Meta:
         abstract = True
@@ -172,6 +175,14 @@ class PublishableModel(models.Model):
     if TYPE_CHECKING:
         # Every concrete record type has its page (or its place on another record's page).
         def get_absolute_url(self) -> str: ...
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The status as read, so that a save knows what it changed (webhooks.events).
+        if "status" in instance.__dict__:
+            instance._status_as_loaded = instance.status
+        return instance
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -392,9 +403,14 @@ class AsOfSnapshot(models.Model):
         return self.schema
 
 
+# The webhooks' models live with their code; imported here so Django finds them.
+from .webhooks.models import Delivery, Subscription  # noqa: E402
+
+
 __all__ = [
     "Amount",
     "AsOfSnapshot",
+    "Delivery",
     "PageSection",
     "PartialDate",
     "PublishableModel",
@@ -402,6 +418,7 @@ __all__ = [
     "Quantity",
     "Source",
     "Status",
+    "Subscription",
     "Theme",
     "published_or_none",
     "published_q",

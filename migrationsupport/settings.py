@@ -244,8 +244,51 @@ AS_OF_SETTLE_SECONDS = envint("AS_OF_SETTLE_SECONDS", 120)
 TASK_QUEUE = envbool("TASK_QUEUE", False)
 if TASK_QUEUE and not REDIS_URL:
     raise ImproperlyConfigured("TASK_QUEUE=1 needs REDIS_URL: the queue is kept in Redis.")
-RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900}}
+# "webhooks": one short job per delivery (migrationsupport/webhooks/delivery.py).
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900},
+    "webhooks": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 60},
+}
 RQ_SHOW_ADMIN_LINK = False
+
+# The site's public address, for the absolute addresses in what is built outside a request (the
+# webhooks' payloads): SITE_URL, else https:// and the first ALLOWED_HOSTS name.
+_named_hosts = [host for host in ALLOWED_HOSTS if host and not host.startswith((".", "*"))]
+SITE_URL = env("SITE_URL").rstrip("/") or (
+    "http://localhost:8000" if DEBUG or not _named_hosts else f"https://{_named_hosts[0]}"
+)
+
+# Webhooks (migrationsupport/webhooks, docs/api.md): each delivery is tried again after these many
+# seconds in turn (on the queue; in-process, once); a subscription is paused after
+# WEBHOOKS_PAUSE_AFTER_FAILURES deliveries in a row gave up, or after failing for
+# WEBHOOKS_PAUSE_AFTER_HOURS. Targets on loopback, private or link-local networks are refused
+# unless WEBHOOKS_ALLOW_PRIVATE_TARGETS=1 (a receiver on the same network; the tests).
+_retry_intervals = envlist("WEBHOOKS_RETRY_INTERVALS", "10,30,90,270,810,2430")
+if not all(seconds.isdigit() for seconds in _retry_intervals):
+    raise ImproperlyConfigured("WEBHOOKS_RETRY_INTERVALS must be seconds separated by commas, e.g. 10,30,90.")
+WEBHOOKS_RETRY_INTERVALS = [int(seconds) for seconds in _retry_intervals]
+WEBHOOKS_PAUSE_AFTER_FAILURES = envint("WEBHOOKS_PAUSE_AFTER_FAILURES", 5)
+WEBHOOKS_PAUSE_AFTER_HOURS = envint("WEBHOOKS_PAUSE_AFTER_HOURS", 24)
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = envbool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOKS_CONNECT_TIMEOUT = envint("WEBHOOKS_CONNECT_TIMEOUT", 5)
+WEBHOOKS_READ_TIMEOUT = envint("WEBHOOKS_READ_TIMEOUT", 10)
+
+# Email (a paused webhook subscription's owner is told): SMTP from the environment; on DEBUG the
+# console. The tests use Django's in-memory outbox.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -15,13 +15,18 @@ saves (an import, a bulk publish) queues one run, not one per record. A marker i
 run is waiting; the job removes it when it starts, so a change committed while the job runs
 queues the next one. Queued work must therefore be idempotent and read what to do from the
 database, never from arguments captured at enqueue time.
+
+``enqueue_each(func, *args, retry_intervals=..., queue=...)`` is for work that is one job per call
+(a webhook delivery): no marker, each call its own job, retried by RQ after each interval in turn.
+Webhook deliveries have a queue of their own, ``webhooks``, served by a worker that does not fork
+per job (``make worker`` starts both; docs/performance.md has why).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from django.conf import settings
@@ -83,6 +88,32 @@ def enqueue(func: Callable[[], object]) -> None:
     except RedisError:
         logger.warning("Task queue unreachable: running %s in this process", _name(func), exc_info=True)
         func()
+
+
+def enqueue_each(
+    func: Callable[..., object], *args: object, retry_intervals: Sequence[int], queue: str = QUEUE
+) -> None:
+    """Queue ``func(*args)`` on ``queue`` as a job of its own, retried (when it raises) after each
+    of ``retry_intervals`` seconds in turn; without the queue, or when Redis fails, run it here
+    once (an error is logged, never raised: the caller's work is done)."""
+    if queued():
+        try:
+            Queue(queue, connection=_connection()).enqueue(
+                func,
+                *args,
+                retry=Retry(max=len(retry_intervals), interval=list(retry_intervals))
+                if retry_intervals
+                else None,
+                job_timeout=settings.RQ_QUEUES[queue]["DEFAULT_TIMEOUT"],
+                description=f"{_name(func)}{args!r}",
+            )
+            return
+        except RedisError:
+            logger.warning("Task queue unreachable: running %s in this process", _name(func), exc_info=True)
+    try:
+        func(*args)
+    except Exception:
+        logger.exception("%s%r failed", _name(func), args)
 
 
 def run_after_commit(func: Callable[[], object]) -> None:

@@ -18,7 +18,10 @@ The other modules: ``filters`` (changelist filters), ``columns`` (column values)
 here (``from migrationsupport.admin import PublishableAdmin, ...``).
 """
 
-from . import site_records  # registers the site-wide records
+from . import (
+    site_records,  # registers the site-wide records
+    webhooks,  # registers the webhook subscriptions and their delivery log
+)
 
 # isort: split
 from . import accounts  # then replaces the User and Group admins, keeping the registry's order
@@ -40,4 +43,5 @@ __all__ = [
     "accounts",
     "names",
     "site_records",
+    "webhooks",
 ]

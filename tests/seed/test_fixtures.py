@@ -17,7 +17,7 @@ from django.template import Context, Template
 
 from agreements.models import Agreement, AgreementEvent, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
-from migrationsupport.models import PageSection, Source, Theme
+from migrationsupport.models import PageSection, PublishableModel, Source, Theme
 from migrationsupport.richtext import RichTextField, sanitise
 from regions.models import (
     LIST_NOT_GIVEN,
@@ -63,6 +63,7 @@ def record_models():
         m
         for m in apps.get_models()
         if m._meta.app_label in APPS
+        and issubclass(m, PublishableModel)  # not the webhooks' subscriptions and their log
         and not m.__name__.startswith("Historical")
         and not getattr(m, "DERIVED", False)  # stored computations (funding.rollup), not records
     ]
