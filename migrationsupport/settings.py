@@ -231,6 +231,10 @@ PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
 # it runs in the request's process once its transaction commits. Off by default: with it on and no
 # worker running, nothing queued would ever run.
 TASK_QUEUE = envbool("TASK_QUEUE", False)
+
+# Whether readers see which officer made a public change (record pages, "What changed", feeds).
+# Off by default: the public sees the date, the fields and the officer's public change note.
+SHOW_OFFICER_NAMES = envbool("SHOW_OFFICER_NAMES", False)
 if TASK_QUEUE and not REDIS_URL:
     raise ImproperlyConfigured("TASK_QUEUE=1 needs REDIS_URL: the queue is kept in Redis.")
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 900}}
