@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
 
 from .models import (
     CurrentTransactionId,
@@ -122,7 +123,8 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
         kind = Kind.DELETED if deleted else Kind.WITHDRAWN
     else:
         return  # a draft's edit, or the deletion of a record the public never saw
-    previous = _last_version_row(label, instance.pk) if was_public else None
+    # The version the public saw last: a change, a republication and a withdrawal start from it.
+    previous = _last_version_row(label, instance.pk)
     lookup = str(getattr(history_instance, lookup_field(model), "") or "")
     name = str(instance)
     if not is_public and last is not None:  # withdrawn: the names the public saw, not the draft's
@@ -138,6 +140,7 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
         changed_at=history_instance.history_date,
         history_id=history_instance.history_id,
         previous_history_id=previous.history_id if previous else None,
+        record_version=history_instance.version,
         note=getattr(instance, "_public_change_note", "") or "",
         user_id=user,
     )
@@ -396,8 +399,8 @@ class FieldChange:
 
 @dataclass
 class ReaderChange:
-    """One public change of one record, as a reader sees it: the entries of one transaction of
-    one record make one change (a form's save and its many-to-many relations)."""
+    """One public change of one record, as a reader sees it: the entries of one version of one
+    record, in one transaction, make one change (a form's save and its many-to-many relations)."""
 
     model_label: str
     object_id: int
@@ -413,6 +416,8 @@ class ReaderChange:
     last_id: int = 0
     history_id: int | None = None
     previous_history_id: int | None = None
+    #: Shown on another record's page as one of its parts (an event on its agreement's page).
+    part: bool = False
 
     @property
     def action(self) -> str:
@@ -431,12 +436,12 @@ def reader_rows() -> models.QuerySet[PublicChange]:
 
 
 def group_rows(rows: Sequence[PublicChange]) -> list[ReaderChange]:
-    """Rows (newest first) grouped per record and transaction into ``ReaderChange``s."""
+    """Rows (newest first) grouped per record, transaction and version into ``ReaderChange``s."""
     changes: list[ReaderChange] = []
     current: ReaderChange | None = None
     key = None
     for row in rows:
-        row_key = (row.model_label, row.object_id, row.txid)
+        row_key = (row.model_label, row.object_id, row.txid, row.record_version)
         if current is not None and row_key == key:
             # Older entry of the same save: the change starts from its previous version.
             current.previous_history_id = row.previous_history_id
@@ -475,7 +480,7 @@ def describe(rows: Sequence[PublicChange], *, record_url=None) -> list[ReaderCha
     models_by_label = {model._meta.label_lower: model for model in publishable_models()}
     wanted: dict[str, set[int]] = defaultdict(set)
     for change in changes:
-        if change.kind == Kind.CHANGED and change.history_id and change.previous_history_id:
+        if change.kind in (Kind.CHANGED, Kind.PUBLISHED) and change.history_id and change.previous_history_id:
             wanted[change.model_label] |= {change.history_id, change.previous_history_id}
     renderer = _Renderer()
     entries: dict[tuple[str, int], Any] = {}
@@ -520,10 +525,10 @@ def public_field_names(model: type[models.Model]) -> list[str]:
     names: list[str] = []
     if route is not None:
         serializer = route.viewset.serializer_class()
-        for api_field in serializer.fields.values():
+        for field_name, api_field in serializer.fields.items():
             source = (api_field.source or "").split(".")[0]
-            if source and source != "*":
-                names.append(source)
+            # A field reading the whole record (a partial date's two columns) is named as its field.
+            names.append(field_name if source in ("", "*") else source)
     else:
         names = [f.name for f in model._meta.get_fields() if not f.auto_created]
     model_fields = {f.name: f for f in model._meta.get_fields() if not f.auto_created}
@@ -549,7 +554,7 @@ class _Renderer:
     def load_m2m(self, model, history_ids: set[int]) -> None:
         history_model = history_model_of(model)
         for m2m in getattr(history_model, "_history_m2m_fields", []):
-            m2m_history = history_model._meta.get_field(m2m.name).related_model
+            m2m_history = HistoricalRecords.m2m_models[m2m]
             target = f"{m2m.m2m_reverse_field_name()}_id"
             for history_id, value in m2m_history._default_manager.filter(
                 history_id__in=history_ids
@@ -607,3 +612,29 @@ class _Renderer:
             names = sorted(self.names[(token[1], pk)] for pk in token[2] if (token[1], pk) in self.names)
             return ", ".join(names) or "—"
         return "—"
+
+
+#: How many changes a record's page lists (the "What changed" page has them all).
+RECORD_PAGE_CHANGES = 10
+
+
+def record_change_rows(record: PublishableModel) -> models.QuerySet[PublicChange]:
+    """The public changes of ``record`` and of the records shown on its page as its parts (its
+    agreement's events, its route's figures: ``PAGE_OWNER``), newest first."""
+    from .services import publishable_models
+
+    condition = Q(model_label=record._meta.label_lower, object_id=record.pk)
+    for model in publishable_models():
+        owner = getattr(model, "PAGE_OWNER", None)
+        if owner and model._meta.get_field(owner).related_model is type(record):
+            parts = model._base_manager.filter(**{owner: record.pk}).values("pk")
+            condition |= Q(model_label=model._meta.label_lower, object_id__in=parts)
+    return reader_rows().filter(condition).order_by("-changed_at", "-id")
+
+
+def record_changes(record: PublishableModel, *, limit: int = RECORD_PAGE_CHANGES) -> list[ReaderChange]:
+    """What a record's page lists under "Changes": its last public changes, with old → new."""
+    changes = describe(list(record_change_rows(record)[: limit * 3]))[:limit]
+    for change in changes:
+        change.part = change.model_label != record._meta.label_lower
+    return changes

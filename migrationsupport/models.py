@@ -424,6 +424,9 @@ class PublicChange(models.Model):
     changed_at = models.DateTimeField()
     history_id = models.BigIntegerField(null=True, blank=True)
     previous_history_id = models.BigIntegerField(null=True, blank=True)
+    #: The record's version in that entry: a save and the many-to-many changes made with it
+    #: share it, so readers see them as one change.
+    record_version = models.PositiveIntegerField(null=True, blank=True)
     note = models.TextField(_("public change note"), blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
