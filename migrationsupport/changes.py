@@ -40,6 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
@@ -57,6 +58,12 @@ from .registry import registry
 from .values import PartialDate
 
 Kind = PublicChangeKind
+
+#: Sent after a public change of a record is appended (not for ``related`` and ``baseline``
+#: rows, which are the feed's bookkeeping), inside the writing transaction: ``row`` is the
+#: ``PublicChange``, ``instance`` the record. Receivers that talk to the outside world (webhooks)
+#: should wait for the commit: ``transaction.on_commit``.
+public_change_recorded = Signal()
 #: Kinds after which the public no longer sees the record.
 GONE = (Kind.WITHDRAWN, Kind.DELETED)
 #: Fields other records show when they name a record (slugs, ISO codes, a source's citation).
@@ -130,7 +137,7 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
     if not is_public and last is not None:  # withdrawn: the names the public saw, not the draft's
         lookup, name = last.lookup, last.label
     user = history_instance.history_user_id
-    PublicChange.objects.create(
+    row = PublicChange.objects.create(
         txid=CurrentTransactionId(),
         model_label=label,
         object_id=instance.pk,
@@ -144,6 +151,7 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
         note=getattr(instance, "_public_change_note", "") or "",
         user_id=user,
     )
+    public_change_recorded.send(sender=PublicChange, row=row, instance=instance)
     previous_entry = (
         history_model_of(model)._default_manager.filter(history_id=previous.history_id).first()
         if previous is not None and previous.history_id

@@ -415,6 +415,8 @@ class PublicChange(models.Model):
     the time: a withdrawal keeps those of the last published version.
     """
 
+    DERIVED = True  # written by the changes of records, never edited: no admin, no fixtures
+
     txid = models.BigIntegerField(editable=False)
     model_label = models.CharField(max_length=100)
     object_id = models.BigIntegerField()

@@ -364,6 +364,11 @@ SPECTACULAR_SETTINGS = {
             )
         ),
         {
+            "name": "changes",
+            "description": "Every public change in order: replay it from the start to rebuild the "
+            "published data, then poll for what changed since (docs/api.md).",
+        },
+        {
             "name": "staff writes",
             "description": "Creating, changing and deleting records: staff accounts with model "
             "permissions only (Authorization: Token <key>), with If-Match. Everyone else reads.",

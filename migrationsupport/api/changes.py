@@ -16,13 +16,14 @@ from collections import defaultdict
 
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..changes import BadCursor, api_routes, decode_cursor, encode_cursor, feed_rows
 from ..models import PublicChangeKind
+from .schema import _list_examples
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -53,6 +54,36 @@ class ChangePageSerializer(serializers.Serializer):
     results = ChangeSerializer(many=True)
 
 
+def _example() -> OpenApiExample:
+    """A page of the feed as a replay from the start begins: the seed's records, published."""
+    region = _list_examples()["region"]["record"]
+    cursor = encode_cursor(1000, 1)
+    return OpenApiExample(
+        "The start of a replay",
+        summary="GET /api/v1/changes/?page_size=1",
+        description="`curl '/api/v1/changes/?page_size=1'`, then follow `next` (more in docs/api.md)",
+        value={
+            "cursor": cursor,
+            "next": f"https://HOST/api/v1/changes/?since={cursor}&page_size=1",
+            "has_more": True,
+            "results": [
+                {
+                    "cursor": cursor,
+                    "type": "region",
+                    "id": 1,
+                    "lookup": region["slug"],
+                    "action": "upsert",
+                    "event": "published",
+                    "changed_at": region.get("updated_at"),
+                    "object": region,
+                }
+            ],
+        },
+        response_only=True,
+        status_codes=["200"],
+    )
+
+
 class ChangeFeedView(APIView):
     """Every public change in order: replay it from the start to rebuild the published data,
     then poll ``next`` for what changed since."""
@@ -63,6 +94,8 @@ class ChangeFeedView(APIView):
 
     @extend_schema(
         operation_id="changes_list",
+        tags=["changes"],
+        examples=[_example()],
         parameters=[
             OpenApiParameter(
                 "since", OpenApiTypes.STR, description="A cursor this feed gave; none: from the start."
