@@ -180,7 +180,7 @@ def touch_on_delete(sender, instance, **kwargs) -> None:
 
 def _owner_targets(model: type[models.Model], entry) -> set[tuple[type[models.Model], Any]]:
     """The records that show ``entry``'s record as a part: its page owner, its parent."""
-    targets = set()
+    targets: set[tuple[type[models.Model], Any]] = set()
     owner = getattr(model, "PAGE_OWNER", None)
     for fk in model._meta.concrete_fields:
         if not isinstance(fk, models.ForeignKey) or not issubclass(fk.related_model, PublishableModel):
@@ -429,12 +429,13 @@ class ReaderChange:
 
     @property
     def action(self) -> str:
-        return {
+        actions: dict[str, str] = {
             Kind.PUBLISHED: _("Published"),
             Kind.CHANGED: _("Changed"),
             Kind.WITHDRAWN: _("Withdrawn"),
             Kind.DELETED: _("Deleted"),
-        }.get(self.kind, self.kind)
+        }
+        return actions.get(self.kind, self.kind)
 
 
 def reader_rows() -> models.QuerySet[PublicChange]:
@@ -516,8 +517,9 @@ def describe(rows: Sequence[PublicChange], *, record_url=None) -> list[ReaderCha
         if record_url is not None:
             change.url = record_url(change)
     if getattr(settings, "SHOW_OFFICER_NAMES", False):
-        ids = [int(change.officer) for change in changes if change.officer]
-        names = users_named(ids, with_usernames=False)
+        names = users_named(
+            (int(change.officer) for change in changes if change.officer), with_usernames=False
+        )
         for change in changes:
             change.officer = names.get(int(change.officer), "") if change.officer else ""
     else:

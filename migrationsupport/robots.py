@@ -1,6 +1,7 @@
 """``/robots.txt``: crawlers may read every public page, not the officers' admin nor search
 results nor the API's lists nor the Atom feeds of changes (endless combinations of one content,
-or made for feed readers; the pages and the sitemap have every record), and find the sitemap at its absolute address."""
+or made for feed readers; the pages and the sitemap have every record), and find the sitemap
+at its absolute address."""
 
 from __future__ import annotations
 

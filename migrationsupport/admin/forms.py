@@ -112,5 +112,5 @@ class PublishableAdminForm(forms.ModelForm):
 
 
 class PublishableInlineForm(PublishableAdminForm):
-    public_change_note = None  # one note per save, written on the main form
+    public_change_note = None  # type: ignore[assignment]  # one note per save, on the main form
     always_check_version = False

@@ -21,13 +21,14 @@ from agreements.models import Agreement, AgreementEvent, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
 from migrationsupport.changes import ReaderChange, api_routes, describe, reader_rows
 from migrationsupport.filters import published_choices
+from migrationsupport.models import PublishableModel
 from migrationsupport.services import publishable_models
 from migrationsupport.views import FilteredListView
 from regions.filters import CountryCodeFilter
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 #: How each record type is linked to a region, a country, an instrument or an agreement.
-SCOPES: dict[str, dict[type, tuple[str, ...]]] = {
+SCOPES: dict[str, dict[type[PublishableModel], tuple[str, ...]]] = {
     "region": {
         Region: ("pk",),
         Country: ("region",),
@@ -76,7 +77,7 @@ def record_types() -> list[tuple[str, str]]:
     for model in publishable_models():
         route = routes.get(model._meta.label_lower)
         key = route.basename if route else model._meta.model_name
-        choices.append((key, str(model._meta.verbose_name_plural).capitalize()))
+        choices.append((str(key), str(model._meta.verbose_name_plural).capitalize()))
     return choices
 
 
@@ -176,7 +177,7 @@ class ChangesFeed(Feed):
     feed_type = Atom1Feed
     scope: str | None = None
     lookup = "slug"
-    model: type | None = None
+    model: type[PublishableModel] | None = None
 
     def get_object(self, request, key: str | None = None):
         self.request = request

@@ -52,7 +52,7 @@ class Mirror:
         """Read the feed from the cursor until nothing more is ready; returns entries read."""
         read = 0
         while True:
-            query = {"page_size": page_size, **({"since": self.cursor} if self.cursor else {})}
+            query = {"page_size": str(page_size), **({"since": self.cursor} if self.cursor else {})}
             answer = self.client.get(FEED, query)
             assert answer.status_code == 200, answer.content
             body = answer.json()
