@@ -165,16 +165,16 @@ def test_a_draft_never_appears_and_staff_read_the_public_representation(django_u
     draft_region = RegionFactory(source=source, status=Status.DRAFT, slug="secret-region")
     record = FundingRecordFactory(source=source, regions=[draft_region])
     edit(draft_region, name="Secret name")
-    staff = django_user_model.objects.create_superuser("boss", "boss@example.org", "pw")
-    for client in (APIClient(), APIClient()):
-        if client is not None and staff is not None:
-            client.force_authenticate(staff)
-            staff = None
-        body = client.get(FEED, {"page_size": 100}).content.decode()
+    staff_client = APIClient()
+    staff_client.force_authenticate(
+        django_user_model.objects.create_superuser("boss", "boss@example.org", "pw")
+    )
+    for client in (APIClient(), staff_client):
+        body = client.get(FEED, {"page_size": "100"}).content.decode()
         assert "secret-region" not in body and "Secret name" not in body
         entries = json.loads(body)["results"]
-        assert {(entry["type"], entry["id"]) for entry in entries} >= {("funding", record.pk)}
-        assert all(entry["id"] != draft_region.pk or entry["type"] != "region" for entry in entries)
+        assert ("funding", record.pk) in {(entry["type"], entry["id"]) for entry in entries}
+        assert ("region", draft_region.pk) not in {(entry["type"], entry["id"]) for entry in entries}
 
 
 def test_a_bulk_created_record_gets_its_baseline_and_the_sync_repairs_changes_made_without_signals():
