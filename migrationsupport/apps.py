@@ -6,8 +6,10 @@ class MigrationSupportConfig(AppConfig):
     verbose_name = "Migration Support"
 
     def ready(self) -> None:
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete
+        from simple_history.signals import post_create_historical_record
 
+        from . import changes
         from .api.viewsets import SourceViewSet, ThemeViewSet
         from .cache import bump_content_version
         from .models import PublishableModel, Theme
@@ -29,3 +31,26 @@ class MigrationSupportConfig(AppConfig):
         post_delete.connect(on_change, dispatch_uid="content-version-delete", weak=False)
         m2m_changed.connect(on_change, dispatch_uid="content-version-m2m", weak=False)
         webhook_events.connect()
+
+        post_create_historical_record.connect(
+            changes.record_history_entry, dispatch_uid="public-changes-history", weak=False
+        )
+        pre_delete.connect(changes.touch_on_delete, dispatch_uid="public-changes-delete", weak=False)
+        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="public-changes-sync", weak=False)
+
+
+def sync_after_migrate(sender, using="default", plan=None, **kwargs) -> None:
+    """After a complete ``migrate``, records published before the change log existed (or made
+    by ``bulk_create``) get their baseline rows (``changes.sync_public_changes``). Skipped while
+    migrations remain unapplied (the models would not match the tables yet) and after ``flush``."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from . import changes
+
+    if plan is None:  # ``flush`` empties the tables: nothing to sync
+        return
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
+    changes.sync_public_changes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Prefetch, Q
@@ -403,6 +404,79 @@ class AsOfSnapshot(models.Model):
         return self.schema
 
 
+# --- Public changes ------------------------------------------------------------------------
+
+
+class CurrentTransactionId(models.Func):
+    """The id of the writing transaction (PostgreSQL's ``pg_current_xact_id()``), as a number.
+
+    The change feed serves a row only once every transaction that could still write a row before
+    it has ended (``changes.py``). SQLite has one writer at a time, so commit order is id order
+    there: 0 stands for every transaction."""
+
+    template = "(pg_current_xact_id()::text::bigint)"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return "0", []
+
+
+class PublicChangeKind(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    CHANGED = "changed", _("Changed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    DELETED = "deleted", _("Deleted")
+    #: A published record whose public form changed with another record (the slug of a region it
+    #: names, the events of its timeline): no history entry of its own, only a feed entry.
+    RELATED = "related", _("Changed with a related record")
+    #: A published record that had no public change recorded yet (loaded or bulk-created).
+    BASELINE = "baseline", _("Published")
+
+
+class PublicChange(models.Model):
+    """One change the public could see, appended in the transaction that made it (``changes.py``).
+
+    The API change feed, the "What changed" page, each record's list of changes and the Atom
+    feeds read this one table. ``history_id`` is the record's history entry (none for related and
+    baseline rows), ``previous_history_id`` the entry of the version the public saw before it.
+    ``lookup`` and ``label`` are the record's public identifier (slug or ISO code) and name at
+    the time: a withdrawal keeps those of the last published version.
+    """
+
+    DERIVED = True  # written by the changes of records, never edited: no admin, no fixtures
+
+    txid = models.BigIntegerField(editable=False)
+    model_label = models.CharField(max_length=100)
+    object_id = models.BigIntegerField()
+    lookup = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(max_length=10, choices=PublicChangeKind.choices)
+    changed_at = models.DateTimeField()
+    history_id = models.BigIntegerField(null=True, blank=True)
+    previous_history_id = models.BigIntegerField(null=True, blank=True)
+    #: The record's version in that entry: a save and the many-to-many changes made with it
+    #: share it, so readers see them as one change.
+    record_version = models.PositiveIntegerField(null=True, blank=True)
+    note = models.TextField(_("public change note"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["txid", "id"], name="publicchange_feed"),
+            models.Index(fields=["model_label", "object_id", "-id"], name="publicchange_record"),
+            models.Index(
+                fields=["-changed_at", "-id"],
+                condition=Q(history_id__isnull=False),
+                name="publicchange_readers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label} {self.object_id} {self.kind}"
+
+
 # The webhooks' models live with their code; imported here so Django finds them.
 from .webhooks.models import Delivery, Subscription  # noqa: E402
 
@@ -413,6 +487,8 @@ __all__ = [
     "Delivery",
     "PageSection",
     "PartialDate",
+    "PublicChange",
+    "PublicChangeKind",
     "PublishableModel",
     "PublishableQuerySet",
     "Quantity",

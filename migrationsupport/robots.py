@@ -1,6 +1,7 @@
 """``/robots.txt``: crawlers may read every public page, not the officers' admin nor search
-results nor the API's lists (endless combinations of one content; the pages and the sitemap
-have every record), and find the sitemap at its absolute address."""
+results nor the API's lists nor the Atom feeds of changes (endless combinations of one content,
+or made for feed readers; the pages and the sitemap have every record), and find the sitemap
+at its absolute address."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-DISALLOWED = ("admin/", "search/", "api/v1/")
+DISALLOWED = ("admin/", "search/", "api/v1/", "changes/feed/")
 
 
 @require_safe

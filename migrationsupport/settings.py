@@ -242,6 +242,10 @@ AS_OF_SETTLE_SECONDS = envint("AS_OF_SETTLE_SECONDS", 120)
 # it runs in the request's process once its transaction commits. Off by default: with it on and no
 # worker running, nothing queued would ever run.
 TASK_QUEUE = envbool("TASK_QUEUE", False)
+
+# Whether readers see which officer made a public change (record pages, "What changed", feeds).
+# Off by default: the public sees the date, the fields and the officer's public change note.
+SHOW_OFFICER_NAMES = envbool("SHOW_OFFICER_NAMES", False)
 if TASK_QUEUE and not REDIS_URL:
     raise ImproperlyConfigured("TASK_QUEUE=1 needs REDIS_URL: the queue is kept in Redis.")
 # "webhooks": one short job per delivery (migrationsupport/webhooks/delivery.py).
@@ -413,6 +417,11 @@ SPECTACULAR_SETTINGS = {
                 "sources",
             )
         ),
+        {
+            "name": "changes",
+            "description": "Every public change in order: replay it from the start to rebuild the "
+            "published data, then poll for what changed since (docs/api.md).",
+        },
         {
             "name": "staff writes",
             "description": "Creating, changing and deleting records: staff accounts with model "

@@ -67,6 +67,17 @@ class PublishableAdminForm(forms.ModelForm):
     """
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    public_change_note = forms.CharField(
+        label=_("Public change note"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Optional. Shown to the public with this change on the record's page, the “What "
+            "changed” page and the feeds, e.g. “Corrected the amount to match the source”. "
+            "Write nothing internal: the history's own reasons are never shown."
+        ),
+    )
 
     #: The main form is saved even when unchanged (its inlines may have changed); inline forms
     #: are saved only when changed, so only then can they overwrite someone's edit.
@@ -101,4 +112,5 @@ class PublishableAdminForm(forms.ModelForm):
 
 
 class PublishableInlineForm(PublishableAdminForm):
+    public_change_note = None  # type: ignore[assignment]  # one note per save, on the main form
     always_check_version = False

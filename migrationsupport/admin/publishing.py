@@ -45,7 +45,16 @@ class PublishableAdmin(PublishableHistoryMixin, SimpleHistoryAdmin):
     publishing_columns: tuple[str, ...] = ("status_badge", "last_edited_by", "updated_at")
     publishing_fieldset = (
         _("Publishing"),
-        {"fields": ("status", "publish_at", ("created_at", "updated_at"), "version", "expected_version")},
+        {
+            "fields": (
+                "status",
+                "publish_at",
+                ("created_at", "updated_at"),
+                "version",
+                "expected_version",
+                "public_change_note",
+            )
+        },
     )
     readonly_fields: tuple[str, ...] = ("status", "created_at", "updated_at", "version")
     # Officers paste addresses without a scheme; the sources are all served over HTTPS.
@@ -98,6 +107,8 @@ class PublishableAdmin(PublishableHistoryMixin, SimpleHistoryAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        # Read by changes.record_history_entry for this save and its many-to-many changes.
+        obj._public_change_note = form.cleaned_data.get("public_change_note") or ""
         if change:
             scheduled = obj.publish_at
             services.save_with_version_check(

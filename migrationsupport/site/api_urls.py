@@ -11,6 +11,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from migrationsupport.api.changes import ChangeFeedView
 from migrationsupport.api.errors import api_not_found
 from migrationsupport.registry import registry
 
@@ -26,6 +27,7 @@ urlpatterns = [
     # permanent one: when a v2 comes, /api/ should lead there, and a 301 would stay cached in
     # browsers and clients pointing at v1. The query string (?format=json) is kept.
     path("", RedirectView.as_view(pattern_name="api:api-root", query_string=True), name="root"),
+    path("v1/changes/", ChangeFeedView.as_view(), name="changes"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from ?script: no inline script (the CSP forbids it).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from migrationsupport.asof import with_as_of
+from migrationsupport.changes import record_changes
 from migrationsupport.history import last_published_change
 
 register = template.Library()
@@ -16,7 +17,8 @@ PUBLISHER = "Migration Support, European Commission (DG NEAR)"
 @register.inclusion_tag("includes/record_meta.html", takes_context=True)
 def record_meta(context, record, title: str = ""):
     """``{% record_meta object %}``: when the record last changed in public (drafts never count:
-    ``history.last_published_change``) and a plain-text citation with its permanent address."""
+    ``history.last_published_change``), a plain-text citation with its permanent address, and its
+    last public changes, old → new (``changes.record_changes``)."""
     request = context.get("request")
     path = record.get_absolute_url()
     permalink = request.build_absolute_uri(path) if request is not None else path
@@ -28,4 +30,5 @@ def record_meta(context, record, title: str = ""):
         "publisher": PUBLISHER,
         "permalink": permalink,
         "updated": last_published_change(record),
+        "changes": record_changes(record),
     }

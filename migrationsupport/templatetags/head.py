@@ -12,8 +12,12 @@ import re
 
 from django import template
 from django.template.base import Parser, Token
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import strip_tags
 from django.utils.safestring import mark_safe
+
+from migrationsupport.changes import lookup_field
+from migrationsupport.models import PublishableModel
 
 register = template.Library()
 
@@ -72,3 +76,23 @@ def absolute_url(context) -> str:
     record = context.get("object")
     path = record.get_absolute_url() if hasattr(record, "get_absolute_url") else getattr(request, "path", "")
     return request.build_absolute_uri(path) if request is not None else path
+
+
+@register.inclusion_tag("includes/feed_links.html", takes_context=True)
+def change_feed_links(context):
+    """``<link rel="alternate">`` to the Atom feeds of changes: the whole site's, and the page's
+    record's when it has one (a region, a country, an instrument, an agreement: the site layer
+    names them ``changes-feed-<model>``)."""
+    feeds = [("What changed: the whole site", reverse("changes-feed"))]
+    record = context.get("object")
+    if isinstance(record, PublishableModel) and record.pk is not None:
+        try:
+            url = reverse(
+                f"changes-feed-{record._meta.model_name}",
+                args=[getattr(record, lookup_field(type(record)))],
+            )
+        except NoReverseMatch:
+            url = None
+        if url:
+            feeds.append((f"What changed: {record}", url))
+    return {"feeds": feeds}

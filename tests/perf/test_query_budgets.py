@@ -39,16 +39,18 @@ BUDGETS = {
     "/": 31,
     # The region with parent and source; its published sub-regions; region_digests as above;
     # whether any document is on the region or its countries (the "Key documents" link); the
-    # date of its last published change (its history).
-    "/regions/r/": 27,
+    # date of its last published change (its history); its public changes (one query; changes with
+    # fields old → new add a fixed number: their history entries, many-to-many entries, names).
+    "/regions/r/": 28,
     # The country; population figures (its own and of its people elsewhere) + origins; agreements
     # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
-    # 25 rows); the footnoted countries; the date of its last published change (its history).
-    "/countries/TR/": 16,
+    # 25 rows); the footnoted countries; the date of its last published change (its history); its
+    # public changes.
+    "/countries/TR/": 17,
     # The route with source + regions + countries + figures; agreements with a party among its
     # countries + parties + events; documents on it + regions + countries + themes; the footnoted
-    # countries; the date of its last published change.
-    "/routes/route-r/": 13,
+    # countries; the date of its last published change; its public changes (and its figures').
+    "/routes/route-r/": 14,
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
     # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total by region (the overall total is
     # its rows added up; it also counts the records left out as parts of another) + 1 labels.

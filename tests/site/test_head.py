@@ -165,12 +165,13 @@ def test_robots_txt_allows_the_site_but_not_admin_nor_search_and_names_the_sitem
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     lines = response.content.decode().splitlines()
-    assert lines[:5] == [
+    assert lines[:6] == [
         "User-agent: *",
         "Allow: /",
         "Disallow: /admin/",
         "Disallow: /search/",
         "Disallow: /api/v1/",
+        "Disallow: /changes/feed/",  # made for feed readers; the pages have every change
     ]
     assert "Sitemap: http://testserver/sitemap.xml" in lines
     assert client.get("/sitemap.xml").status_code == 200

@@ -31,6 +31,7 @@ from agreements.models import (
 from funding import rollup
 from funding.models import Donor, FundingKind, FundingRecord, Instrument, Measure
 from migrationsupport.cache import bump_content_version
+from migrationsupport.changes import sync_public_changes
 from migrationsupport.models import Source, Status, Theme
 from regions.models import Country, Region
 
@@ -82,6 +83,7 @@ class Command(BaseCommand):
         if delete:
             removed = delete_synthetic()
             rollup.rebuild()  # bulk writes send no signals
+            sync_public_changes()  # their deletion markers in the change feed
             bump_content_version()
             self.stdout.write(f"Removed {removed} synthetic records.")
             return
@@ -90,6 +92,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
         counts = generate(funding=funding, rng=rng, progress=options["verbosity"] > 0)
         rollup.rebuild()  # bulk writes send no signals: store the totals now, not at the next save
+        sync_public_changes()  # and no public change rows: their baselines in the change feed
         bump_content_version()
         self.stdout.write("Added " + ", ".join(f"{n} {label}" for label, n in counts.items()) + ".")
 
