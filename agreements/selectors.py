@@ -10,6 +10,7 @@ from django.db.models import CharField, Exists, F, OuterRef, Prefetch, QuerySet,
 from django.db.models.functions import Coalesce, Concat, Lag
 from django.utils.translation import gettext as _
 
+from migrationsupport import asof
 from migrationsupport.charts import LaneChart, LaneRow, Span, lane_chart
 from migrationsupport.values import DatePrecision
 
@@ -66,7 +67,7 @@ def agreement_lanes(agreements: Iterable[Agreement], *, today: datetime.date | N
     drawn), a status whose start is known to the month or year only is hatched over that month
     or year, and an agreement with no dated event says its stated status (or "not stated")
     instead of a bar."""
-    today = today or datetime.date.today()
+    today = today or asof.today()
     lanes, rows = [], []
     for agreement in agreements:
         periods = status_periods(agreement.published_events)  # type: ignore[attr-defined]

@@ -39,6 +39,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -55,7 +56,7 @@ from django.utils.html import escape
 from django.utils.http import parse_etags
 
 from .history import history_models
-from .models import AsOfSnapshot
+from .models import AsOfSnapshot, PublicChange
 from .registry import registry
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,16 @@ _LOCK_NAMESPACE = 0x61736F66  # "asof"
 _RESOLVED_SECONDS = 24 * 3600
 # Seen as unused for less than this, a snapshot's ``last_used_at`` is not written again.
 _TOUCH_SECONDS = 60
+
+#: The moment the current request reads the site as of (``reading``), if any.
+_reading_moment: ContextVar[datetime.datetime | None] = ContextVar("as_of_moment", default=None)
+
+
+def today() -> datetime.date:
+    """"Today" for what a page draws up to (the end of a timeline's axis): the ``as_of`` moment's
+    day when the request reads the past, so a past page shows the axis it showed then."""
+    moment = _reading_moment.get()
+    return timezone.localdate(moment) if moment is not None else timezone.localdate()
 
 FORMAT_HELP = (
     "as_of is a date (2024-05-01: the site as it stood at the end of that day, Brussels time) or "
@@ -383,6 +394,12 @@ def ensure_snapshot(snapshot: datetime.datetime) -> str:
         cursor.execute(f"CREATE SCHEMA {_quote(schema)}")
         for model, history_model in _tables():
             _copy_records(schema, model, history_model, snapshot, cursor)
+        # The log of public changes as it stood (a record's changes, "What changed", the feeds).
+        changes = _quote(PublicChange._meta.db_table)
+        cursor.execute(
+            f"CREATE VIEW {_quote(schema)}.{changes} AS SELECT * FROM {changes} "  # noqa: S608
+            f"WHERE changed_at <= {_literal(snapshot)}"
+        )
         # Statistics before the derived tables' rebuild, whose plans need them.
         cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
         for (table,) in cursor.fetchall():
@@ -426,8 +443,12 @@ def reading(as_of: AsOf) -> Iterator[None]:
             now = timezone.now()
             if (now - row[1]).total_seconds() > _TOUCH_SECONDS:
                 AsOfSnapshot.objects.filter(pk=row[0]).update(last_used_at=now)
-            with _search_path(as_of.schema, cursor):
-                yield
+            token = _reading_moment.set(as_of.moment)
+            try:
+                with _search_path(as_of.schema, cursor):
+                    yield
+            finally:
+                _reading_moment.reset(token)
             return
     raise AsOfError("The site is busy rebuilding its history; try again in a moment.", status=503)
 
