@@ -26,6 +26,7 @@ from migrationsupport.models import (
     partial_date_constraints,
     partial_date_field,
     precision_field,
+    published_q,
     qualifier_field,
     run_clean,
     wording_constraint,
@@ -356,6 +357,8 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             errors.update(self._clean_nesting())
         if self.amount is not None and not self.measure and "measure" not in errors:
             errors["measure"] = _("Say what the amount measures (the source's verb: mobilised, pledged...).")
+        if self.pk is not None and not ({"measure", "donor"} & errors.keys()):
+            errors.update(self._clean_fulfilment_links())
         if self.pk is not None and self.amount is not None and "amount" not in errors:
             children = self.children.aggregate(total=Sum("amount"))["total"]
             if children is not None and children > self.amount and self.qualifier != Qualifier.MORE_THAN:
@@ -363,6 +366,23 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                     "sum": children
                 }
         run_clean(errors)
+
+    def _clean_fulfilment_links(self) -> dict[str, Message]:
+        """A changed measure or donor must keep every fulfilment link valid (a pledge turned into a
+        commitment cannot still be fulfilled by a commitment). One query, on saved records only."""
+        problems: list[str] = []
+        links = Fulfilment.objects.filter(Q(fulfilled=self) | Q(fulfilling=self))
+        for link in links.select_related("fulfilled", "fulfilling"):
+            if link.fulfilled_id == self.pk:
+                problems.extend(str(m) for m in fulfilment_errors(self, link.fulfilling).values())
+            else:
+                problems.extend(str(m) for m in fulfilment_errors(link.fulfilled, self).values())
+        if not problems:
+            return {}
+        return {
+            "measure": _("Its fulfilment links would no longer hold: %(problems)s Remove them first.")
+            % {"problems": " ".join(problems)}
+        }
 
     def _clean_nesting(self) -> dict[str, Message]:
         """A part is consistent with its whole: no cycle, not too deep, the same measure (an
@@ -423,6 +443,125 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                 )
         if problems:
             raise ValidationError({"may_overlap": problems})
+
+
+# Which measure follows which: a commitment (or a contract) fulfils a pledge; a payment fulfils a
+# commitment, a contract or a pledge. Links always point from a later stage to an earlier one, so
+# they can never form a cycle; and a part has its whole's measure, so a link never joins a record
+# to its own whole or part.
+FULFILS = {
+    Measure.COMMITTED: (Measure.PLEDGED,),
+    Measure.CONTRACTED: (Measure.PLEDGED,),
+    Measure.PAID: (Measure.PLEDGED, Measure.COMMITTED, Measure.CONTRACTED),
+}
+
+
+class FulfilmentQuerySet(PublishableQuerySet):
+    def published(self):
+        """A link is public when it is published and so are both records it joins."""
+        return super().published().filter(published_q("fulfilled"), published_q("fulfilling"))
+
+
+class Fulfilment(PublishableModel):
+    """A commitment or payment that fulfils (part of) a pledge, or a payment that fulfils a
+    commitment: what FTS and the EU Trust Fund pages show side by side without linking.
+
+    Not nesting: the two records measure different things (a part measures what its whole
+    measures), so neither is ever added to the other; ``funding.selectors.follow_through`` gives
+    pledged, committed and paid separately. The whole record fulfils: what fulfils a part of a
+    pledge fulfils the pledge, and a commitment's parts are inside it.
+    """
+
+    fulfilled = models.ForeignKey(
+        "FundingRecord",
+        on_delete=models.CASCADE,
+        related_name="fulfilled_by",
+        verbose_name=_("pledge or commitment fulfilled"),
+    )
+    fulfilling = models.ForeignKey(
+        "FundingRecord",
+        on_delete=models.CASCADE,
+        related_name="fulfils",
+        verbose_name=_("commitment or payment"),
+        help_text=_("A commitment (or contract) fulfilling a pledge, or a payment fulfilling either."),
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fulfilments",
+        help_text=_("Where the link is stated (a decision citing the pledge, an FTS flow...)."),
+    )
+    source_passage = models.TextField(
+        _("passage in the source"),
+        blank=True,
+        help_text=_("The source's exact words that tie the two figures together."),
+    )
+
+    PUBLIC_TO_ONE = ("source", "fulfilled", "fulfilling")
+    PAGE_OWNER = "fulfilled"
+
+    objects = FulfilmentQuerySet.as_manager()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        permissions = [("publish_fulfilment", "Can publish and unpublish fulfilment")]
+        ordering = ["fulfilled", "fulfilling"]
+        constraints = [
+            models.UniqueConstraint(fields=["fulfilled", "fulfilling"], name="fulfilment_unique_pair"),
+            models.CheckConstraint(condition=~Q(fulfilled=F("fulfilling")), name="fulfilment_not_itself"),
+        ]
+        indexes = [models.Index(fields=["fulfilling", "status"], name="fulfilment_fulfilling_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.fulfilling.title} fulfils {self.fulfilled.title}"
+
+    def get_absolute_url(self) -> str:
+        return self.fulfilled.get_absolute_url() + "#follow-through"
+
+    def clean(self):
+        if self.fulfilled_id is None or self.fulfilling_id is None:
+            return
+        run_clean(fulfilment_errors(self.fulfilled, self.fulfilling))
+
+
+def fulfilment_errors(fulfilled: FundingRecord, fulfilling: FundingRecord) -> dict[str, Message]:
+    """Why ``fulfilling`` cannot fulfil ``fulfilled`` (empty if it can): a commitment fulfils a
+    pledge, a payment a commitment or a pledge; from the same donor scope or a narrower one."""
+    if fulfilled.pk is not None and fulfilled.pk == fulfilling.pk:
+        return {"fulfilling": _("A figure cannot fulfil itself.")}
+    allowed = FULFILS.get(fulfilling.measure)  # type: ignore[call-overload]
+    if not allowed:
+        return {
+            "fulfilling": _(
+                "“%(record)s” is %(measure)s: only a commitment, a contract or a payment fulfils another figure."
+            )
+            % {"record": fulfilling.title, "measure": fulfilling.get_measure_display().lower() or "without measure"}
+        }
+    if fulfilled.measure not in allowed:
+        return {
+            "fulfilled": _("A %(measure)s figure fulfils a figure that is %(allowed)s, not %(other)s.")
+            % {
+                "measure": fulfilling.get_measure_display().lower(),
+                "allowed": _(" or ").join(str(Measure(m).label).lower() for m in allowed),
+                "other": fulfilled.get_measure_display().lower() or "without measure",
+            }
+        }
+    if DONOR_BREADTH.get(fulfilling.donor, 0) > DONOR_BREADTH.get(fulfilled.donor, 0):
+        return {
+            "fulfilling": _(
+                "“%(record)s” is given by %(donor)s, a wider donor than %(other)s, who made “%(fulfilled)s”."
+            )
+            % {
+                "record": fulfilling.title,
+                "donor": fulfilling.get_donor_display(),
+                "other": fulfilled.get_donor_display(),
+                "fulfilled": fulfilled.title,
+            }
+        }
+    return {}
 
 
 class FundingTotalsRow(models.Model):

@@ -15,10 +15,10 @@ from itertools import combinations
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, ExtractYear
+from django.db.models.functions import Cast, Coalesce, ExtractYear
 
 from migrationsupport.models import Theme, published_sql
-from migrationsupport.values import Amount, Qualifier
+from migrationsupport.values import QUALIFIER_WORDINGS, Amount, DatePrecision, PartialDate, Qualifier
 from regions.models import Country, Region
 
 from .models import MAX_NESTING_DEPTH, Donor, FundingRecord, Instrument, Measure
@@ -579,3 +579,230 @@ def funding_overlap_candidates(*, record: FundingRecord, limit: int = 10) -> lis
     if record.instrument_id is not None:
         candidates = candidates.filter(Q(instrument_id=record.instrument_id) | Q(instrument__isnull=True))
     return list(candidates.order_by(F("amount").desc(), "pk")[:limit])
+
+
+# --- Follow-through: what was pledged, then committed, then paid ------------------------------
+
+# The measures a follow-through reports after the figure followed, in the order money moves.
+FOLLOW_UP_MEASURES = (Measure.COMMITTED, Measure.CONTRACTED, Measure.PAID)
+# Figures that something can fulfil (``funding.models.FULFILS``): pages compute a follow-through
+# only for these.
+FOLLOWED_MEASURES = (Measure.PLEDGED, Measure.COMMITTED, Measure.CONTRACTED)
+# Which way a qualified amount may be off: +1 the true value is at least it ("more than"), -1 at
+# most ("almost"), 0 exact, None either way ("about").
+_BOUND = {Qualifier.EXACT: 0, Qualifier.MORE_THAN: 1, Qualifier.ALMOST: -1, Qualifier.ABOUT: None}
+
+
+@dataclass(frozen=True)
+class Share:
+    """The share of a promise fulfilled: "about 45 %". ``qualifier`` says how exact it is: a
+    share of "almost €6 billion" is at least what the division gives ("more than")."""
+
+    percent: Decimal
+    qualifier: str
+
+    @property
+    def display(self) -> str:
+        words = QUALIFIER_WORDINGS[self.qualifier][0]
+        number = f"{self.percent}\u00a0%"
+        return f"{words} {number}" if words else number
+
+
+@dataclass(frozen=True)
+class FollowUpStage:
+    """What was reported for one measure after the figure followed (committed, contracted or
+    paid): one total per donor scope, never added across them, with the date of its latest
+    record and, where the figures allow it, the share of the promise it covers."""
+
+    measure: str
+    totals: tuple[FundingTotal, ...]
+    as_of: PartialDate | None
+    share: Share | None
+    share_note: str
+
+    @property
+    def heading(self) -> str:
+        return "Committed or allocated" if self.measure == Measure.COMMITTED else str(Measure(self.measure).label)
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    """A promise (pledges, or a commitment) and what was reported to fulfil it.
+
+    ``promised``: the totals of the figures followed, with ``promised_as_of``. ``stages``: one
+    per follow-up measure reported (committed, contracted, paid). ``reported`` is False when no
+    published link reaches them: pages say "no follow-up reported", never 0 %. ``shared``: some
+    follow-up also fulfils figures outside this set, so it is shown in full here and there and
+    no share is computed. ``sources``: where the follow-up figures and their links come from.
+    """
+
+    promised: tuple[FundingTotal, ...]
+    promised_as_of: PartialDate | None
+    stages: tuple[FollowUpStage, ...] = ()
+    reported: bool = False
+    shared: bool = False
+    sources: tuple = ()
+
+    def stage(self, measure: str) -> FollowUpStage | None:
+        return next((s for s in self.stages if s.measure == measure), None)
+
+
+def _with_parts(ids) -> Q:
+    """The records ``ids`` selects and their parts, as deep as records may nest: what fulfils a
+    part of a pledge fulfils the pledge, and a commitment's parts are inside it."""
+    condition = Q(pk__in=ids)
+    path = "parent"
+    for _depth in range(MAX_NESTING_DEPTH):
+        condition |= Q(**{f"{path}__in": ids})
+        path += "__parent"
+    return condition
+
+
+def _as_of_expressions():
+    """A record's date for "as of": a pledge made at a conference, the conference's date; any
+    other figure, the end of its period (its start when it states no end)."""
+    at_conference = Q(measure=Measure.PLEDGED, conference__date__isnull=False)
+    date = Case(
+        When(at_conference, then=F("conference__date")),
+        default=Coalesce("period_end", "period_start"),
+    )
+    precision = Case(
+        When(at_conference, then=F("conference__date_precision")),
+        When(period_end__isnull=False, then=F("period_end_precision")),
+        default=F("period_start_precision"),
+        output_field=CharField(),
+    )
+    return date, precision
+
+
+def _latest_date(records: QuerySet[FundingRecord]) -> PartialDate | None:
+    """The latest date of ``records`` (one query). A later first day wins; on the same first
+    day the coarser precision, which reaches further ("2024" after "1 January 2024")."""
+    date, precision = _as_of_expressions()
+    rank = Case(
+        When(as_of_precision=DatePrecision.YEAR, then=Value(3)),
+        When(as_of_precision=DatePrecision.MONTH, then=Value(2)),
+        default=Value(1),
+    )
+    row = (
+        records.order_by()
+        .annotate(as_of=date, as_of_precision=precision)
+        .filter(as_of__isnull=False)
+        .annotate(as_of_rank=rank)
+        .order_by(F("as_of").desc(), F("as_of_rank").desc())
+        .values_list("as_of", "as_of_precision")
+        .first()
+    )
+    return PartialDate.of(row[0], row[1]) if row else None
+
+
+def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
+    """What was reported to fulfil ``records`` (pledges, or a commitment), per measure.
+
+    * **Links, not nesting.** A commitment fulfils a pledge, a payment a commitment or a pledge
+      (``Fulfilment``, published links between published records). A payment for a commitment
+      that fulfils the pledge fulfils the pledge too; what fulfils a part of a pledge fulfils the
+      pledge; a commitment's parts are inside it.
+    * **Each record once per measure.** The follow-up records form one set, totalled by
+      ``funding_totals``: a record reached by several links (directly and through a commitment)
+      is one member, and a part inside its whole is not added again. Measures and donors are
+      never added together: committed and paid are separate totals, each per donor scope.
+    * **Share fulfilled** only where it means something: one promised total and one follow-up
+      total of that measure, from the same donor scope, no overlap range, and no follow-up
+      shared with figures outside the set (it would be counted in full for each). The share
+      carries the qualifiers of both figures ("more than 40 %" of "almost €6 billion").
+    * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
+      reported".
+
+    Queries: the promised totals (stored when ``records`` is every published record), one for
+    the follow-up totals; with follow-up, one per measure for its latest date, one for shared
+    links, one for the sources.
+    """
+    from migrationsupport.models import Source
+
+    from .models import Fulfilment
+
+    published = FundingRecord.objects.published()
+    promised = funding_totals(records=records)
+    roots = published.filter(_with_parts(records.order_by().values("pk"))).values("pk")
+    links = Fulfilment.objects.published()
+    first = links.filter(fulfilled__in=roots).values("fulfilling")
+    first_set = published.filter(_with_parts(first)).values("pk")
+    second = links.filter(fulfilled__in=first_set).values("fulfilling")
+    follow_up = published.filter(_with_parts(first) | _with_parts(second))
+    totals = funding_totals(records=follow_up)
+    promised_as_of = _latest_date(records) if promised else None
+    if not totals:
+        return FollowThrough(promised=tuple(promised), promised_as_of=promised_as_of)
+
+    follow_up_ids = follow_up.order_by().values("pk")
+    shared = (
+        links.filter(fulfilling__in=follow_up_ids)
+        .exclude(fulfilled__in=roots)
+        .exclude(fulfilled__in=follow_up_ids)
+        .exists()
+    )
+    stages = []
+    for measure in FOLLOW_UP_MEASURES:
+        of_measure = tuple(t for t in totals if t.measure == measure)
+        if not of_measure:
+            continue
+        share, note = _share(promised, of_measure, shared=shared)
+        stages.append(
+            FollowUpStage(
+                measure=measure,
+                totals=of_measure,
+                as_of=_latest_date(follow_up.filter(measure=measure)),
+                share=share,
+                share_note=note,
+            )
+        )
+    used_links = links.filter(fulfilling__in=follow_up_ids).filter(
+        Q(fulfilled__in=roots) | Q(fulfilled__in=follow_up_ids)
+    )
+    sources = Source.objects.published().filter(
+        Q(pk__in=follow_up.order_by().values("source")) | Q(pk__in=used_links.order_by().values("source"))
+    )
+    return FollowThrough(
+        promised=tuple(promised),
+        promised_as_of=promised_as_of,
+        stages=tuple(stages),
+        reported=True,
+        shared=shared,
+        sources=tuple(sources.order_by("title", "pk")),
+    )
+
+
+def _share(promised: list[FundingTotal], done: tuple[FundingTotal, ...], *, shared: bool):
+    """(Share, "") or (None, why not)."""
+    if shared:
+        return None, (
+            "No share: some of these figures also fulfil other pledges or commitments, so they are "
+            "shown in full for each."
+        )
+    if len(promised) != 1 or len(done) != 1:
+        return None, "No share: the figures are given by different donor scopes, which are never compared."
+    whole, part = promised[0], done[0]
+    if whole.donor != part.donor:
+        return None, (
+            f"No share: the promise is by {_donor_phrase(whole.donor)}, this figure by "
+            f"{_donor_phrase(part.donor)}."
+        )
+    if whole.is_range or part.is_range:
+        return None, "No share: figures that may overlap make one of the amounts a range."
+    if not whole.lower:
+        return None, "No share: the promise states no amount."
+    percent = (part.lower / whole.lower * 100).quantize(Decimal(1))
+    num, den = _BOUND.get(part.lower_qualifier), _BOUND.get(whole.lower_qualifier)
+    if num is None or den is None:
+        qualifier = Qualifier.ABOUT
+    elif num == den == 0:
+        exact = part.lower / whole.lower * 100 == percent
+        qualifier = Qualifier.EXACT if exact else Qualifier.ABOUT
+    elif num >= 0 and den <= 0:
+        qualifier = Qualifier.MORE_THAN
+    elif num <= 0 and den >= 0:
+        qualifier = Qualifier.ALMOST
+    else:
+        qualifier = Qualifier.ABOUT
+    return Share(percent=percent, qualifier=qualifier), ""
