@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -33,7 +35,7 @@ from migrationsupport.models import (
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
-from migrationsupport.values import PartialDate, Qualifier, format_period
+from migrationsupport.values import DatePrecision, PartialDate, Qualifier, format_period
 
 if TYPE_CHECKING:
     from migrationsupport.models import Message
@@ -145,9 +147,46 @@ class FundingKind(models.TextChoices):
     ALLOCATION = "allocation", _("Allocation")
 
 
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return datetime.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _ended_before(field: str, cutoff: datetime.date) -> Q:
+    """A partial date whose whole period ended before ``cutoff``: "March 2024" counts from 31
+    March 2024, "2024" from 31 December 2024, never from the first day stored."""
+    precision = f"{field}_precision"
+    return (
+        Q(**{precision: DatePrecision.DAY, f"{field}__lt": cutoff})
+        | Q(**{precision: DatePrecision.MONTH, f"{field}__lte": months_before(cutoff, 1)})
+        | Q(**{precision: DatePrecision.YEAR, f"{field}__lte": months_before(cutoff, 12)})
+    )
+
+
 class FundingQuerySet(PublishableQuerySet):
     def top_level(self):
         return self.filter(parent__isnull=True)
+
+    def with_follow_up(self):
+        """Records that a published link fulfils, directly or through one of their parts."""
+        link = Q(fulfilled=OuterRef("pk"))
+        path = "fulfilled__parent"
+        for _depth in range(MAX_NESTING_DEPTH - 1):
+            link |= Q(**{path: OuterRef("pk")})
+            path += "__parent"
+        return self.filter(Exists(Fulfilment.objects.published().filter(link)))
+
+    def pledges_without_follow_up(self, *, today: datetime.date, months: int = 12):
+        """Pledges made more than ``months`` months before ``today`` with no published follow-up.
+        A pledge's date is its conference's, else its period's start, counted from the end of
+        what is known (a month-only date from the month's last day); undated pledges are left out:
+        nothing says how old they are."""
+        cutoff = months_before(today, months)
+        dated = Q(conference__isnull=False) & _ended_before("conference__date", cutoff)
+        dated |= Q(conference__isnull=True, period_start__isnull=False) & _ended_before("period_start", cutoff)
+        pledges = self.filter(dated, measure=Measure.PLEDGED)
+        return pledges.exclude(pk__in=FundingRecord.objects.with_follow_up().values("pk"))
 
 
 FundingManager = models.Manager.from_queryset(FundingQuerySet)
@@ -522,9 +561,16 @@ class Fulfilment(PublishableModel):
         return self.fulfilled.get_absolute_url() + "#follow-through"
 
     def clean(self):
-        if self.fulfilled_id is None or self.fulfilling_id is None:
-            return
-        run_clean(fulfilment_errors(self.fulfilled, self.fulfilling))
+        # In an inline the record on the other side may be new, hence read from the relation.
+        fulfilled, fulfilling = self._related_or_none("fulfilled"), self._related_or_none("fulfilling")
+        if fulfilled is not None and fulfilling is not None:
+            run_clean(fulfilment_errors(fulfilled, fulfilling))
+
+    def _related_or_none(self, name: str) -> FundingRecord | None:
+        try:
+            return getattr(self, name)
+        except ObjectDoesNotExist:
+            return None
 
 
 def fulfilment_errors(fulfilled: FundingRecord, fulfilling: FundingRecord) -> dict[str, Message]:
