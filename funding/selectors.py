@@ -14,7 +14,7 @@ from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
 from migrationsupport.models import Theme, published_sql
@@ -675,25 +675,33 @@ def _as_of_expressions():
     return date, precision
 
 
-def _latest_date(records: QuerySet[FundingRecord]) -> PartialDate | None:
-    """The latest date of ``records`` (one query). A later first day wins; on the same first
-    day the coarser precision, which reaches further ("2024" after "1 January 2024")."""
+_PRECISION_REACH = {DatePrecision.YEAR: 3, DatePrecision.MONTH: 2, DatePrecision.DAY: 1}
+
+
+def _latest_dates(records: QuerySet[FundingRecord]) -> dict[str, PartialDate]:
+    """The latest date of ``records`` per measure, in two queries however many records: the
+    latest first day per measure, then the precisions stated on that day. A later first day
+    wins; on the same first day the coarser precision, which reaches further ("2024" after "1
+    January 2024")."""
     date, precision = _as_of_expressions()
-    rank = Case(
-        When(as_of_precision=DatePrecision.YEAR, then=Value(3)),
-        When(as_of_precision=DatePrecision.MONTH, then=Value(2)),
-        default=Value(1),
-    )
-    row = (
-        records.order_by()
-        .annotate(as_of=date, as_of_precision=precision)
-        .filter(as_of__isnull=False)
-        .annotate(as_of_rank=rank)
-        .order_by(F("as_of").desc(), F("as_of_rank").desc())
-        .values_list("as_of", "as_of_precision")
-        .first()
-    )
-    return PartialDate.of(row[0], row[1]) if row else None
+    dated = records.order_by().annotate(as_of=date, as_of_precision=precision).filter(as_of__isnull=False)
+    latest = dict(dated.values("measure").annotate(latest=Max("as_of")).values_list("measure", "latest"))
+    if not latest:
+        return {}
+    on_that_day = Q()
+    for measure, day in latest.items():
+        on_that_day |= Q(measure=measure, as_of=day)
+    found: dict[str, PartialDate] = {}
+    rows = dated.filter(on_that_day).values_list("measure", "as_of", "as_of_precision").distinct()
+    for measure, day, stated in rows:
+        current = found.get(measure)
+        if current is None or _PRECISION_REACH.get(stated, 0) > _PRECISION_REACH.get(current.precision, 0):
+            found[measure] = PartialDate(day, stated)
+    return found
+
+
+def _date_reach(date: PartialDate) -> tuple:
+    return (date.date, _PRECISION_REACH.get(date.precision, 0))
 
 
 def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
@@ -714,9 +722,9 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
       reported".
 
-    Queries: the promised totals (stored when ``records`` is every published record), one for
-    the follow-up totals; with follow-up, one per measure for its latest date, one for shared
-    links, one for the sources.
+    Queries: the promised totals and their latest date (2), the follow-up totals (1); with
+    follow-up, its latest dates (2), shared links (1) and the sources (1): never more with more
+    data.
     """
     from migrationsupport.models import Source
 
@@ -731,7 +739,7 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     second = links.filter(fulfilled__in=first_set).values("fulfilling")
     follow_up = published.filter(_with_parts(first) | _with_parts(second))
     totals = funding_totals(records=follow_up)
-    promised_as_of = _latest_date(records) if promised else None
+    promised_as_of = max(_latest_dates(records).values(), key=_date_reach, default=None) if promised else None
     if not totals:
         return FollowThrough(promised=tuple(promised), promised_as_of=promised_as_of)
 
@@ -743,6 +751,7 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
         .exists()
     )
     stages = []
+    as_of = _latest_dates(follow_up)
     for measure in FOLLOW_UP_MEASURES:
         of_measure = tuple(t for t in totals if t.measure == measure)
         if not of_measure:
@@ -752,7 +761,7 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
             FollowUpStage(
                 measure=measure,
                 totals=of_measure,
-                as_of=_latest_date(follow_up.filter(measure=measure)),
+                as_of=as_of.get(measure),
                 share=share,
                 share_note=note,
             )
