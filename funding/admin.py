@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
@@ -19,6 +21,9 @@ from migrationsupport.admin import (
     TopLevelListFilter,
     names,
 )
+
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
 
 from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
 from .resources import FundingRecordResource
@@ -130,7 +135,9 @@ class FollowUpListFilter(admin.SimpleListFilter):
         if value == "overdue":
             return queryset.pledges_without_follow_up(today=timezone.localdate())
         if value == "undated":
-            return queryset.filter(measure=Measure.PLEDGED, period_start__isnull=True, conference__isnull=True)
+            return queryset.filter(
+                measure=Measure.PLEDGED, period_start__isnull=True, conference__isnull=True
+            )
         if value == "reported":
             return queryset.with_follow_up()
         if value == "unsourced":
@@ -306,15 +313,18 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         commitments), or what its links lack."""
         if obj is None or obj.pk is None:
             return _("Saved figures are checked here.")
-        problems = []
+        problems: list[Message] = []
         links = list(Fulfilment.objects.filter(Q(fulfilled=obj) | Q(fulfilling=obj)).select_related("source"))
         unsourced = [link for link in links if link.source_id is None]
         if unsourced:
             problems.append(
-                _("%(n)s fulfilment link(s) without a source: cite where the link is stated.") % {"n": len(unsourced)}
+                _("%(n)s fulfilment link(s) without a source: cite where the link is stated.")
+                % {"n": len(unsourced)}
             )
         if obj.measure == Measure.PLEDGED:
-            overdue = FundingRecord.objects.filter(pk=obj.pk).pledges_without_follow_up(today=timezone.localdate())
+            overdue = FundingRecord.objects.filter(pk=obj.pk).pledges_without_follow_up(
+                today=timezone.localdate()
+            )
             if overdue.exists():
                 problems.append(_("No published follow-up, more than 12 months after the pledge."))
             elif obj.conference_id is None and obj.period_start is None:

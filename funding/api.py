@@ -16,7 +16,14 @@ from regions.models import Country, Region
 
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
-from .selectors import FOLLOWED_MEASURES, GROUPINGS, FundingTotal, follow_through, funding_totals, funding_totals_and_groups
+from .selectors import (
+    FOLLOWED_MEASURES,
+    GROUPINGS,
+    FundingTotal,
+    follow_through,
+    funding_totals,
+    funding_totals_and_groups,
+)
 from .serializers import (
     FollowThroughSerializer,
     FundingRecordSerializer,

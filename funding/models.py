@@ -184,7 +184,9 @@ class FundingQuerySet(PublishableQuerySet):
         nothing says how old they are."""
         cutoff = months_before(today, months)
         dated = Q(conference__isnull=False) & _ended_before("conference__date", cutoff)
-        dated |= Q(conference__isnull=True, period_start__isnull=False) & _ended_before("period_start", cutoff)
+        dated |= Q(conference__isnull=True, period_start__isnull=False) & _ended_before(
+            "period_start", cutoff
+        )
         pledges = self.filter(dated, measure=Measure.PLEDGED)
         return pledges.exclude(pk__in=FundingRecord.objects.with_follow_up().values("pk"))
 
@@ -501,6 +503,9 @@ class FulfilmentQuerySet(PublishableQuerySet):
         return super().published().filter(published_q("fulfilled"), published_q("fulfilling"))
 
 
+FulfilmentManager = models.Manager.from_queryset(FulfilmentQuerySet)
+
+
 class Fulfilment(PublishableModel):
     """A commitment or payment that fulfils (part of) a pledge, or a payment that fulfils a
     commitment: what FTS and the EU Trust Fund pages show side by side without linking.
@@ -541,7 +546,7 @@ class Fulfilment(PublishableModel):
     PUBLIC_TO_ONE = ("source", "fulfilled", "fulfilling")
     PAGE_OWNER = "fulfilled"
 
-    objects = FulfilmentQuerySet.as_manager()
+    objects: ClassVar[FulfilmentManager] = FulfilmentQuerySet.as_manager()
 
     history = HistoricalRecords()
 
@@ -582,9 +587,13 @@ def fulfilment_errors(fulfilled: FundingRecord, fulfilling: FundingRecord) -> di
     if not allowed:
         return {
             "fulfilling": _(
-                "“%(record)s” is %(measure)s: only a commitment, a contract or a payment fulfils another figure."
+                "“%(record)s” is %(measure)s: only a commitment, a contract or a payment fulfils "
+                "another figure."
             )
-            % {"record": fulfilling.title, "measure": fulfilling.get_measure_display().lower() or "without measure"}
+            % {
+                "record": fulfilling.title,
+                "measure": fulfilling.get_measure_display().lower() or "without measure",
+            }
         }
     if fulfilled.measure not in allowed:
         return {

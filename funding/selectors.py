@@ -590,7 +590,12 @@ FOLLOW_UP_MEASURES = (Measure.COMMITTED, Measure.CONTRACTED, Measure.PAID)
 FOLLOWED_MEASURES = (Measure.PLEDGED, Measure.COMMITTED, Measure.CONTRACTED)
 # Which way a qualified amount may be off: +1 the true value is at least it ("more than"), -1 at
 # most ("almost"), 0 exact, None either way ("about").
-_BOUND = {Qualifier.EXACT: 0, Qualifier.MORE_THAN: 1, Qualifier.ALMOST: -1, Qualifier.ABOUT: None}
+_BOUND: dict[str, int | None] = {
+    Qualifier.EXACT: 0,
+    Qualifier.MORE_THAN: 1,
+    Qualifier.ALMOST: -1,
+    Qualifier.ABOUT: None,
+}
 
 
 @dataclass(frozen=True)
@@ -622,7 +627,11 @@ class FollowUpStage:
 
     @property
     def heading(self) -> str:
-        return "Committed or allocated" if self.measure == Measure.COMMITTED else str(Measure(self.measure).label)
+        return (
+            "Committed or allocated"
+            if self.measure == Measure.COMMITTED
+            else str(Measure(self.measure).label)
+        )
 
 
 @dataclass(frozen=True)
@@ -675,7 +684,7 @@ def _as_of_expressions():
     return date, precision
 
 
-_PRECISION_REACH = {DatePrecision.YEAR: 3, DatePrecision.MONTH: 2, DatePrecision.DAY: 1}
+_PRECISION_REACH: dict[str, int] = {DatePrecision.YEAR: 3, DatePrecision.MONTH: 2, DatePrecision.DAY: 1}
 
 
 def _latest_dates(records: QuerySet[FundingRecord]) -> dict[str, PartialDate]:

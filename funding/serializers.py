@@ -11,13 +11,13 @@ from rest_framework import serializers
 
 from migrationsupport.models import Theme
 from migrationsupport.serializers import (
+    PARTIAL_DATE_PATTERN,
     PUBLISHING_FIELDS,
     ApiConventionsMixin,
     ApiUrlField,
     DeprecatedCharField,
     DeprecatedChoiceField,
     DeprecatedDecimalField,
-    PARTIAL_DATE_PATTERN,
     PartialDateField,
     PublishableSerializer,
     PublishedSlugRelatedField,
@@ -348,8 +348,12 @@ class FollowUpStageSerializer(ApiConventionsMixin, serializers.Serializer):
     as_of = _AsOfField(help_text="The latest date of the records summed.")
     as_of_precision = serializers.SerializerMethodField()
     as_of_display = serializers.SerializerMethodField()
-    share = ShareSerializer(allow_null=True, help_text="Of the promise; null where the figures do not allow one.")
-    share_note = serializers.CharField(allow_null=True, help_text="Why there is no share, when there is none.")
+    share = ShareSerializer(
+        allow_null=True, help_text="Of the promise; null where the figures do not allow one."
+    )
+    share_note = serializers.CharField(
+        allow_null=True, help_text="Why there is no share, when there is none."
+    )
 
     class Meta:
         csv_exclude = ("totals",)
@@ -376,7 +380,7 @@ class FollowThroughSerializer(ApiConventionsMixin, serializers.Serializer):
     promised_as_of_precision = serializers.SerializerMethodField()
     promised_as_of_display = serializers.SerializerMethodField()
     reported = serializers.BooleanField(
-        help_text='False: no follow-up reported (say so; never 0 %). True: see stages.'
+        help_text="False: no follow-up reported (say so; never 0 %). True: see stages."
     )
     shared = serializers.BooleanField(
         help_text="Some follow-up also fulfils figures outside this set: shown in full for each, no share."

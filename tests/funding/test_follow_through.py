@@ -20,11 +20,11 @@ pytestmark = pytest.mark.django_db
 EUR = Decimal
 
 
-def record(measure: str, amount: str | None = "100", **kwargs) -> FundingRecord:
+def record(measure: str, amount: str | None = "100", **kwargs):
     return FundingRecordFactory(measure=measure, amount=EUR(amount) if amount else None, **kwargs)
 
 
-def link(fulfilled, fulfilling, **kwargs) -> Fulfilment:
+def link(fulfilled, fulfilling, **kwargs):
     return FulfilmentFactory(fulfilled=fulfilled, fulfilling=fulfilling, **kwargs)
 
 
@@ -69,7 +69,9 @@ def test_the_follow_up_comes_from_the_same_donor_or_a_narrower_one():
     pledge = record("pledged", donor="eu")
     Fulfilment(fulfilled=pledge, fulfilling=record("committed", donor="european_commission")).full_clean()
     with pytest.raises(ValidationError) as error:
-        Fulfilment(fulfilled=pledge, fulfilling=record("committed", donor="eu_and_member_states")).full_clean()
+        Fulfilment(
+            fulfilled=pledge, fulfilling=record("committed", donor="eu_and_member_states")
+        ).full_clean()
     assert "wider donor" in str(error.value)
 
 

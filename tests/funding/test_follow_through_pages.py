@@ -41,7 +41,8 @@ def pledged():
     FulfilmentFactory(fulfilled=pledge, fulfilling=commitment, source=source)
     FulfilmentFactory(fulfilled=commitment, fulfilling=payment, source=None)  # no source yet
     FulfilmentFactory(
-        fulfilled=pledge, fulfilling=FundingRecordFactory(slug="draft-commitment", measure="committed"),
+        fulfilled=pledge,
+        fulfilling=FundingRecordFactory(slug="draft-commitment", measure="committed"),
         status=Status.DRAFT,
     )
     lonely = FundingRecordFactory(slug="lonely", measure="pledged", amount=Decimal("50"), donor="eu")
@@ -123,7 +124,10 @@ def test_the_api_hides_draft_links(client, pledged):
 
 def test_the_admin_lists_pledges_to_chase_and_links_without_source(client, superuser, pledged):
     old = FundingRecordFactory(
-        title="Old pledge", measure="pledged", period_start=datetime.date(2020, 1, 1), period_start_precision="year"
+        title="Old pledge",
+        measure="pledged",
+        period_start=datetime.date(2020, 1, 1),
+        period_start_precision="year",
     )
     client.force_login(superuser)
     overdue = client.get(admin_url(FundingRecord, "changelist") + "?follow_up=overdue").content.decode()

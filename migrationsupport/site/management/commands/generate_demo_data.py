@@ -321,7 +321,9 @@ def _pledges_followed_through(*, after_pk: int, rng: random.Random, pools, sourc
     )
     PledgingConference.regions.through.objects.bulk_create(
         [
-            PledgingConference.regions.through(pledgingconference_id=c.pk, region_id=rng.choice(pools["regions"]))
+            PledgingConference.regions.through(
+                pledgingconference_id=c.pk, region_id=rng.choice(pools["regions"])
+            )
             for c in conferences
         ]
     )
