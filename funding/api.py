@@ -103,8 +103,9 @@ class FundingRecordViewSet(PublishableViewSet):
         return super().get_serializer_class()
 
     def get_queryset(self):
-        # The published fulfilment links, with the record at their other end: two queries a page.
-        links = Fulfilment.objects.published().order_by("pk")
+        # The fulfilment links (the public's: published, between published records), with the
+        # record at their other end: two queries a page.
+        links = Fulfilment.objects.all() if self.show_drafts else Fulfilment.objects.published()
         return (
             super()
             .get_queryset()

@@ -22,6 +22,7 @@ from migrationsupport.serializers import (
     PublishableSerializer,
     PublishedSlugRelatedField,
     SourceField,
+    visible_related,
 )
 from migrationsupport.values import Qualifier
 from regions.models import Country, Region
@@ -67,6 +68,22 @@ class PledgingConferenceSerializer(PublishableSerializer):
             "follow_through_url",
             *PUBLISHING_FIELDS,
         )
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LinkedRecordSlugField(PublishedSlugRelatedField):
+    """A fulfilment link, read as the slug of the record at its ``other`` end. The public sees
+    published links between published records only (``Fulfilment.objects.published()``, which
+    the viewset prefetches and the CSV rows read)."""
+
+    def __init__(self, *, other: str, **kwargs):
+        self.other = other
+        kwargs["read_only"] = True
+        super().__init__(slug_field=f"{other}__slug", **kwargs)
+
+    def to_representation(self, obj):
+        link = visible_related(self, obj)
+        return None if link is None else getattr(link, self.other).slug
 
 
 class FundingRecordSerializer(PublishableSerializer):
@@ -130,11 +147,15 @@ class FundingRecordSerializer(PublishableSerializer):
         help_text="Slug of the larger figure this one is part of.",
     )
     children = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its parts.")
-    fulfils = serializers.SerializerMethodField(
-        help_text="Slugs of the pledges or commitments this commitment or payment fulfils (published links)."
+    fulfils = LinkedRecordSlugField(
+        many=True,
+        other="fulfilled",
+        help_text="Slugs of the pledges or commitments this commitment or payment fulfils.",
     )
-    fulfilled_by = serializers.SerializerMethodField(
-        help_text="Slugs of the commitments and payments reported against this pledge or commitment."
+    fulfilled_by = LinkedRecordSlugField(
+        many=True,
+        other="fulfilling",
+        help_text="Slugs of the commitments and payments reported against this pledge or commitment.",
     )
     follow_through_url = serializers.SerializerMethodField(
         help_text="For a pledge or a commitment: its figures followed through (pledged, committed, paid); "
@@ -181,14 +202,6 @@ class FundingRecordSerializer(PublishableSerializer):
     def get_currency(self, obj) -> str:
         return "EUR"
 
-    # The links come prefetched, published only, with the record at the other end
-    # (FundingRecordViewSet.get_queryset); a record read another way asks the database.
-    def get_fulfils(self, obj) -> list[str]:
-        return [link.fulfilled.slug for link in _published_links(obj, "fulfils")]
-
-    def get_fulfilled_by(self, obj) -> list[str]:
-        return [link.fulfilling.slug for link in _published_links(obj, "fulfilled_by")]
-
     @extend_schema_field(OpenApiTypes.URI)
     def get_follow_through_url(self, obj) -> str | None:
         if obj.measure not in FOLLOWED_MEASURES:
@@ -211,13 +224,6 @@ class FundingRecordSerializer(PublishableSerializer):
             except DjangoValidationError as error:
                 raise serializers.ValidationError(error.message_dict) from error
         return attrs
-
-
-def _published_links(obj, name: str):
-    links = getattr(obj, name).all()
-    if getattr(obj, "_prefetched_objects_cache", {}).get(name) is None:
-        links = links.published().select_related("fulfilled", "fulfilling")
-    return sorted(links, key=lambda link: link.pk)
 
 
 class FundingPartSerializer(ApiConventionsMixin, serializers.Serializer):
