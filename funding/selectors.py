@@ -15,6 +15,7 @@ from itertools import combinations
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
 from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
 from migrationsupport.models import Theme, published_sql
@@ -656,17 +657,6 @@ class FollowThrough:
         return next((s for s in self.stages if s.measure == measure), None)
 
 
-def _with_parts(ids) -> Q:
-    """The records ``ids`` selects and their parts, as deep as records may nest: what fulfils a
-    part of a pledge fulfils the pledge, and a commitment's parts are inside it."""
-    condition = Q(pk__in=ids)
-    path = "parent"
-    for _depth in range(MAX_NESTING_DEPTH):
-        condition |= Q(**{f"{path}__in": ids})
-        path += "__parent"
-    return condition
-
-
 def _as_of_expressions():
     """A record's date for "as of": a pledge made at a conference, the conference's date; any
     other figure, the end of its period (its start when it states no end)."""
@@ -709,6 +699,71 @@ def _latest_dates(records: QuerySet[FundingRecord]) -> dict[str, PartialDate]:
     return found
 
 
+# The follow-up of a set of figures, in one query: ``promise`` the published records of the set
+# and their published parts; ``first`` the published records a published link says fulfil one of
+# them, with their parts; ``second`` those that fulfil one of ``first`` (payments for the
+# commitments), with their parts. Recursion over ids only, bounded by the nesting depth.
+_CLOSURE_SQL = """
+WITH RECURSIVE
+promise (id, depth) AS (
+    SELECT f.id, 0 FROM {funding} AS f WHERE f.id IN ({records}) AND {published_f}
+    UNION
+    SELECT f.id, promise.depth + 1 FROM {funding} AS f JOIN promise ON f.parent_id = promise.id
+    WHERE promise.depth < %s AND {published_f}
+),
+first (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN promise ON promise.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, first.depth + 1 FROM {funding} AS f JOIN first ON f.parent_id = first.id
+    WHERE first.depth < %s AND {published_f}
+),
+second (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN first ON first.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, second.depth + 1 FROM {funding} AS f JOIN second ON f.parent_id = second.id
+    WHERE second.depth < %s AND {published_f}
+)
+SELECT DISTINCT 'p', id FROM promise
+UNION SELECT 'f', id FROM first
+UNION SELECT 'f', id FROM second
+"""
+
+
+def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[int]]:
+    """(ids of the published figures followed and their parts, ids of their follow-up): one
+    query (``_CLOSURE_SQL``)."""
+    from .models import Fulfilment
+
+    try:
+        records_sql, params = records.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return set(), set()
+    quote = connection.ops.quote_name
+    sql = _CLOSURE_SQL.format(
+        funding=quote(FundingRecord._meta.db_table),
+        links=quote(Fulfilment._meta.db_table),
+        records=records_sql,
+        published_f=published_sql("f"),
+        published_l=published_sql("l"),
+    )
+    promise: set[int] = set()
+    follow: set[int] = set()
+    with connections[records.db].cursor() as cursor:
+        cursor.execute(sql, (*params, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH))
+        for tag, pk in cursor.fetchall():
+            (promise if tag == "p" else follow).add(pk)
+    return promise, follow - promise
+
+
+def _ids(ids: set[int]):
+    """``ids`` for ``pk__in``: one array parameter on PostgreSQL rather than thousands."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (sorted(ids),))
+    return sorted(ids)
+
+
 def _date_reach(date: PartialDate) -> tuple:
     return (date.date, _PRECISION_REACH.get(date.precision, 0))
 
@@ -731,32 +786,27 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
       reported".
 
-    Queries: the promised totals and their latest date (2), the follow-up totals (1); with
-    follow-up, its latest dates (2), shared links (1) and the sources (1): never more with more
-    data.
+    Queries: the promised totals and their latest date (up to 3), the follow-up's ids (1, a
+    recursive query over ids); with follow-up, its totals (1), latest dates (2), shared links (1)
+    and sources (1): never more with more data.
     """
     from migrationsupport.models import Source
 
     from .models import Fulfilment
 
-    published = FundingRecord.objects.published()
     promised = funding_totals(records=records)
-    roots = published.filter(_with_parts(records.order_by().values("pk"))).values("pk")
-    links = Fulfilment.objects.published()
-    first = links.filter(fulfilled__in=roots).values("fulfilling")
-    first_set = published.filter(_with_parts(first)).values("pk")
-    second = links.filter(fulfilled__in=first_set).values("fulfilling")
-    follow_up = published.filter(_with_parts(first) | _with_parts(second))
-    totals = funding_totals(records=follow_up)
     promised_as_of = max(_latest_dates(records).values(), key=_date_reach, default=None) if promised else None
+    promise_ids, follow_ids = _follow_up_closure(records)
+    links = Fulfilment.objects.published()
+    follow_up = FundingRecord.objects.filter(pk__in=_ids(follow_ids))
+    totals = funding_totals(records=follow_up) if follow_ids else []
     if not totals:
         return FollowThrough(promised=tuple(promised), promised_as_of=promised_as_of)
 
-    follow_up_ids = follow_up.order_by().values("pk")
+    follow_up_ids = _ids(follow_ids)
     shared = (
         links.filter(fulfilling__in=follow_up_ids)
-        .exclude(fulfilled__in=roots)
-        .exclude(fulfilled__in=follow_up_ids)
+        .exclude(fulfilled__in=_ids(promise_ids | follow_ids))
         .exists()
     )
     stages = []
@@ -775,9 +825,7 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
                 share_note=note,
             )
         )
-    used_links = links.filter(fulfilling__in=follow_up_ids).filter(
-        Q(fulfilled__in=roots) | Q(fulfilled__in=follow_up_ids)
-    )
+    used_links = links.filter(fulfilling__in=follow_up_ids, fulfilled__in=_ids(promise_ids | follow_ids))
     sources = Source.objects.published().filter(
         Q(pk__in=follow_up.order_by().values("source")) | Q(pk__in=used_links.order_by().values("source"))
     )

@@ -75,23 +75,24 @@ BUDGETS = {
     "/api/v1/agreements/": 5,
     # Pledges followed through (funding.selectors.follow_through, "follow" below): the promised
     # totals (1) and their latest date (2: the latest day per measure, then the precisions stated
-    # on it); the follow-up totals (1) and their latest dates (2); whether any of it is shared
-    # with other pledges (1); the sources (1). 8 in all, whatever the data.
+    # on it); the ids of the follow-up (1, one recursive query); its totals (1) and latest dates
+    # (2); whether any of it is shared with other pledges (1); the sources (1). 9 in all,
+    # whatever the data.
     # The record with its to-one relations; its regions, countries, key areas, the figures it may
     # overlap; the totals of its parts and the parts; what it fulfils (links with both records
-    # and the source); the first links reported against it; follow (8); the footnoted countries;
+    # and the source); the first links reported against it; follow (9); the footnoted countries;
     # the date of its last published change.
-    "/funding/pledge-p/": 19,
+    "/funding/pledge-p/": 20,
     # The conference with source; its regions; its pledges + 3 prefetches; their totals; follow
     # (8); the date of its last published change.
-    "/conferences/c/": 16,
-    # The donor's largest pledges + 3 prefetches; its totals per measure; follow (8).
-    "/donors/eu/": 13,
+    "/conferences/c/": 17,
+    # The donor's largest pledges + 3 prefetches; its totals per measure; follow (9).
+    "/donors/eu/": 14,
     # The record (lookup) + 5 relation prefetches + 2 link prefetches of the viewset's queryset;
-    # follow (8).
-    "/api/v1/funding/pledge-p/follow-through/": 16,
-    # The conference + its regions prefetch; follow (8).
-    "/api/v1/conferences/c/follow-through/": 10,
+    # follow (9).
+    "/api/v1/funding/pledge-p/follow-through/": 17,
+    # The conference + its regions prefetch; follow (9).
+    "/api/v1/conferences/c/follow-through/": 11,
 }
 
 
