@@ -84,7 +84,7 @@ BUDGETS = {
     # the date of its last published change.
     "/funding/pledge-p/": 20,
     # The conference with source; its regions; its pledges + 3 prefetches; their totals; follow
-    # (8); the date of its last published change.
+    # (9); the date of its last published change.
     "/conferences/c/": 17,
     # The donor's largest pledges + 3 prefetches; its totals per measure; follow (9).
     "/donors/eu/": 14,
