@@ -78,7 +78,6 @@ class LinkedRecordSlugField(PublishedSlugRelatedField):
 
     def __init__(self, *, other: str, **kwargs):
         self.other = other
-        kwargs["read_only"] = True
         super().__init__(slug_field=f"{other}__slug", **kwargs)
 
     def to_representation(self, obj):
@@ -150,11 +149,13 @@ class FundingRecordSerializer(PublishableSerializer):
     fulfils = LinkedRecordSlugField(
         many=True,
         other="fulfilled",
+        read_only=True,
         help_text="Slugs of the pledges or commitments this commitment or payment fulfils.",
     )
     fulfilled_by = LinkedRecordSlugField(
         many=True,
         other="fulfilling",
+        read_only=True,
         help_text="Slugs of the commitments and payments reported against this pledge or commitment.",
     )
     follow_through_url = serializers.SerializerMethodField(
