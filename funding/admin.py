@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
 from .resources import FundingRecordResource
-from .selectors import FOLLOWED_MEASURES, funding_overlap_candidates
+from .selectors import funding_overlap_candidates
 
 
 @admin.register(Instrument)
@@ -89,30 +89,6 @@ class ChildFundingInline(PublishableInline):
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("source",)
     show_change_link = True
-    extra = 0
-
-
-class FulfilledByInline(PublishableInline):
-    """The commitments and payments reported against a pledge or a commitment."""
-
-    model = Fulfilment
-    fk_name = "fulfilled"
-    verbose_name = _("figure reported against this one")
-    verbose_name_plural = _("follow-up: commitments and payments that fulfil this figure")
-    fields = ("fulfilling", "source", "source_passage", "status")
-    autocomplete_fields = ("fulfilling", "source")
-    extra = 0
-
-
-class FulfilsInline(PublishableInline):
-    """The pledges or commitments this commitment or payment fulfils."""
-
-    model = Fulfilment
-    fk_name = "fulfilling"
-    verbose_name = _("figure this one fulfils")
-    verbose_name_plural = _("fulfils: the pledges or commitments this figure fulfils")
-    fields = ("fulfilled", "source", "source_passage", "status")
-    autocomplete_fields = ("fulfilled", "source")
     extra = 0
 
 
@@ -255,7 +231,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
     )
     readonly_fields = (*PublishableAdmin.readonly_fields, "overlap_candidates", "follow_up_missing")
     date_hierarchy = "period_start"
-    inlines = (ChildFundingInline, FulfilledByInline, FulfilsInline)
+    inlines = (ChildFundingInline,)
     fieldsets = (
         (None, {"fields": ("title", "slug", "kind", "description")}),
         (_("Amount"), {"fields": (("amount", "qualifier", "wording"), "measure")}),
@@ -329,8 +305,19 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
                 problems.append(_("No published follow-up, more than 12 months after the pledge."))
             elif obj.conference_id is None and obj.period_start is None:
                 problems.append(_("No date: neither a conference nor a period says when it was pledged."))
-        if problems:
+        links_url = reverse("admin:funding_fulfilment_changelist")
+        problems.append(
+            format_html(
+                '<a href="{}?fulfilled__id__exact={}">Follow-up reported against it</a> ({}); '
+                '<a href="{}?fulfilling__id__exact={}">what it fulfils</a> ({}).',
+                links_url,
+                obj.pk,
+                sum(1 for link in links if link.fulfilled_id == obj.pk),
+                links_url,
+                obj.pk,
+                sum(1 for link in links if link.fulfilling_id == obj.pk),
+            )
+        )
+        if len(problems) > 1:
             return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems)))
-        if obj.measure in FOLLOWED_MEASURES and not any(link.fulfilled_id == obj.pk for link in links):
-            return _("Nothing missing yet; no follow-up linked.")
-        return _("Nothing missing.")
+        return problems[0]

@@ -139,4 +139,4 @@ def test_the_admin_lists_pledges_to_chase_and_links_without_source(client, super
     assert links.status_code == 200
     change = client.get(admin_url(FundingRecord, "change", old.pk)).content.decode()
     assert "No published follow-up, more than 12 months after the pledge." in change
-    assert "Follow-up: commitments and payments that fulfil this figure" in change
+    assert "Follow-up reported against it</a> (0)" in change
