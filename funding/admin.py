@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +22,10 @@ from migrationsupport.admin import (
     names,
 )
 
-from .models import FundingRecord, Instrument, PledgingConference
+if TYPE_CHECKING:
+    from migrationsupport.models import Message
+
+from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
 from .resources import FundingRecordResource
 from .selectors import funding_overlap_candidates
 
@@ -86,6 +92,74 @@ class ChildFundingInline(PublishableInline):
     extra = 0
 
 
+class FollowUpListFilter(admin.SimpleListFilter):
+    """What an officer must chase: pledges with no follow-up a year on, links without a source."""
+
+    title = _("follow-up")
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("overdue", _("Pledge without follow-up after 12 months")),
+            ("undated", _("Pledge without a date")),
+            ("reported", _("With follow-up")),
+            ("unsourced", _("Fulfilment link missing a source")),
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "overdue":
+            return queryset.pledges_without_follow_up(today=timezone.localdate())
+        if value == "undated":
+            return queryset.filter(
+                measure=Measure.PLEDGED, period_start__isnull=True, conference__isnull=True
+            )
+        if value == "reported":
+            return queryset.with_follow_up()
+        if value == "unsourced":
+            missing = Fulfilment.objects.filter(source__isnull=True)
+            return queryset.filter(
+                Q(pk__in=missing.values("fulfilled")) | Q(pk__in=missing.values("fulfilling"))
+            )
+        return queryset
+
+
+class SourceMissingListFilter(admin.SimpleListFilter):
+    title = _("source")
+    parameter_name = "source_missing"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Missing a source")), ("no", _("With a source")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(source__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(PublishableAdmin):
+    """Links between a pledge and the commitments and payments that fulfil it."""
+
+    list_display = ("fulfilling", "fulfilling_measure", "fulfilled", "fulfilled_measure", "source")
+    list_select_related = ("fulfilling", "fulfilled", "source")
+    list_filter = (SourceMissingListFilter, "fulfilled__measure", "fulfilling__measure")
+    search_fields = ("fulfilling__title", "fulfilled__title", "fulfilling__slug", "fulfilled__slug")
+    autocomplete_fields = ("fulfilled", "fulfilling", "source")
+    fieldsets = (
+        (None, {"fields": ("fulfilled", "fulfilling")}),
+        (_("Provenance"), {"fields": ("source", "source_passage")}),
+    )
+
+    @admin.display(description=_("measure"), ordering="fulfilling__measure")
+    def fulfilling_measure(self, obj: Fulfilment) -> str:
+        return obj.fulfilling.get_measure_display()
+
+    @admin.display(description=_("fulfils a figure that is"), ordering="fulfilled__measure")
+    def fulfilled_measure(self, obj: Fulfilment) -> str:
+        return obj.fulfilled.get_measure_display()
+
+
 class FundingRecordAdminForm(PublishableAdminForm):
     def _post_clean(self):
         """After the model's own checks (the instance now holds the posted measure and donor): the
@@ -137,6 +211,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         ManyToManyListFilter.of("regions"),
         "qualifier",
         TopLevelListFilter,
+        FollowUpListFilter,
         # Not RelatedOnlyFieldListFilter: it reads the conference of every record (100 000 rows)
         # to list the few conferences; conferences are few, so list them all.
         "conference",
@@ -154,7 +229,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         "may_overlap",
         "source",
     )
-    readonly_fields = (*PublishableAdmin.readonly_fields, "overlap_candidates")
+    readonly_fields = (*PublishableAdmin.readonly_fields, "overlap_candidates", "follow_up_missing")
     date_hierarchy = "period_start"
     inlines = (ChildFundingInline,)
     fieldsets = (
@@ -167,6 +242,7 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
         (_("Who"), {"fields": ("donor", "implementer", "instrument", "conference")}),
         (_("Where and what"), {"fields": ("regions", "countries", "themes")}),
         (_("Part of"), {"fields": ("parent",)}),
+        (_("Follow-through"), {"fields": ("follow_up_missing",)}),
         (_("Figures it may overlap"), {"fields": ("may_overlap", "overlap_candidates")}),
         (_("Provenance"), {"fields": ("source", "source_passage")}),
     )
@@ -206,3 +282,42 @@ class FundingRecordAdmin(PublishableImportExportMixin, PublishableAdmin):
                 ),
             ),
         )
+
+    @admin.display(description=_("what is missing"))
+    def follow_up_missing(self, obj: FundingRecord):
+        """What an officer should add for this figure to be followed through (pledges and
+        commitments), or what its links lack."""
+        if obj is None or obj.pk is None:
+            return _("Saved figures are checked here.")
+        problems: list[Message] = []
+        links = list(Fulfilment.objects.filter(Q(fulfilled=obj) | Q(fulfilling=obj)).select_related("source"))
+        unsourced = [link for link in links if link.source_id is None]
+        if unsourced:
+            problems.append(
+                _("%(n)s fulfilment link(s) without a source: cite where the link is stated.")
+                % {"n": len(unsourced)}
+            )
+        if obj.measure == Measure.PLEDGED:
+            overdue = FundingRecord.objects.filter(pk=obj.pk).pledges_without_follow_up(
+                today=timezone.localdate()
+            )
+            if overdue.exists():
+                problems.append(_("No published follow-up, more than 12 months after the pledge."))
+            elif obj.conference_id is None and obj.period_start is None:
+                problems.append(_("No date: neither a conference nor a period says when it was pledged."))
+        links_url = reverse("admin:funding_fulfilment_changelist")
+        problems.append(
+            format_html(
+                '<a href="{}?fulfilled__id__exact={}">Follow-up reported against it</a> ({}); '
+                '<a href="{}?fulfilling__id__exact={}">what it fulfils</a> ({}).',
+                links_url,
+                obj.pk,
+                sum(1 for link in links if link.fulfilled_id == obj.pk),
+                links_url,
+                obj.pk,
+                sum(1 for link in links if link.fulfilling_id == obj.pk),
+            )
+        )
+        if len(problems) > 1:
+            return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems)))
+        return problems[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from django.db.models import F
+from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
@@ -15,9 +15,17 @@ from migrationsupport.models import Theme
 from regions.models import Country, Region
 
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
-from .models import FundingRecord, Instrument, PledgingConference
-from .selectors import GROUPINGS, FundingTotal, funding_totals, funding_totals_and_groups
+from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
+from .selectors import (
+    FOLLOWED_MEASURES,
+    GROUPINGS,
+    FundingTotal,
+    follow_through,
+    funding_totals,
+    funding_totals_and_groups,
+)
 from .serializers import (
+    FollowThroughSerializer,
     FundingRecordSerializer,
     FundingTotalSerializer,
     FundingTotalsSerializer,
@@ -54,6 +62,17 @@ class PledgingConferenceViewSet(PublishableViewSet):
     list_prefetch = ("regions",)
     search_fields = ("name", "place", "host")
     ordering_fields = ("date", "name", "updated_at")
+    expensive_actions = ("follow_through",)
+
+    @extend_schema(responses=FollowThroughSerializer)
+    @action(detail=True, methods=["get"], url_path="follow-through", url_name="follow-through")
+    def follow_through(self, request, *args, **kwargs):
+        """The conference's pledges followed through: pledged, committed and paid (each with its
+        as-of date, per donor scope, never added together), the share fulfilled where the
+        figures allow it, and the sources. ``reported`` false: no follow-up reported."""
+        conference = self.get_object()
+        pledges = FundingRecord.objects.published().filter(conference=conference, measure=Measure.PLEDGED)
+        return Response(FollowThroughSerializer(follow_through(records=pledges)).data)
 
 
 class FundingRecordViewSet(PublishableViewSet):
@@ -74,11 +93,40 @@ class FundingRecordViewSet(PublishableViewSet):
     # The explorer's order: latest period first, then the largest amount.
     ordering = (F("period_start").desc(nulls_last=True), F("amount").desc(nulls_last=True), "title")
     csv_actions = ("list", "totals")
+    expensive_actions = ("totals", "follow_through")
 
     def get_serializer_class(self):
         if self.action == "totals":
             return FundingTotalsSerializer
+        if self.action == "follow_through":
+            return FollowThroughSerializer
         return super().get_serializer_class()
+
+    def get_queryset(self):
+        # The fulfilment links (the public's: published, between published records), with the
+        # record at their other end: two queries a page.
+        links = Fulfilment.objects.all() if self.show_drafts else Fulfilment.objects.published()
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                Prefetch("fulfils", queryset=links.select_related("fulfilled")),
+                Prefetch("fulfilled_by", queryset=links.select_related("fulfilling")),
+            )
+        )
+
+    @extend_schema(responses=FollowThroughSerializer)
+    @action(detail=True, methods=["get"], url_path="follow-through", url_name="follow-through")
+    def follow_through(self, request, *args, **kwargs):
+        """A pledge or a commitment followed through: what was promised, then committed and paid
+        against it (each with its as-of date, per donor scope, never added together), the share
+        fulfilled where the figures allow it, and the sources. ``reported`` false: no follow-up
+        reported. Published records and links only."""
+        record = self.get_object()
+        if record.measure not in FOLLOWED_MEASURES:
+            raise exceptions.NotFound("Only a pledge or a commitment is followed through.")
+        records = FundingRecord.objects.published().filter(pk=record.pk)
+        return Response(FollowThroughSerializer(follow_through(records=records)).data)
 
     def get_csv_columns(self):
         if self.action == "totals":

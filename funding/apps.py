@@ -22,7 +22,9 @@ class FundingConfig(AppConfig):
         )
 
         registry.search.extend(search.RECORD_TYPES)
-        registry.list_pages.extend(["funding:explorer", "funding:instrument-list", "funding:conference-list"])
+        registry.list_pages.extend(
+            ["funding:explorer", "funding:instrument-list", "funding:conference-list", "funding:donor-list"]
+        )
         registry.sitemaps.update(
             instruments=published_sitemap(Instrument),
             conferences=published_sitemap(PledgingConference),

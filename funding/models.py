@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -26,13 +28,14 @@ from migrationsupport.models import (
     partial_date_constraints,
     partial_date_field,
     precision_field,
+    published_q,
     qualifier_field,
     run_clean,
     wording_constraint,
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
-from migrationsupport.values import PartialDate, Qualifier, format_period
+from migrationsupport.values import DatePrecision, PartialDate, Qualifier, format_period
 
 if TYPE_CHECKING:
     from migrationsupport.models import Message
@@ -144,9 +147,48 @@ class FundingKind(models.TextChoices):
     ALLOCATION = "allocation", _("Allocation")
 
 
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day ``months`` months earlier (the month's last day when it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return datetime.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _ended_before(field: str, cutoff: datetime.date) -> Q:
+    """A partial date whose whole period ended before ``cutoff``: "March 2024" counts from 31
+    March 2024, "2024" from 31 December 2024, never from the first day stored."""
+    precision = f"{field}_precision"
+    return (
+        Q(**{precision: DatePrecision.DAY, f"{field}__lt": cutoff})
+        | Q(**{precision: DatePrecision.MONTH, f"{field}__lte": months_before(cutoff, 1)})
+        | Q(**{precision: DatePrecision.YEAR, f"{field}__lte": months_before(cutoff, 12)})
+    )
+
+
 class FundingQuerySet(PublishableQuerySet):
     def top_level(self):
         return self.filter(parent__isnull=True)
+
+    def with_follow_up(self):
+        """Records that a published link fulfils, directly or through one of their parts."""
+        link = Q(fulfilled=OuterRef("pk"))
+        path = "fulfilled__parent"
+        for _depth in range(MAX_NESTING_DEPTH - 1):
+            link |= Q(**{path: OuterRef("pk")})
+            path += "__parent"
+        return self.filter(Exists(Fulfilment.objects.published().filter(link)))
+
+    def pledges_without_follow_up(self, *, today: datetime.date, months: int = 12):
+        """Pledges made more than ``months`` months before ``today`` with no published follow-up.
+        A pledge's date is its conference's, else its period's start, counted from the end of
+        what is known (a month-only date from the month's last day); undated pledges are left out:
+        nothing says how old they are."""
+        cutoff = months_before(today, months)
+        dated = Q(conference__isnull=False) & _ended_before("conference__date", cutoff)
+        dated |= Q(conference__isnull=True, period_start__isnull=False) & _ended_before(
+            "period_start", cutoff
+        )
+        pledges = self.filter(dated, measure=Measure.PLEDGED)
+        return pledges.exclude(pk__in=FundingRecord.objects.with_follow_up().values("pk"))
 
 
 FundingManager = models.Manager.from_queryset(FundingQuerySet)
@@ -356,6 +398,8 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             errors.update(self._clean_nesting())
         if self.amount is not None and not self.measure and "measure" not in errors:
             errors["measure"] = _("Say what the amount measures (the source's verb: mobilised, pledged...).")
+        if self.pk is not None and not ({"measure", "donor"} & errors.keys()):
+            errors.update(self._clean_fulfilment_links())
         if self.pk is not None and self.amount is not None and "amount" not in errors:
             children = self.children.aggregate(total=Sum("amount"))["total"]
             if children is not None and children > self.amount and self.qualifier != Qualifier.MORE_THAN:
@@ -363,6 +407,23 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                     "sum": children
                 }
         run_clean(errors)
+
+    def _clean_fulfilment_links(self) -> dict[str, Message]:
+        """A changed measure or donor must keep every fulfilment link valid (a pledge turned into a
+        commitment cannot still be fulfilled by a commitment). One query, on saved records only."""
+        problems: list[str] = []
+        links = Fulfilment.objects.filter(Q(fulfilled=self) | Q(fulfilling=self))
+        for link in links.select_related("fulfilled", "fulfilling"):
+            if link.fulfilled_id == self.pk:
+                problems.extend(str(m) for m in fulfilment_errors(self, link.fulfilling).values())
+            else:
+                problems.extend(str(m) for m in fulfilment_errors(link.fulfilled, self).values())
+        if not problems:
+            return {}
+        return {
+            "measure": _("Its fulfilment links would no longer hold: %(problems)s Remove them first.")
+            % {"problems": " ".join(problems)}
+        }
 
     def _clean_nesting(self) -> dict[str, Message]:
         """A part is consistent with its whole: no cycle, not too deep, the same measure (an
@@ -423,6 +484,139 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
                 )
         if problems:
             raise ValidationError({"may_overlap": problems})
+
+
+# Which measure follows which: a commitment (or a contract) fulfils a pledge; a payment fulfils a
+# commitment, a contract or a pledge. Links always point from a later stage to an earlier one, so
+# they can never form a cycle; and a part has its whole's measure, so a link never joins a record
+# to its own whole or part.
+FULFILS = {
+    Measure.COMMITTED: (Measure.PLEDGED,),
+    Measure.CONTRACTED: (Measure.PLEDGED,),
+    Measure.PAID: (Measure.PLEDGED, Measure.COMMITTED, Measure.CONTRACTED),
+}
+
+
+class FulfilmentQuerySet(PublishableQuerySet):
+    def published(self):
+        """A link is public when it is published and so are both records it joins."""
+        return super().published().filter(published_q("fulfilled"), published_q("fulfilling"))
+
+
+FulfilmentManager = models.Manager.from_queryset(FulfilmentQuerySet)
+
+
+class Fulfilment(PublishableModel):
+    """A commitment or payment that fulfils (part of) a pledge, or a payment that fulfils a
+    commitment: what FTS and the EU Trust Fund pages show side by side without linking.
+
+    Not nesting: the two records measure different things (a part measures what its whole
+    measures), so neither is ever added to the other; ``funding.selectors.follow_through`` gives
+    pledged, committed and paid separately. The whole record fulfils: what fulfils a part of a
+    pledge fulfils the pledge, and a commitment's parts are inside it.
+    """
+
+    fulfilled = models.ForeignKey(
+        "FundingRecord",
+        on_delete=models.CASCADE,
+        related_name="fulfilled_by",
+        verbose_name=_("pledge or commitment fulfilled"),
+    )
+    fulfilling = models.ForeignKey(
+        "FundingRecord",
+        on_delete=models.CASCADE,
+        related_name="fulfils",
+        verbose_name=_("commitment or payment"),
+        help_text=_("A commitment (or contract) fulfilling a pledge, or a payment fulfilling either."),
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fulfilments",
+        help_text=_("Where the link is stated (a decision citing the pledge, an FTS flow...)."),
+    )
+    source_passage = models.TextField(
+        _("passage in the source"),
+        blank=True,
+        help_text=_("The source's exact words that tie the two figures together."),
+    )
+
+    PUBLIC_TO_ONE = ("source", "fulfilled", "fulfilling")
+    PAGE_OWNER = "fulfilled"
+
+    objects: ClassVar[FulfilmentManager] = FulfilmentQuerySet.as_manager()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        permissions = [("publish_fulfilment", "Can publish and unpublish fulfilment")]
+        ordering = ["fulfilled", "fulfilling"]
+        constraints = [
+            models.UniqueConstraint(fields=["fulfilled", "fulfilling"], name="fulfilment_unique_pair"),
+            models.CheckConstraint(condition=~Q(fulfilled=F("fulfilling")), name="fulfilment_not_itself"),
+        ]
+        indexes = [models.Index(fields=["fulfilling", "status"], name="fulfilment_fulfilling_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.fulfilling.title} fulfils {self.fulfilled.title}"
+
+    def get_absolute_url(self) -> str:
+        return self.fulfilled.get_absolute_url() + "#follow-through"
+
+    def clean(self):
+        # In an inline the record on the other side may be new, hence read from the relation.
+        fulfilled, fulfilling = self._related_or_none("fulfilled"), self._related_or_none("fulfilling")
+        if fulfilled is not None and fulfilling is not None:
+            run_clean(fulfilment_errors(fulfilled, fulfilling))
+
+    def _related_or_none(self, name: str) -> FundingRecord | None:
+        try:
+            return getattr(self, name)
+        except ObjectDoesNotExist:
+            return None
+
+
+def fulfilment_errors(fulfilled: FundingRecord, fulfilling: FundingRecord) -> dict[str, Message]:
+    """Why ``fulfilling`` cannot fulfil ``fulfilled`` (empty if it can): a commitment fulfils a
+    pledge, a payment a commitment or a pledge; from the same donor scope or a narrower one."""
+    if fulfilled.pk is not None and fulfilled.pk == fulfilling.pk:
+        return {"fulfilling": _("A figure cannot fulfil itself.")}
+    allowed = FULFILS.get(fulfilling.measure)  # type: ignore[call-overload]
+    if not allowed:
+        return {
+            "fulfilling": _(
+                "“%(record)s” is %(measure)s: only a commitment, a contract or a payment fulfils "
+                "another figure."
+            )
+            % {
+                "record": fulfilling.title,
+                "measure": fulfilling.get_measure_display().lower() or "without measure",
+            }
+        }
+    if fulfilled.measure not in allowed:
+        return {
+            "fulfilled": _("A %(measure)s figure fulfils a figure that is %(allowed)s, not %(other)s.")
+            % {
+                "measure": fulfilling.get_measure_display().lower(),
+                "allowed": _(" or ").join(str(Measure(m).label).lower() for m in allowed),
+                "other": fulfilled.get_measure_display().lower() or "without measure",
+            }
+        }
+    if DONOR_BREADTH.get(fulfilling.donor, 0) > DONOR_BREADTH.get(fulfilled.donor, 0):
+        return {
+            "fulfilling": _(
+                "“%(record)s” is given by %(donor)s, a wider donor than %(other)s, who made “%(fulfilled)s”."
+            )
+            % {
+                "record": fulfilling.title,
+                "donor": fulfilling.get_donor_display(),
+                "other": fulfilled.get_donor_display(),
+                "fulfilled": fulfilled.title,
+            }
+        }
+    return {}
 
 
 class FundingTotalsRow(models.Model):

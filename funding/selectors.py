@@ -14,11 +14,12 @@ from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
-from django.db.models.functions import Cast, ExtractYear
+from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Coalesce, ExtractYear
 
 from migrationsupport.models import Theme, published_sql
-from migrationsupport.values import Amount, Qualifier
+from migrationsupport.values import QUALIFIER_WORDINGS, Amount, DatePrecision, PartialDate, Qualifier
 from regions.models import Country, Region
 
 from .models import MAX_NESTING_DEPTH, Donor, FundingRecord, Instrument, Measure
@@ -579,3 +580,295 @@ def funding_overlap_candidates(*, record: FundingRecord, limit: int = 10) -> lis
     if record.instrument_id is not None:
         candidates = candidates.filter(Q(instrument_id=record.instrument_id) | Q(instrument__isnull=True))
     return list(candidates.order_by(F("amount").desc(), "pk")[:limit])
+
+
+# --- Follow-through: what was pledged, then committed, then paid ------------------------------
+
+# The measures a follow-through reports after the figure followed, in the order money moves.
+FOLLOW_UP_MEASURES = (Measure.COMMITTED, Measure.CONTRACTED, Measure.PAID)
+# Figures that something can fulfil (``funding.models.FULFILS``): pages compute a follow-through
+# only for these.
+FOLLOWED_MEASURES = (Measure.PLEDGED, Measure.COMMITTED, Measure.CONTRACTED)
+# Which way a qualified amount may be off: +1 the true value is at least it ("more than"), -1 at
+# most ("almost"), 0 exact, None either way ("about").
+_BOUND: dict[str, int | None] = {
+    Qualifier.EXACT: 0,
+    Qualifier.MORE_THAN: 1,
+    Qualifier.ALMOST: -1,
+    Qualifier.ABOUT: None,
+}
+
+
+@dataclass(frozen=True)
+class Share:
+    """The share of a promise fulfilled: "about 45 %". ``qualifier`` says how exact it is: a
+    share of "almost €6 billion" is at least what the division gives ("more than")."""
+
+    percent: Decimal
+    qualifier: str
+
+    @property
+    def display(self) -> str:
+        words = QUALIFIER_WORDINGS[self.qualifier][0]
+        number = f"{self.percent}\u00a0%"
+        return f"{words} {number}" if words else number
+
+
+@dataclass(frozen=True)
+class FollowUpStage:
+    """What was reported for one measure after the figure followed (committed, contracted or
+    paid): one total per donor scope, never added across them, with the date of its latest
+    record and, where the figures allow it, the share of the promise it covers."""
+
+    measure: str
+    totals: tuple[FundingTotal, ...]
+    as_of: PartialDate | None
+    share: Share | None
+    share_note: str
+
+    @property
+    def heading(self) -> str:
+        return (
+            "Committed or allocated"
+            if self.measure == Measure.COMMITTED
+            else str(Measure(self.measure).label)
+        )
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    """A promise (pledges, or a commitment) and what was reported to fulfil it.
+
+    ``promised``: the totals of the figures followed, with ``promised_as_of``. ``stages``: one
+    per follow-up measure reported (committed, contracted, paid). ``reported`` is False when no
+    published link reaches them: pages say "no follow-up reported", never 0 %. ``shared``: some
+    follow-up also fulfils figures outside this set, so it is shown in full here and there and
+    no share is computed. ``sources``: where the follow-up figures and their links come from.
+    """
+
+    promised: tuple[FundingTotal, ...]
+    promised_as_of: PartialDate | None
+    stages: tuple[FollowUpStage, ...] = ()
+    reported: bool = False
+    shared: bool = False
+    sources: tuple = ()
+
+    def stage(self, measure: str) -> FollowUpStage | None:
+        return next((s for s in self.stages if s.measure == measure), None)
+
+
+def _as_of_expressions():
+    """A record's date for "as of": a pledge made at a conference, the conference's date; any
+    other figure, the end of its period (its start when it states no end)."""
+    at_conference = Q(measure=Measure.PLEDGED, conference__date__isnull=False)
+    date = Case(
+        When(at_conference, then=F("conference__date")),
+        default=Coalesce("period_end", "period_start"),
+    )
+    precision = Case(
+        When(at_conference, then=F("conference__date_precision")),
+        When(period_end__isnull=False, then=F("period_end_precision")),
+        default=F("period_start_precision"),
+        output_field=CharField(),
+    )
+    return date, precision
+
+
+_PRECISION_REACH: dict[str, int] = {DatePrecision.YEAR: 3, DatePrecision.MONTH: 2, DatePrecision.DAY: 1}
+
+
+def _latest_dates(records: QuerySet[FundingRecord]) -> dict[str, PartialDate]:
+    """The latest date of ``records`` per measure, in two queries however many records: the
+    latest first day per measure, then the precisions stated on that day. A later first day
+    wins; on the same first day the coarser precision, which reaches further ("2024" after "1
+    January 2024")."""
+    date, precision = _as_of_expressions()
+    dated = records.order_by().annotate(as_of=date, as_of_precision=precision).filter(as_of__isnull=False)
+    latest = dict(dated.values("measure").annotate(latest=Max("as_of")).values_list("measure", "latest"))
+    if not latest:
+        return {}
+    on_that_day = Q()
+    for measure, day in latest.items():
+        on_that_day |= Q(measure=measure, as_of=day)
+    found: dict[str, PartialDate] = {}
+    rows = dated.filter(on_that_day).values_list("measure", "as_of", "as_of_precision").distinct()
+    for measure, day, stated in rows:
+        current = found.get(measure)
+        if current is None or _PRECISION_REACH.get(stated, 0) > _PRECISION_REACH.get(current.precision, 0):
+            found[measure] = PartialDate(day, stated)
+    return found
+
+
+# The follow-up of a set of figures, in one query: ``promise`` the published records of the set
+# and their published parts; ``first`` the published records a published link says fulfil one of
+# them, with their parts; ``second`` those that fulfil one of ``first`` (payments for the
+# commitments), with their parts. Recursion over ids only, bounded by the nesting depth.
+_CLOSURE_SQL = """
+WITH RECURSIVE
+promise (id, depth) AS (
+    SELECT f.id, 0 FROM {funding} AS f WHERE f.id IN ({records}) AND {published_f}
+    UNION
+    SELECT f.id, promise.depth + 1 FROM {funding} AS f JOIN promise ON f.parent_id = promise.id
+    WHERE promise.depth < %s AND {published_f}
+),
+first (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN promise ON promise.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, first.depth + 1 FROM {funding} AS f JOIN first ON f.parent_id = first.id
+    WHERE first.depth < %s AND {published_f}
+),
+second (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN first ON first.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, second.depth + 1 FROM {funding} AS f JOIN second ON f.parent_id = second.id
+    WHERE second.depth < %s AND {published_f}
+)
+SELECT DISTINCT 'p', id FROM promise
+UNION SELECT 'f', id FROM first
+UNION SELECT 'f', id FROM second
+"""
+
+
+def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[int]]:
+    """(ids of the published figures followed and their parts, ids of their follow-up): one
+    query (``_CLOSURE_SQL``)."""
+    from .models import Fulfilment
+
+    try:
+        records_sql, params = records.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return set(), set()
+    quote = connection.ops.quote_name
+    sql = _CLOSURE_SQL.format(
+        funding=quote(FundingRecord._meta.db_table),
+        links=quote(Fulfilment._meta.db_table),
+        records=records_sql,
+        published_f=published_sql("f"),
+        published_l=published_sql("l"),
+    )
+    promise: set[int] = set()
+    follow: set[int] = set()
+    with connections[records.db].cursor() as cursor:
+        cursor.execute(sql, (*params, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH))
+        for tag, pk in cursor.fetchall():
+            (promise if tag == "p" else follow).add(pk)
+    return promise, follow - promise
+
+
+def _ids(ids: set[int]):
+    """``ids`` for ``pk__in``: one array parameter on PostgreSQL rather than thousands."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (sorted(ids),))
+    return sorted(ids)
+
+
+def _date_reach(date: PartialDate) -> tuple:
+    return (date.date, _PRECISION_REACH.get(date.precision, 0))
+
+
+def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
+    """What was reported to fulfil ``records`` (pledges, or a commitment), per measure.
+
+    * **Links, not nesting.** A commitment fulfils a pledge, a payment a commitment or a pledge
+      (``Fulfilment``, published links between published records). A payment for a commitment
+      that fulfils the pledge fulfils the pledge too; what fulfils a part of a pledge fulfils the
+      pledge; a commitment's parts are inside it.
+    * **Each record once per measure.** The follow-up records form one set, totalled by
+      ``funding_totals``: a record reached by several links (directly and through a commitment)
+      is one member, and a part inside its whole is not added again. Measures and donors are
+      never added together: committed and paid are separate totals, each per donor scope.
+    * **Share fulfilled** only where it means something: one promised total and one follow-up
+      total of that measure, from the same donor scope, no overlap range, and no follow-up
+      shared with figures outside the set (it would be counted in full for each). The share
+      carries the qualifiers of both figures ("more than 40 %" of "almost €6 billion").
+    * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
+      reported".
+
+    Queries: the promised totals and their latest date (up to 3), the follow-up's ids (1, a
+    recursive query over ids); with follow-up, its totals (1), latest dates (2), shared links (1)
+    and sources (1): never more with more data.
+    """
+    from migrationsupport.models import Source
+
+    from .models import Fulfilment
+
+    promised = funding_totals(records=records)
+    promised_as_of = max(_latest_dates(records).values(), key=_date_reach, default=None) if promised else None
+    promise_ids, follow_ids = _follow_up_closure(records)
+    links = Fulfilment.objects.published()
+    follow_up = FundingRecord.objects.filter(pk__in=_ids(follow_ids))
+    totals = funding_totals(records=follow_up) if follow_ids else []
+    if not totals:
+        return FollowThrough(promised=tuple(promised), promised_as_of=promised_as_of)
+
+    follow_up_ids = _ids(follow_ids)
+    shared = (
+        links.filter(fulfilling__in=follow_up_ids)
+        .exclude(fulfilled__in=_ids(promise_ids | follow_ids))
+        .exists()
+    )
+    stages = []
+    as_of = _latest_dates(follow_up)
+    for measure in FOLLOW_UP_MEASURES:
+        of_measure = tuple(t for t in totals if t.measure == measure)
+        if not of_measure:
+            continue
+        share, note = _share(promised, of_measure, shared=shared)
+        stages.append(
+            FollowUpStage(
+                measure=measure,
+                totals=of_measure,
+                as_of=as_of.get(measure),
+                share=share,
+                share_note=note,
+            )
+        )
+    used_links = links.filter(fulfilling__in=follow_up_ids, fulfilled__in=_ids(promise_ids | follow_ids))
+    sources = Source.objects.published().filter(
+        Q(pk__in=follow_up.order_by().values("source")) | Q(pk__in=used_links.order_by().values("source"))
+    )
+    return FollowThrough(
+        promised=tuple(promised),
+        promised_as_of=promised_as_of,
+        stages=tuple(stages),
+        reported=True,
+        shared=shared,
+        sources=tuple(sources.order_by("title", "pk")),
+    )
+
+
+def _share(promised: list[FundingTotal], done: tuple[FundingTotal, ...], *, shared: bool):
+    """(Share, "") or (None, why not)."""
+    if shared:
+        return None, (
+            "No share: some of these figures also fulfil other pledges or commitments, so they are "
+            "shown in full for each."
+        )
+    if len(promised) != 1 or len(done) != 1:
+        return None, "No share: the figures are given by different donor scopes, which are never compared."
+    whole, part = promised[0], done[0]
+    if whole.donor != part.donor:
+        return None, (
+            f"No share: the promise is by {_donor_phrase(whole.donor)}, this figure by "
+            f"{_donor_phrase(part.donor)}."
+        )
+    if whole.is_range or part.is_range:
+        return None, "No share: figures that may overlap make one of the amounts a range."
+    if not whole.lower:
+        return None, "No share: the promise states no amount."
+    percent = (part.lower / whole.lower * 100).quantize(Decimal(1))
+    num, den = _BOUND.get(part.lower_qualifier), _BOUND.get(whole.lower_qualifier)
+    if num is None or den is None:
+        qualifier = Qualifier.ABOUT
+    elif num == den == 0:
+        exact = part.lower / whole.lower * 100 == percent
+        qualifier = Qualifier.EXACT if exact else Qualifier.ABOUT
+    elif num >= 0 and den <= 0:
+        qualifier = Qualifier.MORE_THAN
+    elif num <= 0 and den >= 0:
+        qualifier = Qualifier.ALMOST
+    else:
+        qualifier = Qualifier.ABOUT
+    return Share(percent=percent, qualifier=qualifier), ""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from migrationsupport.models import Theme
 from migrationsupport.serializers import (
+    PARTIAL_DATE_PATTERN,
     PUBLISHING_FIELDS,
     ApiConventionsMixin,
     ApiUrlField,
@@ -19,13 +22,14 @@ from migrationsupport.serializers import (
     PublishableSerializer,
     PublishedSlugRelatedField,
     SourceField,
+    visible_related,
 )
 from migrationsupport.values import Qualifier
 from regions.models import Country, Region
 from regions.serializers import CountryCodeRelatedField
 
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
-from .selectors import GROUPINGS
+from .selectors import FOLLOWED_MEASURES, GROUPINGS
 
 
 class InstrumentSerializer(PublishableSerializer):
@@ -44,9 +48,41 @@ class PledgingConferenceSerializer(PublishableSerializer):
     regions = PublishedSlugRelatedField(many=True, queryset=Region.objects.all(), required=False)
     source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
+    follow_through_url = ApiUrlField(
+        view_name="api:conference-follow-through",
+        lookup_field="slug",
+        help_text="Its pledges followed through: pledged, committed and paid, each with its date.",
+    )
+
     class Meta:
         model = PledgingConference
-        fields = ("slug", "name", "edition", "date", "place", "host", "regions", "source", *PUBLISHING_FIELDS)
+        fields = (
+            "slug",
+            "name",
+            "edition",
+            "date",
+            "place",
+            "host",
+            "regions",
+            "source",
+            "follow_through_url",
+            *PUBLISHING_FIELDS,
+        )
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class LinkedRecordSlugField(PublishedSlugRelatedField):
+    """A fulfilment link, read as the slug of the record at its ``other`` end. The public sees
+    published links between published records only (``Fulfilment.objects.published()``, which
+    the viewset prefetches and the CSV rows read)."""
+
+    def __init__(self, *, other: str, **kwargs):
+        self.other = other
+        super().__init__(slug_field=f"{other}__slug", **kwargs)
+
+    def to_representation(self, obj):
+        link = visible_related(self, obj)
+        return None if link is None else getattr(link, self.other).slug
 
 
 class FundingRecordSerializer(PublishableSerializer):
@@ -110,6 +146,22 @@ class FundingRecordSerializer(PublishableSerializer):
         help_text="Slug of the larger figure this one is part of.",
     )
     children = PublishedSlugRelatedField(many=True, read_only=True, help_text="Slugs of its parts.")
+    fulfils = LinkedRecordSlugField(
+        many=True,
+        other="fulfilled",
+        read_only=True,
+        help_text="Slugs of the pledges or commitments this commitment or payment fulfils.",
+    )
+    fulfilled_by = LinkedRecordSlugField(
+        many=True,
+        other="fulfilling",
+        read_only=True,
+        help_text="Slugs of the commitments and payments reported against this pledge or commitment.",
+    )
+    follow_through_url = serializers.SerializerMethodField(
+        help_text="For a pledge or a commitment: its figures followed through (pledged, committed, paid); "
+        "null for other measures."
+    )
     source = SourceField()  # type: ignore[assignment]  # a declared field; the stubs see Field.source
 
     class Meta:
@@ -139,6 +191,9 @@ class FundingRecordSerializer(PublishableSerializer):
             "parent",
             "children",
             "may_overlap",
+            "fulfils",
+            "fulfilled_by",
+            "follow_through_url",
             "source",
             "source_passage",
             *PUBLISHING_FIELDS,
@@ -147,6 +202,13 @@ class FundingRecordSerializer(PublishableSerializer):
 
     def get_currency(self, obj) -> str:
         return "EUR"
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_follow_through_url(self, obj) -> str | None:
+        if obj.measure not in FOLLOWED_MEASURES:
+            return None
+        field = ApiUrlField(view_name="api:funding-follow-through", lookup_field="slug")
+        return field.get_url(obj, field.view_name, self.context.get("request"), None)
 
     def validate(self, attrs):
         """The model's rules, then the marks of possible overlap, which a many-to-many field
@@ -259,3 +321,88 @@ class FundingTotalsSerializer(ApiConventionsMixin, serializers.Serializer):
         help_text="Deprecated (removed in v1.2): the only entry of totals when there is exactly one, "
         "else null (a sum across measures or donors would mislead).",
     )
+
+
+class PartialDateValueField(serializers.Field):
+    """A ``PartialDate`` value (not model columns) as ISO 8601 reduced to what is known."""
+
+    def to_representation(self, value) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": PARTIAL_DATE_PATTERN, "nullable": True, "example": "2024-05-27"}
+)
+class _AsOfField(PartialDateValueField):
+    pass
+
+
+class ShareSerializer(ApiConventionsMixin, serializers.Serializer):
+    percent = serializers.DecimalField(
+        max_digits=None, decimal_places=0, coerce_to_string=False, help_text="Whole percent, e.g. 45."
+    )
+    qualifier = serializers.ChoiceField(
+        choices=Qualifier.choices,
+        help_text="exact, or how the qualifiers of the two figures make it approximate: more_than, "
+        "almost, about.",
+    )
+    percent_display = serializers.CharField(source="display", help_text='e.g. "more than 40 %".')
+
+
+class FollowUpStageSerializer(ApiConventionsMixin, serializers.Serializer):
+    measure = serializers.ChoiceField(choices=Measure.choices, help_text="committed, contracted or paid.")
+    totals = FundingTotalSerializer(many=True, help_text="One per donor scope, never added together.")
+    as_of = _AsOfField(help_text="The latest date of the records summed.")
+    as_of_precision = serializers.SerializerMethodField()
+    as_of_display = serializers.SerializerMethodField()
+    share = ShareSerializer(
+        allow_null=True, help_text="Of the promise; null where the figures do not allow one."
+    )
+    share_note = serializers.CharField(
+        allow_null=True, help_text="Why there is no share, when there is none."
+    )
+
+    class Meta:
+        csv_exclude = ("totals",)
+
+    def get_as_of_precision(self, obj) -> str | None:
+        return obj.as_of.precision if obj.as_of else None
+
+    def get_as_of_display(self, obj) -> str | None:
+        return str(obj.as_of) if obj.as_of else None
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["share_note"] = data["share_note"] or None
+        return data
+
+
+class FollowThroughSerializer(ApiConventionsMixin, serializers.Serializer):
+    """A promise (pledges, or a commitment) and what was reported to fulfil it, per measure."""
+
+    promised = FundingTotalSerializer(
+        many=True, help_text="The totals of the figures followed: one per measure and donor."
+    )
+    promised_as_of = _AsOfField(help_text="The latest date of the figures followed (a conference's date).")
+    promised_as_of_precision = serializers.SerializerMethodField()
+    promised_as_of_display = serializers.SerializerMethodField()
+    reported = serializers.BooleanField(
+        help_text="False: no follow-up reported (say so; never 0 %). True: see stages."
+    )
+    shared = serializers.BooleanField(
+        help_text="Some follow-up also fulfils figures outside this set: shown in full for each, no share."
+    )
+    stages = FollowUpStageSerializer(many=True, help_text="committed, contracted, paid: those reported.")
+    sources = serializers.SerializerMethodField(help_text="Sources of the follow-up figures and their links.")
+
+    def get_promised_as_of_precision(self, obj) -> str | None:
+        return obj.promised_as_of.precision if obj.promised_as_of else None
+
+    def get_promised_as_of_display(self, obj) -> str | None:
+        return str(obj.promised_as_of) if obj.promised_as_of else None
+
+    def get_sources(self, obj) -> list[dict]:
+        return [
+            {"slug": s.slug, "title": s.title, "publisher": s.publisher or None, "url": s.url or None}
+            for s in obj.sources
+        ]

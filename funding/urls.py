@@ -11,6 +11,8 @@ urlpatterns = [
     path("funding/<slug:slug>/", views.FundingRecordDetailView.as_view(), name="record-detail"),
     path("instruments/", views.InstrumentListView.as_view(), name="instrument-list"),
     path("instruments/<slug:slug>/", views.InstrumentDetailView.as_view(), name="instrument-detail"),
+    path("donors/", views.DonorListView.as_view(), name="donor-list"),
+    path("donors/<slug:donor>/", views.DonorDetailView.as_view(), name="donor-detail"),
     path("conferences/", views.PledgingConferenceListView.as_view(), name="conference-list"),
     path("conferences/<slug:slug>/", views.PledgingConferenceDetailView.as_view(), name="conference-detail"),
 ]

@@ -46,7 +46,9 @@ class RelatedValues:
         elif isinstance(relation, models.ManyToOneRel):
             queryset = related._default_manager.order_by(*ordering, "pk")
             if not drafts:
-                queryset = queryset.filter(published_q())
+                # The model's own published(): a link is public only with both its records.
+                published = getattr(queryset, "published", None)
+                queryset = published() if published is not None else queryset.filter(published_q())
             self.owner = relation.field.attname
             self.queryset = queryset.values_list(self.owner, value_field)
             return

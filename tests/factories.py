@@ -8,7 +8,7 @@ from decimal import Decimal
 import factory
 
 from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
-from funding.models import FundingRecord, Instrument, PledgingConference
+from funding.models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from migrationsupport.models import PageSection, Source, Status, Theme
 from regions.models import Country, PopulationFigure, Region, Route
 
@@ -149,6 +149,17 @@ class FundingRecordFactory(PublishedFactory):
     def may_overlap(self, create, extracted, **kwargs):
         if create and extracted:
             self.may_overlap.set(extracted)
+
+
+class FulfilmentFactory(PublishedFactory):
+    """A commitment fulfilling a pledge, by default; pass ``fulfilled`` and ``fulfilling``."""
+
+    fulfilled = factory.SubFactory(FundingRecordFactory, measure="pledged")
+    fulfilling = factory.SubFactory(FundingRecordFactory, measure="committed")
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = Fulfilment
 
 
 class AgreementFactory(PublishedFactory):

@@ -22,6 +22,7 @@ from tests.factories import (
     AgreementFactory,
     CountryFactory,
     DocumentFactory,
+    FulfilmentFactory,
     FundingRecordFactory,
     InstrumentFactory,
     PledgingConferenceFactory,
@@ -72,6 +73,17 @@ def dataset():
     FundingRecordFactory(slug="hidden-part", parent=whole, status=DRAFT)
     FundingRecordFactory(slug="overlapping", may_overlap=[whole], amount=None, measure="")
     FundingRecordFactory(slug="draft-record", status=DRAFT, regions=[south])
+    # Follow-through: a pledge fulfilled by two commitments (one paid), by a draft commitment
+    # through a published link, and by a published one through a draft link.
+    pledge = FundingRecordFactory(slug="pledge", measure="pledged")
+    paid = FundingRecordFactory(slug="paid-commitment")
+    FulfilmentFactory(fulfilled=pledge, fulfilling=paid)
+    FulfilmentFactory(fulfilled=pledge, fulfilling=FundingRecordFactory(slug="other-commitment"))
+    FulfilmentFactory(fulfilled=paid, fulfilling=FundingRecordFactory(slug="payment", measure="paid"))
+    FulfilmentFactory(
+        fulfilled=pledge, fulfilling=FundingRecordFactory(slug="hidden-commitment", status=DRAFT)
+    )
+    FulfilmentFactory(fulfilled=pledge, fulfilling=FundingRecordFactory(slug="unlinked"), status=DRAFT)
     agreement = AgreementFactory(parties=[turkiye, hidden_country], region=south)
     agreement.themes.set([borders, hidden_theme])
     AgreementEventFactory(agreement=agreement)
@@ -124,6 +136,12 @@ def test_drafts_and_formulas_in_the_public_funding_csv(api, dataset):
     body = api.get(ENDPOINTS["funding"].list_url(), {"format": "csv"}).getvalue().decode()
     for draft in ("hidden-region", "hidden-theme", "hidden-part", "draft-record", "draft-source"):
         assert draft not in body
+    assert "hidden-commitment" not in body
+    pledge_row = next(line for line in body.splitlines() if line.startswith("pledge,"))
+    assert (
+        "other-commitment;paid-commitment" in pledge_row or "paid-commitment;other-commitment" in pledge_row
+    )
+    assert "unlinked" not in pledge_row
     assert "'=1+2" in body and ",=1+2" not in body
     assert "2024-06,month,June 2024" in body
 
@@ -140,6 +158,6 @@ def test_api_csv_queries_grow_with_chunks_not_rows(api, monkeypatch):
         return len(context.captured_queries), len(body.splitlines()) - 1
 
     # The records (one server-side cursor), then per chunk: regions, countries, themes,
-    # children, the figures each may overlap.
-    assert queries(2000) == (1 + 5, 7)
-    assert queries(2) == (1 + math.ceil(7 / 2) * 5, 7)
+    # children, the figures each may overlap, what each fulfils, what fulfils each.
+    assert queries(2000) == (1 + 7, 7)
+    assert queries(2) == (1 + math.ceil(7 / 2) * 7, 7)

@@ -69,8 +69,8 @@ def _with_regions(factory):
 # endpoint: (how to make one row with its relations, the queries of one list request)
 BUDGETS = {
     # count; page of records with source, instrument, conference, parent; regions; countries;
-    # themes; children; the figures each may overlap
-    "funding": (_funding, 7),
+    # themes; children; the figures each may overlap; what each fulfils; what fulfils each
+    "funding": (_funding, 9),
     # count; page with the current status annotation, source, region; parties; themes; events
     "agreements": (_agreement, 5),
     # count; page with source and agreement
@@ -148,5 +148,5 @@ def test_detail_queries(api):
     with CaptureQueriesContext(connection) as context:
         assert api.get(f"{API}/funding/{record.slug}/").status_code == 200
     # record with source, instrument, conference, parent; regions; countries; themes; children;
-    # the figures it may overlap
-    assert len(context.captured_queries) == 6
+    # the figures it may overlap; what it fulfils; what fulfils it
+    assert len(context.captured_queries) == 8

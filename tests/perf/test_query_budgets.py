@@ -19,8 +19,10 @@ from tests.factories import (
     AgreementFactory,
     CountryFactory,
     DocumentFactory,
+    FulfilmentFactory,
     FundingRecordFactory,
     InstrumentFactory,
+    PledgingConferenceFactory,
     RegionFactory,
     RouteFactory,
     ThemeFactory,
@@ -35,8 +37,9 @@ BUDGETS = {
     # + 1 + 2 prefetches, documents as 1 first-ones ids + 1 + prefetches, instruments, conferences,
     # countries, population figures, routes, each with its prefetches); the 25 latest documents
     # with their prefetches; the footnoted countries. A route adds its regions and its figures
-    # (prefetched for the digests; the overview's own list of routes is names only).
-    "/": 31,
+    # (prefetched for the digests; the overview's own list of routes is names only). A
+    # conference adds its regions (prefetched).
+    "/": 32,
     # The region with parent and source; its published sub-regions; region_digests as above;
     # whether any document is on the region or its countries (the "Key documents" link); the
     # date of its last published change (its history); its public changes (one query; changes with
@@ -69,10 +72,31 @@ BUDGETS = {
     # One query per record type (11), none per hit.
     "/search/?q=border": 11,
     # 1 region (filter validation); 1 count; 1 page; 5 published-only prefetches (regions,
-    # countries, key areas, parts, the figures each may overlap).
-    "/api/v1/funding/?region=r": 8,
+    # countries, key areas, parts, the figures each may overlap); 2 of fulfilment links (what
+    # each fulfils, what fulfils it), each with the record at its other end.
+    "/api/v1/funding/?region=r": 10,
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
+    # Pledges followed through (funding.selectors.follow_through, "follow" below): the promised
+    # totals (1) and their latest date (2: the latest day per measure, then the precisions stated
+    # on it); the ids of the follow-up (1, one recursive query); its totals (1) and latest dates
+    # (2); whether any of it is shared with other pledges (1); the sources (1). 9 in all,
+    # whatever the data.
+    # The record with its to-one relations; its regions, countries, key areas, the figures it may
+    # overlap; the totals of its parts and the parts; what it fulfils (links with both records
+    # and the source); the first links reported against it; follow (9); the footnoted countries;
+    # the date of its last published change.
+    "/funding/pledge-p/": 20,
+    # The conference with source; its regions; its pledges + 3 prefetches; their totals; follow
+    # (9); the date of its last published change.
+    "/conferences/c/": 17,
+    # The donor's largest pledges + 3 prefetches; its totals per measure; follow (9).
+    "/donors/eu/": 14,
+    # The record (lookup) + 5 relation prefetches + 2 link prefetches of the viewset's queryset;
+    # follow (9).
+    "/api/v1/funding/pledge-p/follow-through/": 17,
+    # The conference + its regions prefetch; follow (9).
+    "/api/v1/conferences/c/follow-through/": 11,
 }
 
 
@@ -110,6 +134,21 @@ def small_dataset():
     route.regions.add(region)
     document.routes.add(route)
     route.countries.add(country)
+    # A pledge at a conference, committed and paid in part, and a payment reported against the
+    # pledge directly too.
+    conference = PledgingConferenceFactory(slug="c")
+    conference.regions.add(region)
+    pledge = FundingRecordFactory(slug="pledge-p", measure="pledged", conference=conference, regions=[region])
+    commitment = FundingRecordFactory(
+        measure="committed",
+        amount=Decimal("400000"),
+        period_start=datetime.date(2024, 10, 1),
+        period_start_precision="month",
+    )
+    payment = FundingRecordFactory(measure="paid", amount=Decimal("100000"))
+    FulfilmentFactory(fulfilled=pledge, fulfilling=commitment)
+    FulfilmentFactory(fulfilled=commitment, fulfilling=payment)
+    FulfilmentFactory(fulfilled=pledge, fulfilling=payment)
 
 
 def _queries(client, path: str, django_assert_num_queries, budget: int) -> int:

@@ -24,7 +24,7 @@ from django.db import models
 from rest_framework.test import APIClient
 
 from agreements.models import AgreementKind, DocumentKind, EventKind
-from funding.models import FundingRecord
+from funding.models import Donor, FundingRecord
 from funding.selectors import GROUPINGS
 from migrationsupport.models import PublishableModel, Status
 from migrationsupport.urls import SITEMAPS
@@ -35,6 +35,7 @@ from tests.factories import (
     AgreementFactory,
     CountryFactory,
     DocumentFactory,
+    FulfilmentFactory,
     FundingRecordFactory,
     InstrumentFactory,
     PageSectionFactory,
@@ -199,6 +200,30 @@ def world():
     FundingRecordFactory(
         title="Draft regions only", slug="draft-regions-only", regions=[d_region], source=d_source
     )
+    # Follow-through: a published pledge fulfilled by a draft commitment (through a published
+    # link), by a published commitment through a draft link, and by a published payment through
+    # a published link citing the draft source.
+    pledge = FundingRecordFactory(
+        title="Published pledge", slug="published-pledge", measure="pledged", source=d_source, **YEAR_2024
+    )
+    d_commitment = draft_funding("commitmentfunding", amount=Decimal(7_000_000), measure="committed")
+    FulfilmentFactory(fulfilled=pledge, fulfilling=d_commitment, source=d_source)
+    FulfilmentFactory(
+        fulfilled=pledge,
+        fulfilling=FundingRecordFactory(
+            title="Published commitment", slug="published-commitment", measure="committed", source=d_source
+        ),
+        status=DRAFT,
+        source_passage=marked("link", "passage"),
+    )
+    FulfilmentFactory(
+        fulfilled=pledge,
+        fulfilling=FundingRecordFactory(
+            title="Published payment", slug="published-payment", measure="paid", source=d_source
+        ),
+        source=d_source,
+        source_passage="The published link's passage.",
+    )
 
     d_route = RouteFactory(
         status=DRAFT,
@@ -348,6 +373,8 @@ def public_paths() -> list[str]:
         "/instruments/",
         "/routes/",
         "/conferences/",
+        "/donors/",
+        *(f"/donors/{donor}/" for donor in Donor.values),
         "/agreements/",
         "/agreements/timeline/",
         "/documents/",

@@ -3,7 +3,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from agreements.models import Agreement, Document
-from funding.models import FundingRecord
+from funding.models import Fulfilment, FundingRecord, PledgingConference
 from migrationsupport.models import Source
 from tests.factories import CountryFactory, FundingRecordFactory, InstrumentFactory, ThemeFactory
 
@@ -67,3 +67,21 @@ def test_demo_agreements_go_through_every_status_and_kind_of_step(world):
         pk__in=off
     ):
         event.full_clean()
+
+
+def test_pledges_are_followed_through_in_every_state(world):
+    call_command("generate_demo_data", funding=400, verbosity=0)
+    links = Fulfilment.objects.select_related("fulfilled", "fulfilling")
+    assert links.count() > 20
+    for fulfilment in links:
+        fulfilment.full_clean()  # the model's rules: measures in order, donor scope
+    measures = {(f.fulfilled.measure, f.fulfilling.measure) for f in links}
+    assert {("pledged", "committed"), ("committed", "paid")} <= measures
+    assert links.filter(source__isnull=True).exists() and links.filter(status="draft").exists()
+    pledges = FundingRecord.objects.filter(source__slug="synthetic-demo-data", measure="pledged")
+    assert pledges.with_follow_up().exists()
+    assert pledges.exclude(pk__in=pledges.with_follow_up().values("pk")).exists()  # none reported
+    assert PledgingConference.objects.filter(slug__startswith="synthetic-", pledges__isnull=False).exists()
+    call_command("generate_demo_data", delete=True, verbosity=0)
+    assert not Fulfilment.objects.exists()
+    assert not PledgingConference.objects.filter(slug__startswith="synthetic-").exists()

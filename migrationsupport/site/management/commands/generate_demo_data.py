@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 
 from agreements.models import (
     Agreement,
@@ -29,7 +30,16 @@ from agreements.models import (
     EventKind,
 )
 from funding import rollup
-from funding.models import Donor, FundingKind, FundingRecord, Instrument, Measure
+from funding.models import (
+    DONOR_BREADTH,
+    Donor,
+    Fulfilment,
+    FundingKind,
+    FundingRecord,
+    Instrument,
+    Measure,
+    PledgingConference,
+)
 from migrationsupport.cache import bump_content_version
 from migrationsupport.changes import sync_public_changes
 from migrationsupport.models import Source, Status, Theme
@@ -121,6 +131,7 @@ def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict
     pools = _pools()
     source = synthetic_source()
     start = FundingRecord.objects.filter(slug__startswith=PREFIX).count()
+    last_before = FundingRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     bar = Progress("funding", funding, stream=sys.stderr if progress else _Null())
     made = 0
     while made < funding:
@@ -139,7 +150,15 @@ def generate(*, funding: int, rng: random.Random, progress: bool = True) -> dict
     agreements, events, documents = _agreements_and_documents(
         count=max(funding // 20, 1), rng=rng, pools=pools
     )
-    return {"funding records": made, "agreements": agreements, "events": events, "documents": documents}
+    conferences, links = _pledges_followed_through(after_pk=last_before, rng=rng, pools=pools, source=source)
+    return {
+        "funding records": made,
+        "agreements": agreements,
+        "events": events,
+        "documents": documents,
+        "pledging conferences": conferences,
+        "fulfilment links": links,
+    }
 
 
 def _top_level(count: int, *, first: int, rng: random.Random, pools, source) -> list[FundingRecord]:
@@ -345,6 +364,94 @@ def _lifecycle_events(agreements: list[Agreement], *, rng: random.Random, source
     return AgreementEvent.objects.bulk_create(events, batch_size=5000)
 
 
+def _pledges_followed_through(*, after_pk: int, rng: random.Random, pools, source) -> tuple[int, int]:
+    """Pledging conferences for the new pledges (one per 200 pledges), and fulfilment links in
+    every state the pages show: pledges with no follow-up (about 40 %, old and recent), pledges
+    with commitments (some of those paid in turn), pledges paid directly, commitments shared by
+    two pledges, commitments paid; a tenth of the links are drafts and a tenth cite no source
+    (the admin's "missing a source"). Links respect the model's rules: a commitment fulfils a
+    pledge, a payment a commitment or a pledge, from the same donor scope or a narrower one."""
+    rows = FundingRecord.objects.filter(pk__gt=after_pk, slug__startswith=PREFIX, parent__isnull=True)
+    by_measure: dict[str, list[tuple[int, str]]] = {}
+    for pk, measure, donor in rows.values_list("pk", "measure", "donor").order_by("pk"):
+        by_measure.setdefault(measure, []).append((pk, donor))
+    pledges = by_measure.get(Measure.PLEDGED, [])
+    commitments = by_measure.get(Measure.COMMITTED, []) + by_measure.get(Measure.CONTRACTED, [])
+    payments = by_measure.get(Measure.PAID, [])
+    if not pledges:
+        return 0, 0
+
+    start = PledgingConference.objects.filter(slug__startswith=PREFIX).count()
+    conferences = PledgingConference.objects.bulk_create(
+        [
+            PledgingConference(
+                name=f"Synthetic pledging conference {start + i}",
+                slug=f"{PREFIX}conference-{start + i}",
+                date=datetime.date(rng.randint(2014, 2026), rng.randint(1, 12), 1),
+                date_precision="month",
+                source=source,
+                status=Status.PUBLISHED,
+            )
+            for i in range(max(len(pledges) // 200, 1))
+        ]
+    )
+    PledgingConference.regions.through.objects.bulk_create(
+        [
+            PledgingConference.regions.through(
+                pledgingconference_id=c.pk, region_id=rng.choice(pools["regions"])
+            )
+            for c in conferences
+        ]
+    )
+    at_conference = rng.sample(pledges, len(pledges) // 2)
+    for conference in conferences:
+        chunk = at_conference[: max(len(at_conference) // len(conferences), 1)]
+        at_conference = at_conference[len(chunk) :]
+        FundingRecord.objects.filter(pk__in=[pk for pk, _donor in chunk]).update(conference=conference)
+
+    def narrower(pool: list[tuple[int, str]], donor: str) -> list[int]:
+        return [pk for pk, d in pool if DONOR_BREADTH[d] <= DONOR_BREADTH[donor]]
+
+    pools_by_donor = {
+        donor: (narrower(commitments, donor), narrower(payments, donor)) for donor in Donor.values
+    }
+    links: dict[tuple[int, int], Fulfilment] = {}
+
+    def link(fulfilled: int, fulfilling: int) -> None:
+        draw = rng.random()
+        links.setdefault(
+            (fulfilled, fulfilling),
+            Fulfilment(
+                fulfilled_id=fulfilled,
+                fulfilling_id=fulfilling,
+                source=None if draw < 0.1 else source,
+                source_passage="" if draw < 0.1 else "Synthetic link between two synthetic figures.",
+                status=Status.DRAFT if 0.1 <= draw < 0.2 else Status.PUBLISHED,
+            ),
+        )
+
+    paid_commitments: list[int] = []
+    for pledge, donor in pledges:
+        own_commitments, own_payments = pools_by_donor[donor]
+        draw = rng.random()
+        if draw < 0.4 or not own_commitments:
+            continue  # no follow-up reported
+        chosen = rng.sample(own_commitments, min(len(own_commitments), rng.randint(1, 2)))
+        for commitment in chosen:
+            link(pledge, commitment)
+            if rng.random() < 0.5:
+                paid_commitments.append(commitment)
+        if draw > 0.9 and own_payments:  # also paid directly
+            link(pledge, rng.choice(own_payments))
+    commitment_donor = dict(commitments)
+    for commitment in paid_commitments:
+        own_payments = pools_by_donor[commitment_donor[commitment]][1]
+        if own_payments:
+            link(commitment, rng.choice(own_payments))
+    Fulfilment.objects.bulk_create(links.values(), batch_size=5000)
+    return len(conferences), len(links)
+
+
 @transaction.atomic
 def delete_synthetic() -> int:
     """Delete exactly the synthetic records: they cite the synthetic source and carry its prefix.
@@ -374,6 +481,12 @@ def delete_synthetic() -> int:
         links._raw_delete(links.db)
     events = AgreementEvent.objects.filter(agreement__in=agreements)
     removed += events._raw_delete(events.db)
+    fulfilments = Fulfilment.objects.filter(Q(fulfilled__in=funding) | Q(fulfilling__in=funding))
+    removed += fulfilments._raw_delete(fulfilments.db)
+    conferences = PledgingConference.objects.filter(source=source, slug__startswith=PREFIX)
+    FundingRecord.objects.filter(conference__in=conferences).update(conference=None)
+    conference_regions = PledgingConference.regions.through.objects.filter(pledgingconference__in=conferences)
+    conference_regions._raw_delete(conference_regions.db)
     # Children before their parents (the parent link protects against orphaning).
     while True:
         leaves = funding.exclude(
@@ -383,7 +496,7 @@ def delete_synthetic() -> int:
         removed += deleted
         if not deleted:
             break
-    for qs in (agreements, documents):
+    for qs in (agreements, documents, conferences):
         removed += qs._raw_delete(qs.db)
     if not any(rel.related_model.objects.filter(source=source).exists() for rel in _citing_relations()):
         source.delete()
