@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import html
 from collections.abc import Callable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -173,7 +174,7 @@ def activity_element(
     )
     _narrative(activity, "title", record.title)
     _narrative(activity, "description", amount_words(record), type="1")
-    if text := strip_tags(record.description).strip():
+    if text := html.unescape(strip_tags(record.description)).strip():
         _narrative(activity, "description", text, type="1")
     if record.source_passage:
         _narrative(activity, "description", f"The source says: “{record.source_passage}”", type="4")

@@ -69,6 +69,7 @@ def nested():
         themes=[migration],
         dac_purpose_code="15190",
         source_passage="more than €350 million",
+        description="<p>Border management &amp; returns</p>",
     )
     package = FundingRecordFactory(
         slug="package-2024",
@@ -166,6 +167,11 @@ def test_measures_become_transaction_types_and_qualifiers_stay_in_narratives(sch
     ]
     # Mobilised by several donors: no IATI transaction type; the amount is in the description.
     assert transactions("mobilised-since-2011") == []
+    since = activity(document, "since-2021")
+    assert [d.findtext("narrative") for d in since.iter("description")][:2] == [
+        "more than €350\u00a0million, since 2021",
+        "Border management & returns",  # the text of the HTML, not its markup
+    ]
     mobilised = activity(document, "mobilised-since-2011")
     assert mobilised.findtext("description/narrative") == "more than €33\u00a0billion, since 2011"
 
