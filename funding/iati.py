@@ -37,6 +37,7 @@ from django.utils.html import strip_tags
 
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import Theme, published_q
+from migrationsupport.spreadsheets import address_template, filled
 from migrationsupport.values import DatePrecision, PartialDate
 from regions.models import Region
 
@@ -146,11 +147,26 @@ def amount_words(record: FundingRecord) -> str:
     return f"{amount}, {record.period_display}" if record.period_display else amount
 
 
+def _page_of(model: type[Region] | type[Theme]) -> Callable[[str], str]:
+    return lambda slug: model(slug=slug).get_absolute_url()
+
+
+class _Addresses:
+    """The pages of regions and key areas by slug: one ``reverse()`` each per file, not per row."""
+
+    def __init__(self, absolute_url: Callable[[str], str]) -> None:
+        self.absolute_url = absolute_url
+        self.templates = {model: address_template(_page_of(model)) for model in (Region, Theme)}
+
+    def page(self, model: type[Region] | type[Theme], slug: str) -> str:
+        return self.absolute_url(filled(self.templates[model], slug) or model(slug=slug).get_absolute_url())
+
+
 def activity_element(
     record: Any,  # a FundingRecord of iati_queryset(), with its iati_* columns
     related: dict[str, list],
     *,
-    absolute_url: Callable[[str], str],
+    addresses: _Addresses,
     today: datetime.date,
 ) -> ET.Element:
     start = record.partial_date("period_start")
@@ -173,7 +189,8 @@ def activity_element(
         type=REPORTING_ORG_TYPE,
     )
     _narrative(activity, "title", record.title)
-    _narrative(activity, "description", amount_words(record), type="1")
+    words = amount_words(record)
+    _narrative(activity, "description", words, type="1")
     if text := html.unescape(strip_tags(record.description)).strip():
         _narrative(activity, "description", text, type="1")
     if record.source_passage:
@@ -209,7 +226,7 @@ def activity_element(
             "recipient-region",
             code=slug,
             vocabulary="99",
-            vocabulary_uri=absolute_url(Region(slug=slug).get_absolute_url()),
+            vocabulary_uri=addresses.page(Region, slug),
             **share,
         )
         _sub(region, "narrative", name)
@@ -223,7 +240,7 @@ def activity_element(
             "sector",
             code=slug,
             vocabulary="99",
-            vocabulary_uri=absolute_url(Theme(slug=slug).get_absolute_url()),
+            vocabulary_uri=addresses.page(Theme, slug),
         )
         _sub(sector, "narrative", name)
 
@@ -236,7 +253,7 @@ def activity_element(
         _sub(
             transaction, "value", f"{record.amount:.2f}", currency=CURRENCY.alpha_3, value_date=on.isoformat()
         )
-        _narrative(transaction, "description", amount_words(record))
+        _narrative(transaction, "description", words)
         _narrative(transaction, "provider-org", str(Donor(record.donor).label), **donor)
 
     if record.iati_source_url:
@@ -272,10 +289,11 @@ def iati_activities_xml(
     for name, field in _TO_MANY.items():
         relation, value = (name, field) if isinstance(field, str) else field
         related[name] = RelatedValues(FundingRecord, relation, value, drafts=False)
+    addresses = _Addresses(absolute_url)
     for chunk, many in records_in_chunks(iati_queryset(records), related):
         for record in chunk:
             values = {name: many[name].get(record.pk, []) for name in _TO_MANY}
-            element = activity_element(record, values, absolute_url=absolute_url, today=today)
+            element = activity_element(record, values, addresses=addresses, today=today)
             yield ET.tostring(element, encoding="utf-8", xml_declaration=False) + b"\n"
     yield b"</iati-activities>\n"
 
