@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import builtins  # the class body's list() is the API's list action
 from dataclasses import replace
 
 from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from migrationsupport.api import PublishableViewSet, csv_columns
+from migrationsupport.api_defaults import AnonymousExportThrottle
 from migrationsupport.models import Theme
 from regions.models import Country, Region
 
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
+from .iati import iati_download
 from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
@@ -75,6 +79,18 @@ class PledgingConferenceViewSet(PublishableViewSet):
         return Response(FollowThroughSerializer(follow_through(records=pledges)).data)
 
 
+class IatiRenderer(BaseRenderer):
+    """``?format=iati``: the list as IATI 2.03 activities. Lists are streamed by
+    ``FundingRecordViewSet.list`` and never reach it; errors are rendered as JSON."""
+
+    media_type = "application/xml"
+    format = "iati"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise NotImplementedError("IATI lists are streamed by the view")
+
+
 class FundingRecordViewSet(PublishableViewSet):
     """Funding records: allocations, packages, programmes, pledges and totals. A record can be
     part of a larger one (``parent``, ``children``); the filters are the funding explorer's."""
@@ -94,6 +110,37 @@ class FundingRecordViewSet(PublishableViewSet):
     ordering = (F("period_start").desc(nulls_last=True), F("amount").desc(nulls_last=True), "title")
     csv_actions = ("list", "totals")
     expensive_actions = ("totals", "follow_through")
+
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if self.action == "list":
+            renderers.append(IatiRenderer())
+        return renderers
+
+    @property
+    def wants_iati(self) -> bool:
+        return isinstance(getattr(self.request, "accepted_renderer", None), IatiRenderer)
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.wants_iati:
+            throttles.append(AnonymousExportThrottle())
+        return throttles
+
+    def list(self, request, *args, **kwargs):
+        if not self.wants_iati:
+            return super().list(request, *args, **kwargs)
+        # Published records only, whoever asks: IATI publishes what the public may see. The
+        # filters are checked (a 400 in JSON) before the first byte is sent.
+        return iati_download(
+            self.filter_queryset(self.get_queryset()), absolute_url=request.build_absolute_uri
+        )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400 and self.wants_iati:
+            # Errors are always JSON, even for a client that asked for IATI XML.
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_serializer_class(self):
         if self.action == "totals":
@@ -139,7 +186,7 @@ class FundingRecordViewSet(PublishableViewSet):
             OpenApiParameter(
                 "group_by",
                 str,
-                enum=list(GROUPINGS),
+                enum=[*GROUPINGS],  # not list(): the class body defines list()
                 description="One total per region, country, theme (key area), instrument or year.",
             )
         ],
@@ -179,7 +226,7 @@ class FundingRecordViewSet(PublishableViewSet):
         )
 
     @staticmethod
-    def _named(group_by: str, totals: list[FundingTotal]) -> list[FundingTotal]:
+    def _named(group_by: str, totals: builtins.list[FundingTotal]) -> builtins.list[FundingTotal]:
         """Each group keyed by its records' stable identifiers (slugs, ISO codes) instead of ids."""
         if group_by == "year":
             return [replace(t, key=t.key or None) for t in totals]

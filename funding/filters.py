@@ -23,7 +23,7 @@ class FundingFilter(django_filters.FilterSet):
     country = RelatedCountryCodeFilter(
         field_name="countries",
         label="Country",
-        help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
+        help_text="ISO 3166-1 alpha-2, alpha-3 or numeric code, e.g. TR, TUR or 792.",
     )
     instrument = django_filters.ModelChoiceFilter(
         to_field_name="slug", queryset=published_choices(Instrument), label="Instrument"

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from migrationsupport.models import Message
 from regions.models import Country, Region
 
+from .codes import dac_purpose_name, validate_dac_purpose_code, validate_iati_organisation
+
 
 class Instrument(PublishableModel):
     """A financing instrument, e.g. NDICI-Global Europe or IPA III."""
@@ -247,6 +249,27 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     period_end = partial_date_field(_("period end"), blank=True)
     period_end_precision = precision_field(blank=True)
     donor = models.CharField(max_length=24, choices=Donor.choices, default=Donor.EU)
+    donor_iati_identifier = models.CharField(
+        _("donor's IATI organisation identifier"),
+        max_length=40,
+        blank=True,
+        db_default="",  # rows written by older migration states (data migrations) get it too
+        validators=[validate_iati_organisation],
+        help_text=_(
+            "Where a source names the Commission service that gives it: XI-IATI-EC_NEAR for DG NEAR."
+        ),
+    )
+    dac_purpose_code = models.CharField(
+        _("OECD DAC purpose code"),
+        max_length=5,
+        blank=True,
+        db_default="",
+        validators=[validate_dac_purpose_code],
+        help_text=_(
+            "5-digit CRS purpose code, e.g. 15190 (facilitation of orderly, safe, regular and responsible "
+            "migration and mobility)."
+        ),
+    )
     implementer = models.CharField(max_length=200, blank=True, help_text=_('e.g. "Frontex"'))
     instrument = models.ForeignKey(
         Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="funding_records"
@@ -338,6 +361,10 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     @property
     def period_display(self) -> str:
         return format_period(self.partial_date("period_start"), self.partial_date("period_end"))
+
+    @property
+    def dac_purpose_name(self) -> str | None:
+        return dac_purpose_name(self.dac_purpose_code)
 
     def ancestors(self):
         """Parent, grandparent... (bounded, so a cycle written around validation cannot hang)."""

@@ -35,6 +35,8 @@ class FundingRecordResource(PublishableResource):
             "period_end",
             "period_end_precision",
             "donor",
+            "donor_iati_identifier",
+            "dac_purpose_code",
             "implementer",
             "instrument",
             "conference",

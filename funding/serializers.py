@@ -28,6 +28,7 @@ from migrationsupport.values import Qualifier
 from regions.models import Country, Region
 from regions.serializers import CountryCodeRelatedField
 
+from .codes import CURRENCY
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import FOLLOWED_MEASURES, GROUPINGS
 
@@ -90,7 +91,10 @@ class FundingRecordSerializer(PublishableSerializer):
     source words it (``display``: "more than €33 billion"), its period, and where it nests."""
 
     api_url = ApiUrlField(view_name="api:funding-detail", lookup_field="slug")
-    currency = serializers.SerializerMethodField(help_text="Always EUR.")
+    currency = serializers.SerializerMethodField(help_text="ISO 4217 code: always EUR.")
+    dac_purpose_name = serializers.CharField(
+        read_only=True, allow_null=True, help_text="The OECD DAC purpose code's name; null without one."
+    )
     amount_display = serializers.CharField(
         read_only=True,
         allow_null=True,
@@ -182,6 +186,9 @@ class FundingRecordSerializer(PublishableSerializer):
             "period_display",
             "period_kind",
             "donor",
+            "donor_iati_identifier",
+            "dac_purpose_code",
+            "dac_purpose_name",
             "implementer",
             "instrument",
             "conference",
@@ -201,7 +208,7 @@ class FundingRecordSerializer(PublishableSerializer):
         )
 
     def get_currency(self, obj) -> str:
-        return "EUR"
+        return CURRENCY.alpha_3
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_follow_through_url(self, obj) -> str | None:

@@ -26,6 +26,7 @@ from regions.models import Country, Region
 
 from .exports import funding_csv_rows
 from .filters import FundingFilter
+from .iati import iati_download
 from .listings import funding_largest_first, funding_latest_first
 from .models import Donor, Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import FOLLOWED_MEASURES, follow_through, funding_totals, funding_totals_and_groups
@@ -126,6 +127,17 @@ class FundingExportView(FundingRecordsFilterMixin, View):
             funding_csv_rows(self.get_queryset(), absolute_url=request.build_absolute_uri),
             filename=f"funding-{timezone.localdate():%Y-%m-%d}.csv",
         )
+
+
+@method_decorator(throttle(AnonymousExportThrottle), name="dispatch")
+class FundingIatiExportView(FundingExportView):
+    """The explorer's filtered records (all published ones without filters) as IATI 2.03
+    activities, streamed like the CSV (funding/iati.py)."""
+
+    def get(self, request, *args, **kwargs):
+        if not self.filters_valid:
+            return super().get(request, *args, **kwargs)  # the same 400
+        return iati_download(self.get_queryset(), absolute_url=request.build_absolute_uri)
 
 
 class FundingMethodView(PageMixin, TemplateView):

@@ -486,6 +486,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "migrationsupport.security.client_ip"
 AXES_NUM_PROXIES = _num_proxies
 
+# The open-data catalogue's contact point (DCAT-AP, the data package): an address that someone
+# reads and a contact page. Without them the catalogue names the publisher's page the records come
+# from (migrationsupport/site/catalogue.py), never an invented address.
+DATA_CONTACT_EMAIL = env("DATA_CONTACT_EMAIL")
+DATA_CONTACT_URL = env("DATA_CONTACT_URL")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,6 +6,7 @@ from django.db.models import Q
 from migrationsupport.filters import RelatedChoiceFilter, published_choices
 from migrationsupport.models import published_q
 
+from .codes import to_alpha_2
 from .models import CandidateStatus, CooperationStatus, Country, PopulationFigure, Region, Route, RouteFigure
 
 # Filters by region and country, shared with the funding and agreements FilterSets.
@@ -33,17 +34,18 @@ class RegionTreeFilter(RelatedChoiceFilter):
 
 
 class CountryCodeField(django_filters.fields.ModelChoiceField):
-    """A country by its ISO code in either case: the site's own addresses use lower case."""
+    """A country by its ISO 3166-1 code in either case, alpha-2, alpha-3 or numeric (TR, tr, TUR,
+    792): the site's own addresses use lower case alpha-2, aid-data users often alpha-3."""
 
     def to_python(self, value):
-        return super().to_python(value.upper() if isinstance(value, str) else value)
+        return super().to_python(to_alpha_2(value) if isinstance(value, str) and value else value)
 
-    def prepare_value(self, value):  # "tr" selects TR in the form
-        return super().prepare_value(value.upper() if isinstance(value, str) else value)
+    def prepare_value(self, value):  # "tr" or "TUR" selects TR in the form
+        return super().prepare_value(to_alpha_2(value) if isinstance(value, str) and value else value)
 
 
 class CountryCodeMixin:
-    """A published country by ISO 3166-1 alpha-2 code (TR or tr)."""
+    """A published country by ISO 3166-1 code (TR, tr, TUR or 792)."""
 
     field_class: type[django_filters.fields.ModelChoiceField] = CountryCodeField
 
@@ -98,7 +100,7 @@ class RouteFilter(django_filters.FilterSet):
     )
     country = RelatedCountryCodeFilter(
         field_name="countries",
-        help_text="ISO 3166-1 alpha-2 code, e.g. TR.",
+        help_text="ISO 3166-1 alpha-2, alpha-3 or numeric code, e.g. TR, TUR or 792.",
     )
 
     class Meta:

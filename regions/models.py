@@ -29,6 +29,8 @@ from migrationsupport.models import (
 )
 from migrationsupport.richtext import RichTextField
 
+from .codes import CountryCodes, country_codes
+
 #: What follows a sentence that announces a list the source does not give ("... two main financing
 #: instruments:"), so no page ends a paragraph in a bare colon and no list is invented.
 LIST_NOT_GIVEN = "(the source does not list them)"
@@ -202,6 +204,11 @@ class Country(PartialDatesMixin, PublishableModel):
 
     def get_absolute_url(self) -> str:
         return reverse("country-detail", kwargs={"iso_code": self.iso_code.lower()})
+
+    @property
+    def codes(self) -> CountryCodes:
+        """ISO 3166-1 alpha-3 and numeric codes and UN M49 regions, from the libraries (regions.codes)."""
+        return country_codes(self.iso_code)
 
     @property
     def candidate_status_stated(self) -> bool:

@@ -14,17 +14,18 @@ from migrationsupport.serializers import (
     SourceField,
 )
 
+from .codes import to_alpha_2
 from .models import Country, PopulationFigure, Region, Route, RouteFigure
 
 
 class CountryCodeRelatedField(PublishedSlugRelatedField):
-    """A country by its ISO 3166-1 alpha-2 code; ``tr`` and ``TR`` are the same country."""
+    """A country by its ISO 3166-1 alpha-2 code; ``tr``, ``TR``, ``TUR`` and ``792`` are the same country."""
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="iso_code", **kwargs)
 
     def to_internal_value(self, data):
-        return super().to_internal_value(data.upper() if isinstance(data, str) else data)
+        return super().to_internal_value(to_alpha_2(data) if isinstance(data, str) else data)
 
 
 class RegionSerializer(PublishableSerializer):
@@ -55,6 +56,12 @@ class CountrySerializer(PublishableSerializer):
     region = PublishedSlugRelatedField(queryset=Region.objects.all(), allow_null=True, required=False)
     eastern_partnership_left = PartialDateField(required=False, allow_null=True)
     cooperation_suspended_since = PartialDateField(required=False, allow_null=True)
+    iso_alpha3 = serializers.SerializerMethodField(help_text="ISO 3166-1 alpha-3, e.g. TUR (pycountry).")
+    iso_numeric = serializers.SerializerMethodField(help_text="ISO 3166-1 numeric, e.g. 792 (pycountry).")
+    m49_region = serializers.SerializerMethodField(help_text="UN M49 region code, e.g. 142 (Asia).")
+    m49_region_name = serializers.SerializerMethodField(help_text="UN M49 region name.")
+    m49_subregion = serializers.SerializerMethodField(help_text="UN M49 sub-region code, e.g. 145.")
+    m49_subregion_name = serializers.SerializerMethodField(help_text="UN M49 sub-region name.")
     eastern_partnership_participant = serializers.BooleanField(
         source="is_eastern_partnership_participant",
         read_only=True,
@@ -66,6 +73,12 @@ class CountrySerializer(PublishableSerializer):
         model = Country
         fields = (
             "iso_code",
+            "iso_alpha3",
+            "iso_numeric",
+            "m49_region",
+            "m49_region_name",
+            "m49_subregion",
+            "m49_subregion_name",
             "slug",
             "name",
             "region",
@@ -79,6 +92,28 @@ class CountrySerializer(PublishableSerializer):
             "source",
             *PUBLISHING_FIELDS,
         )
+
+    def get_iso_alpha3(self, obj) -> str | None:
+        return obj.codes.alpha_3
+
+    def get_iso_numeric(self, obj) -> str | None:
+        return obj.codes.numeric
+
+    def get_m49_region(self, obj) -> str | None:
+        area = obj.codes.m49_region
+        return area.code if area else None
+
+    def get_m49_region_name(self, obj) -> str | None:
+        area = obj.codes.m49_region
+        return area.name if area else None
+
+    def get_m49_subregion(self, obj) -> str | None:
+        area = obj.codes.m49_subregion
+        return area.code if area else None
+
+    def get_m49_subregion_name(self, obj) -> str | None:
+        area = obj.codes.m49_subregion
+        return area.name if area else None
 
     def to_internal_value(self, data):
         # ISO codes are upper case; accept "tr" for "TR" as the lookups do.

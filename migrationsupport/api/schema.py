@@ -134,6 +134,10 @@ class ApiAutoSchema(AutoSchema):
             content = response.get("content", {})
             if "text/csv" in content:
                 content["text/csv"] = {"schema": {"type": "string", "description": "CSV with a header row."}}
+            if "application/xml" in content:  # ?format=iati on the funding list (docs/open-data.md)
+                content["application/xml"] = {
+                    "schema": {"type": "string", "description": "IATI 2.03 activities."}
+                }
             if "content" in response:
                 response.setdefault("headers", {})["ETag"] = {
                     "schema": {"type": "string"},

@@ -20,4 +20,8 @@ urlpatterns = [
     path("regions/<slug:slug>/", views.RegionDetailView.as_view(), name="region-detail"),
     path("countries/<str:iso_code>/", views.CountryDetailView.as_view(), name="country-detail"),
     path("routes/<slug:slug>/", views.RouteDetailView.as_view(), name="route-detail"),
+    path("data/", views.DataView.as_view(), name="data"),
+    path("data/eu-migration-support-datapackage.zip", views.DataPackageView.as_view(), name="data-package"),
+    path("data/catalogue.ttl", views.CatalogueView.as_view(format="ttl"), name="data-catalogue-ttl"),
+    path("data/catalogue.jsonld", views.CatalogueView.as_view(format="jsonld"), name="data-catalogue-jsonld"),
 ]

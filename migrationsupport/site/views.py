@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from django.core.exceptions import BadRequest
 from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from agreements.filters import DocumentRegionFilter
@@ -16,7 +19,7 @@ from agreements.lifecycle import FAMILIES
 from agreements.models import Agreement, Document
 from agreements.selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
-from migrationsupport.api_defaults import AnonymousExpensiveThrottle
+from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.models import PageSection, Theme
 from migrationsupport.search import (
     FEW_RESULTS,
@@ -29,6 +32,16 @@ from migrationsupport.throttling import throttle
 from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
+from .catalogue import (
+    DISTRIBUTIONS,
+    LICENCE,
+    PUBLISHER_NAME,
+    PUBLISHER_PAGE,
+    catalogue_graph,
+    dataset_coverage,
+    package_metadata,
+)
+from .datapackage import datapackage_download
 from .digests import region_digests
 
 HOME_DOCUMENTS_LIMIT = 25
@@ -212,3 +225,45 @@ class RouteDetailView(PublishedDetailView):
             more={"agreements": more_agreements, "documents": more_documents},
         )
         return context
+
+
+class DataView(PageMixin, TemplateView):
+    """Open data: every format of the dataset, its licence, and the catalogue entry (DCAT-AP)."""
+
+    template_name = "migrationsupport/data.html"
+
+    def get_breadcrumbs(self):
+        return [HOME, ("Open data", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            distributions=[(d, reverse(d.url_name)) for d in DISTRIBUTIONS],
+            licence=LICENCE,
+            publisher=PUBLISHER_NAME,
+            publisher_page=PUBLISHER_PAGE,
+        )
+        return context
+
+
+@method_decorator(throttle(AnonymousExportThrottle), name="dispatch")
+class DataPackageView(View):
+    """The whole published dataset as a Frictionless data package (a zip), streamed."""
+
+    def get(self, request, *args, **kwargs):
+        return datapackage_download(
+            metadata=package_metadata(absolute_url=request.build_absolute_uri),
+            filename="eu-migration-support-datapackage.zip",
+        )
+
+
+class CatalogueView(View):
+    """The DCAT-AP catalogue entry, as Turtle or JSON-LD (``format``, from the address)."""
+
+    formats = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json")}
+    format = "ttl"
+
+    def get(self, request, *args, **kwargs):
+        name, content_type = self.formats[self.format]
+        graph = catalogue_graph(absolute_url=request.build_absolute_uri, coverage=dataset_coverage())
+        return HttpResponse(graph.serialize(format=name), content_type=f"{content_type}; charset=utf-8")
