@@ -76,10 +76,11 @@ _reading_moment: ContextVar[datetime.datetime | None] = ContextVar("as_of_moment
 
 
 def today() -> datetime.date:
-    """"Today" for what a page draws up to (the end of a timeline's axis): the ``as_of`` moment's
+    """ "Today" for what a page draws up to (the end of a timeline's axis): the ``as_of`` moment's
     day when the request reads the past, so a past page shows the axis it showed then."""
     moment = _reading_moment.get()
     return timezone.localdate(moment) if moment is not None else timezone.localdate()
+
 
 FORMAT_HELP = (
     "as_of is a date (2024-05-01: the site as it stood at the end of that day, Brussels time) or "

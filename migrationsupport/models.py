@@ -480,7 +480,6 @@ class PublicChange(models.Model):
 # The webhooks' models live with their code; imported here so Django finds them.
 from .webhooks.models import Delivery, Subscription  # noqa: E402
 
-
 __all__ = [
     "Amount",
     "AsOfSnapshot",
