@@ -83,7 +83,23 @@ def api_routes() -> dict[str, Any]:
 def lookup_field(model: type[models.Model]) -> str:
     """The field a record is addressed by in the API (a slug, a country's ISO code)."""
     route = api_routes().get(model._meta.label_lower)
-    return route.viewset.lookup_field if route else "slug"
+    if route:
+        return route.viewset.lookup_field
+    return "slug" if any(field.name == "slug" for field in model._meta.fields) else "pk"
+
+
+def _shown_inside_others(model: type[models.Model]) -> bool:
+    """A record type with no API list of its own (a fulfilment link) is shown inside the records
+    its foreign keys lead to (both funding records of the link)."""
+    return model._meta.label_lower not in api_routes()
+
+
+def _publishable_keys(model: type[models.Model]) -> list[models.ForeignKey]:
+    return [
+        fk
+        for fk in model._meta.concrete_fields
+        if isinstance(fk, models.ForeignKey) and issubclass(fk.related_model, PublishableModel)
+    ]
 
 
 def history_model_of(model: type[models.Model]):
@@ -182,10 +198,9 @@ def _owner_targets(model: type[models.Model], entry) -> set[tuple[type[models.Mo
     """The records that show ``entry``'s record as a part: its page owner, its parent."""
     targets: set[tuple[type[models.Model], Any]] = set()
     owner = getattr(model, "PAGE_OWNER", None)
-    for fk in model._meta.concrete_fields:
-        if not isinstance(fk, models.ForeignKey) or not issubclass(fk.related_model, PublishableModel):
-            continue
-        if fk.name != owner and fk.related_model is not model:
+    inside = _shown_inside_others(model)
+    for fk in _publishable_keys(model):
+        if fk.name != owner and fk.related_model is not model and not inside:
             continue
         value = getattr(entry, fk.attname, None)
         if value is not None:
@@ -210,7 +225,13 @@ def _referring_relations(model: type[models.Model]) -> list[tuple[type[Publishab
 
 def touch_referrers(model: type[models.Model], pk: Any, *, when: datetime.datetime) -> None:
     for other, name in _referring_relations(model):
-        touch(other, other._base_manager.filter(**{name: pk}), when=when)
+        referrers = other._base_manager.filter(**{name: pk})
+        if not _shown_inside_others(other):
+            touch(other, referrers, when=when)
+            continue
+        for fk in _publishable_keys(other):  # the records that show the referrer instead
+            shown_in = fk.related_model._base_manager.filter(pk__in=referrers.values(fk.attname))
+            touch(fk.related_model, shown_in, when=when)
 
 
 def touch(model: type[models.Model], queryset: models.QuerySet, *, when: datetime.datetime) -> int:

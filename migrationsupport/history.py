@@ -43,7 +43,7 @@ def _label(history_model: type[models.Model]) -> models.Expression:
             if fallback is None:
                 return expression
             return Coalesce(NullIf(expression, Value("")), fallback, output_field=CharField())
-    return fallback if fallback is not None else Cast(F("history_id"), CharField())
+    return fallback if fallback is not None else Cast(F("id"), CharField())
 
 
 @dataclass(frozen=True)

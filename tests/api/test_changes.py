@@ -28,6 +28,7 @@ from tests.factories import (
     AgreementFactory,
     CountryFactory,
     DocumentFactory,
+    FulfilmentFactory,
     FundingRecordFactory,
     InstrumentFactory,
     RegionFactory,
@@ -123,6 +124,10 @@ def test_replay_from_the_start_rebuilds_the_published_data_and_polling_keeps_it_
     figure = route_figure(route=route, source=source)
     document = DocumentFactory(source=source)
     document.countries.set([country])
+    pledge = FundingRecordFactory(source=source, measure="pledged")
+    commitment = FundingRecordFactory(source=source, measure="committed")
+    payment = FundingRecordFactory(source=source, measure="paid")
+    direct_payment = FundingRecordFactory(source=source, measure="paid")
 
     early = Mirror(client)
     early.poll()
@@ -148,6 +153,14 @@ def test_replay_from_the_start_rebuilds_the_published_data_and_polling_keeps_it_
     FundingRecord.objects.get(pk=draft.pk).delete()  # the published draft, deleted
     AgreementEvent.objects.filter(pk=event.pk).get().delete()
     services.publish(instance=route, user=None)
+    # A fulfilment link has no list of its own: it shows inside both funding records.
+    FulfilmentFactory(fulfilled=pledge, fulfilling=commitment, source=source)
+    FulfilmentFactory(fulfilled=commitment, fulfilling=payment, source=source)
+    early.poll()
+    assert_exact(early, client)
+    # Changes shown in a record that is not the link's page owner (its "fulfilled" record).
+    FulfilmentFactory(fulfilled=pledge, fulfilling=direct_payment, source=source)  # its "fulfils"
+    services.unpublish(instance=payment, user=None)  # the commitment's "fulfilled by" loses it
 
     early.poll()  # the mirror that kept up by polling
     assert_exact(early, client)
