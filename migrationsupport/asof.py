@@ -136,14 +136,17 @@ def parse_as_of(raw: str, *, now: datetime.datetime | None = None) -> tuple[date
     if moment is None and day is None:
         raise AsOfError(f"as_of={raw!r} is not a date. {FORMAT_HELP}")
     zone = timezone.get_default_timezone()
-    if moment is not None:
-        if timezone.is_naive(moment):
-            raise AsOfError(f"as_of={raw!r} has no time zone offset. {FORMAT_HELP}")
-        label = date_format(timezone.localtime(moment, zone), "j F Y, H:i:s T")
-    else:
-        assert day is not None
-        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.max), zone)
-        label = f"{date_format(day, 'j F Y')} (end of the day, Brussels time)"
+    try:
+        if moment is not None:
+            if timezone.is_naive(moment):
+                raise AsOfError(f"as_of={raw!r} has no time zone offset. {FORMAT_HELP}")
+            label = date_format(timezone.localtime(moment, zone), "j F Y, H:i:s T")
+        else:
+            assert day is not None
+            moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time.max), zone)
+            label = f"{date_format(day, 'j F Y')} (end of the day, Brussels time)"
+    except OverflowError:  # 0001-01-01T00:00:00+14:00: before the first representable moment
+        raise AsOfError(f"as_of={raw!r} is out of range. {FORMAT_HELP}") from None
     if moment > now:
         raise AsOfError(
             f"as_of={raw!r} is in the future (a day is answered once it is over). "

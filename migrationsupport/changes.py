@@ -139,7 +139,13 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
     last = _last_row(label, instance.pk)
     was_public = last is not None and last.kind not in GONE
     deleted = history_instance.history_type == "-"
-    is_public = history_instance.status == Status.PUBLISHED and not deleted
+    # Public as ``for_public()`` says: published, with a published page owner (an agreement's
+    # event) and, for a link, both its records published. Its label names them.
+    is_public = (
+        history_instance.status == Status.PUBLISHED
+        and not deleted
+        and model._default_manager.for_public().filter(pk=instance.pk).exists()
+    )
     if is_public:
         kind = Kind.CHANGED if was_public else Kind.PUBLISHED
     elif was_public:

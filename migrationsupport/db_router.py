@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
+#: The API change feed: always read from the primary (``may_read_replica``).
+CHANGE_FEED_PATH = "/api/v1/changes/"
+
 #: Always read from the primary: a session, an account or a lockout just written must be seen.
 PRIMARY_ONLY_APPS = frozenset({"sessions", "auth", "authtoken", "axes", "admin"})
 
@@ -189,6 +192,10 @@ def may_read_replica(request) -> bool:
         # a replica may not have replayed it yet.
         and "as_of" not in request.GET
         and not request.path.startswith("/admin/")
+        # The change feed serves rows below the primary's oldest running writer
+        # (changes.feed_horizon): read on a replica, a row committed but not replayed yet there
+        # would be skipped for good by a client whose cursor moved past it.
+        and not request.path.startswith(CHANGE_FEED_PATH)
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "HTTP_AUTHORIZATION" not in request.META
         and not _pinned(request)

@@ -294,12 +294,20 @@ def record_table(model: type[models.Model]) -> Table:
     first_line = (model.__doc__ or "").strip().splitlines()
     return Table(
         name=resource_name(model),
-        queryset=model._default_manager.filter(published_q()).order_by(key),
+        queryset=_public(model).order_by(key),
         columns=columns,
         primary_key=[key],
         foreign_keys=foreign_keys,
         description=first_line[0] if first_line else "",
     )
+
+
+def _public(model: type[models.Model]) -> models.QuerySet:
+    """The published records of ``model``; a part (an agreement's event, a route's figure) only
+    with its published owner, as on the pages and in the API."""
+    queryset = model._default_manager.filter(published_q())
+    owner = getattr(model, "PAGE_OWNER", None)
+    return queryset.filter(published_q(owner)) if owner else queryset
 
 
 def _foreign_key(column: str, resource: str, key: str) -> dict[str, Any]:

@@ -281,6 +281,7 @@ def test_staff_sessions_and_tokens_read_what_the_public_read(admin_client, admin
     [
         ("yesterday", "is not a date"),
         ("2024-02-30", "is not a real date"),
+        ("0001-01-01T00:00:00+14:00", "is out of range"),
         ("2024-03-01T12:00:00", "has no time zone offset"),
         ("2024-13-01", "is not a real date"),
         ("2024-03-07", "is in the future"),
