@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
@@ -858,17 +858,20 @@ def _share(promised: list[FundingTotal], done: tuple[FundingTotal, ...], *, shar
         return None, "No share: figures that may overlap make one of the amounts a range."
     if not whole.lower:
         return None, "No share: the promise states no amount."
-    percent = (part.lower / whole.lower * 100).quantize(Decimal(1))
+    ratio = part.lower / whole.lower * 100
     num, den = _BOUND.get(part.lower_qualifier), _BOUND.get(whole.lower_qualifier)
     if num is None or den is None:
         qualifier = Qualifier.ABOUT
     elif num == den == 0:
-        exact = part.lower / whole.lower * 100 == percent
-        qualifier = Qualifier.EXACT if exact else Qualifier.ABOUT
+        qualifier = Qualifier.EXACT if ratio == ratio.quantize(Decimal(1)) else Qualifier.ABOUT
     elif num >= 0 and den <= 0:
         qualifier = Qualifier.MORE_THAN
     elif num <= 0 and den >= 0:
         qualifier = Qualifier.ALMOST
     else:
         qualifier = Qualifier.ABOUT
-    return Share(percent=percent, qualifier=qualifier), ""
+    # A bound is rounded away from the claim: "more than 39 %" of 39.6 %, never "more than 40 %".
+    rounding = {Qualifier.MORE_THAN: ROUND_FLOOR, Qualifier.ALMOST: ROUND_CEILING}.get(
+        qualifier, ROUND_HALF_EVEN
+    )
+    return Share(percent=ratio.quantize(Decimal(1), rounding=rounding), qualifier=qualifier), ""

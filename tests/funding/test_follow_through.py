@@ -187,6 +187,14 @@ def test_the_share_says_how_exact_it_is():
     link(rounded, record("committed", "100"))
     assert stage(follow(rounded), "committed").share.display == "about 33\u00a0%"
 
+    # A bound is rounded away from its claim: 39.6 % is "more than 39 %", never "more than 40 %".
+    floor = record("pledged", "1000", qualifier="almost")
+    link(floor, record("committed", "396"))
+    assert stage(follow(floor), "committed").share.display == "more than 39\u00a0%"
+    ceiling = record("pledged", "1000")
+    link(ceiling, record("committed", "394", qualifier="almost"))
+    assert stage(follow(ceiling), "committed").share.display == "almost 40\u00a0%"
+
 
 def test_no_share_for_follow_up_shared_with_another_pledge():
     one, other = record("pledged", "100"), record("pledged", "100")
