@@ -83,9 +83,10 @@ def api_routes() -> dict[str, Any]:
 def lookup_field(model: type[models.Model]) -> str:
     """The field a record is addressed by in the API (a slug, a country's ISO code)."""
     route = api_routes().get(model._meta.label_lower)
-    if route:
-        return route.viewset.lookup_field
-    return "slug" if any(field.name == "slug" for field in model._meta.fields) else "pk"
+    field = route.viewset.lookup_field if route else "slug"
+    if field == "pk" or not any(f.name == field for f in model._meta.fields):
+        return model._meta.pk.name  # "id": on a history row, "pk" would be the history's own id
+    return field
 
 
 def _shown_inside_others(model: type[models.Model]) -> bool:

@@ -166,9 +166,8 @@ class PublishableModel(models.Model):
     _history_user: AbstractBaseUser
     _change_reason: str
     skip_history_when_saving: bool
-    # What a save changed, for the webhooks' events (webhooks.events).
-    _status_as_loaded: str
-    _status_before_save: str | None
+    # The webhook subscriptions a deletion concerns, matched before it (webhooks.events).
+    _webhook_subscription_ids: list[int]
 
     class Meta:
         abstract = True
@@ -176,14 +175,6 @@ class PublishableModel(models.Model):
     if TYPE_CHECKING:
         # Every concrete record type has its page (or its place on another record's page).
         def get_absolute_url(self) -> str: ...
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # The status as read, so that a save knows what it changed (webhooks.events).
-        if "status" in instance.__dict__:
-            instance._status_as_loaded = instance.status
-        return instance
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

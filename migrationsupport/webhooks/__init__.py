@@ -3,8 +3,8 @@ and each event is POSTed to it signed per Standard Webhooks.
 
 - ``models``: ``Subscription`` (target, events, record types, filters, secret, paused or not) and
   ``Delivery`` (one event for one subscription: payload, status, attempts, last error).
-- ``events``: ``publication_event`` (the one rule naming an event from a status before and
-  after), the signal handlers that feed it, and ``dispatch`` (deliveries for an event).
+- ``events``: the event each row of the public change log makes (``migrationsupport.changes``
+  decides what the public could see), and ``dispatch`` (deliveries for an event).
 - ``records``: record types and payloads through the API's registry and viewsets, as the public
   sees them.
 - ``delivery``: sign, send, retry (RQ through ``migrationsupport.tasks``), pause and tell the owner.

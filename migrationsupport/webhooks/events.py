@@ -1,10 +1,9 @@
 """Which change of a publishable record is an event, and turning an event into deliveries.
 
-``publication_event`` is the one rule: it sees a record's status before and after a write
-(``None`` for "did not exist") and names the event, if any. The signal handlers below feed it from
-saves and deletes; whatever else comes to know about public changes (a change table) can feed it
-the same two values. Events are dispatched after the transaction commits (``on_commit``): a
-rolled-back save sends nothing, and the payload is read from what was committed.
+The log of public changes (``changes.py``, written in the transaction of each change) is the one
+rule of what the public could see: each of its rows for a record in the API makes an event
+(``EVENTS``). Events are dispatched after the transaction commits (``on_commit``): a rolled-back
+save sends nothing, and the payload is read from what was committed.
 """
 
 from __future__ import annotations
@@ -18,22 +17,10 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from ..models import PublishableModel, Status
+from ..models import PublicChange, PublicChangeKind, PublishableModel
 from . import records
 from .delivery import enqueue
 from .models import Delivery, EventType, Subscription
-
-
-def publication_event(*, before: str | None, after: str | None) -> EventType | None:
-    """The event a write makes, from the record's status before and after it (None: the record
-    did not exist before / does not after). Only what the public could see counts: a draft's
-    edits, creation or deletion are no event."""
-    was_public, is_public = before == Status.PUBLISHED, after == Status.PUBLISHED
-    if is_public:
-        return EventType.UPDATED if was_public else EventType.PUBLISHED
-    if was_public:
-        return EventType.DELETED if after is None else EventType.UNPUBLISHED
-    return None
 
 
 @dataclass
@@ -125,68 +112,61 @@ def send_test_event(subscription: Subscription) -> Delivery:
     return delivery
 
 
-# --- From saves and deletes ----------------------------------------------------------------
+# --- From the log of public changes ----------------------------------------------------------
+
+#: The event each kind of public change makes (``changes.py`` decides what the public could see:
+#: one rule for the change feed, the readers' pages and the webhooks). ``related`` rows (a record
+#: whose representation changed with another one) and baselines make no event.
+EVENTS: dict[str, EventType] = {
+    PublicChangeKind.PUBLISHED: EventType.PUBLISHED,
+    PublicChangeKind.CHANGED: EventType.UPDATED,
+    PublicChangeKind.WITHDRAWN: EventType.UNPUBLISHED,
+    PublicChangeKind.DELETED: EventType.DELETED,
+}
 
 
-def _record_event(instance: PublishableModel, *, before: str | None, after: str | None) -> RecordEvent | None:
-    event_type = publication_event(before=before, after=after)
-    if event_type is None:
-        return None
+def on_public_change(sender, row: PublicChange, instance: PublishableModel, **kwargs) -> None:
+    """``changes.public_change_recorded``: the change's event, dispatched once it is committed."""
+    event_type = EVENTS.get(row.kind)
     route = records.record_type_of(type(instance))
-    if route is None:  # not in the API (a page section): nothing to tell its consumers
-        return None
-    return RecordEvent(
+    if event_type is None or route is None:  # not in the API (a link, a page section): no event
+        return
+    event = RecordEvent(
         event_type=event_type,
         model=type(instance),
         pk=instance.pk,
         record_type=route.prefix,
-        record_id=records.public_identifier(route, instance),
+        # A withdrawal names the record as the public knew it (``row.lookup``), not as the draft.
+        record_id=row.lookup or records.public_identifier(route, instance),
+        occurred_at=row.changed_at,
     )
-
-
-def on_pre_save(sender, instance, raw=False, **kwargs) -> None:
-    if raw or not isinstance(instance, PublishableModel):
-        return
-    if instance._state.adding:
-        instance._status_before_save = None
-    elif hasattr(instance, "_status_as_loaded"):
-        instance._status_before_save = instance._status_as_loaded
-    else:  # built by hand rather than loaded: ask the database
-        stored = type(instance)._base_manager.filter(pk=instance.pk).values_list("status", flat=True).first()
-        instance._status_before_save = stored
-
-
-def on_post_save(sender, instance, created=False, raw=False, **kwargs) -> None:
-    if raw or not isinstance(instance, PublishableModel):
-        return
-    before = None if created else getattr(instance, "_status_before_save", None)
-    instance._status_as_loaded = instance.status
-    event = _record_event(instance, before=before, after=instance.status)
-    if event is not None:
-        transaction.on_commit(partial(dispatch, event), robust=True)
+    if event_type == EventType.DELETED:
+        event.subscription_ids = getattr(instance, "_webhook_subscription_ids", [])
+        if not event.subscription_ids:
+            return
+    transaction.on_commit(partial(dispatch, event), robust=True)
 
 
 def on_pre_delete(sender, instance, **kwargs) -> None:
-    if not isinstance(instance, PublishableModel):
+    """A published record about to go: the subscriptions its filters match, matched now while its
+    relations are still there (the deletion's event, if the log records one, reads them)."""
+    if not isinstance(instance, PublishableModel) or not instance.is_published:
         return
-    before = getattr(instance, "_status_as_loaded", instance.status)
-    event = _record_event(instance, before=before, after=None)
-    if event is None:
+    route = records.record_type_of(type(instance))
+    if route is None:
         return
-    # The record is about to go: its filters are matched now, while it is still there.
-    route = records.record_types()[event.record_type]
-    event.subscription_ids = [
+    probe = RecordEvent(EventType.DELETED, type(instance), instance.pk, route.prefix, "")
+    instance._webhook_subscription_ids = [
         subscription.pk
-        for subscription in _interested(event)
+        for subscription in _interested(probe)
         if records.matches_filters(route, instance.pk, subscription.filters)
     ]
-    if event.subscription_ids:
-        transaction.on_commit(partial(dispatch, event), robust=True)
 
 
 def connect() -> None:
-    from django.db.models.signals import post_save, pre_delete, pre_save
+    from django.db.models.signals import pre_delete
 
-    pre_save.connect(on_pre_save, dispatch_uid="webhooks-pre-save", weak=False)
-    post_save.connect(on_post_save, dispatch_uid="webhooks-post-save", weak=False)
+    from ..changes import public_change_recorded
+
+    public_change_recorded.connect(on_public_change, dispatch_uid="webhooks-public-change", weak=False)
     pre_delete.connect(on_pre_delete, dispatch_uid="webhooks-pre-delete", weak=False)

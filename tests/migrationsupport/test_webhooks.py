@@ -25,7 +25,6 @@ from standardwebhooks import Webhook
 
 from migrationsupport import services
 from migrationsupport.models import Status
-from migrationsupport.webhooks.events import publication_event
 from migrationsupport.webhooks.models import Delivery, DeliveryStatus, EventType, Subscription
 from migrationsupport.webhooks.targets import TargetRefused, check_target
 from tests.admin.conftest import admin_url
@@ -77,23 +76,6 @@ def subscribe(owner, url: str, **fields) -> Subscription:
 def verified(subscription: Subscription, request) -> dict:
     """The body of a received request once its Standard Webhooks signature checks out."""
     return Webhook(subscription.secret).verify(request.body, request.headers)
-
-
-@pytest.mark.parametrize(
-    ("before", "after", "expected"),
-    [
-        (None, Status.DRAFT, None),
-        (None, Status.PUBLISHED, EventType.PUBLISHED),
-        (Status.DRAFT, Status.DRAFT, None),
-        (Status.DRAFT, Status.PUBLISHED, EventType.PUBLISHED),
-        (Status.PUBLISHED, Status.PUBLISHED, EventType.UPDATED),
-        (Status.PUBLISHED, Status.DRAFT, EventType.UNPUBLISHED),
-        (Status.PUBLISHED, None, EventType.DELETED),
-        (Status.DRAFT, None, None),
-    ],
-)
-def test_the_event_a_write_makes(before, after, expected):
-    assert publication_event(before=before, after=after) == expected
 
 
 # --- In process (TASK_QUEUE off, as `make run`) -------------------------------------------------
