@@ -184,6 +184,26 @@ def test_edits_unpublishing_and_deleting(receiver, owner, django_capture_on_comm
 
 
 @pytest.mark.django_db
+def test_a_change_of_relations_only_is_an_event_and_a_draft_owners_part_none(
+    receiver, owner, django_capture_on_commit_callbacks
+):
+    subscription = subscribe(owner, receiver.url)
+    record, region = FundingRecordFactory(), RegionFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        record.regions.add(region)  # no save of the record itself
+    (body,) = [verified(subscription, request) for request in receiver.wait_for(1)]
+    assert body["type"] == "record.updated"
+    assert region.slug in body["data"]["record"]["regions"]
+
+    event = AgreementEventFactory(agreement=AgreementFactory(status=Status.DRAFT), status=Status.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.publish(instance=event, user=None)  # its agreement is a draft: not public
+    with django_capture_on_commit_callbacks(execute=True):
+        event.delete()
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
 def test_a_rolled_back_publication_sends_nothing(receiver, owner, django_capture_on_commit_callbacks):
     subscribe(owner, receiver.url)
     record = FundingRecordFactory(status=Status.DRAFT)
