@@ -69,7 +69,7 @@ def _example() -> OpenApiExample:
             "results": [
                 {
                     "cursor": cursor,
-                    "type": "region",
+                    "type": "regions",
                     "id": 1,
                     "lookup": region["slug"],
                     "action": "upsert",
@@ -131,7 +131,7 @@ class ChangeFeedView(APIView):
             results.append(
                 {
                     "cursor": encode_cursor(row.txid, row.id),
-                    "type": routes[row.model_label].basename,
+                    "type": routes[row.model_label].prefix,
                     "id": row.object_id,
                     "lookup": row.lookup,
                     "action": "upsert" if data is not None else "delete",

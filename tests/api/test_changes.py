@@ -70,7 +70,7 @@ class Mirror:
                 return read
 
     def by_type(self) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {route.basename: [] for route in registry.api_routes}
+        found: dict[str, list[str]] = {route.prefix: [] for route in registry.api_routes}
         for (kind, _id), data in self.records.items():
             found[kind].append(json.dumps(data, sort_keys=True))
         return {kind: sorted(items) for kind, items in found.items()}
@@ -87,7 +87,7 @@ def api_lists(client: APIClient) -> dict[str, list[str]]:
             body = answer.json()
             items += [json.dumps(item, sort_keys=True) for item in body["results"]]
             url = body["next"]
-        found[route.basename] = sorted(items)
+        found[route.prefix] = sorted(items)
     return found
 
 
@@ -170,7 +170,7 @@ def test_replay_from_the_start_rebuilds_the_published_data_and_polling_keeps_it_
     fresh.poll(page_size=100)
     assert_exact(fresh, client)
     assert fresh.records == early.records
-    assert figure.pk in {pk for kind, pk in fresh.records if kind == "route-figure"}
+    assert figure.pk in {pk for kind, pk in fresh.records if kind == "route-figures"}
 
 
 def test_a_draft_never_appears_and_staff_read_the_public_representation(django_user_model):
@@ -187,7 +187,7 @@ def test_a_draft_never_appears_and_staff_read_the_public_representation(django_u
         assert "secret-region" not in body and "Secret name" not in body
         entries = json.loads(body)["results"]
         assert ("funding", record.pk) in {(entry["type"], entry["id"]) for entry in entries}
-        assert ("region", draft_region.pk) not in {(entry["type"], entry["id"]) for entry in entries}
+        assert ("regions", draft_region.pk) not in {(entry["type"], entry["id"]) for entry in entries}
 
 
 def test_a_bulk_created_record_gets_its_baseline_and_the_sync_repairs_changes_made_without_signals():
