@@ -244,32 +244,8 @@ def touch_referrers(model: type[models.Model], pk: Any, *, when: datetime.dateti
 def touch(model: type[models.Model], queryset: models.QuerySet, *, when: datetime.datetime) -> int:
     """Append a ``related`` row for every published record of ``queryset``, in one
     ``INSERT … SELECT`` however many there are."""
-    from .history import _label
-
-    label_expression = _label(model)
-    rows = (
-        queryset.filter(status=Status.PUBLISHED)
-        .order_by()
-        .distinct()
-        .annotate(
-            row_txid=CurrentTransactionId(),
-            row_model=models.Value(model._meta.label_lower, output_field=models.CharField()),
-            row_lookup=models.functions.Cast(models.F(lookup_field(model)), models.CharField()),
-            row_label=models.functions.Left(label_expression, 500),
-            row_kind=models.Value(Kind.RELATED, output_field=models.CharField()),
-            row_when=models.Value(when, output_field=models.DateTimeField()),
-            row_note=models.Value("", output_field=models.TextField()),
-        )
-        .values_list(
-            "row_txid", "row_model", "pk", "row_lookup", "row_label", "row_kind", "row_when", "row_note"
-        )
-    )
-    sql, params = rows.query.sql_with_params()
-    table = connection.ops.quote_name(PublicChange._meta.db_table)
-    columns = "txid, model_label, object_id, lookup, label, kind, changed_at, note"
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
-        return cursor.rowcount
+    published = queryset.filter(status=Status.PUBLISHED).distinct()
+    return _append_kind(model, published, kind=Kind.RELATED, when=when)
 
 
 def sync_public_changes() -> dict[str, int]:
@@ -323,6 +299,7 @@ def sync_public_changes() -> dict[str, int]:
 
 
 def _append_kind(model, queryset, *, kind: str, when) -> int:
+    """Append a ``kind`` row for every record of ``queryset`` (one ``INSERT … SELECT``)."""
     from .history import _label
 
     rows = queryset.order_by("pk").annotate(
