@@ -30,7 +30,7 @@ from django.http import StreamingHttpResponse
 
 from agreements.models import Agreement, AgreementEvent, Document
 from funding.codes import CURRENCY
-from funding.models import FundingRecord, Instrument, PledgingConference
+from funding.models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from migrationsupport.chunks import records_in_chunks
 from migrationsupport.models import Source, Theme, published_q
 from migrationsupport.richtext import RichTextField
@@ -51,6 +51,7 @@ MODELS: tuple[type[models.Model], ...] = (
     Instrument,
     PledgingConference,
     FundingRecord,
+    Fulfilment,
     Agreement,
     AgreementEvent,
     Document,
@@ -305,7 +306,7 @@ def record_table(model: type[models.Model]) -> Table:
 def _public(model: type[models.Model]) -> models.QuerySet:
     """The published records of ``model``; a part (an agreement's event, a route's figure) only
     with its published owner, as on the pages and in the API."""
-    queryset = model._default_manager.filter(published_q())
+    queryset = model._default_manager.published()  # a link: with both its records published
     owner = getattr(model, "PAGE_OWNER", None)
     return queryset.filter(published_q(owner)) if owner else queryset
 
