@@ -154,5 +154,6 @@ def test_the_package_makes_the_same_queries_whatever_the_number_of_rows(records)
     few = queries()
     for n in range(15):
         FundingRecordFactory(slug=f"more-{n}", countries=[CountryFactory()], themes=[ThemeFactory()])
-    # One query per table (14 record types with the fulfilment links, 15 relations), while each has fewer rows than a chunk.
+    # One query per table (14 record types, fulfilment links included, 15 relations), while each
+    # has fewer rows than a chunk.
     assert queries() == few == 29
