@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.db.models import Case, F, Value, When
@@ -32,7 +32,7 @@ from agreements.models import Agreement, AgreementEvent, Document
 from funding.codes import CURRENCY
 from funding.models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from migrationsupport.chunks import records_in_chunks
-from migrationsupport.models import Source, Theme, published_q
+from migrationsupport.models import PublishableQuerySet, Source, Theme, published_q
 from migrationsupport.richtext import RichTextField
 from migrationsupport.spreadsheets import csv_lines
 from migrationsupport.values import DatePrecision
@@ -306,7 +306,8 @@ def record_table(model: type[models.Model]) -> Table:
 def _public(model: type[models.Model]) -> models.QuerySet:
     """The published records of ``model``; a part (an agreement's event, a route's figure) only
     with its published owner, as on the pages and in the API."""
-    queryset = model._default_manager.published()  # a link: with both its records published
+    # published(): the model's own rule (a link: with both its records published).
+    queryset = cast(PublishableQuerySet, model._default_manager.all()).published()
     owner = getattr(model, "PAGE_OWNER", None)
     return queryset.filter(published_q(owner)) if owner else queryset
 
