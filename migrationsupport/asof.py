@@ -14,7 +14,10 @@ as they were, and the one definition of what the public may see (``published()``
   (drafts included, so relations hold and the usual rules hide them), the rows of its
   many-to-many tables recorded with that history row, and the derived tables (stored totals)
   rebuilt by their own code over those rows (``registry.as_of_rebuilds``). Tables that are not
-  records (sessions, users, the snapshots' own list) are read from ``public``.
+  records (sessions, users, the snapshots' own list) are read from ``public``. The log of public
+  changes (``changes.py``: a record's changes, "What changed", the feeds) is a view of its rows
+  up to the key; its ``baseline`` rows (records loaded in bulk) carry the date they were logged,
+  so a past snapshot lists no change for such a record, though it shows the record.
 - **Records without history.** ``bulk_create`` (the synthetic demo data) writes no history. A
   record with no history row at all has never been changed through the application: it is taken
   as it is now from its ``created_at`` on (and its relations with it). A record whose history
