@@ -53,6 +53,7 @@ from .models import (
     PublicChangeKind,
     PublishableModel,
     Status,
+    published_q,
 )
 from .registry import registry
 from .values import PartialDate
@@ -244,7 +245,7 @@ def touch_referrers(model: type[models.Model], pk: Any, *, when: datetime.dateti
 def touch(model: type[models.Model], queryset: models.QuerySet, *, when: datetime.datetime) -> int:
     """Append a ``related`` row for every published record of ``queryset``, in one
     ``INSERT … SELECT`` however many there are."""
-    published = queryset.filter(status=Status.PUBLISHED).distinct()
+    published = queryset.filter(published_q()).distinct()
     return _append_kind(model, published, kind=Kind.RELATED, when=when)
 
 
@@ -266,7 +267,7 @@ def sync_public_changes() -> dict[str, int]:
                 .values("kind")[:1]
             )
             missing = (
-                model._base_manager.filter(status=Status.PUBLISHED)
+                model._default_manager.for_public()
                 .annotate(last_kind=models.Subquery(last_kind))
                 .filter(Q(last_kind__isnull=True) | Q(last_kind__in=GONE))
             )
@@ -277,7 +278,7 @@ def sync_public_changes() -> dict[str, int]:
             stale = list(
                 PublicChange.objects.filter(model_label=label)
                 .exclude(kind__in=GONE)
-                .exclude(object_id__in=model._base_manager.filter(status=Status.PUBLISHED).values("pk"))
+                .exclude(object_id__in=model._default_manager.for_public().values("pk"))
                 .filter(~Exists(later))
             )
             PublicChange.objects.bulk_create(
@@ -611,7 +612,7 @@ class _Renderer:
 
     def resolve(self) -> None:
         for model, ids in self.needed.items():
-            for record in model._base_manager.filter(pk__in=ids, status=Status.PUBLISHED):
+            for record in model._base_manager.filter(published_q(), pk__in=ids):
                 self.names[(model, record.pk)] = str(record)
 
     def text(self, token: Any) -> str:

@@ -43,8 +43,9 @@ BUDGETS = {
     # The region with parent and source; its published sub-regions; region_digests as above;
     # whether any document is on the region or its countries (the "Key documents" link); the
     # date of its last published change (its history); its public changes (one query; changes with
-    # fields old → new add a fixed number: their history entries, many-to-many entries, names).
-    "/regions/r/": 28,
+    # fields old → new add a fixed number: their history entries, many-to-many entries, names);
+    # a conference on the region adds its regions (prefetched, as on the overview).
+    "/regions/r/": 29,
     # The country; population figures (its own and of its people elsewhere) + origins; agreements
     # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
     # 25 rows); the footnoted countries; the date of its last published change (its history); its
@@ -85,11 +86,11 @@ BUDGETS = {
     # The record with its to-one relations; its regions, countries, key areas, the figures it may
     # overlap; the totals of its parts and the parts; what it fulfils (links with both records
     # and the source); the first links reported against it; follow (9); the footnoted countries;
-    # the date of its last published change.
-    "/funding/pledge-p/": 20,
+    # the date of its last published change; its public changes.
+    "/funding/pledge-p/": 21,
     # The conference with source; its regions; its pledges + 3 prefetches; their totals; follow
-    # (9); the date of its last published change.
-    "/conferences/c/": 17,
+    # (9); the date of its last published change; its public changes.
+    "/conferences/c/": 18,
     # The donor's largest pledges + 3 prefetches; its totals per measure; follow (9).
     "/donors/eu/": 14,
     # The record (lookup) + 5 relation prefetches + 2 link prefetches of the viewset's queryset;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import html
 import itertools
+import json
 from html.parser import HTMLParser
 
 import pytest
@@ -74,8 +75,14 @@ class Dangers(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
 
+        self.data_block = False
+
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "iframe", "object", "embed"):
+        # A JSON-LD data block (schema.org Dataset) is never run; its JSON must stay whole: a
+        # payload breaking out of it would open another tag here, or leave invalid JSON.
+        if tag == "script" and attrs == [("type", "application/ld+json")]:
+            self.data_block = True
+        elif tag in ("script", "iframe", "object", "embed"):
             self.found.append(f"<{tag}>")
         for name, value in attrs:
             if name.startswith("on"):
@@ -84,6 +91,15 @@ class Dangers(HTMLParser):
                 url = "".join(html.unescape(value).split()).lower()
                 if url.startswith(DANGEROUS_SCHEMES):
                     self.found.append(f"<{tag} {name}={value!r}>")
+
+
+    def handle_data(self, data):
+        if self.data_block:
+            self.data_block = False
+            try:
+                json.loads(data)
+            except ValueError:
+                self.found.append("<script type=application/ld+json> with broken JSON")
 
 
 def dangers(content: bytes) -> list[str]:
