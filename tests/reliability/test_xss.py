@@ -92,7 +92,6 @@ class Dangers(HTMLParser):
                 if url.startswith(DANGEROUS_SCHEMES):
                     self.found.append(f"<{tag} {name}={value!r}>")
 
-
     def handle_data(self, data):
         if self.data_block:
             self.data_block = False
