@@ -3,6 +3,8 @@
 import funding.codes
 from django.db import migrations, models
 
+from migrationsupport.operations import AddFieldKeepingSQLite
+
 
 class Migration(migrations.Migration):
 
@@ -11,12 +13,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddFieldKeepingSQLite(
             model_name='fundingrecord',
             name='dac_purpose_code',
             field=models.CharField(blank=True, db_default='', help_text='5-digit CRS purpose code, e.g. 15190 (facilitation of orderly, safe, regular and responsible migration and mobility).', max_length=5, validators=[funding.codes.validate_dac_purpose_code], verbose_name='OECD DAC purpose code'),
         ),
-        migrations.AddField(
+        AddFieldKeepingSQLite(
             model_name='fundingrecord',
             name='donor_iati_identifier',
             field=models.CharField(blank=True, db_default='', help_text='Where a source names the Commission service that gives it: XI-IATI-EC_NEAR for DG NEAR.', max_length=40, validators=[funding.codes.validate_iati_organisation], verbose_name="donor's IATI organisation identifier"),
