@@ -303,7 +303,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "Europe/Brussels"
-USE_I18N = True
+# The site is in English only. Off, Django skips its translation machinery (its documented
+# optimisation): every lazy label, choice display and number a template renders otherwise asks
+# for the active language and its catalogue. At +100 000 records this took the timeline from
+# 376 to 197 ms and the overview from 664 to 412 ms (docs/performance.md).
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
