@@ -64,13 +64,19 @@ pgbouncer-deps:
 replica:
 	$(SUDO) tests/support/replica.sh
 
+# TEST_WORKERS=2 runs the suite in two pytest-xdist processes, each on its own test database
+# (test_<name>_gw0, ...), a whole test file per process. Not the default yet: a file with
+# transactional tests flushes its process's database mid-run, and a later file there then misses
+# the roles the migrations create (docs/performance.md, "test suite time").
+TEST_WORKERS ?= 0
+
 test: install browser-deps pgbouncer-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \
 		$(BIN)/python manage.py check_postgres
 	$(SUDO) tests/support/replica.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only REQUIRE_BROWSER=1 \
 		TEST_DATABASE_REPLICA_URL=$(TEST_REPLICA_URL) REQUIRE_REPLICA=1 REQUIRE_PGBOUNCER=1 \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # mypy's Django plugin imports the settings: DEBUG=1 and an in-memory SQLite stand in for a deploy.
 MYPY := DEBUG=1 DATABASE_URL=sqlite:///:memory: $(BIN)/mypy

@@ -72,6 +72,14 @@ def _no_page_throttles(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Accounts are created in many tests (officers, API tokens, admin_user): Django's default
+    PBKDF2 costs about a second a password on a busy 2-core machine and buys nothing here. No
+    test is about the hash itself; tests/admin/test_roles.py still checks the passwords set."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def source(db):
     return SourceFactory()

@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from tests.factories import (
     CountryFactory,
@@ -34,8 +35,17 @@ FILTERS = [
 ]
 
 
-@pytest.fixture
-def records():
+@pytest.fixture(scope="module")
+def records(django_db_setup, django_db_blocker):
+    """Built once for the module, whose tests only read: in a transaction rolled back after the
+    last one; each test's own (the ``django_db`` mark) is a savepoint inside it."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        _build_records()
+        yield
+        transaction.set_rollback(True)
+
+
+def _build_records():
     south = RegionFactory(slug="south")
     north_africa = RegionFactory(slug="north-africa", parent=south)
     turkiye = CountryFactory(iso_code="TR", region=south)

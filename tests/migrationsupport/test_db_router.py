@@ -29,6 +29,8 @@ if not HAS_REPLICA and os.environ.get("REQUIRE_REPLICA") == "1":
     raise RuntimeError("REQUIRE_REPLICA=1 but TEST_DATABASE_REPLICA_URL is not set (see the Makefile).")
 replica = pytest.mark.skipif(not HAS_REPLICA, reason="no streaming replica (TEST_DATABASE_REPLICA_URL)")
 on_replica = pytest.mark.django_db(transaction=True, databases=["default", REPLICA_ALIAS])
+# One lag test pauses the replica's replay, for every database on it: the replica tests stay in
+# this module, which `make test` (pytest-xdist, --dist loadfile) runs in one process.
 
 CLOSED_ALIAS = "replica_closed"
 

@@ -16,7 +16,6 @@ from django.db import connection
 
 # The officers (an Editor, a Publisher, logged in) of tests/admin, for the delete-and-recover test.
 from tests.admin.conftest import (  # noqa: F401
-    _fast_passwords,
     editor,
     editor_client,
     make_officer,
