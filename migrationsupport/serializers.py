@@ -203,13 +203,12 @@ class SourceField(serializers.SlugRelatedField):
         source = visible_related(self, source)
         if source is None:
             return None
+        return self.represent(source.slug, source.title, source.publisher, source.url)
+
+    @staticmethod
+    def represent(slug: str, title: str, publisher: str, url: str) -> dict[str, str | None]:
         # null, never "", for what the source does not state (docs/api.md).
-        return {
-            "slug": source.slug,
-            "title": source.title,
-            "publisher": source.publisher or None,
-            "url": source.url or None,
-        }
+        return {"slug": slug, "title": title, "publisher": publisher or None, "url": url or None}
 
 
 PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"

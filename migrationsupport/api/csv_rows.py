@@ -87,6 +87,8 @@ class CSVRowPlan:
 
     model: type[models.Model]
     show_drafts: bool
+    #: the field each reader reads
+    names: list[str] = field(default_factory=list)
     readers: list[Reader] = field(default_factory=list)
     annotations: dict[str, Any] = field(default_factory=dict)
     #: to-many relations, read per chunk
@@ -103,17 +105,23 @@ class CSVRowPlan:
             return None
         plan = cls(model=meta.model, show_drafts=show_drafts)
         addresses = _Addresses(serializer.context.get("request"))
-        excluded = set(getattr(meta, "csv_exclude", ()))
         try:
-            for name, serializer_field in serializer.fields.items():
-                if serializer_field.write_only or name in excluded:
-                    continue
+            for name, serializer_field in cls.columns(serializer):
+                plan.names.append(name)
                 plan.readers.append(plan._reader(name, serializer_field, addresses))
-            for name in csv_aliases(serializer).values():
-                plan.readers.append(plan._reader(name, serializer.fields[name], addresses))
         except _Unsupported:
             return None
         return plan
+
+    @staticmethod
+    def columns(serializer: serializers.Serializer) -> Iterator[tuple[str, serializers.Field]]:
+        """The fields read, in the order of their cells: ``csv_columns``'s."""
+        excluded = set(getattr(getattr(serializer, "Meta", None), "csv_exclude", ()))
+        for name, serializer_field in serializer.fields.items():
+            if not serializer_field.write_only and name not in excluded:
+                yield name, serializer_field
+        for name in csv_aliases(serializer).values():
+            yield name, serializer.fields[name]
 
     # Readers ------------------------------------------------------------------------------
 

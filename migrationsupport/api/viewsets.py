@@ -10,6 +10,7 @@ the page rates to CSV, totals and search, and makes writes atomic, locking the r
 
 from __future__ import annotations
 
+import builtins  # the class body's list() is the API's list action
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from itertools import chain
@@ -39,6 +40,7 @@ from ..spreadsheets import CSV_CHUNK, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
 from .csv import CSVRenderer, csv_aliases, csv_columns, csv_table
 from .csv_rows import CSVRowPlan
+from .records import RecordPlan
 
 
 def shows_drafts(request, model: type[models.Model]) -> bool:
@@ -135,7 +137,10 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             self.check_object_permissions(self.request, obj)
             self.check_if_match(obj)
         else:
-            obj = get_object_or_404(self.filter_queryset(self.get_queryset()), **{self.lookup_field: lookup})
+            queryset = self.filter_queryset(self.get_queryset())
+            if self.reading_plan is not None:
+                queryset = self.reading_plan.prepare(queryset)
+            obj = get_object_or_404(queryset, **{self.lookup_field: lookup})
             self.check_object_permissions(self.request, obj)
         self.etag_object = obj
         return obj
@@ -178,9 +183,37 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         assert isinstance(serializer, Serializer)  # every endpoint's is a ModelSerializer
         return csv_columns(serializer)
 
+    def record_plan(self) -> RecordPlan | None:
+        """How to read this answer's records without a serializer per record (``RecordPlan``),
+        or None to serialize them."""
+        serializer = self.get_serializer()
+        if not isinstance(serializer, Serializer):
+            return None
+        return RecordPlan.plan(serializer, show_drafts=self.show_drafts)
+
+    #: The plan ``retrieve`` reads its record with (``get_object`` loads the record its way).
+    reading_plan: RecordPlan | None = None
+
+    def retrieve(self, request, *args, **kwargs):
+        self.reading_plan = self.record_plan()
+        if self.reading_plan is None:
+            return super().retrieve(request, *args, **kwargs)
+        return Response(self.reading_plan.records([self.get_object()])[0])
+
     def list(self, request, *args, **kwargs):
         if not self.wants_csv:
-            return super().list(request, *args, **kwargs)
+            plan = self.record_plan()
+            if plan is None:
+                return super().list(request, *args, **kwargs)
+            queryset = self.filter_queryset(self.get_queryset())
+            prepared = plan.prepare(queryset)
+            # The page's count without the columns its rows read: their joins (an inner join to
+            # every matching record's source) would make it a hash join over them all.
+            prepared.count = queryset.count
+            page = self.paginate_queryset(prepared)
+            if page is None:
+                return Response(plan.records(builtins.list(prepared)))
+            return self.get_paginated_response(plan.records(page))
         # Filters are checked (a 400 in JSON) before the first byte is sent.
         queryset = self.filter_queryset(self.get_queryset())
         return csv_download(self.csv_rows(queryset), filename=f"{self.basename}.csv")

@@ -1,0 +1,83 @@
+"""The API's JSON lists: the records read without a serializer per record (``RecordPlan``) are
+byte for byte what the serializer writes, for every endpoint, in lists and in each record's own
+answer, for the public and for staff."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from migrationsupport.api.records import RecordPlan
+from tests.api.support import ENDPOINTS
+from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: every type, drafts among relations
+from tests.factories import FundingRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+#: Endpoints whose records the serializer still writes: an agreement nests its timeline.
+SERIALIZED = {"agreements"}
+
+
+def _json(client, url, params, *, fast: bool, monkeypatch) -> bytes:
+    with monkeypatch.context() as patch:
+        if not fast:
+            patch.setattr(RecordPlan, "plan", classmethod(lambda cls, *args, **kwargs: None))
+        response = client.get(url, params)
+        assert response.status_code == 200, response.content
+        return response.content
+
+
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+@pytest.mark.parametrize("who", ["public", "staff"])
+def test_fast_json_records_are_the_serializers(
+    api,
+    staff_client,
+    dataset,  # noqa: F811
+    monkeypatch,
+    name,
+    who,
+):
+    endpoint = ENDPOINTS[name]
+    client = api if who == "public" else staff_client(endpoint.perm("view"))
+    planned = []
+    plan = RecordPlan.plan.__func__
+
+    def spy(cls, *args, **kwargs):
+        planned.append(plan(cls, *args, **kwargs))
+        return planned[-1]
+
+    monkeypatch.setattr(RecordPlan, "plan", classmethod(spy))
+    # The first page, and a page of one record in another order.
+    for params in ({}, {"page_size": 1, "ordering": "-updated_at"}):
+        fast = _json(client, endpoint.list_url(), params, fast=True, monkeypatch=monkeypatch)
+        assert planned, "the list did not ask for a plan"
+        assert (planned[-1] is None) == (name in SERIALIZED)
+        assert fast == _json(client, endpoint.list_url(), params, fast=False, monkeypatch=monkeypatch)
+        assert b'"results":[{' in fast
+    # Each listed record's own answer.
+    for record in json.loads(fast)["results"]:
+        detail = urlsplit(record["api_url"]).path
+        fast_detail = _json(client, detail, {}, fast=True, monkeypatch=monkeypatch)
+        assert (planned[-1] is None) == (name in SERIALIZED)
+        assert fast_detail == _json(client, detail, {}, fast=False, monkeypatch=monkeypatch)
+        assert json.loads(fast_detail) == record
+
+
+def test_an_empty_page_makes_no_relation_query(api, django_assert_num_queries):
+    # The count only: no records, so neither the page nor its relations are read.
+    with django_assert_num_queries(1):
+        response = api.get(ENDPOINTS["funding"].list_url())
+    assert response.json()["results"] == []
+
+
+def test_the_page_count_reads_no_related_table(api):
+    # The page's rows read their sources and related slugs through joins; its count needs none.
+    FundingRecordFactory()
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get(ENDPOINTS["funding"].list_url()).json()["count"] == 1
+    count = queries.captured_queries[0]["sql"]
+    assert count.startswith("SELECT COUNT(*)") and "JOIN" not in count
