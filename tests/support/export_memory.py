@@ -1,7 +1,7 @@
 """Time and memory of the whole-table CSV exports of a checkout, against the ms_big database
 (seed + generate_demo_data --funding 100000), which it only reads:
 
-    .venv/bin/python -m tests.support.export_memory <checkout directory> [explorer|api|admin ...]
+    .venv/bin/python -m tests.support.export_memory <checkout directory> [explorer|api|agreements|documents|admin ...]
 
 - ``explorer``: /funding/export.csv and ``api``: /api/v1/funding/?format=csv, each served by one
   gunicorn worker of the checkout (no page cache, no rate limit);
@@ -29,9 +29,20 @@ from tests.support.bench import first_group
 from tests.support.gunicorn import free_port
 
 DATABASE_URL = os.environ.get("EXPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ms_big")
-URLS = {"explorer": "/funding/export.csv", "api": "/api/v1/funding/?format=csv"}
+URLS = {
+    "explorer": "/funding/export.csv",
+    "api": "/api/v1/funding/?format=csv",
+    "agreements": "/api/v1/agreements/?format=csv",
+    "documents": "/api/v1/documents/?format=csv",
+}
 #: A first download that matches no record: it loads the code and opens the connection.
-WARM_UP = {"explorer": "?year=1900", "api": "&year=1900", "admin": "?q=no-such-record"}
+WARM_UP = {
+    "explorer": "?year=1900",
+    "api": "&year=1900",
+    "agreements": "&date_after=2999-01-01",
+    "documents": "&year=1900",
+    "admin": "?q=no-such-record",
+}
 
 
 def _reset_peak(pid: int | str) -> None:
