@@ -11,12 +11,15 @@ cell for a to-one relation, as if it were not set yet).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from functools import lru_cache
 
 from django.db.models import Case, F, QuerySet, Value, When
 
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import published_q
 from migrationsupport.spreadsheets import address_template, filled, join_list
+from migrationsupport.values import Amount, PartialDate, format_period
 
 from .models import FundingRecord
 
@@ -45,7 +48,9 @@ def _precision(record: FundingRecord, name: str) -> str:
 
 
 # (header, value) in the order the columns are written: the API's names for the same values
-# (docs/api.md), so this file and the API's ``/funding/?format=csv`` read alike.
+# (docs/api.md), so this file and the API's ``/funding/?format=csv`` read alike. What each cell
+# holds, read from a record (``for_public()``, with ``csv_<name>`` set): ``funding_csv_rows``
+# writes the same from plain values, and tests/funding/test_exports.py holds it to these.
 FUNDING_CSV_COLUMNS: tuple[tuple[str, Callable[[FundingRecord], object]], ...] = (
     ("slug", lambda r: r.slug),
     ("title", lambda r: r.title),
@@ -94,13 +99,49 @@ def _published_value(relation: str, field: str) -> Case:
     return Case(When(published_q(relation), then=F(f"{relation}__{field}")), default=Value(""))
 
 
+#: The record's own columns the rows read, in the order of ``_row``'s unpacking.
+_FIELDS = (
+    "pk",
+    "slug",
+    "title",
+    "kind",
+    "amount",
+    "qualifier",
+    "wording",
+    "measure",
+    "period_start",
+    "period_start_precision",
+    "period_end",
+    "period_end_precision",
+    "donor",
+    "implementer",
+    "source_passage",
+)
+
+
+@lru_cache(maxsize=4096)
+def _period(start: date | None, start_precision: str, end: date | None, end_precision: str) -> tuple:
+    """(start, its precision, end, its precision, the period in words): the same few periods
+    recur on thousands of records, so each is written once."""
+    first, last = PartialDate.of(start, start_precision), PartialDate.of(end, end_precision)
+    return (
+        first.isoformat() if first else "",
+        first.precision if first else "",
+        last.isoformat() if last else "",
+        last.precision if last else "",
+        format_period(first, last),
+    )
+
+
 def funding_csv_rows(
     records: QuerySet[FundingRecord], *, absolute_url: Callable[[str], str] = str
 ) -> Iterator[Sequence[object]]:
     """The header, then one row per published record of ``records`` in their order, read
-    ``CSV_CHUNK`` at a time: related records' identifiers come as columns of the same query
-    and one query per chunk and to-many relation (``migrationsupport.chunks``), never as
-    related instances, so the whole table streams in seconds."""
+    ``CSV_CHUNK`` at a time: the record's columns as plain values (no model instance), related
+    records' identifiers as columns of the same query and one query per chunk and to-many
+    relation (``migrationsupport.chunks``), never as related instances, so the whole table
+    streams in seconds. Each cell is what ``FUNDING_CSV_COLUMNS`` reads from the record
+    (tests/funding/test_exports.py compares them)."""
     yield FUNDING_CSV_HEADER
     annotations = {}
     for relation, fields in _TO_ONE.items():
@@ -110,21 +151,83 @@ def funding_csv_rows(
             for field in fields:
                 annotations[f"csv_{relation}_{field}"] = _published_value(relation, field)
     queryset = (
-        records.filter(published_q()).select_related(None).prefetch_related(None).annotate(**annotations)
+        records.filter(published_q())
+        .select_related(None)
+        .prefetch_related(None)
+        .annotate(**annotations)
+        .values_list(*_FIELDS, *annotations)
     )
     related = {
         name: RelatedValues(FundingRecord, name, field, drafts=False) for name, field in _TO_MANY.items()
     }
     # The page's address, with one reverse() per download: the slug put into a placeholder's.
     page = address_template(lambda slug: FundingRecord(slug=slug).get_absolute_url())
+    no_values: tuple = ()
     for chunk, many in records_in_chunks(queryset, related):
-        for record in chunk:
-            for name in _TO_MANY:
-                setattr(record, f"csv_{name}", many[name].get(record.pk, ()))
-            url = absolute_url(filled(page, record.slug) or record.get_absolute_url())
+        regions, countries, themes, may_overlap = (many[name] for name in _TO_MANY)
+        for (
+            pk,
+            slug,
+            title,
+            kind,
+            amount,
+            qualifier,
+            wording,
+            measure,
+            start,
+            start_precision,
+            end,
+            end_precision,
+            donor,
+            implementer,
+            passage,
+            instrument,
+            conference,
+            parent,
+            source_title,
+            source_url,
+        ) in chunk:
+            if amount is None:
+                amount_cell = qualifier_cell = amount_text = words = ""
+            else:
+                amount_cell, qualifier_cell = amount, qualifier
+                display = Amount(amount, qualifier, wording)
+                amount_text, words = str(display), display.words
+            start_iso, start_precision_cell, end_iso, end_precision_cell, period = _period(
+                start, start_precision, end, end_precision
+            )
+            url = absolute_url(filled(page, slug) or FundingRecord(slug=slug).get_absolute_url())
             yield [
-                *(value(record) for _, value in FUNDING_CSV_COLUMNS),
+                slug,
+                title,
+                kind,
+                amount_cell,
+                qualifier_cell,
+                wording,
+                measure,
+                "EUR",
+                amount_text,
+                start_iso,
+                start_precision_cell,
+                end_iso,
+                end_precision_cell,
+                period,
+                donor,
+                implementer,
+                instrument,
+                conference,
+                join_list(regions.get(pk, no_values)),
+                join_list(countries.get(pk, no_values)),
+                join_list(themes.get(pk, no_values)),
+                parent,
+                join_list(may_overlap.get(pk, no_values)),
+                source_title,
+                source_url,
+                passage,
                 url,
-                *(value(record) for _, value in FUNDING_CSV_DEPRECATED_COLUMNS),
+                amount_cell,  # amount_eur
+                words,  # qualifier_wording
+                amount_text,  # amount_text
+                period,  # period_text
                 url,  # page_url
             ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -217,11 +217,12 @@ class FundingRecordSerializer(PublishableSerializer):
     def get_follow_through_url(self, obj) -> str | None:
         if obj.measure not in FOLLOWED_MEASURES:
             return None
-        field = self._follow_through_link
+        field = self._follow_through_field
         return field.get_url(obj, field.view_name, self.context.get("request"), None)
 
     @cached_property
-    def _follow_through_link(self) -> ApiUrlField:
+    def _follow_through_field(self) -> ApiUrlField:
+        # One per serializer, not per record: a list reverses its address once (ApiUrlField.path).
         return ApiUrlField(view_name="api:funding-follow-through", lookup_field="slug")
 
     def validate(self, attrs):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.db.models import F, Prefetch
 from django.http import Http404, HttpResponse
@@ -12,7 +14,7 @@ from django.views.generic import ListView, TemplateView
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import Source, published_or_none
-from migrationsupport.spreadsheets import csv_download
+from migrationsupport.spreadsheets import absolute_address, csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
     HOME,
@@ -124,7 +126,7 @@ class FundingExportView(FundingRecordsFilterMixin, View):
         # Streamed in chunks of CSV_CHUNK records (funding_csv_rows): the whole table never
         # sits in a worker's memory.
         return csv_download(
-            funding_csv_rows(self.get_queryset(), absolute_url=request.build_absolute_uri),
+            funding_csv_rows(self.get_queryset(), absolute_url=partial(absolute_address, request)),
             filename=f"funding-{timezone.localdate():%Y-%m-%d}.csv",
         )
 

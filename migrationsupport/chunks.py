@@ -75,7 +75,11 @@ class RelatedValues:
 
 
 def _pk(record) -> int:
-    return record.pk if isinstance(record, models.Model) else record["pk"]
+    """A record's id: a model instance's, a ``values()`` dict's, or the first of a
+    ``values_list()`` row (which names ``"pk"`` first)."""
+    if isinstance(record, models.Model):
+        return record.pk
+    return record[0] if isinstance(record, tuple) else record["pk"]
 
 
 def _chunks(queryset: models.QuerySet, size: int) -> Iterator[list]:

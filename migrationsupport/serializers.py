@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -28,6 +29,7 @@ from rest_framework.settings import api_settings
 from . import services
 from .models import Source, Status, Theme, published_or_none
 from .richtext import RichTextField
+from .spreadsheets import absolute_address, address_template, filled
 from .values import DatePrecision, PartialDate
 
 
@@ -42,7 +44,7 @@ class PublicUrlField(serializers.Field):
     def to_representation(self, obj):
         url = obj.get_absolute_url()
         request = self.context.get("request")
-        return request.build_absolute_uri(url) if request is not None else url
+        return absolute_address(request, url) if request is not None else url
 
 
 class ApiUrlField(serializers.HyperlinkedIdentityField):
@@ -50,8 +52,23 @@ class ApiUrlField(serializers.HyperlinkedIdentityField):
     row links to the JSON record)."""
 
     def get_url(self, obj, view_name, request, format):
-        url = super().get_url(obj, view_name, None, None)
-        return request.build_absolute_uri(url) if request is not None and url else url
+        # DRF's, with one reverse() per field and view rather than per record (the address of a
+        # placeholder, the identifier put in: ``address_template``), as a list of records needs.
+        if hasattr(obj, "pk") and obj.pk in (None, ""):
+            return None
+        url = self.path(view_name, getattr(obj, self.lookup_field))
+        return absolute_address(request, url) if request is not None and url else url
+
+    def path(self, view_name: str, value) -> str:
+        """``reverse(view_name)`` for the record whose ``lookup_field`` is ``value``."""
+        templates = self.__dict__.setdefault("_templates", {})
+        if view_name not in templates:
+            templates[view_name] = address_template(
+                lambda placeholder: reverse(view_name, kwargs={self.lookup_url_kwarg: placeholder})
+            )
+        return filled(templates[view_name], "" if value is None else str(value)) or reverse(
+            view_name, kwargs={self.lookup_url_kwarg: value}
+        )
 
 
 _REDUCED_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")

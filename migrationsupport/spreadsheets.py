@@ -128,6 +128,20 @@ def filled(template: str | None, value: str) -> str | None:
     return template.replace(PLACEHOLDER, value)
 
 
+#: A path ``HttpRequest.build_absolute_uri`` only prefixes with the scheme and host.
+_PLAIN_PATH = re.compile(r"/(?!/)[-a-zA-Z0-9_/#]*")
+
+
+def absolute_address(request, path: str) -> str:
+    """``request.build_absolute_uri(path)``, without its parsing for the plain paths
+    ``reverse()`` gives (a slug or an id in them): once per row of a CSV, that parsing costs more
+    than the rest of the address."""
+    host = request._current_scheme_host
+    if host and _PLAIN_PATH.fullmatch(path):
+        return host + path
+    return request.build_absolute_uri(path)
+
+
 def csv_download(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:
     """A CSV attachment written while it is sent: fed by ``queryset.iterator(chunk_size=...)``,
     a worker's memory stays the same whatever the number of records."""

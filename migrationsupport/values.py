@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +86,7 @@ def _plain(value: Decimal) -> str:
     return f"{grouped}.{fraction}" if fraction else grouped
 
 
+@lru_cache(maxsize=8192)  # a table's thousands of amounts, each written in several columns
 def format_number(value: Decimal | int) -> str:
     """Write a number as the Commission does: "33 billion", "2.12 billion", "300 000".
 
@@ -133,6 +135,7 @@ class Quantity:
         return f"{words} {number}" if words else number
 
 
+@lru_cache(maxsize=4096)  # the same few periods recur on thousands of records
 def format_period(start: PartialDate | None, end: PartialDate | None) -> str:
     """A period as the seed writes it: "since 2021", "in 2024", "for 2024 and 2025"."""
     if start is None and end is None:

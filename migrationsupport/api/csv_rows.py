@@ -20,14 +20,14 @@ compares both for every endpoint.
 
 from __future__ import annotations
 
-import re
+import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.db import models
 from django.db.models import F
-from django.urls import reverse
 from rest_framework import ISO_8601, serializers
 from rest_framework.relations import ManyRelatedField
 from rest_framework.settings import api_settings
@@ -42,11 +42,9 @@ from ..serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
-from ..spreadsheets import address_template, filled
+from ..spreadsheets import absolute_address, address_template, filled
+from ..values import DatePrecision, PartialDate
 from .csv import csv_aliases
-
-#: A path ``build_absolute_uri`` only prefixes with the scheme and host.
-_PLAIN_PATH = re.compile(r"/(?!/)[-a-zA-Z0-9_/#]*")
 
 Reader = Callable[[Any, dict[str, dict[int, list]]], Iterable[object]]
 
@@ -64,18 +62,13 @@ def _related_values(row: Any, prefix: str, names: Iterable[str], show_drafts: bo
 
 
 class _Addresses:
-    """Addresses of records from one ``reverse()``: ``template`` with the identifier put in."""
+    """Absolute addresses for the request (or the paths as they are, without one)."""
 
     def __init__(self, request) -> None:
         self.request = request
-        self.host = request._current_scheme_host if request is not None else None
 
     def absolute(self, path: str) -> str:
-        if self.request is None:
-            return path
-        if self.host is not None and _PLAIN_PATH.fullmatch(path):
-            return self.host + path
-        return self.request.build_absolute_uri(path)
+        return path if self.request is None else absolute_address(self.request, path)
 
     template = staticmethod(address_template)
 
@@ -134,6 +127,10 @@ class CSVRowPlan:
             return self._api_url(f, addresses)
         if isinstance(f, PublicUrlField):
             return self._page_url(addresses)
+        if type(f) is PartialDateField:
+            return _partial_date_reader(f.column, "iso")
+        if type(f) is PartialDatePartField and f.part in ("precision", "display"):
+            return _partial_date_reader(f.date_field.column, f.part)
         if isinstance(f, PartialDateField | PartialDatePartField):
             return lambda row, _many: (f.to_representation(row),)
         if isinstance(f, SourceField):
@@ -172,16 +169,13 @@ class CSVRowPlan:
         return read
 
     def _api_url(self, f: ApiUrlField, addresses: _Addresses) -> Reader:
-        lookup = f.lookup_field
-        kwarg = f.lookup_url_kwarg
-        template = addresses.template(lambda value: reverse(f.view_name, kwargs={kwarg: value}))
+        lookup, view_name = f.lookup_field, f.view_name
 
         def read(row, _many):
             value = getattr(row, lookup)
             if value in (None, ""):
                 return (None,)
-            path = filled(template, str(value)) or reverse(f.view_name, kwargs={kwarg: value})
-            return (addresses.absolute(path),)
+            return (addresses.absolute(f.path(view_name, value)),)
 
         return read
 
@@ -245,6 +239,28 @@ class CSVRowPlan:
         for chunk, many in records_in_chunks(self.prepare(queryset), self.to_many):
             for record in chunk:
                 yield [value for read in readers for value in read(record, many)]
+
+
+@lru_cache(maxsize=4096)
+def _partial_date_text(value: datetime.date, precision: str, part: str) -> str:
+    partial = PartialDate(value, precision)
+    if part == "iso":
+        return partial.isoformat()
+    return partial.precision if part == "precision" else str(partial)
+
+
+def _partial_date_reader(column: str, part: str) -> Reader:
+    """``PartialDateField`` (``part`` "iso") and ``PartialDatePartField``: the same text, each
+    date and precision written once per download rather than once per record."""
+    precision_column = f"{column}_precision"
+
+    def read(row, _many):
+        value = getattr(row, column)
+        if value is None:
+            return (None,)
+        return (_partial_date_text(value, getattr(row, precision_column) or DatePrecision.DAY, part),)
+
+    return read
 
 
 _TEXT_FIELDS = (serializers.CharField, serializers.URLField, serializers.SlugField, serializers.EmailField)

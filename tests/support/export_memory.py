@@ -1,10 +1,11 @@
 """Time and memory of the whole-table CSV exports of a checkout, against the ms_big database
 (seed + generate_demo_data --funding 100000), which it only reads:
 
-    .venv/bin/python -m tests.support.export_memory <checkout directory> [explorer|api|admin ...]
+    .venv/bin/python -m tests.support.export_memory <checkout directory> [kind ...]
 
-- ``explorer``: /funding/export.csv and ``api``: /api/v1/funding/?format=csv, each served by one
-  gunicorn worker of the checkout (no page cache, no rate limit);
+- ``explorer``: /funding/export.csv, ``api``: /api/v1/funding/?format=csv, ``agreements`` and
+  ``documents``: their API CSVs, each served by one gunicorn worker of the checkout (no page
+  cache, no rate limit);
 - ``admin``: the officers' CSV export of every funding record (FundingRecordAdmin, the
   changelist unfiltered), run in a process of its own by an unsaved superuser (an admin login
   would write a session to the database).
@@ -29,9 +30,20 @@ from tests.support.bench import first_group
 from tests.support.gunicorn import free_port
 
 DATABASE_URL = os.environ.get("EXPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ms_big")
-URLS = {"explorer": "/funding/export.csv", "api": "/api/v1/funding/?format=csv"}
+URLS = {
+    "explorer": "/funding/export.csv",
+    "api": "/api/v1/funding/?format=csv",
+    "agreements": "/api/v1/agreements/?format=csv",
+    "documents": "/api/v1/documents/?format=csv",
+}
 #: A first download that matches no record: it loads the code and opens the connection.
-WARM_UP = {"explorer": "?year=1900", "api": "&year=1900", "admin": "?q=no-such-record"}
+WARM_UP = {
+    "explorer": "?year=1900",
+    "api": "&year=1900",
+    "agreements": "&date_after=2999-01-01",
+    "documents": "&year=1900",
+    "admin": "?q=no-such-record",
+}
 
 
 def _reset_peak(pid: int | str) -> None:
@@ -44,6 +56,13 @@ def _memory(pid: int | str) -> tuple[float, float]:
     status = Path(f"/proc/{pid}/status").read_text()
     rss, peak = (int(first_group(rf"{name}:\s+(\d+)", status)) / 1024 for name in ("VmRSS", "VmHWM"))
     return rss, peak
+
+
+def _cpu(pid: int | str) -> float:
+    """The process's CPU time so far (user + system), in seconds: on a shared machine, what the
+    export itself costs, whatever the waits for the CPU."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _environment() -> dict[str, str]:
@@ -86,6 +105,7 @@ def _served(checkout: Path, kind: str) -> dict:
         urllib.request.urlopen(url + WARM_UP[kind], timeout=600).read()
         _reset_peak(worker)
         before, _ = _memory(worker)
+        cpu = _cpu(worker)
         start = time.perf_counter()
         with urllib.request.urlopen(url, timeout=600) as response:
             body = response.read(1)
@@ -93,14 +113,18 @@ def _served(checkout: Path, kind: str) -> dict:
             body += response.read()
         last_byte = time.perf_counter() - start
         _, peak = _memory(worker)
+        cpu = _cpu(worker) - cpu
     finally:
         server.terminate()
         server.wait()
-    return _result(body.count(b"\n"), len(body), first_byte, last_byte, before, peak)
+    return _result(body.count(b"\n"), len(body), first_byte, last_byte, before, peak, cpu)
 
 
-def _result(lines: int, size: int, first_byte: float, last_byte: float, before: float, peak: float) -> dict:
+def _result(
+    lines: int, size: int, first_byte: float, last_byte: float, before: float, peak: float, cpu: float
+) -> dict:
     return {
+        "cpu_s": round(cpu, 1),
         "rows": lines - 1,
         "MB": round(size / 1e6, 1),
         "first_byte_s": round(first_byte, 3),
@@ -138,6 +162,7 @@ def admin_export() -> None:
     b"".join(warm.streaming_content) if warm.streaming else warm.content
     _reset_peak("self")
     before, _ = _memory("self")
+    cpu = time.process_time()
     start = time.perf_counter()
     response = export()
     chunks = iter(response.streaming_content) if response.streaming else iter([response.content])
@@ -148,7 +173,7 @@ def admin_export() -> None:
         lines, size = lines + chunk.count(b"\n"), size + len(chunk)
     last_byte = time.perf_counter() - start
     _, peak = _memory("self")
-    print(json.dumps(_result(lines, size, first_byte, last_byte, before, peak)))
+    print(json.dumps(_result(lines, size, first_byte, last_byte, before, peak, time.process_time() - cpu)))
 
 
 def _in_process(checkout: Path) -> dict:
@@ -174,7 +199,8 @@ def main() -> None:
         growth = result["peak_MB"] - result["rss_MB"]
         print(
             f"{checkout} {kind}: rows {result['rows']}, {result['MB']} MB, "
-            f"first byte {result['first_byte_s'] * 1000:.0f} ms, last byte {result['last_byte_s']} s, "
+            f"first byte {result['first_byte_s'] * 1000:.0f} ms, last byte {result['last_byte_s']} s "
+            f"(CPU {result['cpu_s']} s), "
             f"RSS {result['rss_MB']} MB, peak {result['peak_MB']} MB (+{growth})",
             flush=True,
         )
