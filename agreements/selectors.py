@@ -31,13 +31,13 @@ def agreements_with_timeline() -> QuerySet[Agreement]:
     )
 
 
-def documents_latest_first() -> QuerySet[Document]:
-    """Published documents ready for a list, latest first and undated ones last."""
-    return (
-        Document.objects.for_public()
-        .prefetch_published("themes")
-        .order_by(F("date").desc(nulls_last=True), "title", "pk")
-    )
+def documents_latest_first(*, relations: bool = True) -> QuerySet[Document]:
+    """Published documents ready for a list, latest first and undated ones last.
+    ``relations=False``: without their regions, countries and key areas, for a list that shows
+    each by title, kind and date only (includes/document_item.html)."""
+    documents = Document.objects.for_public()
+    documents = documents.prefetch_published("themes") if relations else documents.prefetch_related(None)
+    return documents.order_by(F("date").desc(nulls_last=True), "title", "pk")
 
 
 def _known_from(date: datetime.date, precision: str) -> datetime.date:

@@ -14,7 +14,7 @@ from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
@@ -677,25 +677,36 @@ def _as_of_expressions():
 _PRECISION_REACH: dict[str, int] = {DatePrecision.YEAR: 3, DatePrecision.MONTH: 2, DatePrecision.DAY: 1}
 
 
-def _latest_dates(records: QuerySet[FundingRecord]) -> dict[str, PartialDate]:
-    """The latest date of ``records`` per measure, in two queries however many records: the
-    latest first day per measure, then the precisions stated on that day. A later first day
-    wins; on the same first day the coarser precision, which reaches further ("2024" after "1
-    January 2024")."""
+def _latest_dates(
+    records: QuerySet[FundingRecord], *, follow_up: frozenset[int] = frozenset()
+) -> tuple[dict[str, PartialDate], dict[str, PartialDate]]:
+    """The latest date per measure of ``records``, and of the records ``follow_up`` names (none
+    of them among ``records``), in one query however many records: the precisions stated on the
+    latest first day of each measure of each set (a window over the set and the measure). A later
+    first day wins; on the same first day the coarser precision, which reaches further ("2024"
+    after "1 January 2024")."""
     date, precision = _as_of_expressions()
-    dated = records.order_by().annotate(as_of=date, as_of_precision=precision).filter(as_of__isnull=False)
-    latest = dict(dated.values("measure").annotate(latest=Max("as_of")).values_list("measure", "latest"))
-    if not latest:
-        return {}
-    on_that_day = Q()
-    for measure, day in latest.items():
-        on_that_day |= Q(measure=measure, as_of=day)
-    found: dict[str, PartialDate] = {}
-    rows = dated.filter(on_that_day).values_list("measure", "as_of", "as_of_precision").distinct()
-    for measure, day, stated in rows:
-        current = found.get(measure)
+    members = Q(pk__in=records.order_by().values("pk"))
+    is_follow_up: Case | Value = Value(False)
+    if follow_up:
+        followed = Q(pk__in=_ids(set(follow_up)))
+        members |= followed
+        is_follow_up = Case(When(followed, then=Value(True)), default=Value(False))
+    dated = (
+        FundingRecord.objects.filter(members)
+        .annotate(as_of=date, as_of_precision=precision, followed=is_follow_up)
+        .filter(as_of__isnull=False)
+    )
+    latest = dated.annotate(latest=Window(Max("as_of"), partition_by=[F("followed"), F("measure")])).filter(
+        as_of=F("latest")
+    )
+    found: tuple[dict[str, PartialDate], dict[str, PartialDate]] = ({}, {})
+    rows = latest.values_list("followed", "measure", "as_of", "as_of_precision").distinct()
+    for in_follow_up, measure, day, stated in rows:
+        of_set = found[1 if in_follow_up else 0]
+        current = of_set.get(measure)
         if current is None or _PRECISION_REACH.get(stated, 0) > _PRECISION_REACH.get(current.precision, 0):
-            found[measure] = PartialDate(day, stated)
+            of_set[measure] = PartialDate(day, stated)
     return found
 
 
@@ -786,22 +797,28 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
       reported".
 
-    Queries: the promised totals and their latest date (up to 3), the follow-up's ids (1, a
-    recursive query over ids); with follow-up, its totals (1), latest dates (2), shared links (1)
-    and sources (1): never more with more data.
+    Queries: the promised totals (1), the follow-up's ids (1, a recursive query over ids), the
+    latest dates of the promise and of its follow-up (1, ``_latest_dates``); with follow-up, its
+    totals (1), shared links (1) and sources (1): never more with more data.
     """
     from migrationsupport.models import Source
 
     from .models import Fulfilment
 
     promised = funding_totals(records=records)
-    promised_as_of = max(_latest_dates(records).values(), key=_date_reach, default=None) if promised else None
     promise_ids, follow_ids = _follow_up_closure(records)
     links = Fulfilment.objects.published()
     follow_up = FundingRecord.objects.filter(pk__in=_ids(follow_ids))
     totals = funding_totals(records=follow_up) if follow_ids else []
     if not totals:
-        return FollowThrough(promised=tuple(promised), promised_as_of=promised_as_of)
+        promised_dates = _latest_dates(records)[0] if promised else {}
+        return FollowThrough(
+            promised=tuple(promised),
+            promised_as_of=max(promised_dates.values(), key=_date_reach, default=None),
+        )
+    # The latest dates of the promise and of its follow-up, in one query.
+    promised_dates, as_of = _latest_dates(records, follow_up=frozenset(follow_ids))
+    promised_as_of = max(promised_dates.values(), key=_date_reach, default=None) if promised else None
 
     follow_up_ids = _ids(follow_ids)
     shared = (
@@ -810,7 +827,6 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
         .exists()
     )
     stages = []
-    as_of = _latest_dates(follow_up)
     for measure in FOLLOW_UP_MEASURES:
         of_measure = tuple(t for t in totals if t.measure == measure)
         if not of_measure:

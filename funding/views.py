@@ -204,7 +204,7 @@ class InstrumentDetailView(PublishedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        records = funding_latest_first().filter(instrument=self.object)
+        records = funding_latest_first(relations=False).filter(instrument=self.object)
         funding, more = first_of(records)  # the totals count them all
         context.update(funding=funding, more_funding=more, totals=funding_totals(records=records))
         return context
@@ -232,7 +232,7 @@ class FundingRecordDetailView(PublishedDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         record = self.object
-        children = funding_largest_first().filter(parent=record)
+        children = funding_largest_first(relations=False).filter(parent=record)
         context.update(
             parent=record.parent,
             children=children,
@@ -274,7 +274,7 @@ class PledgingConferenceDetailView(PublishedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        records = funding_latest_first().filter(conference=self.object)
+        records = funding_latest_first(relations=False).filter(conference=self.object)
         pledges, more = first_of(records)  # the totals count them all
         context.update(
             pledges=pledges,
@@ -327,7 +327,9 @@ class DonorDetailView(PageMixin, TemplateView):
             raise Http404("No such donor.")
         records = FundingRecord.objects.published().filter(donor=donor)
         pledges = records.filter(measure=Measure.PLEDGED)
-        largest, more = first_of(funding_largest_first().filter(donor=donor, measure=Measure.PLEDGED))
+        largest, more = first_of(
+            funding_largest_first(relations=False).filter(donor=donor, measure=Measure.PLEDGED)
+        )
         return super().get_context_data(
             donor=donor,
             donor_name=Donor(donor).label,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, Count, F, Max, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 
 from .models import PublishableModel, published_q
@@ -140,20 +140,18 @@ def last_published_change(record: PublishableModel) -> datetime.datetime | None:
     (``preview.render_preview``) would show the date of an edit the public has not seen. A draft
     edit reaches the public only when the record is published again, and then the publication is
     the date shown. Changes to related records (the countries of a document) count, since
-    django-simple-history writes an entry for them. One query, on the history's own table; a
-    record with no history at all (made by ``bulk_create``, as demo data is) falls back to its
-    ``updated_at``, and one whose history holds no published entry has no date to show.
+    django-simple-history writes an entry for them. One query, on the history's own table (the
+    record's few entries); a record with no history at all (made by ``bulk_create``, as demo data
+    is) falls back to its ``updated_at``, and one whose history holds no published entry has no
+    date to show.
     """
     attribute = getattr(record._meta, "simple_history_manager_attribute", None)
     if attribute is None:
         return record.updated_at
-    history = getattr(record, attribute)
-    latest = (
-        history.filter(published_q())
-        .order_by("-history_date", "-history_id")
-        .values_list("history_date", flat=True)
-        .first()
+    # One query: the newest published entry's date, and whether there is any entry at all.
+    found = getattr(record, attribute).aggregate(
+        latest=Max("history_date", filter=published_q()), entries=Count("pk")
     )
-    if latest is None and not history.exists():
+    if not found["entries"]:
         return record.updated_at
-    return latest
+    return found["latest"]

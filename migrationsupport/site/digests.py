@@ -16,8 +16,7 @@ from agreements.models import Agreement, Document
 from agreements.selectors import agreements_with_timeline, documents_latest_first
 from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
-from migrationsupport.filters import related_pks
-from migrationsupport.models import published_q
+from migrationsupport.models import PublishableQuerySet, published_q
 from migrationsupport.views import FIRST_ROWS
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
@@ -61,11 +60,6 @@ class RegionDigest:
         return items[: self.limit]
 
 
-def _linked_to(model, region_ids) -> QuerySet:
-    """The ids of ``model`` records linked to any of these regions: a semi-join, so no DISTINCT."""
-    return related_pks(model, "regions", lambda path: Q(**{f"{path}__in": region_ids}))
-
-
 def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> list[FundingNode]:
     """Nest records under their parent when the parent is among them; keep the given order.
 
@@ -95,27 +89,45 @@ def top_ids_per_region(
     region_ids: Iterable[int],
     limit: int = REGION_LIST_LIMIT,
 ) -> set[int]:
-    """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``.
+    """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``:
+    ``first_ids_per_region`` run on its own."""
+    return set(
+        first_ids_per_region(
+            pairs, region=region, record=record, order_by=order_by, region_ids=region_ids, limit=limit
+        )
+    )
 
-    One query, so a page about regions never loads every record of a region with tens of
-    thousands of them. On PostgreSQL it is a UNION ALL of one ``LIMIT`` query per region, each
-    walking an index and stopping after ``limit`` rows instead of ranking every row (timed in
-    docs/performance.md). SQLite allows no LIMIT inside a UNION: there, ROW_NUMBER() over a
-    window partitioned by region.
+
+def first_ids_per_region(
+    pairs,
+    *,
+    region: str,
+    record: str,
+    order_by: list,
+    region_ids: Iterable[int],
+    limit: int = REGION_LIST_LIMIT,
+) -> QuerySet:
+    """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``,
+    as a query to use as a subquery (``pk__in``): the records and their ids cost one query.
+
+    A page about regions never loads every record of a region with tens of thousands of them.
+    On PostgreSQL it is a UNION ALL of one ``LIMIT`` query per region, each walking an index and
+    stopping after ``limit`` rows instead of ranking every row (timed in docs/performance.md).
+    SQLite allows no LIMIT inside a UNION: there, ROW_NUMBER() over a window partitioned by region.
     """
     region_ids = sorted(region_ids)
     if not region_ids:
-        return set()
+        return pairs.none().values_list(record, flat=True)
     if connection.features.supports_slicing_ordering_in_compound:
         firsts = [
             pairs.filter(**{region: region_id}).order_by(*order_by).values_list(record, flat=True)[:limit]
             for region_id in region_ids
         ]
-        return set(firsts[0].union(*firsts[1:], all=True))
+        return firsts[0].union(*firsts[1:], all=True)
     ranked = pairs.annotate(rank=Window(RowNumber(), partition_by=F(region), order_by=order_by)).filter(
         rank__lte=limit
     )
-    return set(ranked.values_list(record, flat=True))
+    return ranked.values_list(record, flat=True)
 
 
 LISTS = ("populations", "routes", "conferences", "instruments", "agreements", "documents", "countries")
@@ -172,9 +184,17 @@ def _add(digests: dict[int, RegionDigest], region_ids: Iterable[int | None], att
             getattr(digests[region_id], attribute).append(obj)
 
 
-def _first_ids(pairs, digests: dict[int, RegionDigest], limit: int, **kwargs) -> set[int]:
-    """``top_ids_per_region`` for these regions, one more than they show (to know there are more)."""
-    return top_ids_per_region(pairs, region_ids=set(digests), limit=limit + 1, **kwargs)
+def _first_ids(pairs, digests: dict[int, RegionDigest], limit: int, **kwargs) -> QuerySet:
+    """``first_ids_per_region`` for these regions, one more than they show (to know there are more)."""
+    return first_ids_per_region(pairs, region_ids=set(digests), limit=limit + 1, **kwargs)
+
+
+def _shown(queryset: QuerySet, *names: str) -> QuerySet:
+    """``queryset`` prefetching only the to-many relations (published records) a digest uses:
+    the lists show no record's countries or key areas, only the regions they are sorted by."""
+    shown = queryset.prefetch_related(None)
+    assert isinstance(shown, PublishableQuerySet)
+    return shown.prefetch_published(*names)
 
 
 def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
@@ -193,7 +213,7 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
         ],
     )
     by_region: dict[int, list[FundingRecord]] = defaultdict(list)
-    for record in funding_largest_first().filter(pk__in=funding_ids):
+    for record in _shown(funding_largest_first(), "regions").filter(pk__in=funding_ids):
         for region in record.regions.all():
             if region.pk in digests:
                 by_region[region.pk].append(record)
@@ -204,24 +224,28 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
 
 def _add_agreements(digests: dict[int, RegionDigest], limit: int) -> None:
     """An agreement belongs to its own region and to its parties' regions: the first ones of each."""
-    agreement_ids = _first_ids(
-        Agreement.objects.published().filter(region__in=set(digests)),
-        digests,
-        limit,
-        region="region_id",
-        record="pk",
-        order_by=["kind", "title", "pk"],
-    ) | _first_ids(
-        Agreement.parties.through.objects.filter(
-            published_q("country"), published_q("agreement"), country__region__in=set(digests)
-        ),
-        digests,
-        limit,
-        region="country__region_id",
-        record="agreement_id",
-        order_by=["agreement__kind", "agreement__title", "agreement_id"],
+    agreement_ids = Q(
+        pk__in=_first_ids(
+            Agreement.objects.published().filter(region__in=set(digests)),
+            digests,
+            limit,
+            region="region_id",
+            record="pk",
+            order_by=["kind", "title", "pk"],
+        )
+    ) | Q(
+        pk__in=_first_ids(
+            Agreement.parties.through.objects.filter(
+                published_q("country"), published_q("agreement"), country__region__in=set(digests)
+            ),
+            digests,
+            limit,
+            region="country__region_id",
+            record="agreement_id",
+            order_by=["agreement__kind", "agreement__title", "agreement_id"],
+        )
     )
-    agreements = agreements_with_timeline().filter(pk__in=agreement_ids).order_by("kind", "title", "pk")
+    agreements = agreements_with_timeline().filter(agreement_ids).order_by("kind", "title", "pk")
     for agreement in agreements:
         party_regions = [country.region_id for country in agreement.parties.all()]
         _add(digests, [agreement.region_id, *party_regions], "agreements", agreement)
@@ -240,7 +264,7 @@ def _add_documents(digests: dict[int, RegionDigest], limit: int) -> None:
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
     )
-    for document in documents_latest_first().filter(pk__in=document_ids):
+    for document in _shown(documents_latest_first(relations=False), "regions").filter(pk__in=document_ids):
         _add(digests, (region.pk for region in document.regions.all()), "documents", document)
     for digest in digests.values():
         digest.documents = digest.cap("documents", digest.documents)
@@ -250,25 +274,38 @@ def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
     """Instruments, conferences, countries (with the source cited next to a stated status),
     population figures and routes: few per region, all of them shown."""
     ids = set(digests)
-    for instrument in Instrument.objects.for_public().filter(pk__in=_linked_to(Instrument, ids)):
-        _add(digests, (region.pk for region in instrument.regions.all()), "instruments", instrument)
-    for conference in PledgingConference.objects.for_public().filter(
-        pk__in=_linked_to(PledgingConference, ids)
-    ):
-        _add(digests, (region.pk for region in conference.regions.all()), "conferences", conference)
+    # Read from the links to the regions, each with its record joined: one query per record type.
+    # The lists show no instrument's or conference's source: none is joined.
+    instruments = (
+        Instrument.regions.through.objects.filter(published_q("instrument"), region_id__in=ids)
+        .select_related("instrument")
+        .order_by("instrument__name", "instrument_id")
+    )
+    for instrument_link in instruments:
+        _add(digests, [instrument_link.region_id], "instruments", instrument_link.instrument)
+    conferences = (
+        PledgingConference.regions.through.objects.filter(
+            published_q("pledgingconference"), region_id__in=ids
+        )
+        .select_related("pledgingconference")
+        .order_by("-pledgingconference__date", "pledgingconference_id")
+    )
+    for conference_link in conferences:
+        _add(digests, [conference_link.region_id], "conferences", conference_link.pledgingconference)
     for country in Country.objects.for_public().filter(region__in=ids):
         _add(digests, [country.region_id], "countries", country)
     for figure in PopulationFigure.objects.for_public().filter(country__region__in=ids):
         _add(digests, [figure.country.region_id], "populations", figure)
     routes = (
-        Route.objects.for_public()
-        .filter(pk__in=_linked_to(Route, ids))
+        Route.regions.through.objects.filter(published_q("route"), region_id__in=ids)
+        .select_related("route")
+        .order_by("route__name", "route_id")
         .prefetch_related(
-            Prefetch("figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures")
+            Prefetch("route__figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures")
         )
     )
-    for route in routes:
-        _add(digests, (region.pk for region in route.regions.all()), "routes", route)
+    for route_link in routes:
+        _add(digests, [route_link.region_id], "routes", route_link.route)
 
 
 def _nest(

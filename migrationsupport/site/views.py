@@ -72,7 +72,7 @@ class HomeView(PageMixin, TemplateView):
             leftover_extras=[kind for kind, _ in extras.values()],
             digests=region_digests(regions=Region.objects.published(), limit=OVERVIEW_LIST_LIMIT),
             # The latest ones; the documents list (linked below them) pages through all of them.
-            documents=documents_latest_first()[:HOME_DOCUMENTS_LIMIT],
+            documents=documents_latest_first(relations=False)[:HOME_DOCUMENTS_LIMIT],
         )
         return context
 
@@ -96,9 +96,9 @@ class ThemeDetailView(PublishedDetailView):
         context = super().get_context_data(**kwargs)
         theme = self.object
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
-        funding, more_funding = first_of(funding_largest_first().filter(themes=theme))
+        funding, more_funding = first_of(funding_largest_first(relations=False).filter(themes=theme))
         agreements, more_agreements = first_of(agreements_with_timeline().filter(themes=theme))
-        documents, more_documents = first_of(documents_latest_first().filter(themes=theme))
+        documents, more_documents = first_of(documents_latest_first(relations=False).filter(themes=theme))
         context.update(
             funding=funding,
             agreements=agreements,
@@ -173,8 +173,10 @@ class CountryDetailView(PublishedDetailView):
         figures = PopulationFigure.objects.for_public()
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
         agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
-        funding, more_funding = first_of(funding_largest_first().filter(countries=country))
-        documents, more_documents = first_of(documents_latest_first().filter(countries=country))
+        funding, more_funding = first_of(funding_largest_first(relations=False).filter(countries=country))
+        documents, more_documents = first_of(
+            documents_latest_first(relations=False).filter(countries=country)
+        )
         context.update(
             region=region,
             populations=figures.filter(country=country),
@@ -218,7 +220,7 @@ class RouteDetailView(PublishedDetailView):
         agreements, more_agreements = first_of(
             agreements_with_timeline().filter(pk__in=with_route_party).order_by("title", "pk")
         )
-        documents, more_documents = first_of(documents_latest_first().filter(routes=route))
+        documents, more_documents = first_of(documents_latest_first(relations=False).filter(routes=route))
         context.update(
             agreements=agreements,
             documents=documents,

@@ -32,29 +32,29 @@ pytestmark = pytest.mark.django_db
 
 # The footnoted countries (the Belarus note) cost 1 query on the pages that name a country.
 BUDGETS = {
-    # Themes, routes, page sections, regions; region_digests (a fixed number per record type:
-    # funding as 1 first-ones-per-region ids + 1 page + 3 prefetches, agreements as 2 first-ones ids
-    # + 1 + 2 prefetches, documents as 1 first-ones ids + 1 + prefetches, instruments, conferences,
-    # countries, population figures, routes, each with its prefetches); the 25 latest documents
-    # with their prefetches; the footnoted countries. A route adds its regions and its figures
-    # (prefetched for the digests; the overview's own list of routes is names only). A
-    # conference adds its regions (prefetched).
-    "/": 32,
-    # The region with parent and source; its published sub-regions; region_digests as above;
+    # Themes, routes, page sections, regions; region_digests (14, a fixed number per record type:
+    # funding as 1 page of each region's first ones (their ids a subquery) + its regions,
+    # agreements as 1 (two subqueries of first ones: by own region, by parties' region) + parties +
+    # events, documents as 1 + their regions; instruments, conferences and routes each read from
+    # their links to the regions with the record joined (1 each) + the routes' figures; countries;
+    # population figures + their origins); the 25 latest documents (no relation shown); the
+    # footnoted countries.
+    "/": 19,
+    # The region with parent and source; its published sub-regions; region_digests as above (14);
     # whether any document is on the region or its countries (the "Key documents" link); the
-    # date of its last published change (its history); its public changes (one query; changes with
-    # fields old → new add a fixed number: their history entries, many-to-many entries, names);
-    # a conference on the region adds its regions (prefetched, as on the overview).
-    "/regions/r/": 29,
+    # date of its last published change (its history, one query); its public changes (one query;
+    # changes with fields old → new add a fixed number: their history entries, many-to-many
+    # entries, names); the footnoted countries.
+    "/regions/r/": 19,
     # The country; population figures (its own and of its people elsewhere) + origins; agreements
-    # + parties + events; funding + 3 prefetches; routes; documents + prefetches (each list cut at
-    # 25 rows); the footnoted countries; the date of its last published change (its history); its
-    # public changes.
-    "/countries/TR/": 17,
+    # + parties + events; funding (a table: no to-many relation loaded); routes; documents (by
+    # title: no relation loaded), each list cut at 25 rows; the footnoted countries; the date of
+    # its last published change (its history); its public changes.
+    "/countries/TR/": 11,
     # The route with source + regions + countries + figures; agreements with a party among its
-    # countries + parties + events; documents on it + regions + countries + themes; the footnoted
+    # countries + parties + events; documents on it (by title: no relation loaded); the footnoted
     # countries; the date of its last published change; its public changes (and its figures').
-    "/routes/route-r/": 14,
+    "/routes/route-r/": 11,
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
     # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total by region (the overall total is
     # its rows added up; it also counts the records left out as parts of another) + 1 labels.
@@ -79,25 +79,28 @@ BUDGETS = {
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
     # Pledges followed through (funding.selectors.follow_through, "follow" below): the promised
-    # totals (1) and their latest date (2: the latest day per measure, then the precisions stated
-    # on it); the ids of the follow-up (1, one recursive query); its totals (1) and latest dates
-    # (2); whether any of it is shared with other pledges (1); the sources (1). 9 in all,
-    # whatever the data.
+    # totals (1); the ids of the follow-up (1, one recursive query); its totals (1); the latest
+    # dates of the promise and of the follow-up (1: the precisions stated on the latest day of
+    # each set and measure, a window); whether any of it is shared with other pledges (1); the
+    # sources (1). 6 in all, whatever the data.
     # The record with its to-one relations; its regions, countries, key areas, the figures it may
-    # overlap; the totals of its parts and the parts; what it fulfils (links with both records
-    # and the source); the first links reported against it; follow (9); the footnoted countries;
-    # the date of its last published change; its public changes.
-    "/funding/pledge-p/": 21,
-    # The conference with source; its regions; its pledges + 3 prefetches; their totals; follow
-    # (9); the date of its last published change; its public changes.
-    "/conferences/c/": 18,
-    # The donor's largest pledges + 3 prefetches; its totals per measure; follow (9).
-    "/donors/eu/": 14,
+    # overlap; the totals of its parts and the parts (a table: no to-many relation loaded); what
+    # it fulfils (links with both records and the source); the first links reported against it;
+    # follow (6); the footnoted countries; the date of its last published change; its public
+    # changes.
+    "/funding/pledge-p/": 18,
+    # The conference with source; its regions; its pledges (a table: no to-many relation
+    # loaded); their totals; follow (6); the date of its last published change; its public
+    # changes.
+    "/conferences/c/": 12,
+    # The donor's largest pledges (a table: no to-many relation loaded); its totals per measure;
+    # follow (6).
+    "/donors/eu/": 8,
     # The record (lookup) + 5 relation prefetches + 2 link prefetches of the viewset's queryset;
-    # follow (9).
-    "/api/v1/funding/pledge-p/follow-through/": 17,
-    # The conference + its regions prefetch; follow (9).
-    "/api/v1/conferences/c/follow-through/": 11,
+    # follow (6).
+    "/api/v1/funding/pledge-p/follow-through/": 14,
+    # The conference + its regions prefetch; follow (6).
+    "/api/v1/conferences/c/follow-through/": 8,
 }
 
 
