@@ -185,8 +185,11 @@ def record_history_entry(sender, instance, history_instance, **kwargs) -> None:
         getattr(previous_entry, name, None) != getattr(history_instance, name, None)
         for name in EMBEDDED_FIELDS
     )
-    # A deletion's referrers were touched before it (touch_on_delete).
-    if (kind != Kind.CHANGED or identity_changed) and not deleted:
+    # A deletion's referrers were touched before it (touch_on_delete). A record just created has
+    # none yet: nothing can refer to a row before it exists (a fixture's raw saves make no history
+    # entry), so its creation skips the one ``INSERT … SELECT`` per relation that might.
+    created = history_instance.history_type == "+"
+    if (kind != Kind.CHANGED or identity_changed) and not deleted and not created:
         touch_referrers(model, instance.pk, when=history_instance.history_date)
     owners = _owner_targets(model, history_instance) | (
         _owner_targets(model, previous_entry) if previous_entry is not None else set()
