@@ -694,6 +694,7 @@ def _latest_dates(
         is_follow_up = Case(When(followed, then=Value(True)), default=Value(False))
     dated = (
         FundingRecord.objects.filter(members)
+        .order_by()  # the model's ordering would enter the DISTINCT below and sort every member
         .annotate(as_of=date, as_of_precision=precision, followed=is_follow_up)
         .filter(as_of__isnull=False)
     )

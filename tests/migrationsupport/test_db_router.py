@@ -30,7 +30,7 @@ if not HAS_REPLICA and os.environ.get("REQUIRE_REPLICA") == "1":
 replica = pytest.mark.skipif(not HAS_REPLICA, reason="no streaming replica (TEST_DATABASE_REPLICA_URL)")
 on_replica = pytest.mark.django_db(transaction=True, databases=["default", REPLICA_ALIAS])
 # One lag test pauses the replica's replay, for every database on it: the replica tests stay in
-# this module, which `make test` (pytest-xdist, --dist loadfile) runs in one process.
+# this module, which `make test TEST_WORKERS=2` (pytest-xdist, --dist loadfile) runs in one process.
 
 CLOSED_ALIAS = "replica_closed"
 

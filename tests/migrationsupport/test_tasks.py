@@ -21,7 +21,8 @@ from tests.support.database import child_database_url
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A Redis database of its own, emptied before each test (the cache tests use 15).
 REDIS_URL = "redis://127.0.0.1:6379/14"
-# Used by this module alone: `make test` (pytest-xdist, --dist loadfile) runs its tests in one process.
+# Used by this module alone: `make test TEST_WORKERS=2` (pytest-xdist, --dist loadfile) runs its
+# tests in one process.
 
 calls: list[str] = []
 

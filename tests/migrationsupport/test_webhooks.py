@@ -48,8 +48,8 @@ from tests.support.webhook_receiver import Receiver
 BASE_DIR = Path(__file__).resolve().parents[2]
 # A Redis database of its own (the task-queue tests use 14, the cache tests 15).
 REDIS_URL = "redis://127.0.0.1:6379/13"
-# Emptied before and after each worker test: used by this module alone, whose tests `make test`
-# (pytest-xdist, --dist loadfile) runs in one process, one at a time.
+# Emptied before and after each worker test: used by this module alone, whose tests
+# `make test TEST_WORKERS=2` (pytest-xdist, --dist loadfile) runs in one process, one at a time.
 # The deliveries' worker, as the Makefile's `worker` target starts it.
 WORKER_ARGS = ["webhooks", "--with-scheduler", "--worker-class", "rq.worker.SimpleWorker"]
 
