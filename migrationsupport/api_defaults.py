@@ -16,6 +16,7 @@ from django.db.models import F
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 from rest_framework import exceptions
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
@@ -92,7 +93,11 @@ def count_in_window(cache, key: str, seconds: int, *, read: str | None = None) -
     client = redis_client(cache)
     if client is not None:
         keys = [cache.make_key(key)] + ([cache.make_key(read)] if read else [])
-        count, value = _COUNT_AND_READ(keys=keys, args=[seconds], client=client)
+        try:
+            # By its hash directly: redis-py's Script call costs a few µs more per request.
+            count, value = client.evalsha(_COUNT_AND_READ.sha, len(keys), *keys, seconds)
+        except NoScriptError:  # a new or restarted Redis: the Script call sends it first
+            count, value = _COUNT_AND_READ(keys=keys, args=[seconds], client=client)
         return count, value
     try:
         count = cache.incr(key)

@@ -257,3 +257,20 @@ def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, sha
     assert throttled.status_code == 429
     assert 0 < int(throttled["Retry-After"]) <= 60
     assert client.get("/api/v1/regions/", REMOTE_ADDR="192.0.2.9")["X-Cache"] == "hit"
+
+
+@pytest.mark.django_db
+def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings):
+    """The counter is called by its script's hash; a new or restarted Redis knows no script yet
+    (``SCRIPT FLUSH`` here): the request is still counted, and the next one finds the script."""
+    _, prefix = shared_redis
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "5/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    RegionFactory()
+    redis = get_redis_connection("default")
+    assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    redis.script_flush()
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "3"
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "2"
+    (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
+    assert int(redis.get(counter)) == 3
