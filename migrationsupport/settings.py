@@ -96,7 +96,8 @@ MIDDLEWARE = [
     "migrationsupport.db_router.ReplicaRoutingMiddleware",
     "migrationsupport.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.http.ConditionalGetMiddleware",
+    # Django's ConditionalGetMiddleware, whose 304 keeps the API's X-RateLimit-* headers.
+    "migrationsupport.api.conditional.RateKeepingConditionalGetMiddleware",
     "migrationsupport.cache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

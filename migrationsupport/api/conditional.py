@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.middleware.http import ConditionalGetMiddleware
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.crypto import salted_hmac
 from django.utils.http import http_date, parse_http_date_safe
 
 from .. import services
+from ..api_defaults import RATE_LIMIT_HEADERS
 from .errors import PreconditionFailed
 
 if TYPE_CHECKING:
@@ -24,6 +26,25 @@ else:
     _ViewSet = object
 
 WRITE_METHODS = ("PUT", "PATCH", "DELETE")
+
+
+def not_modified_keeps_rate(answer, response):
+    """The rate headers of ``response`` on ``answer``, the 304 made from it: Django's 304 keeps
+    only the caching headers, but the request was counted all the same, and a client polling
+    with ``If-None-Match`` needs to see where it stands."""
+    if answer is not response and answer.status_code == 304:
+        for name in RATE_LIMIT_HEADERS:
+            if name in response:
+                answer[name] = response[name]
+    return answer
+
+
+class RateKeepingConditionalGetMiddleware(ConditionalGetMiddleware):
+    """Django's ``ConditionalGetMiddleware`` (304 for a current ``If-None-Match`` or
+    ``If-Modified-Since``), whose 304 keeps the answer's ``X-RateLimit-*`` headers."""
+
+    def process_response(self, request, response):
+        return not_modified_keeps_rate(super().process_response(request, response), response)
 
 
 def version_tag(obj, version: int | None = None) -> str:
@@ -94,10 +115,11 @@ class ConditionalRequestsMixin(_ViewSet):
                 response["Last-Modified"] = http_date(last_modified)
         if request.method == "HEAD":
             modified = response.get("Last-Modified")
-            return get_conditional_response(
+            answer = get_conditional_response(
                 request,
                 etag=response["ETag"],
                 last_modified=parse_http_date_safe(modified) if modified else None,
                 response=response,
             )
+            return not_modified_keeps_rate(answer, response)
         return response

@@ -84,6 +84,23 @@ def test_rate_limit_headers_count_down_per_client_then_429_with_retry_after(clie
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("page_cache", [0, 600])
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_a_304_still_says_where_the_client_stands(client, settings, page_cache, method):
+    """An unchanged answer to ``If-None-Match`` is a 304, counted like any other: it keeps the
+    ``X-RateLimit-*`` headers (Django's own 304 drops them), built or served from the cache."""
+    settings.PAGE_CACHE_SECONDS = page_cache
+    _rate(settings, "5/min")
+    ENDPOINTS["regions"].make()
+    etag = client.get("/api/v1/regions/")["ETag"]
+    not_modified = getattr(client, method)("/api/v1/regions/", HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified["X-RateLimit-Limit"] == "5"
+    assert not_modified["X-RateLimit-Remaining"] == "3"
+    assert not_modified.has_header("X-RateLimit-Reset")
+
+
+@pytest.mark.django_db
 def test_staff_answers_carry_no_rate_limit_headers(staff_client, settings):
     _rate(settings, "3/min")
     response = staff_client().get("/api/v1/regions/")
