@@ -113,6 +113,19 @@ class ApiAutoSchema(AutoSchema):
                     OpenApiTypes.STR,
                     OpenApiParameter.HEADER,
                     description="An ETag from an earlier answer: 304 if nothing changed.",
+                ),
+            )
+            parameters.append(
+                OpenApiParameter(
+                    "as_of",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.QUERY,
+                    description=(
+                        "The answer as published at a past moment: a date (`2024-05-01`, the end of "
+                        "that day, Brussels time) or a date and time with its offset "
+                        "(`2024-05-01T12:00:00Z`). A moment in the future, too recent to be settled or "
+                        "before the first recorded change is a 400 (docs/api.md, 'As of a date')."
+                    ),
                 )
             )
         elif self.method in WRITE_METHODS:

@@ -30,6 +30,18 @@ def _refs(prop) -> set[str]:
     return {item.get("$ref", "").rsplit("/", 1)[-1] for item in prop.get("oneOf", prop.get("allOf", []))}
 
 
+def test_every_read_documents_as_of_and_no_write_does(schema):
+    """``?as_of=`` works on every public read (migrationsupport/asof.py); a write with it is 405."""
+    reads, writes = [], []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            names = {(p["name"], p["in"]) for p in operation.get("parameters", [])}
+            (reads if method == "get" else writes).append((path, method, ("as_of", "query") in names))
+    assert len(reads) > 20
+    assert [read for read in reads if not read[2]] == []
+    assert [write for write in writes if write[2]] == []
+
+
 def test_the_schema_has_the_records(schema):
     names = dict(_response_components(schema))
     assert {"FundingRecord", "Country", "Agreement", "Document", "FundingTotal"} <= set(names)
