@@ -249,9 +249,9 @@ def registry() -> Iterator[TotalsSet]:
 def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[str, tuple] | None:
     """One query for the totals' rows of ``records`` in ``group_by``: the stored rows when that
     set and grouping are stored and current, else the rows computed from the records. Both
-    branches test the same condition in one statement (one snapshot), and PostgreSQL evaluates
-    it once, before either branch, running only the one it selects. None for a set that cannot
-    hold anything."""
+    branches test the same condition in one statement (one snapshot); PostgreSQL evaluates it
+    before each branch (a one-time filter) and never runs the other branch's plan. None for a set
+    that cannot hold anything."""
     computed = totals_sql(records, group_by)
     if computed is None or not enabled() or records.model is not FundingRecord:
         return computed
