@@ -10,12 +10,14 @@ class FundingConfig(AppConfig):
 
         from migrationsupport.registry import registry
         from migrationsupport.sitemaps import published_sitemap
+        from regions.models import Region
 
         from . import api, rollup, search
         from .models import (
             FundingRecord,
             FundingTotalsChange,
             FundingTotalsRow,
+            FundingTotalsSet,
             FundingTotalsState,
             Instrument,
             PledgingConference,
@@ -36,16 +38,22 @@ class FundingConfig(AppConfig):
 
         # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof).
         registry.as_of_rebuilds.append(
-            ((FundingTotalsRow, FundingTotalsChange, FundingTotalsState), lambda: rollup.rebuild(force=True))
+            (
+                (FundingTotalsRow, FundingTotalsSet, FundingTotalsChange, FundingTotalsState),
+                lambda: rollup.rebuild(force=True),
+            )
         )
 
-        # Keep the stored totals of every published record current (funding.rollup).
-        post_save.connect(
-            rollup.rebuild_after_commit, sender=FundingRecord, dispatch_uid="funding-totals-save"
-        )
-        post_delete.connect(
-            rollup.rebuild_after_commit, sender=FundingRecord, dispatch_uid="funding-totals-delete"
-        )
+        # Keep the stored totals current (funding.rollup): after a write to funding records, their
+        # links, or regions (the region filter's sets read the region tree).
+        for sender in (FundingRecord, Region):
+            name = sender._meta.model_name
+            post_save.connect(
+                rollup.rebuild_after_commit, sender=sender, dispatch_uid=f"funding-totals-save-{name}"
+            )
+            post_delete.connect(
+                rollup.rebuild_after_commit, sender=sender, dispatch_uid=f"funding-totals-delete-{name}"
+            )
         for field in ("regions", "countries", "themes", "may_overlap"):
             m2m_changed.connect(
                 rollup.rebuild_after_commit,

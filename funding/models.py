@@ -647,13 +647,15 @@ def fulfilment_errors(fulfilled: FundingRecord, fulfilling: FundingRecord) -> di
 
 
 class FundingTotalsRow(models.Model):
-    """One row of the totals of every published funding record, as ``funding.selectors`` computes
-    them, kept for each grouping (``""`` for the overall totals): ``funding.rollup`` rebuilds the
-    table after funding records change, so the totals over all published records are read, not
-    computed, on each request (docs/performance.md, "precomputed totals")."""
+    """One row of the totals of a stored set of funding records (``FundingTotalsSet``), as
+    ``funding.selectors`` computes them, in one grouping (``""`` for the overall totals):
+    ``funding.rollup`` rebuilds the table after funding records change, so the totals of every
+    published record, and of the large sets the explorer's and the API's filters select, are read,
+    not computed, on each request (docs/performance.md, "precomputed totals")."""
 
     DERIVED = True  # a stored computation, not a record: no admin, no fixtures, no history
 
+    totals_set = models.CharField(max_length=64)  # FundingTotalsSet.key
     grouping = models.CharField(max_length=12, blank=True)
     row_kind = models.CharField(max_length=8)
     group_key = models.TextField(blank=True)
@@ -671,16 +673,38 @@ class FundingTotalsRow(models.Model):
     qualifier = models.CharField(max_length=10, null=True)  # noqa: DJ001
 
     class Meta:
-        indexes = [models.Index(fields=["grouping"], name="funding_totals_grouping_idx")]
+        indexes = [models.Index(fields=["totals_set", "grouping"], name="funding_totals_set_idx")]
 
     def __str__(self) -> str:
         return f"{self.grouping or 'overall'} {self.row_kind} {self.group_key} {self.measure} {self.donor}"
 
 
+class FundingTotalsSet(models.Model):
+    """A set of records whose totals are stored in ``grouping``: ``key`` is the fingerprint of the
+    SQL (with its parameters) that selects the set's ids, so a request's set is read from here only
+    if it is exactly this one (``funding.rollup.fingerprint``); ``name`` says which set it is to a
+    person ("published", "region=western-balkans"). A set with no row here is computed."""
+
+    DERIVED = True
+
+    key = models.CharField(max_length=64)
+    grouping = models.CharField(max_length=12, blank=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "grouping"], name="funding_totals_set_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.grouping or 'overall'}"
+
+
 class FundingTotalsChange(models.Model):
     """A write the stored totals do not include yet: a database trigger adds one row for every
-    statement that writes funding records or their regions, countries, key areas or overlap marks
-    (any path: admin, API, imports, ``update()``, cascades, raw SQL), in the writing transaction.
+    statement that writes funding records or their regions, countries, key areas or overlap marks,
+    or regions (the region filter reads their tree: ``funding.rollup.WATCHED_TABLES``), by any
+    path (admin, API, imports, ``update()``, cascades, raw SQL), in the writing transaction.
     A rebuild deletes the rows it has seen; while any is left the stored totals are not read.
     Rows are only ever inserted by writers, so concurrent writers never wait for each other."""
 

@@ -1,44 +1,74 @@
-"""Precomputed totals of every published funding record (PostgreSQL; docs/performance.md,
-"Precomputed totals").
+"""Precomputed totals of the sets of funding records asked for most (PostgreSQL;
+docs/performance.md, "Precomputed totals").
 
-The overall totals and the totals by region, country, key area, instrument and year of all
-published records are what the explorer without filters, the instruments list and the API's
-``/funding/totals/`` show; computing them walks every record and took 0.4–0.7 s at 100 000
-records. They are stored instead (``FundingTotalsRow``: the rows ``funding.selectors`` computes,
-unchanged) and rebuilt after a change, so a request reads a few hundred rows by one index.
+Computing the totals of a set reads every member: 0.3–2 s of SQL for a broad set at 100 000
+records. So the totals of a few sets are stored instead (``FundingTotalsRow``: the rows
+``funding.selectors`` computes, unchanged) and rebuilt after a change, and a request for one of
+them reads a few hundred rows by one index. The sets (``registry``): every published record, in
+every grouping; and each set that one funding filter selects with one value (a region with its
+sub-regions, a country, key area, instrument, donor, kind...) when it holds at least
+``LARGE_SET`` published records, overall and by region (the explorer's default grouping).
+
+Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
+the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
+rebuild builds each set with the explorer's FilterSet over the published records, as the
+explorer, the API and the instrument, conference and donor pages build theirs, so the SQL is the
+same; a stored answer is served only for exactly the SQL it was computed from, and any other
+set, or grouping, is computed per request.
 
 Current or not, never wrong: a trigger adds a ``FundingTotalsChange`` row in the same
-transaction as any write to funding records or their links, and ``stored_rows`` answers only while
-no such row is left and the rows were built by this version of the query (``DEFINITION``), in the
-same query as the rows themselves. Until the rebuild that follows a commit has finished, readers
-compute the totals as before. Rebuilds take a transaction-level advisory lock, so two never
-interleave, and delete only the change rows they saw before they started: a change committed
-during a rebuild stays for the next one, never marked as included without it. Any other set of
-records (filters, one instrument) is computed per request.
+transaction as any write to the tables a stored set's SQL or the totals query read
+(``WATCHED_TABLES``: funding records, their links, and regions, whose tree the region filter
+reads; a set whose SQL reads any other table is never stored). Stored rows answer only while no
+such row is left and they were built by this version of the code (``DEFINITION``), in the same
+query as the computed answer (``answer_sql``: one query either way). Until the rebuild that
+follows a commit has finished, readers compute the totals. Rebuilds take a transaction-level
+advisory lock, so two never interleave, and delete only the change rows they saw before they
+started: a change committed during a rebuild stays for the next one, never marked as included
+without it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
+from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from migrationsupport import tasks
 from migrationsupport.models import published_sql
+from regions.models import Region
 
+from .filters import FundingFilter
 from .models import (
     MAX_NESTING_DEPTH,
     FundingRecord,
     FundingTotalsChange,
     FundingTotalsRow,
+    FundingTotalsSet,
     FundingTotalsState,
 )
 from .selectors import _TOTALS_SQL, GROUPINGS, _group_key_sql, totals_sql
 
-# Every grouping the stored totals are kept for ("" is the overall totals).
+# Every grouping the totals of every published record are kept for (None: the overall totals).
 STORED_GROUPINGS: tuple[str | None, ...] = (None, *GROUPINGS)
+# The groupings kept for a filtered set: the overall totals (the API's default) and by region
+# (the explorer's default, whose rows also give it the overall totals).
+FILTERED_GROUPINGS: tuple[str | None, ...] = (None, "region")
+# A filtered set is stored only when at least this many published records match its filter:
+# smaller sets are computed per request in tens of milliseconds (docs/performance.md).
+LARGE_SET = 5_000
+# The funding filters whose values select the stored sets (FundingFilter's names).
+STORED_FILTERS = ("region", "country", "theme", "instrument", "donor", "kind", "conference")
+# The overall rows are stored as the rows of this grouping added up (``_OVERALL_SQL``): each
+# counted record is in exactly one group, so they are the overall rows the query computes.
+_OVERALL_FROM = "region"
 # pg_advisory_xact_lock key of the rebuild ("funding totals" in ASCII, as a bigint).
 _LOCK = 0x66756E64696E67
 
@@ -58,8 +88,32 @@ _COLUMNS = (
     "qualifier",
 )
 _ROWS = FundingTotalsRow._meta.db_table
+_SETS = FundingTotalsSet._meta.db_table
 _CHANGES = FundingTotalsChange._meta.db_table
 _STATE = FundingTotalsState._meta.db_table
+# The tables whose writes make the stored totals stale (migrations funding/0008 and 0012 put the
+# trigger on each): the totals query reads the records, their regions, countries and key areas
+# and the overlap marks; the region filter also reads the region tree.
+WATCHED_TABLES = frozenset(
+    {
+        FundingRecord._meta.db_table,
+        *(getattr(FundingRecord, name).through._meta.db_table for name in ("regions", "countries", "themes")),
+        FundingRecord.may_overlap.through._meta.db_table,
+        Region._meta.db_table,
+    }
+)
+# The overall rows of a stored set from its rows in another grouping: sums per measure, donor
+# (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
+_OVERALL_SQL = (
+    f"INSERT INTO {_ROWS} (totals_set, grouping, {', '.join(_COLUMNS)}) "  # noqa: S608
+    "SELECT totals_set, '', row_kind, '', measure, donor, part_donor, SUM(amount), SUM(records), "
+    "SUM(more_than), SUM(almost), SUM(about), NULL, NULL, NULL "
+    f"FROM {_ROWS} WHERE totals_set = %s AND grouping = %s AND row_kind <> 'overlap' "
+    "GROUP BY totals_set, row_kind, measure, donor, part_donor "
+    "UNION ALL SELECT totals_set, '', row_kind, '', measure, donor, part_donor, amount, records, "
+    "more_than, almost, about, record_id, partner_id, qualifier "
+    f"FROM {_ROWS} WHERE totals_set = %s AND grouping = %s AND row_kind = 'overlap'"
+)
 # What the stored rows depend on besides the data: rows built from another definition (a deploy
 # that changed the query, the groupings or the nesting depth) are stale.
 DEFINITION = int.from_bytes(
@@ -70,6 +124,8 @@ DEFINITION = int.from_bytes(
                 [_group_key_sql(group_by, "funding") for group_by in STORED_GROUPINGS],
                 MAX_NESTING_DEPTH,
                 published_sql("x"),
+                _OVERALL_SQL,
+                _OVERALL_FROM,
             )
         ).encode()
     ).digest()[:8],
@@ -81,6 +137,8 @@ _STALE_SQL = (
     f"(EXISTS (SELECT FROM {_CHANGES}) OR NOT EXISTS "  # noqa: S608
     f"(SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s))"
 )
+# True when the rows of (set, grouping) are stored and current; parameters: key, grouping, DEFINITION.
+_CURRENT_SQL = f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = %s) AND NOT {_STALE_SQL})"
 
 
 def enabled() -> bool:
@@ -91,42 +149,175 @@ def published_set() -> QuerySet[FundingRecord]:
     return FundingRecord.objects.published()
 
 
-def _ids_sql(records: QuerySet[FundingRecord]) -> str:
-    return str(records.order_by().values("pk").query)
+def _ids_query(records: QuerySet[FundingRecord]) -> tuple[str, tuple]:
+    return records.order_by().values("pk").query.sql_with_params()
+
+
+def fingerprint(records: QuerySet[FundingRecord]) -> str | None:
+    """The name of the set ``records`` selects: the SHA-256 of the SQL and parameters that select
+    its ids (whatever the ordering, joins or prefetches a page adds); None for a set that cannot
+    hold anything (e.g. ``FundingRecord.objects.none()``). Two querysets have the same name only
+    if their SQL is the same, so they select the same records from the same data."""
+    try:
+        sql, params = _ids_query(records)
+    except EmptyResultSet:
+        return None
+    return hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
 
 
 def is_published_set(records: QuerySet[FundingRecord]) -> bool:
-    """Whether ``records`` selects exactly every published record (the same SQL, whatever the
-    joins or prefetches a page adds), the one set the totals are stored for."""
+    """Whether ``records`` selects exactly every published record (the same SQL)."""
     if not enabled() or records.model is not FundingRecord:
         return False
+    key = fingerprint(records)
+    return key is not None and key == fingerprint(published_set())
+
+
+def tables_read(records: QuerySet[FundingRecord]) -> set[str]:
+    """The tables the SQL of ``records``' ids names (every table name Django writes is quoted)."""
+    sql, _params = _ids_query(records)
+    known = {model._meta.db_table for model in apps.get_models(include_auto_created=True)}
+    return {name for name in re.findall(r'"([^"]+)"', sql) if name in known}
+
+
+def storable(records: QuerySet[FundingRecord]) -> bool:
+    """Whether stored totals of ``records`` would be kept current: its SQL reads only tables whose
+    writes mark them stale."""
     try:
-        return _ids_sql(records) == _ids_sql(published_set())
-    except EmptyResultSet:  # e.g. FundingRecord.objects.none()
+        return tables_read(records) <= WATCHED_TABLES
+    except EmptyResultSet:
         return False
 
 
-def stored_rows(group_by: str | None) -> list[dict] | None:
-    """The stored rows of ``group_by``, or None while they are stale. One query."""
+@dataclass(frozen=True)
+class TotalsSet:
+    """A set whose totals are stored: its name for people, its records, its groupings."""
+
+    name: str
+    records: QuerySet[FundingRecord]
+    groupings: tuple[str | None, ...]
+
+
+def large_filter_values() -> list[tuple[str, str]]:
+    """(filter, value) for each value of ``STORED_FILTERS`` that ``LARGE_SET`` published records
+    or more match (a region adds up its own and its sub-regions' records, an upper bound), from
+    one count per filter. Values the FilterSet refuses (a draft instrument) are left out when
+    the set is built."""
+    minimum = LARGE_SET
+    published = published_set().order_by()
+    found: list[tuple[str, str]] = []
+
+    def counts(path: str) -> dict:
+        rows = published.filter(**{f"{path}__isnull": False}).values_list(path).annotate(n=Count("pk"))
+        return dict(rows.values_list(path, "n"))
+
+    for name in STORED_FILTERS:
+        if name == "region":
+            own = counts("regions")
+            tree: Counter[int] = Counter()
+            slugs = {}
+            for pk, parent_id, slug in Region.objects.published().values_list("pk", "parent_id", "slug"):
+                slugs[pk] = slug
+                tree[pk] += own.get(pk, 0)
+                if parent_id is not None:
+                    tree[parent_id] += own.get(pk, 0)
+            values = {slugs[pk]: n for pk, n in tree.items() if pk in slugs}
+        else:
+            path = {
+                "country": "countries__iso_code",
+                "theme": "themes__slug",
+                "instrument": "instrument__slug",
+                "conference": "conference__slug",
+            }.get(name, name)
+            values = counts(path)
+        found += sorted((name, str(value)) for value, n in values.items() if n >= minimum and value != "")
+    return found
+
+
+def registry() -> Iterator[TotalsSet]:
+    """The sets whose totals are stored: every published record, in every grouping; and each set
+    one funding filter selects with one value of ``large_filter_values``, overall and by region.
+    Each is built as the explorer and the API build it (``FundingFilter`` over the published
+    records), so its SQL, and its fingerprint, are theirs."""
+    yield TotalsSet("published", published_set(), STORED_GROUPINGS)
+    for name, value in large_filter_values():
+        filterset = FundingFilter(data={name: value}, queryset=published_set())
+        if filterset.is_valid():
+            yield TotalsSet(f"{name}={value}", filterset.qs, FILTERED_GROUPINGS)
+
+
+def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[str, tuple] | None:
+    """One query for the totals' rows of ``records`` in ``group_by``: the stored rows when that
+    set and grouping are stored and current, else the rows computed from the records. Both
+    branches test the same condition in one statement (one snapshot); PostgreSQL evaluates it
+    before each branch (a one-time filter) and never runs the other branch's plan. None for a set
+    that cannot hold anything."""
+    computed = totals_sql(records, group_by)
+    if computed is None or not enabled() or records.model is not FundingRecord:
+        return computed
+    key = fingerprint(records)
+    grouping = group_by or ""
+    sql, params = computed
+    columns = ", ".join(_COLUMNS)
+    current = (key, grouping, DEFINITION)
+    return (
+        f"SELECT {columns} FROM {_ROWS} WHERE totals_set = %s AND grouping = %s "  # noqa: S608
+        f"AND {_CURRENT_SQL} "
+        f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_CURRENT_SQL}",
+        (key, grouping, *current, *params, *current),
+    )
+
+
+def stored_rows(group_by: str | None, records: QuerySet[FundingRecord] | None = None) -> list[dict] | None:
+    """The stored rows of ``records`` (every published record by default) in ``group_by``, or
+    None while they are stale or not stored. One query."""
+    key = fingerprint(published_set() if records is None else records)
     columns = ", ".join(_COLUMNS)
     nulls = ", ".join("NULL" for _ in _COLUMNS[1:])
     sql = (
-        f"SELECT {columns} FROM {_ROWS} WHERE grouping = %s "  # noqa: S608
-        f"UNION ALL SELECT 'stale', {nulls} WHERE {_STALE_SQL}"
+        f"SELECT {columns} FROM {_ROWS} WHERE totals_set = %s AND grouping = %s "  # noqa: S608
+        f"UNION ALL SELECT 'stale', {nulls} WHERE NOT {_CURRENT_SQL}"
     )
     # Where the request reads (a replica for a public page): its rows and counters replicate
     # together, so a replica answers "stale" until it has replayed the rebuild.
     with connections[router.db_for_read(FundingTotalsRow)].cursor() as cursor:
-        cursor.execute(sql, [group_by or "", DEFINITION])
+        cursor.execute(sql, [key, group_by or "", key, group_by or "", DEFINITION])
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     if any(row["row_kind"] == "stale" for row in rows):
         return None
     return rows
 
 
+def _store(cursor, key: str, totals_set: TotalsSet) -> None:
+    columns = ", ".join(_COLUMNS)
+    computed = [grouping for grouping in totals_set.groupings if grouping is not None]
+    for group_by in computed:
+        query = totals_sql(totals_set.records, group_by)
+        if query is None:
+            continue
+        sql, params = query
+        cursor.execute(
+            f"INSERT INTO {_ROWS} (totals_set, grouping, {columns}) "  # noqa: S608
+            f"SELECT %s, %s, {columns} FROM ({sql}) AS answer",
+            [key, group_by, *params],
+        )
+    if None in totals_set.groupings:
+        assert _OVERALL_FROM in computed, f"the overall rows are made from the {_OVERALL_FROM} rows"
+        cursor.execute(_OVERALL_SQL, [key, _OVERALL_FROM, key, _OVERALL_FROM])
+    for grouping in totals_set.groupings:
+        cursor.execute(
+            f"INSERT INTO {_SETS} (key, grouping, name) VALUES (%s, %s, %s)",  # noqa: S608
+            [key, grouping or "", totals_set.name[:200]],
+        )
+
+
 def rebuild(*, force: bool = False) -> bool:
-    """Store the totals of every published record again if a change made them stale (or
-    ``force``); True if it did. Safe to call from several processes at once."""
+    """Store the totals of every set of ``registry`` again if a change made them stale (or
+    ``force``); True if it did. Safe to call from several processes at once.
+
+    Two transactions: the totals of every published record first, the ones most pages read,
+    current again as soon as before there were other sets; then the filtered sets', which
+    readers compute meanwhile (``_rebuild_filtered``)."""
     if not enabled():
         return False
     with transaction.atomic(), connection.cursor() as cursor:
@@ -134,29 +325,53 @@ def rebuild(*, force: bool = False) -> bool:
         cursor.execute(f"SELECT {_STALE_SQL}", [DEFINITION])
         if not (cursor.fetchone()[0] or force):
             return False
-        # Six totals over every record: longer than a page's statement timeout may allow.
+        # Totals over every record, several times: longer than a page's statement timeout allows.
         cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute(f"SELECT id FROM {_CHANGES}")  # noqa: S608
         seen = [row[0] for row in cursor.fetchall()]
+        # Every set goes, the filtered ones too: they are stored again after this commits, from
+        # data at least as new as this transaction's.
         cursor.execute(f"DELETE FROM {_ROWS}")  # noqa: S608
-        columns = ", ".join(_COLUMNS)
-        for group_by in STORED_GROUPINGS:
-            query = totals_sql(published_set(), group_by)
-            if query is None:
-                continue
-            sql, params = query
-            cursor.execute(
-                f"INSERT INTO {_ROWS} (grouping, {columns}) "  # noqa: S608
-                f"SELECT %s, {columns} FROM ({sql}) AS answer",
-                [group_by or "", *params],
-            )
+        cursor.execute(f"DELETE FROM {_SETS}")  # noqa: S608
+        published = published_set()
+        _store(cursor, fingerprint(published) or "", TotalsSet("published", published, STORED_GROUPINGS))
         cursor.execute(
             f"INSERT INTO {_STATE} (name, value) VALUES ('definition', %s) "  # noqa: S608
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
             [DEFINITION],
         )
         cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
+    _rebuild_filtered()
     return True
+
+
+def _rebuild_filtered() -> None:
+    """The second transaction of a rebuild: the filtered sets of ``registry``, replacing any a
+    concurrent rebuild stored. A change committed before its reads is in them; one committed
+    after leaves its change row, so they are not read until the next rebuild's first transaction,
+    which drops them. Nothing is stored if that first transaction was another version's
+    (``DEFINITION``: a deploy under way)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        cursor.execute(
+            f"SELECT EXISTS (SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s)",  # noqa: S608
+            [DEFINITION],
+        )
+        if not cursor.fetchone()[0]:
+            return
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        published = fingerprint(published_set())
+        cursor.execute(f"DELETE FROM {_ROWS} WHERE totals_set <> %s", [published])  # noqa: S608
+        cursor.execute(f"DELETE FROM {_SETS} WHERE key <> %s", [published])  # noqa: S608
+        stored = {published}
+        for totals_set in registry():
+            key = fingerprint(totals_set.records)
+            # Two filters may select a set by the same SQL (stored once), and a set whose SQL
+            # reads a table no trigger watches could go stale unseen (never stored).
+            if key is None or key in stored or not storable(totals_set.records):
+                continue
+            stored.add(key)
+            _store(cursor, key, totals_set)
 
 
 def rebuild_after_commit(**_kwargs) -> None:

@@ -300,24 +300,25 @@ def totals_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
 
 def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
     """The totals' rows computed from the records themselves: the reference the stored totals
-    (``funding.rollup``) are checked against, and the answer for any other set."""
-    query = totals_sql(records, group_by)
+    (``funding.rollup``) are checked against."""
+    return _rows(records, totals_sql(records, group_by))
+
+
+def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
+    """The totals' rows: stored when ``records`` is a set whose totals are stored and current
+    (``funding.rollup``), computed otherwise; one query either way."""
+    from .rollup import answer_sql
+
+    return _rows(records, answer_sql(records, group_by))
+
+
+def _rows(records: QuerySet[FundingRecord], query: tuple[str, tuple] | None) -> list[dict]:
     if query is None:
         return []
     with connections[records.db].cursor() as cursor:  # where the set is read (a replica, maybe)
         cursor.execute(*query)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
-    from .rollup import is_published_set, stored_rows
-
-    if is_published_set(records):
-        stored = stored_rows(group_by)
-        if stored is not None:
-            return stored
-    return computed_rows(records, group_by)
 
 
 def _decimal(value) -> Decimal:
@@ -402,7 +403,9 @@ def funding_totals(
 
     The set is first reduced to distinct ids, so filters that join many-to-many relations never
     repeat a row. One SQL query (a recursive common table expression around the ORM's own SQL for
-    the set, walking up from the set's records), plus one for the group labels.
+    the set, walking up from the set's records; or, for every published record and the large
+    sets one filter selects, the same rows stored by ``funding.rollup``), plus one for the group
+    labels.
     """
     return _totals_from_rows(_total_rows(records, group_by), group_by, include_drafts)
 

@@ -1,6 +1,7 @@
-"""The stored totals of every published funding record (funding.rollup) are the computed ones,
-after any sequence of edits, publications and deletions, by any write path, and concurrent
-saves; and they are never read while a change has made them stale."""
+"""The stored totals (funding.rollup) of every published funding record, and of the sets one
+funding filter selects, are the computed ones, after any sequence of edits, publications and
+deletions, by any write path, and concurrent saves; they are never read while a change has made
+them stale, nor for any set but the one they were computed for."""
 
 from __future__ import annotations
 
@@ -9,17 +10,22 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funding import rollup
-from funding.models import FundingRecord, FundingTotalsRow, FundingTotalsState
-from funding.selectors import computed_rows, funding_totals
+from funding.filters import FundingFilter
+from funding.models import FundingRecord, FundingTotalsRow, FundingTotalsSet, FundingTotalsState
+from funding.selectors import computed_rows, funding_totals, funding_totals_and_groups
 from migrationsupport.models import Status
+from regions.models import Region
 from tests.factories import (
     CountryFactory,
     FundingRecordFactory,
     InstrumentFactory,
+    PledgingConferenceFactory,
     RegionFactory,
     SourceFactory,
     ThemeFactory,
@@ -34,21 +40,30 @@ def _key(row: dict) -> tuple:
     return tuple(str(row[column]) for column in rollup._COLUMNS)
 
 
+@pytest.fixture
+def every_set(monkeypatch):
+    """Every value of every stored filter makes a stored set, however few its records."""
+    monkeypatch.setattr(rollup, "LARGE_SET", 1)
+
+
 def assert_stored_equals_computed() -> None:
-    published = FundingRecord.objects.published()
-    for group_by in rollup.STORED_GROUPINGS:
-        stored = rollup.stored_rows(group_by)
-        assert stored is not None, "the totals are stale after a rebuild"
-        assert sorted(map(_key, stored)) == sorted(map(_key, computed_rows(published, group_by)))
+    """Every set of the registry is stored in each of its groupings, and its rows are the ones
+    computed from the records."""
+    sets = list(rollup.registry())
+    for totals_set in sets:
+        for group_by in totals_set.groupings:
+            stored = rollup.stored_rows(group_by, totals_set.records)
+            assert stored is not None, f"{totals_set.name} {group_by} is stale after a rebuild"
+            computed = computed_rows(totals_set.records, group_by)
+            assert sorted(map(_key, stored)) == sorted(map(_key, computed)), (totals_set.name, group_by)
+    registered = {(rollup.fingerprint(s.records), g or "") for s in sets for g in s.groupings}
+    assert set(FundingTotalsSet.objects.values_list("key", "grouping")) == registered
 
 
-def test_the_published_set_is_recognised_whatever_a_page_joins_and_nothing_else_is():
-    assert rollup.is_published_set(FundingRecord.objects.published())
-    assert rollup.is_published_set(FundingRecord.objects.for_public())
-    assert rollup.is_published_set(FundingRecord.objects.published().select_related("instrument"))
-    assert not rollup.is_published_set(FundingRecord.objects.all())
-    assert not rollup.is_published_set(FundingRecord.objects.published().filter(donor="eu"))
-    assert not rollup.is_published_set(FundingRecord.objects.none())
+def _filtered(**data) -> QuerySet[FundingRecord]:
+    filterset = FundingFilter(data=data, queryset=FundingRecord.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    return filterset.qs
 
 
 @pytest.mark.parametrize(
@@ -63,14 +78,18 @@ def test_the_published_set_is_recognised_whatever_a_page_joins_and_nothing_else_
         "add overlap",
         "raw sql",
         "delete a linked region",
+        "unpublish a sub-region",
     ],
 )
-def test_every_write_path_makes_the_stored_totals_stale(write):
+def test_every_write_path_makes_the_stored_totals_stale(write, every_set):
     region, country, theme = RegionFactory(), CountryFactory(), ThemeFactory()
-    whole = FundingRecordFactory(amount=10 * M, countries=[country])
+    sub_region = RegionFactory(parent=region)
+    whole = FundingRecordFactory(amount=10 * M, countries=[country], regions=[sub_region])
     other = FundingRecordFactory(amount=3 * M)
     assert rollup.rebuild()
     assert rollup.stored_rows(None) is not None
+    by_region = _filtered(region=region.slug)  # the sub-region's record
+    assert rollup.stored_rows(None, by_region) is not None
     assert not rollup.rebuild()  # nothing changed since: no work
     if write == "save":
         whole.amount = 11 * M
@@ -90,6 +109,10 @@ def test_every_write_path_makes_the_stored_totals_stale(write):
     elif write == "raw sql":
         with connection.cursor() as cursor:
             cursor.execute("UPDATE funding_fundingrecord SET amount = amount + 1 WHERE id = %s", [other.pk])
+    elif write == "unpublish a sub-region":
+        # The region filter's set loses the record: its SQL reads the region tree.
+        sub_region.status = Status.DRAFT
+        sub_region.save()
     else:  # the link goes by cascade, with no signal for the record
         linked = RegionFactory()
         whole.regions.add(linked)
@@ -97,6 +120,7 @@ def test_every_write_path_makes_the_stored_totals_stale(write):
         linked.delete()
     assert rollup.stored_rows(None) is None
     assert rollup.stored_rows("region") is None
+    assert rollup.stored_rows(None, by_region) is None
     assert rollup.rebuild()
     assert_stored_equals_computed()
 
@@ -121,9 +145,154 @@ def test_pages_read_the_stored_totals_when_current_and_compute_them_when_stale(d
     FundingTotalsRow.objects.filter(grouping="", row_kind="total").update(amount=12 * M)
     assert funding_totals(records=FundingRecord.objects.published())[0].upper == 12 * M
     FundingRecordFactory(amount=1 * M, measure="mobilised", status=Status.DRAFT)  # stale now
-    with django_assert_num_queries(2):  # the stale answer, then the computed one
+    with django_assert_num_queries(1):  # the same query computes them instead
         (total,) = funding_totals(records=FundingRecord.objects.published())
     assert total.upper == 10 * M
+
+
+# --- sets one filter selects --------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_regions(every_set):
+    first, second = RegionFactory(slug="first"), RegionFactory(slug="second")
+    instrument = InstrumentFactory(slug="tool")
+    FundingRecordFactory(amount=10 * M, regions=[first], instrument=instrument, donor="eu")
+    FundingRecordFactory(amount=3 * M, regions=[second], donor="eu")
+    FundingRecordFactory(amount=5 * M, regions=[first, second], donor="european_commission")
+    assert rollup.rebuild()
+    return first, second
+
+
+def _tamper(records, amount) -> None:
+    """Change the stored rows of ``records``' set: an answer with ``amount`` was read from them."""
+    key = rollup.fingerprint(records)
+    assert FundingTotalsRow.objects.filter(totals_set=key, row_kind="total").update(amount=amount)
+
+
+def test_a_filtered_set_is_read_from_the_stored_rows_in_one_query(two_regions, django_assert_num_queries):
+    records = _filtered(region="first")
+    _tamper(records, 99 * M)
+    with django_assert_num_queries(1):
+        totals = funding_totals(records=records)
+    assert [t.upper for t in totals] == [99 * M, 99 * M]  # the EU's and the Commission's
+    with django_assert_num_queries(2):  # the rows by region, then the regions' names
+        overall, groups = funding_totals_and_groups(records=records, group_by="region")
+    assert {t.upper for t in overall} | {group.upper for group in groups} == {99 * M}
+
+
+def test_a_different_filter_value_is_never_served_another_s_rows(two_regions):
+    first = _filtered(region="first")
+    second = _filtered(region="second")
+    assert rollup.fingerprint(first) != rollup.fingerprint(second)  # the same SQL, another value
+    _tamper(first, 99 * M)
+    assert [t.upper for t in funding_totals(records=second)] == [3 * M, 5 * M]
+    eu, commission = _filtered(donor="eu"), _filtered(donor="european_commission")
+    _tamper(eu, 77 * M)
+    assert [t.upper for t in funding_totals(records=commission)] == [5 * M]
+
+
+def test_a_set_not_in_the_registry_is_computed(two_regions, django_assert_num_queries):
+    FundingTotalsRow.objects.update(amount=99 * M)  # every stored set
+    # Two filters, a filter the registry does not store, another grouping of a stored set.
+    both = _filtered(region="first", donor="eu")
+    with django_assert_num_queries(1):
+        (total,) = funding_totals(records=both)
+    assert total.upper == 10 * M
+    assert [t.upper for t in funding_totals(records=_filtered(amount_min="4000000"))] == [10 * M, 5 * M]
+    by_instrument = funding_totals(records=_filtered(region="first"), group_by="instrument")
+    assert sorted(t.upper for t in by_instrument) == [5 * M, 10 * M]
+    assert rollup.stored_rows("instrument", _filtered(region="first")) is None
+
+
+def test_a_stale_store_is_never_read_for_a_filtered_set(two_regions, django_assert_num_queries):
+    records = _filtered(region="first")
+    _tamper(records, 99 * M)
+    FundingRecordFactory(amount=1 * M, regions=[two_regions[1]], status=Status.DRAFT)  # stale now
+    with django_assert_num_queries(1):  # the same query computes them instead
+        totals = funding_totals(records=records)
+    assert sorted(t.upper for t in totals) == [5 * M, 10 * M]
+    assert rollup.rebuild()
+    _tamper(records, 99 * M)
+    FundingTotalsState.objects.filter(name="definition").update(value=rollup.DEFINITION + 1)
+    assert sorted(t.upper for t in funding_totals(records=records)) == [5 * M, 10 * M]
+
+
+def test_every_published_record_s_totals_are_current_before_the_filtered_sets_are_stored(
+    two_regions, monkeypatch
+):
+    """The rebuild's first transaction stores every published record's totals and drops the
+    filtered sets'; until its second has stored them again, they are computed."""
+    first = _filtered(region="first")
+    FundingRecordFactory(amount=2 * M, regions=[two_regions[0]], donor="eu")  # stale now
+
+    def failing_registry():
+        yield rollup.TotalsSet("published", rollup.published_set(), rollup.STORED_GROUPINGS)
+        raise RuntimeError("the second transaction failed")
+
+    registry = rollup.registry
+    monkeypatch.setattr(rollup, "registry", failing_registry)
+    with pytest.raises(RuntimeError):
+        rollup.rebuild()
+    assert rollup.stored_rows(None) is not None
+    assert rollup.stored_rows(None, first) is None
+    assert [t.upper for t in funding_totals(records=first)] == [12 * M, 5 * M]
+    monkeypatch.setattr(rollup, "registry", registry)
+    assert rollup.rebuild(force=True)
+    assert rollup.stored_rows(None, first) is not None
+
+
+def test_small_sets_and_sets_read_from_unwatched_tables_are_not_stored(monkeypatch):
+    region = RegionFactory(slug="small")
+    FundingRecordFactory(amount=10 * M, regions=[region], instrument=InstrumentFactory(slug="tool"))
+    monkeypatch.setattr(rollup, "LARGE_SET", 2)
+    assert rollup.rebuild()
+    assert [s.name for s in rollup.registry()] == ["published"]
+    # The instrument's slug joins the instruments' table, which no trigger watches.
+    by_slug = FundingRecord.objects.published().filter(instrument__slug="tool")
+    assert rollup.tables_read(by_slug) == {"funding_fundingrecord", "funding_instrument"}
+    assert not rollup.storable(by_slug)
+    assert rollup.storable(_filtered(region="small"))
+    assert rollup.storable(_filtered(instrument="tool"))
+
+
+def test_the_triggers_watch_every_table_a_stored_set_reads():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%%_totals_changed'"
+        )
+        watched = {row[0] for row in cursor.fetchall()}
+    assert watched == rollup.WATCHED_TABLES
+
+
+@pytest.mark.parametrize(
+    ("address", "name"),
+    [
+        ("/funding/?region=first", "region=first"),
+        ("/funding/?region=first&group=region&page=1", "region=first"),
+        ("/api/v1/funding/totals/?region=first", "region=first"),
+        ("/api/v1/funding/totals/?region=first&group_by=region", "region=first"),
+        ("/api/v1/funding/totals/?donor=eu", "donor=eu"),
+        ("/funding/?instrument=tool", "instrument=tool"),
+        ("/instruments/tool/", "instrument=tool"),
+        ("/conferences/pledging/", "conference=pledging"),
+        ("/donors/eu/", "donor=eu"),
+        ("/api/v1/funding/totals/", "published"),
+        ("/funding/", "published"),
+    ],
+)
+def test_pages_and_the_api_ask_for_the_stored_sets_by_their_own_sql(client, two_regions, address, name):
+    """The explorer, the API and the instrument, conference and donor pages build their sets
+    with the same SQL as the registry: their query names the stored set's fingerprint."""
+    conference = PledgingConferenceFactory(slug="pledging")
+    FundingRecordFactory(amount=1 * M, conference=conference, measure="pledged", donor="eu")
+    assert rollup.rebuild()
+    (totals_set,) = [s for s in rollup.registry() if s.name == name]
+    key = rollup.fingerprint(totals_set.records)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(address)
+    assert response.status_code == 200
+    assert any(key in query["sql"] for query in queries.captured_queries), address
 
 
 # --- random edits, publications and deletions ------------------------------------------------
@@ -148,6 +317,7 @@ OPERATIONS = st.lists(
         st.tuples(st.just("delete"), st.integers(0, 5)),
         st.tuples(st.just("region"), st.integers(0, 5), st.integers(0, 1)),
         st.tuples(st.just("overlap"), st.integers(0, 5), st.integers(0, 5)),
+        st.tuples(st.just("sub-region"), st.booleans()),  # publish or unpublish the sub-region
         st.tuples(st.just("rebuild")),
     ),
     min_size=1,
@@ -157,7 +327,9 @@ OPERATIONS = st.lists(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=OPERATIONS)
-def test_stored_totals_match_the_computed_ones_after_random_edits(operations):
+def test_stored_totals_match_the_computed_ones_after_random_edits(operations, every_set):
+    """Every set: all published records, and each region (with its sub-region), country, key
+    area, instrument, donor and kind's set, in each of its groupings."""
     with transaction.atomic():  # each example starts from an empty table
         apply_and_check(operations)
         transaction.set_rollback(True)
@@ -165,7 +337,8 @@ def test_stored_totals_match_the_computed_ones_after_random_edits(operations):
 
 def apply_and_check(operations) -> None:
     source = SourceFactory()
-    regions = [RegionFactory(source=source) for _ in range(2)]
+    regions: list[Region] = [RegionFactory.create(source=source)]
+    regions.append(RegionFactory.create(source=source, parent=regions[0]))
     countries = [CountryFactory(source=source) for _ in range(3)]
     themes = [ThemeFactory(source=source) for _ in range(2)]
     instruments = [InstrumentFactory(source=source) for _ in range(2)]
@@ -179,6 +352,9 @@ def apply_and_check(operations) -> None:
             rollup.rebuild()
             assert_stored_equals_computed()
             wrote = False
+        elif kind == "sub-region":
+            regions[1].status = Status.PUBLISHED if args[0] else Status.DRAFT
+            regions[1].save()
         elif not records:
             wrote = False
         else:

@@ -146,6 +146,9 @@ def main() -> None:
     parser.add_argument("--pairs", action="store_true")
     parser.add_argument("--match", default="", help="Only addresses containing this text.")
     parser.add_argument(
+        "--path", action="append", default=[], help="Only this address (repeatable), listed or not."
+    )
+    parser.add_argument(
         "--cpu", action="store_true", help="This process's CPU time, not the wall clock (a loaded machine)."
     )
     args = parser.parse_args()
@@ -156,7 +159,7 @@ def main() -> None:
         os.environ[rate] = "1000000/second"  # every request of the run is one address's
     django.setup()
     results = []
-    for path in addresses(args.pairs):
+    for path in args.path or addresses(args.pairs):
         if args.match not in path:
             continue
         ms, queries, size, status = measure(

@@ -1,7 +1,7 @@
-"""``manage.py rebuild_funding_totals``: store the totals of every published funding record now
-(funding.rollup). Saves rebuild them after they commit; run this after a restore or a bulk load
-that bypassed the application, or from cron as a safety net. Without ``--force`` it does nothing
-while they are current."""
+"""``manage.py rebuild_funding_totals``: store the totals of every published funding record, and
+of the large sets one funding filter selects, now (funding.rollup). Saves rebuild them after
+they commit; run this after a restore or a bulk load that bypassed the application, or from cron
+as a safety net. Without ``--force`` it does nothing while they are current."""
 
 from django.core.management.base import BaseCommand
 
@@ -9,7 +9,7 @@ from funding import rollup
 
 
 class Command(BaseCommand):
-    help = "Rebuild the stored totals of every published funding record if a change made them stale."
+    help = "Rebuild the stored funding totals (every published record, large filtered sets) if stale."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Rebuild even if they are current.")
