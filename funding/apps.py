@@ -36,11 +36,12 @@ class FundingConfig(AppConfig):
         registry.api("funding", api.FundingRecordViewSet, "funding")
         registry.api("conferences", api.PledgingConferenceViewSet, "conference")
 
-        # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof).
+        # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof),
+        # of every published record; its filtered sets are computed per request.
         registry.as_of_rebuilds.append(
             (
                 (FundingTotalsRow, FundingTotalsSet, FundingTotalsChange, FundingTotalsState),
-                lambda: rollup.rebuild(force=True),
+                lambda: rollup.rebuild(force=True, filtered=False),
             )
         )
 

@@ -242,6 +242,37 @@ def test_every_published_record_s_totals_are_current_before_the_filtered_sets_ar
     assert rollup.stored_rows(None, first) is not None
 
 
+def test_a_save_without_a_task_queue_stores_only_every_published_record_s_totals(
+    two_regions, django_capture_on_commit_callbacks, settings
+):
+    """Without a task queue the rebuild runs in the officer's request: it stores every published
+    record's totals only (as long a wait as before there were filtered sets); the filtered sets
+    are computed until a rebuild with them, which a later ``rebuild()`` does even though nothing
+    changed since."""
+    settings.TASK_QUEUE = False
+    first = _filtered(region="first")
+    with django_capture_on_commit_callbacks(execute=True):
+        FundingRecordFactory(amount=2 * M, regions=[two_regions[0]], donor="eu")
+    assert rollup.stored_rows(None) is not None
+    assert rollup.stored_rows(None, first) is None
+    assert [t.upper for t in funding_totals(records=first)] == [12 * M, 5 * M]
+    assert rollup.rebuild()  # current, but the filtered sets are missing
+    assert rollup.stored_rows(None, first) is not None
+    assert_stored_equals_computed()
+    assert not rollup.rebuild()
+    assert not rollup.rebuild_published()
+
+
+def test_a_save_with_a_task_queue_queues_the_whole_rebuild(monkeypatch, settings):
+    settings.TASK_QUEUE = True
+    queued = []
+    monkeypatch.setattr(rollup.tasks, "run_after_commit", queued.append)
+    rollup.rebuild_after_commit()
+    settings.TASK_QUEUE = False
+    rollup.rebuild_after_commit()
+    assert queued == [rollup.rebuild, rollup.rebuild_published]
+
+
 def test_small_sets_and_sets_read_from_unwatched_tables_are_not_stored(monkeypatch):
     region = RegionFactory(slug="small")
     FundingRecordFactory(amount=10 * M, regions=[region], instrument=InstrumentFactory(slug="tool"))
