@@ -9,10 +9,10 @@ from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import Case, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from migrationsupport.addresses import page_address
 from migrationsupport.models import (
     PartialDatesMixin,
     PublishableModel,
@@ -155,7 +155,7 @@ class Agreement(PublishableModel):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("agreements:agreement-detail", kwargs={"slug": self.slug})
+        return page_address("agreements:agreement-detail", "slug", self.slug)
 
     @property
     def current_status(self) -> str:
@@ -330,7 +330,7 @@ class Document(PartialDatesMixin, PublishableModel):
         run_clean(self.clean_partial_dates())
 
     def get_absolute_url(self) -> str:
-        return reverse("agreements:document-detail", kwargs={"slug": self.slug})
+        return page_address("agreements:document-detail", "slug", self.slug)
 
     @property
     def date_display(self) -> PartialDate | None:
