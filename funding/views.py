@@ -29,8 +29,8 @@ from regions.models import Country, Region
 from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .iati import iati_download
-from .listings import funding_largest_first, funding_latest_first
-from .models import Donor, Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
+from .listings import fulfilment_links, funding_largest_first, funding_latest_first
+from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import FOLLOWED_MEASURES, follow_through, funding_totals, funding_totals_and_groups
 
 EXPLORER = ("Funding explorer", "funding:explorer")
@@ -233,24 +233,22 @@ class FundingRecordDetailView(PublishedDetailView):
         context = super().get_context_data(**kwargs)
         record = self.object
         children = funding_largest_first(relations=False).filter(parent=record)
+        followed = record.measure in FOLLOWED_MEASURES
+        # What this figure fulfils (a commitment's pledge, a payment's commitment) and, for a
+        # figure that is followed, the first ones reported against it: one query.
+        fulfils, fulfilled_by, more_fulfilled_by = fulfilment_links(record, against=followed)
         context.update(
             parent=record.parent,
             children=children,
             # One query, empty when there are no parts: the template shows it only with parts.
             children_totals=funding_totals(records=children),
-            # What this figure fulfils (a commitment's pledge, a payment's commitment): one query.
-            fulfils=list(
-                Fulfilment.objects.for_public().filter(fulfilling=record).order_by("fulfilled__title", "pk")
-            ),
+            fulfils=fulfils,
         )
-        if record.measure in FOLLOWED_MEASURES:
-            links, more_links = first_of(
-                Fulfilment.objects.for_public().filter(fulfilled=record).order_by("fulfilling__title", "pk")
-            )
+        if followed:
             context.update(
                 follow=follow_through(records=FundingRecord.objects.published().filter(pk=record.pk)),
-                fulfilled_by=links,
-                more_fulfilled_by=more_links,
+                fulfilled_by=fulfilled_by,
+                more_fulfilled_by=more_fulfilled_by,
             )
         return context
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import ClassVar
 
 from django.core.validators import RegexValidator
@@ -341,6 +342,12 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
 
     def __str__(self) -> str:
         return f"{self.country}: {self.quantity} {self.group}"
+
+    @cached_property
+    def published_origins(self) -> list[Country]:
+        """The origins a page shows: ``for_public()``'s prefetch, unless a reader that loads
+        them otherwise (``site.digests``, one query for several lists of countries) set them."""
+        return list(self.origins.all())
 
     def clean(self):
         run_clean({**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)})
