@@ -13,7 +13,7 @@ from django.views.generic import ListView, TemplateView
 
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
-from migrationsupport.models import Source, published_or_none
+from migrationsupport.models import PublishableQuerySet, Source, published_or_none
 from migrationsupport.spreadsheets import absolute_address, csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
@@ -72,6 +72,13 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         "year_max": "Periods that start in or before this year.",
         "top_level": "Yes: leave out the records that are part of another.",
     }
+
+    def get_base_queryset(self):
+        # The table shows each record's regions, not its countries or key areas (the CSV, which
+        # has every column, keeps them all).
+        records = funding_latest_first(relations=False)
+        assert isinstance(records, PublishableQuerySet)
+        return records.prefetch_published("regions")
 
     def prepare_form(self, form):
         # "Part of" is typed as a slug: a <select> of every published record would list

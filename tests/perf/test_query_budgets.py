@@ -60,9 +60,10 @@ BUDGETS = {
     # countries; its public changes (and its figures').
     "/routes/route-r/": 10,
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
-    # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total by region (the overall total is
-    # its rows added up; it also counts the records left out as parts of another) + 1 labels.
-    "/funding/?region=r&year_min=2024&year_max=2024": 12,
+    # of" is a text box); 1 count; 1 page + its regions (the table shows no country or key area);
+    # 1 total by region (the overall total is its rows added up; it also counts the records left
+    # out as parts of another) + 1 labels.
+    "/funding/?region=r&year_min=2024&year_max=2024": 10,
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
