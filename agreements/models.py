@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector
 from django.db import models
-from django.db.models import Case, F, OuterRef, Subquery, Value, When
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from migrationsupport.addresses import page_address
+from migrationsupport.expressions import Mapped
 from migrationsupport.models import (
     PartialDatesMixin,
     PublishableModel,
@@ -50,12 +52,19 @@ class Agency(models.TextChoices):
     EUROPOL = "europol", _("Europol")
 
 
-def event_order() -> Case:
+def event_order() -> Mapped:
     """``lifecycle.EVENT_ORDER`` in SQL: the tie-break between steps of the same first day."""
-    return Case(
-        *[When(kind=kind, then=Value(n)) for kind, n in EVENT_ORDER.items()],
-        default=None,
-        output_field=models.IntegerField(),
+    return Mapped("kind", EVENT_ORDER, output_field=models.IntegerField())
+
+
+def _latest_published_events():
+    """The published events of the agreement ``OuterRef("pk")``, latest first: the reverse of
+    ``AgreementEventQuerySet.in_lifecycle_order`` (``[:1]`` is the last of a timeline)."""
+    return (
+        AgreementEvent.objects.published()
+        .filter(agreement=OuterRef("pk"))
+        .annotate(event_order=event_order())
+        .order_by("-date", "-event_order", "-pk")
     )
 
 
@@ -70,23 +79,24 @@ class AgreementQuerySet(PublishableQuerySet):
         # The status is mapped inside the subquery (NULL for an event kind that changes no
         # status), so PostgreSQL runs one subplan per row, not one per CASE branch.
         latest = (
-            AgreementEvent.objects.published()
-            .filter(agreement=OuterRef("pk"))
-            .annotate(event_order=event_order())
-            .order_by("-date", "-event_order", "-pk")
-            .annotate(
-                status_after=Case(
-                    *[When(kind=kind, then=Value(status)) for kind, status in STATUS_AFTER_EVENT.items()],
-                    default=None,
-                    output_field=models.CharField(),
-                )
-            )
+            _latest_published_events()
+            .annotate(status_after=Mapped("kind", STATUS_AFTER_EVENT, output_field=models.CharField()))
             .values("status_after")[:1]
         )
         return self.annotate(
             current_status_code=Coalesce(
                 Subquery(latest), F("stated_status"), output_field=models.CharField()
             )
+        )
+
+    def with_latest_event(self):
+        """Annotate ``latest_event_on`` and ``latest_event_on_precision``: the date of the latest
+        published event (``Agreement.latest_event_date``), for a list that shows it without
+        loading every event (two correlated subqueries, each one index probe per agreement)."""
+        latest = _latest_published_events()
+        return self.annotate(
+            latest_event_on=Subquery(latest.values("date")[:1]),
+            latest_event_on_precision=Subquery(latest.values("date_precision")[:1]),
         )
 
     def for_public(self):
@@ -155,7 +165,7 @@ class Agreement(PublishableModel):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("agreements:agreement-detail", kwargs={"slug": self.slug})
+        return page_address("agreements:agreement-detail", "slug", self.slug)
 
     @property
     def current_status(self) -> str:
@@ -164,6 +174,23 @@ class Agreement(PublishableModel):
             return self.current_status_code
         events = in_order(self.events.published())
         return STATUS_AFTER_EVENT[events[-1].kind] if events else self.stated_status
+
+    @cached_property
+    def published_parties(self) -> list[Country]:
+        """The parties a list shows: ``for_public()``'s prefetch, unless a reader that loads
+        them otherwise (``site.digests``, one query for several lists of countries) set them."""
+        return list(self.parties.all())
+
+    @property
+    def latest_event_date(self) -> PartialDate | None:
+        """The date of the latest published event, if any: annotated (``with_latest_event``),
+        or the last of the ``published_events`` a timeline loaded, else read (one query)."""
+        if hasattr(self, "latest_event_on") and hasattr(self, "latest_event_on_precision"):
+            return PartialDate.of(self.latest_event_on, self.latest_event_on_precision)
+        events = getattr(self, "published_events", None)
+        if events is None:
+            events = in_order(self.events.published())
+        return events[-1].date_display if events else None
 
     @property
     def current_status_label(self) -> Message:
@@ -330,7 +357,7 @@ class Document(PartialDatesMixin, PublishableModel):
         run_clean(self.clean_partial_dates())
 
     def get_absolute_url(self) -> str:
-        return reverse("agreements:document-detail", kwargs={"slug": self.slug})
+        return page_address("agreements:document-detail", "slug", self.slug)
 
     @property
     def date_display(self) -> PartialDate | None:

@@ -18,6 +18,13 @@ from .lifecycle import OFFICIAL_ACTS, StatusPeriod, allowed_pairs, period_end, s
 from .models import Agreement, AgreementEvent, Document, event_order
 
 
+def agreements_with_latest_event() -> QuerySet[Agreement]:
+    """Published agreements ready for a list of items (includes/agreement_item.html): current
+    status and latest event's date annotated, source and region joined, parties prefetched; no
+    event loaded."""
+    return Agreement.objects.for_public().with_latest_event()
+
+
 def agreements_with_timeline() -> QuerySet[Agreement]:
     """Published agreements ready for a list: current status annotated, source, region and
     parties joined or prefetched, and each one's published events as ``published_events``

@@ -13,10 +13,10 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from migrationsupport.addresses import page_address
 from migrationsupport.models import (
     Amount,
     PartialDatesMixin,
@@ -67,7 +67,7 @@ class Instrument(PublishableModel):
         return self.short_name or self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("funding:instrument-detail", kwargs={"slug": self.slug})
+        return page_address("funding:instrument-detail", "slug", self.slug)
 
 
 class PledgingConference(PartialDatesMixin, PublishableModel):
@@ -102,7 +102,7 @@ class PledgingConference(PartialDatesMixin, PublishableModel):
         run_clean(self.clean_partial_dates())
 
     def get_absolute_url(self) -> str:
-        return reverse("funding:conference-detail", kwargs={"slug": self.slug})
+        return page_address("funding:conference-detail", "slug", self.slug)
 
     @property
     def date_display(self) -> PartialDate | None:
@@ -350,7 +350,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         return f"{self.title} ({self.amount_display or 'no figure'})"
 
     def get_absolute_url(self) -> str:
-        return reverse("funding:record-detail", kwargs={"slug": self.slug})
+        return page_address("funding:record-detail", "slug", self.slug)
 
     @property
     def amount_display(self) -> Amount | None:

@@ -717,7 +717,9 @@ def _latest_dates(
 # The follow-up of a set of figures, in one query: ``promise`` the published records of the set
 # and their published parts; ``first`` the published records a published link says fulfil one of
 # them, with their parts; ``second`` those that fulfil one of ``first`` (payments for the
-# commitments), with their parts. Recursion over ids only, bounded by the nesting depth.
+# commitments), with their parts. Recursion over ids only, bounded by the nesting depth. The row
+# ``'s'`` says the follow-up is shared: a published link (between published records) from one
+# of the follow-up to a record outside the promise and its follow-up.
 _CLOSURE_SQL = """
 WITH RECURSIVE
 promise (id, depth) AS (
@@ -743,18 +745,25 @@ second (id, depth) AS (
 SELECT DISTINCT 'p', id FROM promise
 UNION SELECT 'f', id FROM first
 UNION SELECT 'f', id FROM second
+UNION SELECT 's', 0 WHERE EXISTS (
+    SELECT 1 FROM {links} AS l JOIN {funding} AS f ON f.id = l.fulfilled_id
+    WHERE {published_l} AND {published_f}
+    AND l.fulfilling_id IN (SELECT id FROM first UNION SELECT id FROM second)
+    AND l.fulfilling_id NOT IN (SELECT id FROM promise)
+    AND l.fulfilled_id NOT IN (SELECT id FROM promise UNION SELECT id FROM first UNION SELECT id FROM second)
+)
 """
 
 
-def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[int]]:
-    """(ids of the published figures followed and their parts, ids of their follow-up): one
-    query (``_CLOSURE_SQL``)."""
+def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[int], bool]:
+    """(ids of the published figures followed and their parts, ids of their follow-up, whether
+    any of the follow-up also fulfils a figure outside both): one query (``_CLOSURE_SQL``)."""
     from .models import Fulfilment
 
     try:
         records_sql, params = records.order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:
-        return set(), set()
+        return set(), set(), False
     quote = connection.ops.quote_name
     sql = _CLOSURE_SQL.format(
         funding=quote(FundingRecord._meta.db_table),
@@ -765,11 +774,15 @@ def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[
     )
     promise: set[int] = set()
     follow: set[int] = set()
+    shared = False
     with connections[records.db].cursor() as cursor:
         cursor.execute(sql, (*params, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH, MAX_NESTING_DEPTH))
         for tag, pk in cursor.fetchall():
-            (promise if tag == "p" else follow).add(pk)
-    return promise, follow - promise
+            if tag == "s":
+                shared = True
+            else:
+                (promise if tag == "p" else follow).add(pk)
+    return promise, follow - promise, shared
 
 
 def _ids(ids: set[int]):
@@ -801,16 +814,16 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     * **Absence** is not zero: with no link, ``reported`` is False and pages say "no follow-up
       reported".
 
-    Queries: the promised totals (1), the follow-up's ids (1, a recursive query over ids), the
-    latest dates of the promise and of its follow-up (1, ``_latest_dates``); with follow-up, its
-    totals (1), shared links (1) and sources (1): never more with more data.
+    Queries: the promised totals (1), the follow-up's ids and whether it is shared (1, a
+    recursive query over ids), the latest dates of the promise and of its follow-up (1,
+    ``_latest_dates``); with follow-up, its totals (1) and sources (1): never more with more data.
     """
     from migrationsupport.models import Source
 
     from .models import Fulfilment
 
     promised = funding_totals(records=records)
-    promise_ids, follow_ids = _follow_up_closure(records)
+    promise_ids, follow_ids, shared = _follow_up_closure(records)
     links = Fulfilment.objects.published()
     follow_up = FundingRecord.objects.filter(pk__in=_ids(follow_ids))
     totals = funding_totals(records=follow_up) if follow_ids else []
@@ -825,11 +838,6 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     promised_as_of = max(promised_dates.values(), key=_date_reach, default=None) if promised else None
 
     follow_up_ids = _ids(follow_ids)
-    shared = (
-        links.filter(fulfilling__in=follow_up_ids)
-        .exclude(fulfilled__in=_ids(promise_ids | follow_ids))
-        .exists()
-    )
     stages = []
     for measure in FOLLOW_UP_MEASURES:
         of_measure = tuple(t for t in totals if t.measure == measure)

@@ -13,7 +13,7 @@ from django.views.generic import ListView, TemplateView
 
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
-from migrationsupport.models import Source, published_or_none
+from migrationsupport.models import PublishableQuerySet, Source, published_or_none
 from migrationsupport.spreadsheets import absolute_address, csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
@@ -29,8 +29,8 @@ from regions.models import Country, Region
 from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .iati import iati_download
-from .listings import funding_largest_first, funding_latest_first
-from .models import Donor, Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
+from .listings import fulfilment_links, funding_largest_first, funding_latest_first
+from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import FOLLOWED_MEASURES, follow_through, funding_totals, funding_totals_and_groups
 
 EXPLORER = ("Funding explorer", "funding:explorer")
@@ -72,6 +72,13 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
         "year_max": "Periods that start in or before this year.",
         "top_level": "Yes: leave out the records that are part of another.",
     }
+
+    def get_base_queryset(self):
+        # The table shows each record's regions, not its countries or key areas (the CSV, which
+        # has every column, keeps them all).
+        records = funding_latest_first(relations=False)
+        assert isinstance(records, PublishableQuerySet)
+        return records.prefetch_published("regions")
 
     def prepare_form(self, form):
         # "Part of" is typed as a slug: a <select> of every published record would list
@@ -233,24 +240,22 @@ class FundingRecordDetailView(PublishedDetailView):
         context = super().get_context_data(**kwargs)
         record = self.object
         children = funding_largest_first(relations=False).filter(parent=record)
+        followed = record.measure in FOLLOWED_MEASURES
+        # What this figure fulfils (a commitment's pledge, a payment's commitment) and, for a
+        # figure that is followed, the first ones reported against it: one query.
+        fulfils, fulfilled_by, more_fulfilled_by = fulfilment_links(record, against=followed)
         context.update(
             parent=record.parent,
             children=children,
             # One query, empty when there are no parts: the template shows it only with parts.
             children_totals=funding_totals(records=children),
-            # What this figure fulfils (a commitment's pledge, a payment's commitment): one query.
-            fulfils=list(
-                Fulfilment.objects.for_public().filter(fulfilling=record).order_by("fulfilled__title", "pk")
-            ),
+            fulfils=fulfils,
         )
-        if record.measure in FOLLOWED_MEASURES:
-            links, more_links = first_of(
-                Fulfilment.objects.for_public().filter(fulfilled=record).order_by("fulfilling__title", "pk")
-            )
+        if followed:
             context.update(
                 follow=follow_through(records=FundingRecord.objects.published().filter(pk=record.pk)),
-                fulfilled_by=links,
-                more_fulfilled_by=more_links,
+                fulfilled_by=fulfilled_by,
+                more_fulfilled_by=more_fulfilled_by,
             )
         return context
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import CharField, Count, F, Max, Value
+from django.db.models import Case, CharField, Exists, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
 
 from .models import PublishableModel, published_q
@@ -140,18 +140,40 @@ def last_published_change(record: PublishableModel) -> datetime.datetime | None:
     (``preview.render_preview``) would show the date of an edit the public has not seen. A draft
     edit reaches the public only when the record is published again, and then the publication is
     the date shown. Changes to related records (the countries of a document) count, since
-    django-simple-history writes an entry for them. One query, on the history's own table (the
-    record's few entries); a record with no history at all (made by ``bulk_create``, as demo data
-    is) falls back to its ``updated_at``, and one whose history holds no published entry has no
-    date to show.
+    django-simple-history writes an entry for them. A record with no history at all (made by
+    ``bulk_create``, as demo data is) falls back to its ``updated_at``, and one whose history
+    holds no published entry has no date to show.
+
+    Read from the record's query when it was loaded ``with_last_published_change`` (a detail
+    page: no query of its own), else one query (two index probes on the history's own table).
     """
-    attribute = getattr(record._meta, "simple_history_manager_attribute", None)
+    if hasattr(record, "last_published_change_at"):
+        return record.last_published_change_at
+    expression = _last_published_change(type(record))
+    if expression is None or record.pk is None:
+        return record.updated_at
+    found = list(type(record)._base_manager.filter(pk=record.pk).values_list(expression, flat=True))
+    return found[0] if found else record.updated_at
+
+
+def with_last_published_change(queryset: models.QuerySet) -> models.QuerySet:
+    """``queryset`` with each record's ``last_published_change`` annotated (as
+    ``last_published_change_at``): two correlated subqueries in the record's own query."""
+    expression = _last_published_change(queryset.model)
+    return queryset if expression is None else queryset.annotate(last_published_change_at=expression)
+
+
+def _last_published_change(model: type[models.Model]) -> models.Expression | None:
+    """``last_published_change`` in SQL for a record of ``model`` (``OuterRef("pk")``): the
+    newest published entry's date when the record has any history entry, else ``updated_at``."""
+    attribute = getattr(model._meta, "simple_history_manager_attribute", None)
     if attribute is None:
-        return record.updated_at
-    # One query: the newest published entry's date, and whether there is any entry at all.
-    found = getattr(record, attribute).aggregate(
-        latest=Max("history_date", filter=published_q()), entries=Count("pk")
+        return None
+    history = getattr(model, attribute).model
+    entries = history._default_manager.filter(**{model._meta.pk.attname: OuterRef("pk")})
+    newest = entries.filter(published_q()).order_by("-history_date").values("history_date")[:1]
+    return Case(
+        When(Exists(entries), then=Subquery(newest)),
+        default=F("updated_at"),
+        output_field=models.DateTimeField(),
     )
-    if not found["entries"]:
-        return record.updated_at
-    return found["latest"]

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .addresses import page_address
 from .richtext import RichTextField
 from .values import (
     QUALIFIER_WORDINGS,
@@ -351,7 +352,7 @@ class Theme(PublishableModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("theme-detail", kwargs={"slug": self.slug})
+        return page_address("theme-detail", "slug", self.slug)
 
 
 class PageSection(PublishableModel):

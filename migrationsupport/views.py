@@ -12,6 +12,7 @@ from django.views.generic import DetailView, ListView
 from django.views.generic.base import ContextMixin
 
 from .footnotes import Footnotes
+from .history import with_last_published_change
 from .registry import registry
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class PublishedDetailView(PageMixin, DetailView):
     parent_page: tuple[str, str] | None = None
 
     def get_queryset(self):
-        return self.model.objects.for_public()
+        # The date the page's "Last updated" shows, in the record's own query.
+        return with_last_published_change(self.model.objects.for_public())
 
     def get_breadcrumbs(self):
         trail = [HOME]

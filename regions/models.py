@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import ClassVar
 
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from migrationsupport.addresses import page_address
 from migrationsupport.models import (
     PartialDatesMixin,
     PublishableModel,
@@ -97,7 +98,7 @@ class Region(PublishableModel):
         run_clean(errors)
 
     def get_absolute_url(self) -> str:
-        return reverse("region-detail", kwargs={"slug": self.slug})
+        return page_address("region-detail", "slug", self.slug)
 
 
 # A status is "not stated" unless a source states it: the country's ``source`` is the one cited
@@ -203,7 +204,7 @@ class Country(PartialDatesMixin, PublishableModel):
         run_clean(errors)
 
     def get_absolute_url(self) -> str:
-        return reverse("country-detail", kwargs={"iso_code": self.iso_code.lower()})
+        return page_address("country-detail", "iso_code", self.iso_code.lower())
 
     @property
     def codes(self) -> CountryCodes:
@@ -246,7 +247,7 @@ class Route(PublishableModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("route-detail", kwargs={"slug": self.slug})
+        return page_address("route-detail", "slug", self.slug)
 
 
 class RouteFigure(PartialDatesMixin, PublishableModel):
@@ -341,6 +342,12 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
 
     def __str__(self) -> str:
         return f"{self.country}: {self.quantity} {self.group}"
+
+    @cached_property
+    def published_origins(self) -> list[Country]:
+        """The origins a page shows: ``for_public()``'s prefetch, unless a reader that loads
+        them otherwise (``site.digests``, one query for several lists of countries) set them."""
+        return list(self.origins.all())
 
     def clean(self):
         run_clean({**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)})

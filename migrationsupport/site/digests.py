@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import unescape
 
-from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db import connections
+from django.db.models import F, Prefetch, Q, QuerySet, Value, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils.html import strip_tags
 
 from agreements.models import Agreement, Document
-from agreements.selectors import agreements_with_timeline, documents_latest_first
+from agreements.selectors import agreements_with_latest_event, documents_latest_first
 from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
-from migrationsupport.models import PublishableQuerySet, published_q
+from migrationsupport.models import published_q
 from migrationsupport.views import FIRST_ROWS
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
@@ -76,7 +78,9 @@ def funding_tree(records: Iterable[FundingRecord], *, region_text: str = "") -> 
     return roots
 
 
+@lru_cache(maxsize=4096)
 def _plain(html: str) -> str:
+    """The words of ``html`` (a pure function of it, kept: ``strip_tags`` costs 30 µs a paragraph)."""
     return " ".join(unescape(strip_tags(html or "")).split())
 
 
@@ -91,11 +95,19 @@ def top_ids_per_region(
 ) -> set[int]:
     """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``:
     ``first_ids_per_region`` run on its own."""
-    return set(
-        first_ids_per_region(
-            pairs, region=region, record=record, order_by=order_by, region_ids=region_ids, limit=limit
-        )
+    ids = first_ids_per_region(
+        pairs, region=region, record=record, order_by=order_by, region_ids=region_ids, limit=limit
     )
+    if isinstance(ids, RawSQL):
+        with connections[pairs.db].cursor() as cursor:
+            cursor.execute(ids.sql, ids.params)
+            return {pk for (pk,) in cursor.fetchall()}
+    return set(ids)
+
+
+def _lateral(connection) -> bool:
+    """Whether the first rows of each region can be a ``LATERAL`` join (PostgreSQL)."""
+    return connection.vendor == "postgresql"
 
 
 def first_ids_per_region(
@@ -106,24 +118,29 @@ def first_ids_per_region(
     order_by: list,
     region_ids: Iterable[int],
     limit: int = REGION_LIST_LIMIT,
-) -> QuerySet:
+) -> QuerySet | RawSQL:
     """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``,
     as a query to use as a subquery (``pk__in``): the records and their ids cost one query.
 
     A page about regions never loads every record of a region with tens of thousands of them.
-    On PostgreSQL it is a UNION ALL of one ``LIMIT`` query per region, each walking an index and
-    stopping after ``limit`` rows instead of ranking every row (timed in docs/performance.md).
-    SQLite allows no LIMIT inside a UNION: there, ROW_NUMBER() over a window partitioned by region.
+    On PostgreSQL each region's first rows are a ``LIMIT`` query joined ``LATERAL`` to the list of
+    regions: an index walk per region that stops after ``limit`` rows instead of ranking every row
+    (timed in docs/performance.md), and one query to compile however many regions (a ``UNION
+    ALL`` of one query per region, as before 3 December, cost a compilation per region). SQLite
+    has no LATERAL: there, ROW_NUMBER() over a window partitioned by region.
     """
     region_ids = sorted(region_ids)
     if not region_ids:
         return pairs.none().values_list(record, flat=True)
-    if connection.features.supports_slicing_ordering_in_compound:
-        firsts = [
-            pairs.filter(**{region: region_id}).order_by(*order_by).values_list(record, flat=True)[:limit]
-            for region_id in region_ids
-        ]
-        return firsts[0].union(*firsts[1:], all=True)
+    if _lateral(connections[pairs.db]):
+        # The region is the LATERAL join's column: the same SQL for every region, compiled once.
+        firsts = pairs.filter(**{region: RawSQL('"wanted"."region_id"', ())}).order_by(*order_by)
+        sql, params = firsts.values_list(record, flat=True)[:limit].query.sql_with_params()
+        return RawSQL(  # noqa: S611 - the ORM's own SQL and parameters, in constant SQL
+            f'SELECT "firsts"."id" FROM unnest(%s::bigint[]) AS "wanted" ("region_id") '  # noqa: S608
+            f'CROSS JOIN LATERAL ({sql}) AS "firsts" ("id")',
+            (region_ids, *params),
+        )
     ranked = pairs.annotate(rank=Window(RowNumber(), partition_by=F(region), order_by=order_by)).filter(
         rank__lte=limit
     )
@@ -171,8 +188,15 @@ def region_digests(
     regions = list(regions)
     digests = {region.pk: RegionDigest(region, limit=limit) for region in regions}
     _add_funding(digests, limit)
-    _add_agreements(digests, limit)
     _add_documents(digests, limit)
+    agreements = _first_agreements(digests, limit)
+    figures = list(
+        PopulationFigure.objects.for_public().prefetch_related(None).filter(country__region__in=set(digests))
+    )
+    _add_countries(digests, agreements=agreements, figures=figures)
+    _add_agreements(digests, agreements)
+    for figure in figures:
+        _add(digests, [figure.country.region_id], "populations", figure)
     _add_linked_records(digests)
     return _nest(regions, digests, most_specific=most_specific)
 
@@ -184,17 +208,19 @@ def _add(digests: dict[int, RegionDigest], region_ids: Iterable[int | None], att
             getattr(digests[region_id], attribute).append(obj)
 
 
-def _first_ids(pairs, digests: dict[int, RegionDigest], limit: int, **kwargs) -> QuerySet:
+def _first_ids(pairs, digests: dict[int, RegionDigest], limit: int, **kwargs) -> QuerySet | RawSQL:
     """``first_ids_per_region`` for these regions, one more than they show (to know there are more)."""
     return first_ids_per_region(pairs, region_ids=set(digests), limit=limit + 1, **kwargs)
 
 
-def _shown(queryset: QuerySet, *names: str) -> QuerySet:
-    """``queryset`` prefetching only the to-many relations (published records) a digest uses:
-    the lists show no record's countries or key areas, only the regions they are sorted by."""
-    shown = queryset.prefetch_related(None)
-    assert isinstance(shown, PublishableQuerySet)
-    return shown.prefetch_published(*names)
+def _in_digest_regions(
+    queryset: QuerySet, ids: QuerySet | RawSQL, digests: dict[int, RegionDigest]
+) -> QuerySet:
+    """The records ``ids`` of ``queryset`` (which loads no to-many relation: the lists show no
+    record's regions, countries or key areas) once per region of theirs that has a digest, that
+    region's id as ``digest_region``: the link to the regions joined, not prefetched (one query).
+    Every digest is of a published region, so no draft region places a record."""
+    return queryset.filter(pk__in=ids, regions__in=set(digests)).annotate(digest_region=F("regions"))
 
 
 def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
@@ -213,17 +239,16 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
         ],
     )
     by_region: dict[int, list[FundingRecord]] = defaultdict(list)
-    for record in _shown(funding_largest_first(), "regions").filter(pk__in=funding_ids):
-        for region in record.regions.all():
-            if region.pk in digests:
-                by_region[region.pk].append(record)
+    for record in _in_digest_regions(funding_largest_first(relations=False), funding_ids, digests):
+        by_region[record.digest_region].append(record)
     for region_id, records in by_region.items():
         digest = digests[region_id]
         digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built in _nest
 
 
-def _add_agreements(digests: dict[int, RegionDigest], limit: int) -> None:
-    """An agreement belongs to its own region and to its parties' regions: the first ones of each."""
+def _first_agreements(digests: dict[int, RegionDigest], limit: int) -> list[Agreement]:
+    """The first agreements of each region, by its own region or its parties' regions (one
+    query; their parties are read by ``_add_countries``)."""
     agreement_ids = Q(
         pk__in=_first_ids(
             Agreement.objects.published().filter(region__in=set(digests)),
@@ -245,9 +270,14 @@ def _add_agreements(digests: dict[int, RegionDigest], limit: int) -> None:
             order_by=["agreement__kind", "agreement__title", "agreement_id"],
         )
     )
-    agreements = agreements_with_timeline().filter(agreement_ids).order_by("kind", "title", "pk")
+    agreements = agreements_with_latest_event().prefetch_related(None).filter(agreement_ids)
+    return list(agreements.order_by("kind", "title", "pk"))
+
+
+def _add_agreements(digests: dict[int, RegionDigest], agreements: list[Agreement]) -> None:
+    """An agreement belongs to its own region and to its parties' regions: the first ones of each."""
     for agreement in agreements:
-        party_regions = [country.region_id for country in agreement.parties.all()]
+        party_regions = [country.region_id for country in agreement.published_parties]
         _add(digests, [agreement.region_id, *party_regions], "agreements", agreement)
     # Each region got its first ones plus one (to know whether there are more), and possibly
     # records another region fetched; in display order its own first ones come first.
@@ -264,15 +294,45 @@ def _add_documents(digests: dict[int, RegionDigest], limit: int) -> None:
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
     )
-    for document in _shown(documents_latest_first(relations=False), "regions").filter(pk__in=document_ids):
-        _add(digests, (region.pk for region in document.regions.all()), "documents", document)
+    for document in _in_digest_regions(documents_latest_first(relations=False), document_ids, digests):
+        _add(digests, [document.digest_region], "documents", document)
     for digest in digests.values():
         digest.documents = digest.cap("documents", digest.documents)
 
 
+def _add_countries(
+    digests: dict[int, RegionDigest], *, agreements: list[Agreement], figures: list[PopulationFigure]
+) -> None:
+    """The published countries the digests name, in one query for three lists of the same
+    shape (a ``UNION ALL``, each row a country and the record that names it): the countries of
+    each region (with the source cited next to a stated status), the agreements' parties (the
+    note beside a party's name; their regions place the agreement) and the population figures'
+    origins. Each list in the order its prefetch would give (by name: names are unique)."""
+    public = Country.objects.for_public().order_by()  # the union is ordered, not its parts
+    named = [
+        public.filter(region__in=set(digests)).annotate(named_by=Value("region"), owner=F("region_id")),
+        public.filter(agreements__in=[agreement.pk for agreement in agreements]).annotate(
+            named_by=Value("agreement"), owner=F("agreements")
+        ),
+        public.filter(origin_of_population_figures__in=[figure.pk for figure in figures]).annotate(
+            named_by=Value("figure"), owner=F("origin_of_population_figures")
+        ),
+    ]
+    parties: dict[int, list[Country]] = defaultdict(list)
+    origins: dict[int, list[Country]] = defaultdict(list)
+    for country in named[0].union(*named[1:], all=True).order_by("name"):
+        if country.named_by == "region":
+            _add(digests, [country.owner], "countries", country)
+        else:
+            (parties if country.named_by == "agreement" else origins)[country.owner].append(country)
+    for agreement in agreements:
+        agreement.published_parties = parties[agreement.pk]
+    for figure in figures:
+        figure.published_origins = origins[figure.pk]
+
+
 def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
-    """Instruments, conferences, countries (with the source cited next to a stated status),
-    population figures and routes: few per region, all of them shown."""
+    """Instruments, conferences and routes: few per region, all of them shown."""
     ids = set(digests)
     # Read from the links to the regions, each with its record joined: one query per record type.
     # The lists show no instrument's or conference's source: none is joined.
@@ -292,10 +352,6 @@ def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
     )
     for conference_link in conferences:
         _add(digests, [conference_link.region_id], "conferences", conference_link.pledgingconference)
-    for country in Country.objects.for_public().filter(region__in=ids):
-        _add(digests, [country.region_id], "countries", country)
-    for figure in PopulationFigure.objects.for_public().filter(country__region__in=ids):
-        _add(digests, [figure.country.region_id], "populations", figure)
     routes = (
         Route.regions.through.objects.filter(published_q("route"), region_id__in=ids)
         .select_related("route")

@@ -17,7 +17,12 @@ from django.views.generic import ListView, TemplateView
 from agreements.filters import DocumentRegionFilter
 from agreements.lifecycle import FAMILIES
 from agreements.models import Agreement, Document
-from agreements.selectors import agreement_lanes, agreements_with_timeline, documents_latest_first
+from agreements.selectors import (
+    agreement_lanes,
+    agreements_with_latest_event,
+    agreements_with_timeline,
+    documents_latest_first,
+)
 from funding.listings import funding_largest_first
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.models import PageSection, Theme
@@ -97,7 +102,7 @@ class ThemeDetailView(PublishedDetailView):
         theme = self.object
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
         funding, more_funding = first_of(funding_largest_first(relations=False).filter(themes=theme))
-        agreements, more_agreements = first_of(agreements_with_timeline().filter(themes=theme))
+        agreements, more_agreements = first_of(agreements_with_latest_event().filter(themes=theme))
         documents, more_documents = first_of(documents_latest_first(relations=False).filter(themes=theme))
         context.update(
             funding=funding,

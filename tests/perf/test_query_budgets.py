@@ -23,6 +23,7 @@ from tests.factories import (
     FundingRecordFactory,
     InstrumentFactory,
     PledgingConferenceFactory,
+    PopulationFigureFactory,
     RegionFactory,
     RouteFactory,
     ThemeFactory,
@@ -31,34 +32,38 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # The footnoted countries (the Belarus note) cost 1 query on the pages that name a country.
+# A record's page reads the date of its last published change (its history) in the record's own
+# query (``history.with_last_published_change``): no query of its own.
 BUDGETS = {
-    # Themes, routes, page sections, regions; region_digests (14, a fixed number per record type:
-    # funding as 1 page of each region's first ones (their ids a subquery) + its regions,
-    # agreements as 1 (two subqueries of first ones: by own region, by parties' region) + parties +
-    # events, documents as 1 + their regions; instruments, conferences and routes each read from
-    # their links to the regions with the record joined (1 each) + the routes' figures; countries;
-    # population figures + their origins); the 25 latest documents (no relation shown); the
-    # footnoted countries.
-    "/": 19,
-    # The region with parent and source; its published sub-regions; region_digests as above (14);
-    # whether any document is on the region or its countries (the "Key documents" link); the
-    # date of its last published change (its history, one query); its public changes (one query;
-    # changes with fields old → new add a fixed number: their history entries, many-to-many
-    # entries, names); the footnoted countries.
-    "/regions/r/": 19,
-    # The country; population figures (its own and of its people elsewhere) + origins; agreements
-    # + parties + events; funding (a table: no to-many relation loaded); routes; documents (by
-    # title: no relation loaded), each list cut at 25 rows; the footnoted countries; the date of
-    # its last published change (its history); its public changes.
+    # Themes, routes, page sections, regions; region_digests (9, a fixed number per record type:
+    # funding as 1 page of each region's first ones (their ids a subquery), once per region of
+    # theirs (the link joined); documents the same (1); agreements as 1 (two subqueries of first
+    # ones: by own region, by parties' region; the latest event's date a subquery); population
+    # figures (1); countries (1: a UNION ALL of the regions' countries, the agreements' parties and
+    # the figures' origins); instruments, conferences and routes each read from their links to the
+    # regions with the record joined (1 each) + the routes' figures); the 25 latest documents (no
+    # relation shown); the footnoted countries.
+    "/": 15,
+    # The region with parent and source (and the date of its last published change); its
+    # published sub-regions; region_digests as above (9); whether any document is on the region
+    # or its countries (the "Key documents" link); its public changes (one query; changes with
+    # fields old → new add a fixed number: their history entries, many-to-many entries, names);
+    # the footnoted countries.
+    "/regions/r/": 14,
+    # The country; population figures (its own and of its people elsewhere) + origins (a query
+    # that the data had no figure to run before 3 December); agreements + parties + events;
+    # funding (a table: no to-many relation loaded); routes; documents (by title: no relation
+    # loaded), each list cut at 25 rows; the footnoted countries; its public changes.
     "/countries/TR/": 11,
     # The route with source + regions + countries + figures; agreements with a party among its
     # countries + parties + events; documents on it (by title: no relation loaded); the footnoted
-    # countries; the date of its last published change; its public changes (and its figures').
-    "/routes/route-r/": 11,
+    # countries; its public changes (and its figures').
+    "/routes/route-r/": 10,
     # 1 region (filter validation); 4 option lists (region, country, instrument, key area; "part
-    # of" is a text box); 1 count; 1 page + 3 prefetches; 1 total by region (the overall total is
-    # its rows added up; it also counts the records left out as parts of another) + 1 labels.
-    "/funding/?region=r&year_min=2024&year_max=2024": 12,
+    # of" is a text box); 1 count; 1 page + its regions (the table shows no country or key area);
+    # 1 total by region (the overall total is its rows added up; it also counts the records left
+    # out as parts of another) + 1 labels.
+    "/funding/?region=r&year_min=2024&year_max=2024": 10,
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
@@ -79,28 +84,27 @@ BUDGETS = {
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
     # Pledges followed through (funding.selectors.follow_through, "follow" below): the promised
-    # totals (1); the ids of the follow-up (1, one recursive query); its totals (1); the latest
-    # dates of the promise and of the follow-up (1: the precisions stated on the latest day of
-    # each set and measure, a window); whether any of it is shared with other pledges (1); the
-    # sources (1). 6 in all, whatever the data.
+    # totals (1); the ids of the follow-up and whether any of it is shared with other pledges (1,
+    # one recursive query); its totals (1); the latest dates of the promise and of the follow-up
+    # (1: the precisions stated on the latest day of each set and measure, a window); the sources
+    # (1). 5 in all, whatever the data.
     # The record with its to-one relations; its regions, countries, key areas, the figures it may
     # overlap; the totals of its parts and the parts (a table: no to-many relation loaded); what
-    # it fulfils (links with both records and the source); the first links reported against it;
-    # follow (6); the footnoted countries; the date of its last published change; its public
+    # it fulfils and the first links reported against it (1: links with both records and the
+    # source, ``listings.fulfilment_links``); follow (5); the footnoted countries; its public
     # changes.
-    "/funding/pledge-p/": 18,
+    "/funding/pledge-p/": 15,
     # The conference with source; its regions; its pledges (a table: no to-many relation
-    # loaded); their totals; follow (6); the date of its last published change; its public
-    # changes.
-    "/conferences/c/": 12,
+    # loaded); their totals; follow (5); its public changes.
+    "/conferences/c/": 10,
     # The donor's largest pledges (a table: no to-many relation loaded); its totals per measure;
-    # follow (6).
-    "/donors/eu/": 8,
+    # follow (5).
+    "/donors/eu/": 7,
     # The record (lookup) + 5 relation prefetches + 2 link prefetches of the viewset's queryset;
-    # follow (6).
-    "/api/v1/funding/pledge-p/follow-through/": 14,
-    # The conference + its regions prefetch; follow (6).
-    "/api/v1/conferences/c/follow-through/": 8,
+    # follow (5).
+    "/api/v1/funding/pledge-p/follow-through/": 13,
+    # The conference + its regions prefetch; follow (5).
+    "/api/v1/conferences/c/follow-through/": 7,
 }
 
 
@@ -109,6 +113,8 @@ def small_dataset():
     region = RegionFactory(slug="r", name="Border region")
     RegionFactory(slug="r-sub", parent=region)
     country = CountryFactory(region=region, iso_code="TR")
+    # A figure of people hosted, with origins: the digests read the origins with the countries.
+    PopulationFigureFactory(country=country).origins.add(CountryFactory())
     theme = ThemeFactory()
     instrument = InstrumentFactory()
     parent = FundingRecordFactory(

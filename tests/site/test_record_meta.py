@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from agreements.models import Document
 from migrationsupport import services
-from migrationsupport.history import last_published_change
+from migrationsupport.history import last_published_change, with_last_published_change
+from migrationsupport.models import Status
 from tests.factories import (
     AgreementFactory,
     CountryFactory,
@@ -97,3 +98,21 @@ def test_a_record_without_history_shows_its_updated_at():
     Document.objects.filter(pk=document.pk).update(updated_at=JAN_2)
     document.refresh_from_db()
     assert last_published_change(document) == JAN_2
+
+
+def test_a_record_page_reads_the_same_date_in_its_own_query():
+    # The detail pages annotate the date (with_last_published_change); every other caller of
+    # last_published_change runs the same SQL on its own: both give the same answer.
+    dated = DocumentFactory()
+    _date_history(dated, JAN_2)
+    without_history = DocumentFactory()
+    Document.history.filter(id=without_history.pk).delete()
+    Document.objects.filter(pk=without_history.pk).update(updated_at=JAN_2)
+    never_published = DocumentFactory(status=Status.DRAFT)
+
+    annotated = {d.pk: d.last_published_change_at for d in with_last_published_change(Document.objects.all())}
+
+    assert annotated == {dated.pk: JAN_2, without_history.pk: JAN_2, never_published.pk: None}
+    for document in (dated, without_history, never_published):
+        document.refresh_from_db()
+        assert last_published_change(document) == annotated[document.pk]
