@@ -130,7 +130,7 @@ def _number_cell(value) -> object:
     """``NumberWidget.render`` (decimals, integers, floats), then ``safe_cell``."""
     if value is None or not isinstance(value, numbers.Number):
         return ""
-    return safe_cell(number_format(value))
+    return safe_cell(number_format(value))  # type: ignore[arg-type]  # as NumberWidget.render
 
 
 def _date_cell(widget: widgets.DateWidget) -> Callable[[object], object]:
@@ -170,6 +170,7 @@ def _value_cell(resource, field, model) -> Callable[[object], object] | None:
     if render is widgets.NumberWidget.render:
         return _number_cell
     if render is widgets.DateWidget.render:
+        assert isinstance(widget, widgets.DateWidget)  # its render: a subclass of it
         return _date_cell(widget)
     return None
 
@@ -181,10 +182,10 @@ def _plain_rows(resource, queryset, export_fields, many, to_one) -> Iterator[lis
     what ``export_field`` writes (``tests/admin/test_streamed_export.py``)."""
     columns: list[str] = []
     converters: list[Callable[[object], object]] = []
-    lists: list[tuple[int, object]] = []  # (position, field) of the to-many columns
+    lists: list[tuple[int, fields.Field, str]] = []  # (position, field, relation): to-many columns
     for position, field in enumerate(export_fields):
         if field.attribute in many:
-            lists.append((position, field))
+            lists.append((position, field, field.attribute))
         elif field.attribute in to_one:
             columns.append(to_one[field.attribute])
             converters.append(_related_cell)
@@ -198,8 +199,8 @@ def _plain_rows(resource, queryset, export_fields, many, to_one) -> Iterator[lis
         for chunk, values in records_in_chunks(queryset.values_list("pk", *columns), many):
             for record in chunk:
                 cells = [convert(value) for convert, value in zip(converters, record[1:], strict=True)]
-                for position, field in lists:  # in increasing position: each lands in its column
-                    cells.insert(position, _joined(field, values[field.attribute].get(record[0], ())))
+                for position, field, relation in lists:  # in increasing position: each in its column
+                    cells.insert(position, _joined(field, values[relation].get(record[0], ())))
                 yield cells
 
     return rows()
