@@ -156,6 +156,18 @@ def absolute_address(request, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
+def absolute_template(request, template: str | None) -> str | None:
+    """``absolute_address`` of an ``address_template``, to fill in with ``filled``: the same
+    addresses, the scheme and host put before the template once rather than before each
+    address. None when ``absolute_address`` would do more than put them before it."""
+    if template is None or not _PLAIN_PATH.fullmatch(template):
+        return None
+    host = request._current_scheme_host
+    if not host or (host + template).count(PLACEHOLDER) != 1:
+        return None
+    return host + template
+
+
 def csv_download(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:
     """A CSV attachment written while it is sent: fed by ``queryset.iterator(chunk_size=...)``,
     a worker's memory stays the same whatever the number of records."""

@@ -40,7 +40,7 @@ from ..serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
-from ..spreadsheets import absolute_address, address_template, filled
+from ..spreadsheets import absolute_address, absolute_template, address_template, filled
 from ..values import DatePrecision, partial_date_text
 from .csv import csv_aliases
 
@@ -69,6 +69,10 @@ class Addresses:
 
     def absolute(self, path: str) -> str:
         return path if self.request is None else absolute_address(self.request, path)
+
+    def absolute_template(self, template: str | None) -> str | None:
+        """The absolute addresses' template (``filled`` gives ``absolute(filled(template, ...))``)."""
+        return template if self.request is None else absolute_template(self.request, template)
 
     template = staticmethod(address_template)
 
@@ -170,12 +174,14 @@ class CSVRowPlan:
 
     def _api_url(self, f: ApiUrlField, addresses: Addresses) -> Reader:
         lookup, view_name = f.lookup_field, f.view_name
+        assert view_name is not None  # DRF requires it of an identity field
+        template = addresses.absolute_template(f.template(view_name))
 
         def read(row, _many):
             value = getattr(row, lookup)
             if value in (None, ""):
                 return (None,)
-            return (addresses.absolute(f.path(view_name, value)),)
+            return (filled(template, str(value)) or addresses.absolute(f.path(view_name, value)),)
 
         return read
 
@@ -187,9 +193,13 @@ class CSVRowPlan:
         if template is None:
             self.joined = True  # get_absolute_url may follow a relation (an event's agreement)
 
+        absolute = addresses.absolute_template(template)
+
         def read(row, _many):
-            path = filled(template, getattr(row, "slug", "")) or row.get_absolute_url()
-            return (addresses.absolute(path),)
+            slug = getattr(row, "slug", "")
+            if (address := filled(absolute, slug)) is not None:
+                return (address,)
+            return (addresses.absolute(filled(template, slug) or row.get_absolute_url()),)
 
         return read
 
