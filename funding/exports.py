@@ -11,15 +11,13 @@ cell for a to-one relation, as if it were not set yet).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
-from functools import lru_cache
 
 from django.db.models import Case, F, QuerySet, Value, When
 
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import published_q
 from migrationsupport.spreadsheets import address_template, filled, join_list
-from migrationsupport.values import Amount, PartialDate, format_period
+from migrationsupport.values import Amount, PartialDateText, partial_date_text, period_text
 
 from .models import FundingRecord
 
@@ -119,18 +117,8 @@ _FIELDS = (
 )
 
 
-@lru_cache(maxsize=4096)
-def _period(start: date | None, start_precision: str, end: date | None, end_precision: str) -> tuple:
-    """(start, its precision, end, its precision, the period in words): the same few periods
-    recur on thousands of records, so each is written once."""
-    first, last = PartialDate.of(start, start_precision), PartialDate.of(end, end_precision)
-    return (
-        first.isoformat() if first else "",
-        first.precision if first else "",
-        last.isoformat() if last else "",
-        last.precision if last else "",
-        format_period(first, last),
-    )
+#: The texts of a missing partial date: empty cells.
+_NO_DATE = PartialDateText("", "", "")
 
 
 def funding_csv_rows(
@@ -193,9 +181,9 @@ def funding_csv_rows(
                 amount_cell, qualifier_cell = amount, qualifier
                 display = Amount(amount, qualifier, wording)
                 amount_text, words = str(display), display.words
-            start_iso, start_precision_cell, end_iso, end_precision_cell, period = _period(
-                start, start_precision, end, end_precision
-            )
+            start_text = _NO_DATE if start is None else partial_date_text(start, start_precision)
+            end_text = _NO_DATE if end is None else partial_date_text(end, end_precision)
+            period = period_text(start, start_precision, end, end_precision)
             url = absolute_url(filled(page, slug) or FundingRecord(slug=slug).get_absolute_url())
             yield [
                 slug,
@@ -207,10 +195,10 @@ def funding_csv_rows(
                 measure,
                 "EUR",
                 amount_text,
-                start_iso,
-                start_precision_cell,
-                end_iso,
-                end_precision_cell,
+                start_text.iso,
+                start_text.precision,
+                end_text.iso,
+                end_text.precision,
                 period,
                 donor,
                 implementer,

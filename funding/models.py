@@ -35,7 +35,7 @@ from migrationsupport.models import (
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
-from migrationsupport.values import DatePrecision, PartialDate, Qualifier, format_period
+from migrationsupport.values import DatePrecision, PartialDate, Qualifier, period_text
 
 if TYPE_CHECKING:
     from migrationsupport.models import Message
@@ -360,7 +360,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
 
     @property
     def period_display(self) -> str:
-        return format_period(self.partial_date("period_start"), self.partial_date("period_end"))
+        return period_text(
+            self.period_start, self.period_start_precision, self.period_end, self.period_end_precision
+        )
 
     @property
     def dac_purpose_name(self) -> str | None:

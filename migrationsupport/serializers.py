@@ -59,14 +59,19 @@ class ApiUrlField(serializers.HyperlinkedIdentityField):
         url = self.path(view_name, getattr(obj, self.lookup_field))
         return absolute_address(request, url) if request is not None and url else url
 
-    def path(self, view_name: str, value) -> str:
-        """``reverse(view_name)`` for the record whose ``lookup_field`` is ``value``."""
+    def template(self, view_name: str) -> str | None:
+        """The address of ``view_name`` with a placeholder for the identifier (``address_template``),
+        reversed once per field and view."""
         templates = self.__dict__.setdefault("_templates", {})
         if view_name not in templates:
             templates[view_name] = address_template(
                 lambda placeholder: reverse(view_name, kwargs={self.lookup_url_kwarg: placeholder})
             )
-        return filled(templates[view_name], "" if value is None else str(value)) or reverse(
+        return templates[view_name]
+
+    def path(self, view_name: str, value) -> str:
+        """``reverse(view_name)`` for the record whose ``lookup_field`` is ``value``."""
+        return filled(self.template(view_name), "" if value is None else str(value)) or reverse(
             view_name, kwargs={self.lookup_url_kwarg: value}
         )
 

@@ -71,8 +71,22 @@ def cell(value) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return safe_cell(join_list(cell(item) for item in value))
+        return list_cell(value)
     return safe_cell(value if isinstance(value, int | float) else str(value))
+
+
+#: An item of a joined list that starts as a formula would (``FORMULA_STARTS``).
+_FORMULA_ITEM = re.compile(f"(?:^|{re.escape(LIST_SEPARATOR)})[{re.escape(''.join(FORMULA_STARTS))}]")
+
+
+def list_cell(items: list | tuple) -> object:
+    """``cell`` of a list: its items' cells joined. A list of texts none of which starts as a
+    formula (slugs, ISO codes: nearly every list) is joined at once, without a ``cell`` per item."""
+    if all(item.__class__ is str for item in items):
+        joined = LIST_SEPARATOR.join(items)
+        if not _FORMULA_ITEM.search(joined):
+            return joined
+    return safe_cell(join_list(cell(item) for item in items))
 
 
 class _Line:
@@ -140,6 +154,18 @@ def absolute_address(request, path: str) -> str:
     if host and _PLAIN_PATH.fullmatch(path):
         return host + path
     return request.build_absolute_uri(path)
+
+
+def absolute_template(request, template: str | None) -> str | None:
+    """``absolute_address`` of an ``address_template``, to fill in with ``filled``: the same
+    addresses, the scheme and host put before the template once rather than before each
+    address. None when ``absolute_address`` would do more than put them before it."""
+    if template is None or not _PLAIN_PATH.fullmatch(template):
+        return None
+    host = request._current_scheme_host
+    if not host or (host + template).count(PLACEHOLDER) != 1:
+        return None
+    return host + template
 
 
 def csv_download(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:

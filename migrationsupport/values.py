@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +77,22 @@ class PartialDate:
         return cls(date, precision) if date is not None else None
 
 
+class PartialDateText(NamedTuple):
+    """A partial date as the pages, the API and every file write it."""
+
+    iso: str  # "2016-03"
+    precision: str  # "month"
+    display: str  # "March 2016"
+
+
+@lru_cache(maxsize=4096)  # the same few dates recur on thousands of records
+def partial_date_text(date: datetime.date, precision: str) -> PartialDateText:
+    """The texts of ``PartialDate(date, precision)``, written once per (date, precision): a
+    table of 100 000 records holds a few hundred."""
+    partial = PartialDate(date, precision)
+    return PartialDateText(partial.isoformat(), partial.precision, str(partial))
+
+
 def _plain(value: Decimal) -> str:
     """A non-negative number with its integral digits grouped by non-breaking spaces, no
     trailing zeros: 300 000, 2.12, 40 286."""
@@ -135,7 +152,6 @@ class Quantity:
         return f"{words} {number}" if words else number
 
 
-@lru_cache(maxsize=4096)  # the same few periods recur on thousands of records
 def format_period(start: PartialDate | None, end: PartialDate | None) -> str:
     """A period as the seed writes it: "since 2021", "in 2024", "for 2024 and 2025"."""
     if start is None and end is None:
@@ -149,3 +165,12 @@ def format_period(start: PartialDate | None, end: PartialDate | None) -> str:
     if start.precision == end.precision == DatePrecision.YEAR and end.date.year == start.date.year + 1:
         return f"for {start} and {end}"
     return f"{start}\u2013{end}"
+
+
+@lru_cache(maxsize=4096)  # the same few periods recur on thousands of records
+def period_text(
+    start: datetime.date | None, start_precision: str, end: datetime.date | None, end_precision: str
+) -> str:
+    """``format_period`` of the period stored in a record's four columns (``period_display``),
+    written once per period."""
+    return format_period(PartialDate.of(start, start_precision), PartialDate.of(end, end_precision))

@@ -7,14 +7,19 @@ memory (openpyxl), which is why it holds at most ``XLSX_MAX_ROWS`` records.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import numbers
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import F, QuerySet
 from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.utils.encoding import force_str
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
-from import_export import widgets
+from import_export import fields, widgets
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.signals import post_export
@@ -105,12 +110,100 @@ def _paths(joined: dict, prefix: str = "") -> list[str]:
     return paths
 
 
-def _column_reader(column: str) -> Callable[[object], object]:
-    def read(record):
-        value = getattr(record, column)
-        return "" if value is None else safe_cell(value)
+def _related_cell(value) -> object:
+    """What ``ForeignKeyWidget.render`` writes for the related record's value, spreadsheet-safe."""
+    return "" if value is None else safe_cell(value)
 
-    return read
+
+def _column_reader(column: str) -> Callable[[object], object]:
+    return lambda record: _related_cell(getattr(record, column))
+
+
+def _text_cell(value) -> object:
+    """``Widget.render`` and ``CharWidget.render``, then ``safe_cell``."""
+    if value is None:
+        return ""
+    return safe_cell(value if value.__class__ is str else force_str(value))
+
+
+def _number_cell(value) -> object:
+    """``NumberWidget.render`` (decimals, integers, floats), then ``safe_cell``."""
+    if value is None or not isinstance(value, numbers.Number):
+        return ""
+    return safe_cell(number_format(value))  # type: ignore[arg-type]  # as NumberWidget.render
+
+
+def _date_cell(widget: widgets.DateWidget) -> Callable[[object], object]:
+    """``DateWidget.render``, then ``safe_cell``: each date written once per download."""
+    written: dict[object, object] = {}
+
+    def convert(value):
+        if not value or not isinstance(value, datetime.date):
+            return ""
+        if value not in written:
+            written[value] = safe_cell(widget.render(value))
+        return written[value]
+
+    return convert
+
+
+def _value_cell(resource, field, model) -> Callable[[object], object] | None:
+    """What ``resource.export_field(field, record)`` writes, as a function of the value of the
+    record's column ``field.attribute`` alone: for a plain field of the model whose widget's
+    ``render`` reads nothing but the value (text, numbers, dates). None for anything else
+    (a ``dehydrate_`` method, another widget or field class, a relation)."""
+    if type(resource).export_field is not PublishableResource.export_field or type(field) is not fields.Field:
+        return None
+    dehydrate = field.get_dehydrate_method(resource.get_field_name(field))
+    if callable(dehydrate) or hasattr(resource, dehydrate):
+        return None
+    try:
+        column = model._meta.get_field(field.attribute or "")
+    except FieldDoesNotExist:
+        return None
+    widget = field.widget
+    if not column.concrete or column.is_relation or widget.coerce_to_string is not True:
+        return None
+    render = type(widget).render
+    if render is widgets.Widget.render or render is widgets.CharWidget.render:
+        return _text_cell
+    if render is widgets.NumberWidget.render:
+        return _number_cell
+    if render is widgets.DateWidget.render:
+        assert isinstance(widget, widgets.DateWidget)  # its render: a subclass of it
+        return _date_cell(widget)
+    return None
+
+
+def _plain_rows(resource, queryset, export_fields, many, to_one) -> Iterator[list] | None:
+    """The rows from plain values (``values_list()``, no model instance, no ``export_field``
+    per cell) when every column is a plain value (``_value_cell``), a related record's
+    annotated identifier (``to_one``) or a to-many list (``many``); else None. Each cell is
+    what ``export_field`` writes (``tests/admin/test_streamed_export.py``)."""
+    columns: list[str] = []
+    converters: list[Callable[[object], object]] = []
+    lists: list[tuple[int, fields.Field, str]] = []  # (position, field, relation): to-many columns
+    for position, field in enumerate(export_fields):
+        if field.attribute in many:
+            lists.append((position, field, field.attribute))
+        elif field.attribute in to_one:
+            columns.append(to_one[field.attribute])
+            converters.append(_related_cell)
+        elif (convert := _value_cell(resource, field, queryset.model)) is not None:
+            columns.append(field.attribute)
+            converters.append(convert)
+        else:
+            return None
+
+    def rows() -> Iterator[list]:
+        for chunk, values in records_in_chunks(queryset.values_list("pk", *columns), many):
+            for record in chunk:
+                cells = [convert(value) for convert, value in zip(converters, record[1:], strict=True)]
+                for position, field, relation in lists:  # in increasing position: each in its column
+                    cells.insert(position, _joined(field, values[relation].get(record[0], ())))
+                yield cells
+
+    return rows()
 
 
 class PublishableImportExportMixin(ImportExportMixin):
@@ -190,6 +283,12 @@ class PublishableImportExportMixin(ImportExportMixin):
         kept = [name for name in queryset._prefetch_related_lookups if name not in many]
         queryset = queryset.prefetch_related(None).prefetch_related(*kept)
         queryset, to_one = _to_one_columns(resource, queryset, export_fields)
+        header = resource.get_export_headers(selected_fields=fields)
+        if not kept:
+            plain = _plain_rows(resource, queryset, export_fields, many, to_one)
+            if plain is not None:
+                yield from written_lines(chain([header], plain))
+                return
         readers = [
             _column_reader(to_one[field.attribute])
             if field.attribute in to_one
@@ -198,7 +297,7 @@ class PublishableImportExportMixin(ImportExportMixin):
         ]
 
         def rows() -> Iterator[list]:
-            yield resource.get_export_headers(selected_fields=fields)
+            yield header
             for chunk, values in records_in_chunks(queryset, many):
                 for record in chunk:
                     yield [

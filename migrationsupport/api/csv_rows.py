@@ -20,10 +20,8 @@ compares both for every endpoint.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from django.db import models
@@ -42,8 +40,8 @@ from ..serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
-from ..spreadsheets import absolute_address, address_template, filled
-from ..values import DatePrecision, PartialDate
+from ..spreadsheets import absolute_address, absolute_template, address_template, filled
+from ..values import DatePrecision, partial_date_text
 from .csv import csv_aliases
 
 Reader = Callable[[Any, dict[str, dict[int, list]]], Iterable[object]]
@@ -53,7 +51,9 @@ class _Unsupported(Exception):
     pass
 
 
-def _related_values(row: Any, prefix: str, names: Iterable[str], show_drafts: bool) -> list[object] | None:
+def related_values(row: Any, prefix: str, names: Iterable[str], show_drafts: bool) -> list[object] | None:
+    """A related record's fields as annotated on the list query (``CSVRowPlan._to_one``), or
+    None when there is none or the answer may not show it."""
     if getattr(row, f"{prefix}status") is None:  # no related record
         return None
     if not show_drafts and getattr(row, f"{prefix}status") != Status.PUBLISHED:
@@ -61,7 +61,7 @@ def _related_values(row: Any, prefix: str, names: Iterable[str], show_drafts: bo
     return [getattr(row, f"{prefix}{name}") for name in names]
 
 
-class _Addresses:
+class Addresses:
     """Absolute addresses for the request (or the paths as they are, without one)."""
 
     def __init__(self, request) -> None:
@@ -69,6 +69,10 @@ class _Addresses:
 
     def absolute(self, path: str) -> str:
         return path if self.request is None else absolute_address(self.request, path)
+
+    def absolute_template(self, template: str | None) -> str | None:
+        """The absolute addresses' template (``filled`` gives ``absolute(filled(template, ...))``)."""
+        return template if self.request is None else absolute_template(self.request, template)
 
     template = staticmethod(address_template)
 
@@ -97,7 +101,7 @@ class CSVRowPlan:
         if meta is None:
             return None
         plan = cls(model=meta.model, show_drafts=show_drafts)
-        addresses = _Addresses(serializer.context.get("request"))
+        addresses = Addresses(serializer.context.get("request"))
         try:
             for name, serializer_field in cls.columns(serializer):
                 plan.names.append(name)
@@ -118,7 +122,7 @@ class CSVRowPlan:
 
     # Readers ------------------------------------------------------------------------------
 
-    def _reader(self, name: str, f: serializers.Field, addresses: _Addresses) -> Reader:
+    def _reader(self, name: str, f: serializers.Field, addresses: Addresses) -> Reader:
         if isinstance(f, serializers.BaseSerializer | serializers.HyperlinkedRelatedField) and not isinstance(
             f, ApiUrlField
         ):
@@ -168,18 +172,20 @@ class CSVRowPlan:
 
         return read
 
-    def _api_url(self, f: ApiUrlField, addresses: _Addresses) -> Reader:
+    def _api_url(self, f: ApiUrlField, addresses: Addresses) -> Reader:
         lookup, view_name = f.lookup_field, f.view_name
+        assert view_name is not None  # DRF requires it of an identity field
+        template = addresses.absolute_template(f.template(view_name))
 
         def read(row, _many):
             value = getattr(row, lookup)
             if value in (None, ""):
                 return (None,)
-            return (addresses.absolute(f.path(view_name, value)),)
+            return (filled(template, str(value)) or addresses.absolute(f.path(view_name, value)),)
 
         return read
 
-    def _page_url(self, addresses: _Addresses) -> Reader:
+    def _page_url(self, addresses: Addresses) -> Reader:
         model: Any = self.model
         template = None
         if any(f.name == "slug" for f in model._meta.concrete_fields):
@@ -187,9 +193,13 @@ class CSVRowPlan:
         if template is None:
             self.joined = True  # get_absolute_url may follow a relation (an event's agreement)
 
+        absolute = addresses.absolute_template(template)
+
         def read(row, _many):
-            path = filled(template, getattr(row, "slug", "")) or row.get_absolute_url()
-            return (addresses.absolute(path),)
+            slug = getattr(row, "slug", "")
+            if (address := filled(absolute, slug)) is not None:
+                return (address,)
+            return (addresses.absolute(filled(template, slug) or row.get_absolute_url()),)
 
         return read
 
@@ -206,7 +216,7 @@ class CSVRowPlan:
         empty = (None,) * (1 if single else len(attrs))
 
         def read(row, _many):
-            values = _related_values(row, prefix, attrs, show_drafts)
+            values = related_values(row, prefix, attrs, show_drafts)
             return empty if values is None else values
 
         return read
@@ -241,24 +251,20 @@ class CSVRowPlan:
                 yield [value for read in readers for value in read(record, many)]
 
 
-@lru_cache(maxsize=4096)
-def _partial_date_text(value: datetime.date, precision: str, part: str) -> str:
-    partial = PartialDate(value, precision)
-    if part == "iso":
-        return partial.isoformat()
-    return partial.precision if part == "precision" else str(partial)
+_PARTS = {"iso": 0, "precision": 1, "display": 2}  # the fields of a PartialDateText
 
 
 def _partial_date_reader(column: str, part: str) -> Reader:
     """``PartialDateField`` (``part`` "iso") and ``PartialDatePartField``: the same text, each
-    date and precision written once per download rather than once per record."""
+    date and precision written once per download (``partial_date_text``), not once per record."""
     precision_column = f"{column}_precision"
+    index = _PARTS[part]
 
     def read(row, _many):
         value = getattr(row, column)
         if value is None:
             return (None,)
-        return (_partial_date_text(value, getattr(row, precision_column) or DatePrecision.DAY, part),)
+        return (partial_date_text(value, getattr(row, precision_column) or DatePrecision.DAY)[index],)
 
     return read
 

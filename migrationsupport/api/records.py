@@ -22,7 +22,7 @@ from django.db import models
 from rest_framework import serializers
 
 from ..serializers import ApiConventionsMixin, SourceField
-from .csv_rows import CSVRowPlan, Reader, _Addresses, _related_values
+from .csv_rows import Addresses, CSVRowPlan, Reader, related_values
 
 
 class RecordPlan(CSVRowPlan):
@@ -43,7 +43,7 @@ class RecordPlan(CSVRowPlan):
             if not serializer_field.write_only:
                 yield name, serializer_field
 
-    def _reader(self, name: str, f: serializers.Field, addresses: _Addresses) -> Reader:
+    def _reader(self, name: str, f: serializers.Field, addresses: Addresses) -> Reader:
         if isinstance(f, SourceField):
             return self._source(f, name)
         return super()._reader(name, f, addresses)
@@ -56,7 +56,7 @@ class RecordPlan(CSVRowPlan):
         represent = f.represent
 
         def read(row, _many):
-            values = _related_values(row, prefix, attrs, show_drafts)
+            values = related_values(row, prefix, attrs, show_drafts)
             return (None if values is None else represent(*values),)
 
         return read

@@ -42,3 +42,28 @@ def test_without_server_side_cursors_the_chunks_are_the_same_and_read_by_id(valu
     # The ids in one query, then one query per chunk; no cursor.
     assert len(queries) == 4
     assert not any("CURSOR" in query["sql"] for query in queries)
+
+
+def test_related_values_are_each_owners_published_values_in_order_from_one_compiled_query():
+    """``RelatedValues.of``: what ``prefetch_related`` would list (published related records, in
+    the related model's order), from SQL compiled once and run once per chunk."""
+    from regions.models import Region
+    from tests.factories import RegionFactory
+
+    zeta, alpha = RegionFactory(slug="zeta", name="Zeta"), RegionFactory(slug="alpha", name="Alpha")
+    hidden = RegionFactory(slug="hidden", name="Hidden", status="draft")
+    both = FundingRecordFactory(regions=[zeta, hidden, alpha])
+    one = FundingRecordFactory(regions=[hidden, zeta])
+    none = FundingRecordFactory()
+    related = chunks.RelatedValues(FundingRecord, "regions", "slug", drafts=False)
+
+    def expected(record) -> list[str]:
+        regions = record.regions.published().order_by(*(Region._meta.ordering or ()), "pk")
+        return [region.slug for region in regions]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert related.of([both.pk, one.pk, none.pk]) == {both.pk: expected(both), one.pk: expected(one)}
+        assert related.of([one.pk]) == {one.pk: ["zeta"]}
+    assert sorted(expected(both)) == ["alpha", "zeta"]  # the draft left out
+    assert len([q for q in queries.captured_queries if "unnest" in q["sql"]]) == 2
+    assert related._compiled  # compiled once, reused by the second chunk

@@ -5,7 +5,14 @@ import pytest
 from django.template import Context, Template
 
 from migrationsupport.richtext import sanitise
-from migrationsupport.values import Amount, PartialDate, Quantity, format_period
+from migrationsupport.values import (
+    Amount,
+    PartialDate,
+    Quantity,
+    format_period,
+    partial_date_text,
+    period_text,
+)
 
 NBSP = "\u00a0"
 
@@ -59,6 +66,25 @@ def test_period_renders_as_the_seed_writes_it(start, end, expected):
         return PartialDate(datetime.date(spec[0], 1, 1), spec[1]) if spec else None
 
     assert format_period(pd(start), pd(end)) == expected
+    first, last = (datetime.date(spec[0], 1, 1) if spec else None for spec in (start, end))
+    precisions = (spec[1] if spec else "" for spec in (start, end))
+    start_precision, end_precision = precisions
+    assert period_text(first, start_precision, last, end_precision) == expected
+
+
+@pytest.mark.parametrize(
+    ("date", "precision", "expected"),
+    [
+        (datetime.date(2016, 3, 1), "month", ("2016-03", "month", "March 2016")),
+        (datetime.date(2021, 1, 1), "year", ("2021", "year", "2021")),
+        (datetime.date(2023, 10, 18), "day", ("2023-10-18", "day", "18 October 2023")),
+    ],
+)
+def test_partial_date_text_is_the_partial_dates(date, precision, expected):
+    """The one cached text of a partial date (the API, its CSV and the explorer's CSV)."""
+    partial = PartialDate(date, precision)
+    assert partial_date_text(date, precision) == (partial.isoformat(), partial.precision, str(partial))
+    assert partial_date_text(date, precision) == expected
 
 
 def test_template_filters_render_amounts_and_partial_dates():
