@@ -64,11 +64,12 @@ pgbouncer-deps:
 replica:
 	$(SUDO) tests/support/replica.sh
 
-# TEST_WORKERS=2 runs the suite in two pytest-xdist processes, each on its own test database
-# (test_<name>_gw0, ...), a whole test file per process. Not the default yet: a file with
-# transactional tests flushes its process's database mid-run, and a later file there then misses
-# the roles the migrations create (docs/performance.md, "test suite time").
-TEST_WORKERS ?= 0
+# The suite runs in TEST_WORKERS pytest-xdist processes (TEST_WORKERS=0: one, without xdist), each
+# on its own test database (test_<name>_gw0, ...) and a whole test file at a time (--dist loadfile:
+# a file's Redis database, replica pause or module-scoped records stay in one process). A file's
+# transactional tests flush its process's database; post_migrate then grants the officers' roles
+# again (migrationsupport.roles), so later files there still find them.
+TEST_WORKERS ?= 2
 
 test: install browser-deps pgbouncer-deps
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DEBUG=0 SECRET_KEY=test-only \

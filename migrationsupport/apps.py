@@ -37,20 +37,44 @@ class MigrationSupportConfig(AppConfig):
         )
         pre_delete.connect(changes.touch_on_delete, dispatch_uid="public-changes-delete", weak=False)
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="public-changes-sync", weak=False)
+        post_migrate.connect(ensure_roles, sender=self, dispatch_uid="officer-roles", weak=False)
+
+
+def _migrations_remain(using: str) -> bool:
+    """Whether ``using`` has migrations left to apply (its tables may not match the models yet)."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[using])
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def sync_after_migrate(sender, using="default", plan=None, **kwargs) -> None:
     """After a complete ``migrate``, records published before the change log existed (or made
     by ``bulk_create``) get their baseline rows (``changes.sync_public_changes``). Skipped while
     migrations remain unapplied (the models would not match the tables yet) and after ``flush``."""
-    from django.db import connections
-    from django.db.migrations.executor import MigrationExecutor
-
     from . import changes
 
     if plan is None:  # ``flush`` empties the tables: nothing to sync
         return
-    executor = MigrationExecutor(connections[using])
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+    if _migrations_remain(using):
         return
     changes.sync_public_changes()
+
+
+def ensure_roles(sender, using="default", plan=None, **kwargs) -> None:
+    """The officers' roles (``migrationsupport.roles``) on every record type, after a complete
+    ``migrate`` and after ``flush`` (which empties the roles' tables with all the others, and
+    which every transactional test runs at its end). Skipped while migrations remain unapplied,
+    as after migrating back before the roles' migration."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.db import router
+
+    from . import roles, services
+
+    if not router.allow_migrate_model(using, Group):
+        return
+    if plan is not None and _migrations_remain(using):  # ``flush`` (no plan) keeps the schema
+        return
+    roles.grant(apps, services.publishable_models(), using=using)

@@ -7,27 +7,11 @@ from django.db import migrations, models
 
 
 def grant_roles(apps, schema_editor):
-    """The officers' roles (migrationsupport 0003) for the new record type: Editors view, add and
-    change links; Publishers also delete and publish them."""
-    from django.contrib.auth.management import create_permissions
+    """The officers' roles (``migrationsupport.roles``) for the new record type: Editors view, add
+    and change links; Publishers also delete and publish them."""
+    from migrationsupport import roles
 
-    alias = schema_editor.connection.alias
-    app_config = apps.get_app_config("funding")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0, using=alias)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    content_type = ContentType.objects.db_manager(alias).get_for_model(apps.get_model("funding", "Fulfilment"))
-    editor = ("view", "add", "change")
-    for role, actions in (("Editor", editor), ("Publisher", (*editor, "delete", "publish"))):
-        group = Group.objects.using(alias).filter(name=role).first()
-        if group is not None:
-            codenames = [f"{action}_fulfilment" for action in actions]
-            group.permissions.add(
-                *Permission.objects.using(alias).filter(content_type=content_type, codename__in=codenames)
-            )
+    roles.grant(apps, [apps.get_model("funding", "Fulfilment")], using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):

@@ -1,20 +1,16 @@
-"""The officers' roles, so they exist on every fresh database.
-
-Editor: view, add and change every domain record. What an Editor may do with a record depends on
-its status too (a published record is read-only for them, new records are drafts): the admin and
-``migrationsupport.services`` enforce that per record.
-Publisher: everything an Editor can, plus delete and the per-model ``publish_<model>`` permission.
+"""The officers' roles (``migrationsupport.roles``: who may do what), so they exist on every fresh
+database.
 
 On a fresh database ``post_migrate`` (which creates permissions) has not run yet when this
-migration runs, so it creates the content types and permissions it needs itself.
+migration runs, so ``roles.grant`` creates the content types and permissions it needs itself.
+``post_migrate`` grants the roles again after every complete ``migrate`` and after ``flush``.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
+from migrationsupport import roles
+
 DOMAIN_APPS = ("migrationsupport", "regions", "funding", "agreements")
-EDITOR_ACTIONS = ("view", "add", "change")
-PUBLISHER_ACTIONS = (*EDITOR_ACTIONS, "delete", "publish")
 
 
 def _domain_models(apps):
@@ -27,29 +23,11 @@ def _domain_models(apps):
 
 
 def create_roles(apps, schema_editor):
-    alias = schema_editor.connection.alias
-    for label in DOMAIN_APPS:
-        app_config = apps.get_app_config(label)
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0, using=alias)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for role, actions in (("Editor", EDITOR_ACTIONS), ("Publisher", PUBLISHER_ACTIONS)):
-        group, _ = Group.objects.using(alias).get_or_create(name=role)
-        for model in _domain_models(apps):
-            content_type = ContentType.objects.db_manager(alias).get_for_model(model)
-            codenames = [f"{action}_{model._meta.model_name}" for action in actions]
-            group.permissions.add(
-                *Permission.objects.using(alias).filter(content_type=content_type, codename__in=codenames)
-            )
+    roles.grant(apps, _domain_models(apps), using=schema_editor.connection.alias)
 
 
 def remove_roles(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Group.objects.using(schema_editor.connection.alias).filter(name__in=("Editor", "Publisher")).delete()
+    roles.remove(apps, using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):

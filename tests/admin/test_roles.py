@@ -1,12 +1,16 @@
-"""The Editor and Publisher roles exist after migrate; create_officer makes officers with a role."""
+"""The Editor and Publisher roles exist after migrate and after flush; create_officer makes
+officers with a role."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from migrationsupport import services
+from migrationsupport import roles, services
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +19,7 @@ def _codenames(role: str) -> set[str]:
     return set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
 
 
-def test_roles_exist_after_migrate_with_their_permissions():
+def _assert_the_roles() -> None:
     editor, publisher = _codenames("Editor"), _codenames("Publisher")
     for model in services.publishable_models():
         name = model._meta.model_name
@@ -31,6 +35,33 @@ def test_roles_exist_after_migrate_with_their_permissions():
     # Nothing about accounts, roles or history tables.
     assert not {c for c in editor | publisher if c.endswith(("_user", "_group", "_permission"))}
     assert not {c for c in editor | publisher if "historical" in c}
+
+
+def test_roles_exist_after_migrate_with_their_permissions():
+    _assert_the_roles()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roles_exist_again_after_a_flush():
+    """``flush`` empties every table, the roles' included, and sends ``post_migrate``, which
+    grants them again: a transactional test ends with a flush, and a later test in the same
+    process (``make test`` runs two, pytest-xdist) still finds the roles, the same as migrate made."""
+    before = {role: _codenames(role) for role in roles.ROLES}
+    call_command("flush", interactive=False, verbosity=0)
+    _assert_the_roles()
+    assert {role: _codenames(role) for role in roles.ROLES} == before
+
+
+def test_granting_the_roles_again_writes_nothing():
+    groups, grants = Group.objects.count(), Group.permissions.through.objects.count()
+    permissions = Permission.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        roles.grant(apps, services.publishable_models(), using="default")
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    assert (Group.objects.count(), Group.permissions.through.objects.count()) == (groups, grants)
+    assert Permission.objects.count() == permissions
+    _assert_the_roles()
 
 
 def test_every_publish_permission_names_publish():

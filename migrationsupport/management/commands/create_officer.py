@@ -17,7 +17,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-ROLES = {"editor": "Editor", "publisher": "Publisher"}
+from migrationsupport import roles
+
+ROLES = {"editor": roles.EDITOR, "publisher": roles.PUBLISHER}
 PASSWORD_ENV = "OFFICER_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
 
