@@ -178,8 +178,11 @@ class Agreement(PublishableModel):
     @cached_property
     def published_parties(self) -> list[Country]:
         """The parties a list shows: ``for_public()``'s prefetch, unless a reader that loads
-        them otherwise (``site.digests``, one query for several lists of countries) set them."""
-        return list(self.parties.all())
+        them otherwise (``site.digests``, one query for several lists of countries) set them;
+        without either, the published parties read now."""
+        if "parties" in getattr(self, "_prefetched_objects_cache", {}):
+            return list(self.parties.all())
+        return list(self.parties.published())
 
     @property
     def latest_event_date(self) -> PartialDate | None:

@@ -323,6 +323,9 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
     if not enabled():
         return False
     with transaction.atomic(), connection.cursor() as cursor:
+        # Totals over every record, several times, after waiting for another rebuild's lock:
+        # longer than a page's statement timeout allows.
+        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         cursor.execute(
             f"SELECT {_STALE_SQL}, EXISTS (SELECT FROM {_STATE} WHERE name = 'filtered' AND value = %s)",  # noqa: S608
@@ -335,8 +338,6 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
             if missing:
                 _rebuild_filtered()
             return missing
-        # Totals over every record, several times: longer than a page's statement timeout allows.
-        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute(f"SELECT id FROM {_CHANGES}")  # noqa: S608
         seen = [row[0] for row in cursor.fetchall()]
         # Every set goes, the filtered ones too: they are stored again after this commits, from
@@ -371,16 +372,19 @@ def _rebuild_filtered() -> None:
     concurrent rebuild stored. A change committed before its reads is in them; one committed
     after leaves its change row, so they are not read until the next rebuild's first transaction,
     which drops them. Nothing is stored if that first transaction was another version's
-    (``DEFINITION``: a deploy under way)."""
+    (``DEFINITION``: a deploy under way), nor again if another rebuild has stored them since it
+    (a queued rebuild and cron's, one after the other) and nothing changed."""
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         cursor.execute(
-            f"SELECT EXISTS (SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s)",  # noqa: S608
-            [DEFINITION],
+            f"SELECT EXISTS (SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s), "  # noqa: S608
+            f"{_STALE_SQL} OR NOT EXISTS (SELECT FROM {_STATE} WHERE name = 'filtered' AND value = %s)",
+            [DEFINITION, DEFINITION, DEFINITION],
         )
-        if not cursor.fetchone()[0]:
+        same_definition, wanted = cursor.fetchone()
+        if not (same_definition and wanted):
             return
-        cursor.execute("SET LOCAL statement_timeout = 0")
         published = fingerprint(published_set())
         cursor.execute(f"DELETE FROM {_ROWS} WHERE totals_set <> %s", [published])  # noqa: S608
         cursor.execute(f"DELETE FROM {_SETS} WHERE key <> %s", [published])  # noqa: S608
@@ -406,4 +410,6 @@ def rebuild_after_commit(**_kwargs) -> None:
     until then readers compute the totals. Several saves in one transaction, or while a rebuild
     is waiting, make one rebuild."""
     if enabled():
-        tasks.run_after_commit(rebuild if tasks.queued() else rebuild_published)
+        # Queued: the whole rebuild, on a worker. In this request (no queue, or Redis down): the
+        # totals of every published record only, as long a wait as before the filtered sets.
+        tasks.run_after_commit(rebuild, inline=rebuild_published)

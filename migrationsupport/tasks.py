@@ -69,10 +69,13 @@ def run_queued(name: str) -> None:
     func()
 
 
-def enqueue(func: Callable[[], object]) -> None:
-    """Queue one run of ``func`` unless one is already waiting; run it here if Redis fails."""
+def enqueue(func: Callable[[], object], *, inline: Callable[[], object] | None = None) -> None:
+    """Queue one run of ``func`` unless one is already waiting. Without a queue, or if Redis
+    fails, run ``inline`` (``func`` by default) here instead: a lighter version of the work for a
+    request to wait for, when there is one."""
+    inline = inline or func
     if not queued():
-        func()
+        inline()
         return
     try:
         redis = _connection()
@@ -86,8 +89,8 @@ def enqueue(func: Callable[[], object]) -> None:
             description=_name(func),
         )
     except RedisError:
-        logger.warning("Task queue unreachable: running %s in this process", _name(func), exc_info=True)
-        func()
+        logger.warning("Task queue unreachable: running %s in this process", _name(inline), exc_info=True)
+        inline()
 
 
 def enqueue_each(
@@ -116,7 +119,8 @@ def enqueue_each(
         logger.exception("%s%r failed", _name(func), args)
 
 
-def run_after_commit(func: Callable[[], object]) -> None:
-    """Queue (or run) ``func`` once the current transaction commits; a failure is logged, never
-    turned into an error for the write that has already committed."""
-    transaction.on_commit(partial(enqueue, func), robust=True)
+def run_after_commit(func: Callable[[], object], *, inline: Callable[[], object] | None = None) -> None:
+    """Queue ``func`` (or run ``inline``, as ``enqueue`` does) once the current transaction
+    commits; a failure is logged, never turned into an error for the write that has already
+    committed."""
+    transaction.on_commit(partial(enqueue, func, inline=inline), robust=True)

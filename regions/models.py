@@ -346,8 +346,11 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
     @cached_property
     def published_origins(self) -> list[Country]:
         """The origins a page shows: ``for_public()``'s prefetch, unless a reader that loads
-        them otherwise (``site.digests``, one query for several lists of countries) set them."""
-        return list(self.origins.all())
+        them otherwise (``site.digests``, one query for several lists of countries) set them;
+        without either, the published origins read now."""
+        if "origins" in getattr(self, "_prefetched_objects_cache", {}):
+            return list(self.origins.all())
+        return list(self.origins.published())
 
     def clean(self):
         run_clean({**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)})

@@ -105,6 +105,22 @@ def test_an_unreachable_queue_runs_the_work_here(settings, django_capture_on_com
     assert calls == ["ran"]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("queue_url", [None, "redis://127.0.0.1:1/0"])
+def test_work_run_here_is_the_inline_version_when_one_is_given(
+    settings, django_capture_on_commit_callbacks, queue_url
+):
+    """Without the queue, or when it is unreachable, the request runs ``inline``, never the
+    queued ``func`` (the funding totals: the published ones only, not the whole rebuild)."""
+    settings.TASK_QUEUE = queue_url is not None
+    if queue_url:
+        settings.RQ_QUEUES = {"default": {"URL": queue_url, "DEFAULT_TIMEOUT": 60}}
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_after_commit(record_call, inline=lambda: calls.append("inline"))
+    assert calls == ["inline"]
+
+
 @pytest.mark.skipif(not rollup.enabled(), reason="stored totals are PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
 def test_a_save_returns_before_the_totals_are_rebuilt_and_the_worker_rebuilds_them(queue):
