@@ -281,7 +281,8 @@ def test_filtered_sets_stored_by_another_rebuild_are_not_built_again(
 ):
     """A queued rebuild's second transaction after cron's has stored the filtered sets: nothing
     changed, so it stores nothing (12–17 s of work at +100 000 records, under the lock)."""
-    with django_assert_max_num_queries(3):  # the timeout, the lock, the check
+    # The timeout, the lock, the check, and the savepoint and its release (the test's transaction).
+    with django_assert_max_num_queries(5):
         rollup._rebuild_filtered()
 
 
