@@ -210,6 +210,18 @@ def test_no_share_for_follow_up_shared_with_another_pledge():
     assert [t.lower for t in stage(together, "committed").totals] == [EUR("80")]
 
 
+def test_a_follow_up_shared_only_with_a_draft_pledge_is_not_shared():
+    """A draft is not public: a commitment that also fulfils a draft pledge is, on the public
+    pages, the follow-up of the published pledge alone, and its share is shown."""
+    one, draft = record("pledged", "100"), record("pledged", "100", status=Status.DRAFT)
+    commitment = record("committed", "80")
+    link(one, commitment)
+    link(draft, commitment)
+    result = follow(one)
+    assert not result.shared
+    assert stage(result, "committed").share is not None
+
+
 def test_drafts_are_not_followed():
     pledge = record("pledged", "100")
     link(pledge, record("committed", "40"), status=Status.DRAFT)
