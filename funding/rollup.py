@@ -165,14 +165,6 @@ def fingerprint(records: QuerySet[FundingRecord]) -> str | None:
     return hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
 
 
-def is_published_set(records: QuerySet[FundingRecord]) -> bool:
-    """Whether ``records`` selects exactly every published record (the same SQL)."""
-    if not enabled() or records.model is not FundingRecord:
-        return False
-    key = fingerprint(records)
-    return key is not None and key == fingerprint(published_set())
-
-
 def tables_read(records: QuerySet[FundingRecord]) -> set[str]:
     """The tables the SQL of ``records``' ids names (every table name Django writes is quoted)."""
     sql, _params = _ids_query(records)
