@@ -24,6 +24,7 @@ from migrationsupport.models import (
     partial_date_constraints,
     partial_date_field,
     precision_field,
+    published_related,
     run_clean,
 )
 from migrationsupport.richtext import RichTextField
@@ -180,9 +181,7 @@ class Agreement(PublishableModel):
         """The parties a list shows: ``for_public()``'s prefetch, unless a reader that loads
         them otherwise (``site.digests``, one query for several lists of countries) set them;
         without either, the published parties read now."""
-        if "parties" in getattr(self, "_prefetched_objects_cache", {}):
-            return list(self.parties.all())
-        return list(self.parties.published())
+        return published_related(self, "parties")
 
     @property
     def latest_event_date(self) -> PartialDate | None:

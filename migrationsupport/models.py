@@ -130,6 +130,14 @@ def published_or_none(obj: PublishableModel | None) -> PublishableModel | None:
     return obj if obj is not None and obj.is_published else None
 
 
+def published_related(obj: models.Model, name: str) -> list:
+    """The published records of ``obj``'s to-many relation ``name``: ``for_public()``'s prefetch
+    (published ones only) when loaded, else read now."""
+    if name in getattr(obj, "_prefetched_objects_cache", {}):
+        return list(getattr(obj, name).all())
+    return list(getattr(obj, name).published())
+
+
 class PublishableModel(models.Model):
     """Base of every public record type: a draft until an officer publishes it."""
 

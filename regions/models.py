@@ -23,6 +23,7 @@ from migrationsupport.models import (
     partial_date_constraints,
     partial_date_field,
     precision_field,
+    published_related,
     qualifier_field,
     run_clean,
     wording_constraint,
@@ -348,9 +349,7 @@ class PopulationFigure(PartialDatesMixin, PublishableModel):
         """The origins a page shows: ``for_public()``'s prefetch, unless a reader that loads
         them otherwise (``site.digests``, one query for several lists of countries) set them;
         without either, the published origins read now."""
-        if "origins" in getattr(self, "_prefetched_objects_cache", {}):
-            return list(self.origins.all())
-        return list(self.origins.published())
+        return published_related(self, "origins")
 
     def clean(self):
         run_clean({**self.clean_partial_dates(), **clean_wording(self.qualifier, self.wording)})

@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from agreements.models import STATUS_AFTER_EVENT, Agreement, AgreementKind, AgreementStatus, EventKind
-from tests.factories import AgreementEventFactory, AgreementFactory, DocumentFactory
+from tests.factories import AgreementEventFactory, AgreementFactory, CountryFactory, DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,13 @@ def test_filtering_by_current_status_in_the_database():
 def test_document_month_date_renders_without_a_day():
     document = DocumentFactory(date=datetime.date(2024, 3, 1), date_precision="month")
     assert str(document.date_display) == "March 2024"
+
+
+def test_the_parties_a_list_shows_are_the_published_ones_however_they_are_read():
+    """``published_parties``: from ``for_public()``'s prefetch, or read when nothing loaded them;
+    a draft country is never among them."""
+    shown, draft = CountryFactory(), CountryFactory(status="draft")
+    agreement = AgreementFactory(parties=[shown, draft])
+    assert Agreement.objects.get(pk=agreement.pk).published_parties == [shown]
+    prefetched = Agreement.objects.for_public().get(pk=agreement.pk)
+    assert prefetched.published_parties == [shown]

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from regions.models import LIST_NOT_GIVEN, CandidateStatus, CooperationStatus, Country
+from regions.models import LIST_NOT_GIVEN, CandidateStatus, CooperationStatus, Country, PopulationFigure
 from tests.factories import CountryFactory, PopulationFigureFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +132,11 @@ def test_a_region_text_cannot_end_a_paragraph_in_a_bare_colon(body):
 )
 def test_a_region_text_that_gives_its_list_or_says_it_is_not_given_is_valid(body):
     RegionFactory.build(source=RegionFactory().source, body=body).full_clean()
+
+
+def test_the_origins_a_page_shows_are_the_published_ones_however_they_are_read():
+    shown, draft = CountryFactory(), CountryFactory(status="draft")
+    figure = PopulationFigureFactory()
+    figure.origins.set([shown, draft])
+    assert PopulationFigure.objects.get(pk=figure.pk).published_origins == [shown]
+    assert PopulationFigure.objects.for_public().get(pk=figure.pk).published_origins == [shown]
