@@ -7,7 +7,7 @@ from its ``AppConfig.ready()``; ``sitemaps()`` gathers them for the sitemap view
 from __future__ import annotations
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.urls import reverse
 
 from .registry import registry
@@ -25,10 +25,23 @@ class PublishedSitemap(Sitemap):
     def lastmod(self, obj):
         return obj.updated_at
 
+    #: The number of items, read with the last change for sitemap.xml (``get_latest_lastmod``).
+    counted: int | None = None
+
     def get_latest_lastmod(self):
-        """The section's last change, for sitemap.xml: one aggregate query. Django's default
-        calls ``lastmod`` on every item, loading all 100 000 funding records (1.5 s)."""
-        return self.items().aggregate(latest=Max("updated_at"))["latest"]
+        """The section's last change, for sitemap.xml: one aggregate query, which also counts
+        the items for the index's page links (``paginator``). Django's default calls ``lastmod``
+        on every item, loading all 100 000 funding records (1.5 s), and counts them apart."""
+        found = self.items().aggregate(latest=Max("updated_at"), count=Count("pk"))
+        self.counted = found["count"]
+        return found["latest"]
+
+    @property
+    def paginator(self):
+        pages = super().paginator
+        if self.counted is not None:  # this instance (one request's) has counted them
+            pages.count = self.counted
+        return pages
 
 
 def published_sitemap(model_class, address_field: str = "slug") -> type[PublishedSitemap]:

@@ -105,6 +105,9 @@ BUDGETS = {
     "/api/v1/funding/pledge-p/follow-through/": 13,
     # The conference + its regions prefetch; follow (5).
     "/api/v1/conferences/c/follow-through/": 7,
+    # The index of the sitemap's sections: per record type, its last change and its number of
+    # addresses (for the links to its pages) in one aggregate.
+    "/sitemap.xml": 9,
 }
 
 
