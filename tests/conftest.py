@@ -7,12 +7,21 @@ from django.conf import settings
 from django.db import connections
 
 from tests.factories import SourceFactory
+from tests.support import browser
 
 # Production settings redirect plain HTTP to HTTPS; the test client, the live server and the app
 # processes tests start on loopback (gunicorn subprocesses inherit this environment) speak plain
 # HTTP. Set before any test module builds a WSGI app (SecurityMiddleware reads it once).
 os.environ["SECURE_SSL_REDIRECT"] = "0"
 settings.SECURE_SSL_REDIRECT = False
+
+
+def pytest_configure(config):
+    """With REQUIRE_BROWSER=1 (``make test``) a missing browser stops the run here, in the main
+    process: under pytest-xdist a worker stopped while collecting tests/browser is reported only
+    as a crash ("INTERNALERROR ... crashitem"), without the reason."""
+    if os.environ.get("REQUIRE_BROWSER") == "1" and (reason := browser.missing()) is not None:
+        raise pytest.UsageError(f"Browser tests cannot run: {reason}")
 
 
 #: The alias of the streaming replica the replica tests read (tests/migrationsupport/test_db_router.py).

@@ -17,9 +17,8 @@ from django.core.management import call_command
 # test's own database access as "async unsafe". The live server runs in its own thread.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-AXE = BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+from tests.support.browser import AXE, BASE_DIR, CHROMIUM, missing
+
 ARTIFACTS = BASE_DIR / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,23 +30,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _missing() -> str | None:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[dev]')"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (make browser-deps installs Debian's chromium)"
-    if not AXE.exists():
-        return f"{AXE} is missing (make browser-deps runs npm ci)"
-    return None
-
-
 def pytest_collection_modifyitems(config, items):
-    reason = _missing()
+    reason = missing()
     if reason is None:
         return
-    if os.environ.get("REQUIRE_BROWSER") == "1":
+    if os.environ.get("REQUIRE_BROWSER") == "1":  # tests/conftest.py has stopped the run already
         raise pytest.UsageError(f"Browser tests cannot run: {reason}")
     here = Path(__file__).parent
     for item in items:
