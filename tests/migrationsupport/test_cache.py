@@ -236,15 +236,20 @@ def test_a_page_is_served_back_only_to_the_host_and_scheme_it_was_built_for(
     assert not [r for r in caplog.records if r.name == "migrationsupport.cache"]
 
 
+def _regions_at_an_anonymous_rate(shared_redis, settings, rate: str):
+    """A region to list, the API's anonymous rate set to ``rate``: the key prefix and Redis."""
+    _, prefix = shared_redis
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": rate}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    RegionFactory()
+    return prefix, get_redis_connection("default")
+
+
 @pytest.mark.django_db
 def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, shared_redis, settings):
     """Issue 16, point 8, on the real Redis path: the content version and the API's anonymous
     counter in one round trip; a built answer is not counted again by the view's throttle."""
-    _, prefix = shared_redis
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    RegionFactory()
-    redis = get_redis_connection("default")
+    prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "3/min")
 
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
@@ -263,11 +268,7 @@ def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, sha
 def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings):
     """The counter is called by its script's hash; a new or restarted Redis knows no script yet
     (``SCRIPT FLUSH`` here): the request is still counted, and the next one finds the script."""
-    _, prefix = shared_redis
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "5/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    RegionFactory()
-    redis = get_redis_connection("default")
+    prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "5/min")
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     redis.script_flush()
     assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "3"
