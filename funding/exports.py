@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator, Sequence
 
 from django.db.models import Case, F, QuerySet, Value, When
 
+from migrationsupport.addresses import address_template, filled
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import published_q
-from migrationsupport.spreadsheets import address_template, filled, join_list
+from migrationsupport.spreadsheets import join_list
 from migrationsupport.values import Amount, PartialDateText, partial_date_text, period_text
 
 from .models import FundingRecord

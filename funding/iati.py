@@ -35,9 +35,9 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from migrationsupport.addresses import address_template, filled
 from migrationsupport.chunks import RelatedValues, records_in_chunks
 from migrationsupport.models import Theme, published_q
-from migrationsupport.spreadsheets import address_template, filled
 from migrationsupport.values import DatePrecision, PartialDate
 from regions.models import Region
 

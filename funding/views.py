@@ -11,10 +11,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from migrationsupport.addresses import absolute_address
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import PublishableQuerySet, Source, published_or_none
-from migrationsupport.spreadsheets import absolute_address, csv_download
+from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
     HOME,

@@ -27,9 +27,9 @@ from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.settings import api_settings
 
 from . import services
+from .addresses import absolute_address, address_template, filled
 from .models import Source, Status, Theme, published_or_none
 from .richtext import RichTextField
-from .spreadsheets import absolute_address, address_template, filled
 from .values import DatePrecision, PartialDate
 
 

@@ -30,6 +30,7 @@ from rest_framework import ISO_8601, serializers
 from rest_framework.relations import ManyRelatedField
 from rest_framework.settings import api_settings
 
+from ..addresses import absolute_address, absolute_template, address_template, filled
 from ..chunks import RelatedValues, UnsupportedRelation, records_in_chunks
 from ..models import Status
 from ..serializers import (
@@ -40,7 +41,6 @@ from ..serializers import (
     PublishedSlugRelatedField,
     SourceField,
 )
-from ..spreadsheets import absolute_address, absolute_template, address_template, filled
 from ..values import DatePrecision, partial_date_text
 from .csv import csv_aliases
 
