@@ -37,3 +37,23 @@ def test_the_index_dates_each_section_by_its_latest_published_change(client):
     index = client.get("/sitemap.xml").content.decode()
     section = index[index.index("sitemap-funding.xml") :]
     assert section[section.index("<lastmod>") + 9 :].startswith("2025-03-04")
+
+
+def test_a_section_reads_as_django_writes_it_with_what_our_template_leaves_out_unused(client):
+    """templates/sitemap.xml writes an address and its last change: a section that gave a
+    change frequency, a priority or language alternates would lose them without a word."""
+    from migrationsupport.urls import SITEMAPS
+
+    for name, section in SITEMAPS.items():
+        sitemap = section()
+        assert getattr(sitemap, "changefreq", None) is None, name
+        assert getattr(sitemap, "priority", None) is None, name
+        assert not sitemap.alternates and not sitemap.i18n, name
+
+    FundingRecordFactory(slug="published-record")
+    FundingRecord.objects.update(updated_at=datetime.datetime(2025, 3, 4, tzinfo=datetime.UTC))
+    funding = client.get("/sitemap-funding.xml").content.decode()
+    assert funding.endswith(
+        "<url><loc>http://testserver/funding/published-record/</loc>"
+        "<lastmod>2025-03-04</lastmod></url>\n</urlset>\n"
+    )
