@@ -21,6 +21,8 @@ class Mapped(Func):
         self.mapping = tuple(mapping.items())
 
     def as_sql(self, compiler, connection, **extra_context):
+        if not self.mapping:  # a CASE needs one WHEN at least
+            return "NULL", ()
         sql, params = compiler.compile(self.source_expressions[0])
         whens = " ".join(["WHEN %s THEN %s"] * len(self.mapping))
         values = [value for pair in self.mapping for value in pair]
