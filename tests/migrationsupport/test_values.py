@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from migrationsupport.richtext import sanitise
+from migrationsupport.richtext import KEPT_UP_TO, kept_for_short_texts, plain_words, sanitise
 from migrationsupport.values import (
     Amount,
     PartialDate,
@@ -112,6 +112,26 @@ def test_rich_text_is_sanitised(payload):
     assert "onerror" not in cleaned
     assert "onclick" not in cleaned
     assert "javascript:" not in cleaned
+
+
+def test_answers_are_kept_for_short_texts_only():
+    calls = []
+
+    @kept_for_short_texts
+    def upper(text):
+        calls.append(text)
+        return text.upper()
+
+    short, long = "a" * KEPT_UP_TO, "b" * (KEPT_UP_TO + 1)
+    assert [upper(short), upper(short)] == ["A" * KEPT_UP_TO] * 2
+    assert [upper(long), upper(long)] == ["B" * (KEPT_UP_TO + 1)] * 2
+    assert calls == [short, long, long]
+
+
+def test_plain_words_are_the_texts_words_one_space_apart():
+    assert plain_words("<p>Support  to\n<em>Syrian</em> refugees &amp; hosts</p>") == (
+        "Support to Syrian refugees & hosts"
+    )
 
 
 def test_large_amounts_that_are_not_round_billions_are_grouped_not_run_together():
