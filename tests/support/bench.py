@@ -51,6 +51,26 @@ PAGES = [
     ("funding explorer, filtered", "/funding/?region=western-balkans&year=2024"),
     ("API funding list", "/api/v1/funding/?region=western-balkans"),
 ]
+#: An API record's own address (``/api/v1/<list>/<key>/``), which ``--pages all`` leaves out.
+_API_DETAIL = re.compile(r"/api/v1/(?!funding/totals/)[^/]+/[^/?]+/")
+
+
+def every_kind() -> list[tuple[str, str]]:
+    """``--pages all``: the baselines, then one address of every HTML page kind and every API
+    list (issue 16, point 3), chosen as ``tests.support.timings`` chooses them (the record of
+    each kind with the most linked records), the explorer, the API list and the totals filtered
+    by the largest region. Needs Django set up on the data to measure."""
+    from tests.support.timings import addresses, filter_values
+
+    region = filter_values()["region"]
+    paths = [
+        path
+        for path in addresses(pairs=False)
+        if not _API_DETAIL.fullmatch(path) and ("?" not in path or path.startswith("/search/"))
+    ]
+    paths += [f"/funding/?region={region}", f"/api/v1/funding/?region={region}"]
+    paths.append(f"/api/v1/funding/totals/?region={region}")
+    return [*PAGES[:2], *((path, path) for path in paths)]
 
 
 @dataclass
@@ -108,6 +128,13 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--output", default="var/bench/results.md")
         parser.add_argument(
+            "--pages",
+            choices=("core", "all"),
+            default="core",
+            help="core: the baselines and four pages; all: every page kind and API list "
+            "(``every_kind``, about 35 addresses: use a short --duration).",
+        )
+        parser.add_argument(
             "--timing-runs",
             type=int,
             default=3,
@@ -122,7 +149,7 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, extra, duration, connections, workers, output, replica_url, timing_runs, **options
+        self, *args, extra, duration, connections, workers, output, replica_url, timing_runs, pages, **options
     ):
         db = settings.DATABASES["default"]
         if db["ENGINE"] != "django.db.backends.postgresql":
@@ -150,6 +177,7 @@ class Command(BaseCommand):
                 # Fresh planner statistics, as autovacuum would give a real database in time:
                 # right after a bulk load PostgreSQL still plans for the seed's few rows.
                 self._analyze()
+            self.pages = PAGES if pages == "core" else self._every_kind()
             for cache in ("warm", "off"):
                 queries = self._query_counts(cache)
                 results += self._run(size, cache, queries, duration, connections, workers)
@@ -250,23 +278,36 @@ class Command(BaseCommand):
             [sys.executable, "manage.py", *args], check=True, env=self._env(), cwd=settings.BASE_DIR
         )
 
-    def _query_counts(self, cache: str) -> dict[str, int]:
-        """Queries of one request per page (after a first one), measured in a child process."""
+    def _every_kind(self) -> list[tuple[str, str]]:
+        """``every_kind()`` on the bench database, worked out in a child process."""
         code = (
             "import json, django; django.setup()\n"
-            "from tests.support.bench import count_queries\n"
-            f"print(json.dumps(count_queries({[p for _, p in PAGES]!r})))\n"
+            "from tests.support.bench import every_kind\n"
+            "print(json.dumps(every_kind()))\n"
         )
-        out = subprocess.run(
+        out = self._child(code, env=self._env(DJANGO_SETTINGS_MODULE="migrationsupport.settings"))
+        return [tuple(page) for page in json.loads(out.strip().splitlines()[-1])]
+
+    def _child(self, code: str, env: dict[str, str]) -> str:
+        return subprocess.run(
             [sys.executable, "-c", code],
             check=True,
             stdout=subprocess.PIPE,  # stderr passes through: a failing page shows its traceback
             text=True,
             cwd=settings.BASE_DIR,
-            env=self._env(
-                **self._cache_env(cache, prefix=f"bench-queries-{cache}-{os.getpid()}"),
-            ),
+            env=env,
         ).stdout
+
+    def _query_counts(self, cache: str) -> dict[str, int]:
+        """Queries of one request per page (after a first one), measured in a child process."""
+        code = (
+            "import json, django; django.setup()\n"
+            "from tests.support.bench import count_queries\n"
+            f"print(json.dumps(count_queries({[p for _, p in self.pages]!r})))\n"
+        )
+        out = self._child(
+            code, env=self._env(**self._cache_env(cache, prefix=f"bench-queries-{cache}-{os.getpid()}"))
+        )
         return json.loads(out.strip().splitlines()[-1])
 
     # --- runs -----------------------------------------------------------------------------
@@ -280,7 +321,7 @@ class Command(BaseCommand):
             )
         results = []
         with start_gunicorn(env=env, workers=workers, args=["--log-level", "warning"]) as server:
-            for label, path in PAGES:
+            for label, path in self.pages:
                 url = f"{server.url}{path}"
                 for _ in range(20):  # warm up: imports, connections, the cache
                     urllib.request.urlopen(url, timeout=30).read()
@@ -324,7 +365,11 @@ def _worker_peak_mb(master_pid: int) -> float:
 
 
 def render(results: list[Result]) -> str:
+    """The table: each page's throughput against the hello-world view and the one-query view of
+    the same data size and cache setting (point 3: cache off against the one-query view, warm
+    against hello-world)."""
     hello = {(r.size, r.cache): r.rps for r in results if r.page == PAGES[0][0]}
+    one_query = {(r.size, r.cache): r.rps for r in results if r.page == PAGES[1][0]}
     header = (
         "data",
         "cache",
@@ -335,15 +380,17 @@ def render(results: list[Result]) -> str:
         "queries",
         "worker MB",
         "vs hello",
+        "vs one-query",
         "errors",
     )
-    lines = ["| " + " | ".join(header) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        ratio = r.rps / hello[(r.size, r.cache)] if hello.get((r.size, r.cache)) else 0
+        ratios = [
+            f"{r.rps / base[(r.size, r.cache)]:.3f}" if base.get((r.size, r.cache)) else ""
+            for base in (hello, one_query)
+        ]
         cells = (r.size, r.cache, r.page, f"{r.rps:.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", r.queries)
-        lines.append(
-            "| " + " | ".join(map(str, (*cells, f"{r.worker_mb:.0f}", f"{ratio:.2f}", r.errors))) + " |"
-        )
+        lines.append("| " + " | ".join(map(str, (*cells, f"{r.worker_mb:.0f}", *ratios, r.errors))) + " |")
     return "\n".join(lines) + "\n"
 
 
