@@ -39,7 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -571,14 +571,21 @@ class _Renderer:
         self.names: dict[tuple[type[models.Model], Any], str] = {}
 
     def load_m2m(self, model, history_ids: set[int]) -> None:
-        history_model = history_model_of(model)
-        for m2m in getattr(history_model, "_history_m2m_fields", []):
-            m2m_history = HistoricalRecords.m2m_models[m2m]
-            target = f"{m2m.m2m_reverse_field_name()}_id"
-            for history_id, value in m2m_history._default_manager.filter(
-                history_id__in=history_ids
-            ).values_list("history_id", target):
-                self.m2m[(model._meta.label_lower, history_id, m2m.name)].append(value)
+        """The many-to-many entries of these history entries: every relation in one query (a
+        ``UNION ALL``, each row named by its relation)."""
+        parts = [
+            HistoricalRecords.m2m_models[m2m]
+            ._default_manager.filter(history_id__in=history_ids)
+            .values_list(
+                Value(m2m.name, output_field=models.CharField()),
+                "history_id",
+                f"{m2m.m2m_reverse_field_name()}_id",
+            )
+            for m2m in getattr(history_model_of(model), "_history_m2m_fields", [])
+        ]
+        if parts:
+            for name, history_id, value in parts[0].union(*parts[1:], all=True):
+                self.m2m[(model._meta.label_lower, history_id, name)].append(value)
 
     def diff(self, model, old, new) -> list[FieldChange]:
         changes = []

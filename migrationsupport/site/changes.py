@@ -119,7 +119,9 @@ def record_urls(changes: list[ReaderChange]) -> None:
         model = models.get(label)
         if model is None:
             continue
-        records = model.objects.for_public().filter(pk__in=ids)
+        # The public's rule (``for_public``) without the related records it prefetches: an
+        # address needs none of them (3 queries for the funding records of a page).
+        records = model.objects.for_public().prefetch_related(None).filter(pk__in=ids)
         if model.PAGE_OWNER:  # its address is on its owner's page
             records = records.select_related(model.PAGE_OWNER)
         for record in records:
