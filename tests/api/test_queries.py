@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from funding import rollup
+from migrationsupport.api.viewsets import PublishableViewSet
 from tests.api.support import API, ENDPOINTS, route_figure
 from tests.factories import (
     AgreementEventFactory,
@@ -150,3 +151,21 @@ def test_detail_queries(api):
     # record with source, instrument, conference, parent; regions; countries; themes; children;
     # the figures it may overlap; what it fulfils; what fulfils it
     assert len(context.captured_queries) == 8
+
+
+@pytest.mark.parametrize("name", ["funding", "agreements"])
+def test_a_read_builds_the_list_query_once(api, monkeypatch, name):
+    """The permission check reads the model from the view's ``queryset``: DRF's own asked
+    ``get_queryset()`` for it, building the whole list query (prefetches and all) a second time
+    on every request."""
+    endpoint = ENDPOINTS[name]
+    calls = []
+    built = PublishableViewSet.get_queryset
+
+    def counted(self):
+        calls.append(type(self).__name__)
+        return built(self)
+
+    monkeypatch.setattr(PublishableViewSet, "get_queryset", counted)
+    assert api.get(endpoint.list_url()).status_code == 200
+    assert len(calls) == 1, calls

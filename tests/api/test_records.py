@@ -4,6 +4,7 @@ answer, for the public and for staff."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from urllib.parse import urlsplit
 
@@ -18,8 +19,9 @@ from tests.factories import FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
 
-#: Endpoints whose records the serializer still writes: an agreement nests its timeline.
-SERIALIZED = {"agreements"}
+#: Endpoints whose records the serializer still writes (an agreement's nested timeline is now
+#: read by its own plan: ``NestedRecords``).
+SERIALIZED: set[str] = set()
 
 
 def _json(client, url, params, *, fast: bool, monkeypatch) -> bytes:
@@ -81,3 +83,33 @@ def test_the_page_count_reads_no_related_table(api):
         assert api.get(ENDPOINTS["funding"].list_url()).json()["count"] == 1
     count = queries.captured_queries[0]["sql"]
     assert count.startswith("SELECT COUNT(*)") and "JOIN" not in count
+
+
+def test_an_agreements_timeline_is_read_in_one_query_for_the_page_as_the_serializer_writes_it(
+    api, django_assert_num_queries, monkeypatch
+):
+    # Several events a record, dated out of their creation order, one on the same day as
+    # another, with empty texts (null), a draft among them, and agreements without any.
+    from agreements.models import EventKind
+    from tests.factories import AgreementEventFactory, AgreementFactory
+
+    day = datetime.date(2019, 1, 1)
+    for n in range(3):
+        agreement = AgreementFactory()
+        in_force = datetime.date(2020 + n, 5, 1)
+        AgreementEventFactory(agreement=agreement, kind=EventKind.ENTERED_INTO_FORCE, date=in_force)
+        AgreementEventFactory(agreement=agreement, date=day, description="")
+        AgreementEventFactory(agreement=agreement, date=day, official_reference="32014D0252")
+        AgreementEventFactory(agreement=agreement, status="draft", date=datetime.date(2018, 1, 1))
+        AgreementFactory()
+    url = ENDPOINTS["agreements"].list_url()
+    # The count, the page, its parties, its themes and its events: not one query per agreement.
+    with django_assert_num_queries(5):
+        fast = api.get(url).content
+    records = json.loads(fast)["results"]
+    timelines = [record["events"] for record in records if record["events"]]
+    assert len(timelines) == 3 and all(len(events) == 3 for events in timelines)
+    for events in timelines:
+        assert [event["date"] for event in events] == sorted(event["date"] for event in events)
+    monkeypatch.setattr(RecordPlan, "plan", classmethod(lambda cls, *args, **kwargs: None))
+    assert fast == api.get(url).content

@@ -67,3 +67,31 @@ def test_unknown_or_draft_slug_is_an_invalid_filter():
     FundingRecordFactory(slug="draft-parent", status="draft")
     for params in ({"region": "nowhere"}, {"parent": "draft-parent"}, {"amount_min": "abc"}):
         assert not FundingFilter(params, queryset=FundingRecord.objects.published()).is_valid()
+
+
+def test_the_form_class_is_built_once_and_each_form_has_its_own_fields(monkeypatch):
+    """``SharedFormFilterSet``: django-filter's form class (and every filter's form field) once
+    per FilterSet class, not per request; each form still validates its own data with copies
+    of the fields, and a new region is a valid choice at once (querysets are not evaluated)."""
+    import django_filters
+
+    built = []
+    make = django_filters.FilterSet.get_form_class
+
+    def counted(self):
+        built.append(type(self))
+        return make(self)
+
+    monkeypatch.setattr(django_filters.FilterSet, "get_form_class", counted)
+    monkeypatch.setattr(FundingFilter, "_shared_form", None)
+    first = FundingFilter({"donor": "eu"}, queryset=FundingRecord.objects.published())
+    assert first.is_valid(), first.errors
+    RegionFactory(slug="new-region")
+    second = FundingFilter({"region": "new-region", "year": "0"}, queryset=FundingRecord.objects.published())
+    assert not second.is_valid() and list(second.errors) == ["year"]
+    assert second.form.cleaned_data["region"].slug == "new-region"
+    assert built == [FundingFilter]
+    assert type(first.form) is type(second.form)
+    assert first.form.fields["region"] is not second.form.fields["region"]
+    second.form.fields["donor"].choices = []
+    assert FundingFilter({"donor": "eu"}, queryset=FundingRecord.objects.published()).is_valid()
