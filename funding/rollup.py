@@ -7,7 +7,7 @@ records. So the totals of a few sets are stored instead (``FundingTotalsRow``: t
 them reads a few hundred rows by one index. The sets (``registry``): every published record, in
 every grouping; and each set that one funding filter selects with one value (a region with its
 sub-regions, a country, key area, instrument, donor, kind...) when it holds at least
-``LARGE_SET`` published records, overall and by region (the explorer's default grouping).
+``LARGE_SET`` published records, in every grouping too (the API offers each under any filter).
 
 Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
 the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
@@ -58,9 +58,9 @@ from .selectors import _TOTALS_SQL, GROUPINGS, _group_key_sql, totals_sql
 
 # Every grouping the totals of every published record are kept for (None: the overall totals).
 STORED_GROUPINGS: tuple[str | None, ...] = (None, *GROUPINGS)
-# The groupings kept for a filtered set: the overall totals (the API's default) and by region
-# (the explorer's default, whose rows also give it the overall totals).
-FILTERED_GROUPINGS: tuple[str | None, ...] = (None, "region")
+# The groupings kept for a filtered set: every one, as for every published record (the API and
+# the explorer offer each grouping under any filter).
+FILTERED_GROUPINGS: tuple[str | None, ...] = STORED_GROUPINGS
 # A filtered set is stored only when at least this many published records match its filter:
 # smaller sets are computed per request in tens of milliseconds (docs/performance.md).
 LARGE_SET = 5_000
@@ -228,7 +228,7 @@ def large_filter_values() -> list[tuple[str, str]]:
 
 def registry() -> Iterator[TotalsSet]:
     """The sets whose totals are stored: every published record, in every grouping; and each set
-    one funding filter selects with one value of ``large_filter_values``, overall and by region.
+    one funding filter selects with one value of ``large_filter_values``, in every grouping.
     Each is built as the explorer and the API build it (``FundingFilter`` over the published
     records), so its SQL, and its fingerprint, are theirs."""
     yield TotalsSet("published", published_set(), STORED_GROUPINGS)

@@ -194,15 +194,24 @@ def test_a_different_filter_value_is_never_served_another_s_rows(two_regions):
 
 def test_a_set_not_in_the_registry_is_computed(two_regions, django_assert_num_queries):
     FundingTotalsRow.objects.update(amount=99 * M)  # every stored set
-    # Two filters, a filter the registry does not store, another grouping of a stored set.
+    # Two filters, a filter the registry does not store.
     both = _filtered(region="first", donor="eu")
     with django_assert_num_queries(1):
         (total,) = funding_totals(records=both)
     assert total.upper == 10 * M
     assert [t.upper for t in funding_totals(records=_filtered(amount_min="4000000"))] == [10 * M, 5 * M]
-    by_instrument = funding_totals(records=_filtered(region="first"), group_by="instrument")
-    assert sorted(t.upper for t in by_instrument) == [5 * M, 10 * M]
-    assert rollup.stored_rows("instrument", _filtered(region="first")) is None
+
+
+@pytest.mark.parametrize("group_by", ["region", "country", "theme", "instrument", "year"])
+def test_every_grouping_of_a_filtered_set_is_read_from_the_stored_rows(
+    two_regions, group_by, django_assert_max_num_queries
+):
+    records = _filtered(region="first")
+    assert rollup.stored_rows(group_by, records) is not None
+    _tamper(records, 99 * M)
+    with django_assert_max_num_queries(2):  # the rows, then any labels
+        overall, groups = funding_totals_and_groups(records=records, group_by=group_by)
+    assert {t.upper for t in overall} | {group.upper for group in groups} == {99 * M}
 
 
 def test_a_stale_store_is_never_read_for_a_filtered_set(two_regions, django_assert_num_queries):
