@@ -48,13 +48,26 @@ from regions.models import Region
 from .filters import FundingFilter
 from .models import (
     MAX_NESTING_DEPTH,
+    Donor,
+    Fulfilment,
+    FundingFollowThroughStored,
     FundingRecord,
     FundingTotalsChange,
     FundingTotalsRow,
     FundingTotalsSet,
     FundingTotalsState,
+    PledgingConference,
 )
-from .selectors import _TOTALS_SQL, GROUPINGS, _group_key_sql, totals_sql
+from .selectors import (
+    _CLOSURE_SQL,
+    _TOTALS_SQL,
+    GROUPINGS,
+    _group_key_sql,
+    computed_follow_through,
+    donor_pledges,
+    follow_through_to_json,
+    totals_sql,
+)
 
 # Every grouping the totals of every published record are kept for (None: the overall totals).
 STORED_GROUPINGS: tuple[str | None, ...] = (None, *GROUPINGS)
@@ -91,17 +104,24 @@ _ROWS = FundingTotalsRow._meta.db_table
 _SETS = FundingTotalsSet._meta.db_table
 _CHANGES = FundingTotalsChange._meta.db_table
 _STATE = FundingTotalsState._meta.db_table
-# The tables whose writes make the stored totals stale (migrations funding/0008 and 0012 put the
-# trigger on each): the totals query reads the records, their regions, countries and key areas
-# and the overlap marks; the region filter also reads the region tree.
+_FOLLOW = FundingFollowThroughStored._meta.db_table
+# The tables whose writes make the stored totals stale (migrations funding/0008, 0012 and 0013
+# put the trigger on each): the totals query reads the records, their regions, countries and key
+# areas and the overlap marks; the region filter also reads the region tree; a stored
+# follow-through also reads the fulfilment links and the conferences' dates.
 WATCHED_TABLES = frozenset(
     {
         FundingRecord._meta.db_table,
         *(getattr(FundingRecord, name).through._meta.db_table for name in ("regions", "countries", "themes")),
         FundingRecord.may_overlap.through._meta.db_table,
         Region._meta.db_table,
+        Fulfilment._meta.db_table,
+        PledgingConference._meta.db_table,
     }
 )
+# The format of a stored follow-through (``selectors.follow_through_to_json``): another makes the
+# stored answers stale (``DEFINITION``).
+FOLLOW_FORMAT = 1
 # The overall rows of a stored set from its rows in another grouping: sums per measure, donor
 # (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
 _OVERALL_SQL = (
@@ -126,6 +146,8 @@ DEFINITION = int.from_bytes(
                 published_sql("x"),
                 _OVERALL_SQL,
                 _OVERALL_FROM,
+                _CLOSURE_SQL,
+                FOLLOW_FORMAT,
             )
         ).encode()
     ).digest()[:8],
@@ -260,6 +282,35 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
     )
 
 
+def follow_sets() -> Iterator[tuple[str, QuerySet[FundingRecord]]]:
+    """The sets of pledges whose follow-through is stored: each donor's (its page's,
+    ``selectors.donor_pledges``) when it holds at least ``LARGE_SET`` published pledges."""
+    for donor in Donor.values:
+        pledges = donor_pledges(donor)
+        if pledges.count() >= LARGE_SET:
+            yield f"pledges of donor={donor}", pledges
+
+
+def follow_answer_sql(records: QuerySet[FundingRecord]) -> tuple[str, tuple] | None:
+    """One query for ``selectors.follow_through``: one row ``'follow'`` whose ``qualifier`` is
+    the stored follow-through of ``records`` when it is stored and current, else the rows of its
+    overall totals (``answer_sql``), with which the computation starts. Both branches are gated
+    by the same condition in one statement, as in ``answer_sql``."""
+    totals = answer_sql(records, None)
+    if totals is None or not enabled() or records.model is not FundingRecord:
+        return totals
+    key = fingerprint(records)
+    sql, params = totals
+    current = f"(EXISTS (SELECT FROM {_FOLLOW} WHERE key = %s) AND NOT {_STALE_SQL})"
+    nulls = ", ".join(f"NULL AS {column}" for column in _COLUMNS[1:-1])
+    return (
+        f"SELECT 'follow' AS row_kind, {nulls}, value AS qualifier FROM {_FOLLOW} "  # noqa: S608
+        f"WHERE key = %s AND {current} "
+        f"UNION ALL SELECT * FROM ({sql}) AS totals WHERE NOT {current}",
+        (key, key, DEFINITION, *params, key, DEFINITION),
+    )
+
+
 def stored_rows(group_by: str | None, records: QuerySet[FundingRecord] | None = None) -> list[dict] | None:
     """The stored rows of ``records`` (every published record by default) in ``group_by``, or
     None while they are stale or not stored. One query."""
@@ -336,6 +387,7 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         # data at least as new as this transaction's.
         cursor.execute(f"DELETE FROM {_ROWS}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_SETS}")  # noqa: S608
+        cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_STATE} WHERE name = 'filtered'")  # noqa: S608
         published = published_set()
         _store(cursor, fingerprint(published) or "", TotalsSet("published", published, STORED_GROUPINGS))
@@ -389,6 +441,18 @@ def _rebuild_filtered() -> None:
                 continue
             stored.add(key)
             _store(cursor, key, totals_set)
+        # The follow-through of the large sets of pledges, as ``selectors.follow_through``
+        # computes it (the totals it reads are the ones just stored or computed: current).
+        cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
+        for name, pledges in follow_sets():
+            key = fingerprint(pledges)
+            if key is None or not storable(pledges):
+                continue
+            follow, source_ids = computed_follow_through(pledges)
+            cursor.execute(
+                f"INSERT INTO {_FOLLOW} (key, name, value) VALUES (%s, %s, %s)",  # noqa: S608
+                [key, name[:200], follow_through_to_json(follow, source_ids)],
+            )
         cursor.execute(
             f"INSERT INTO {_STATE} (name, value) VALUES ('filtered', %s) "  # noqa: S608
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
