@@ -424,16 +424,29 @@ def funding_totals_and_groups(
 
 def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bool) -> list[FundingTotal]:
     visible = _visible_labels(group_by, rows, include_drafts)
-    key_of = (lambda raw: _visible_key(group_by, raw, visible)) if group_by else (lambda raw: None)
+    # Each raw key once (a group's total and nested rows share it; 2 700 rows by country).
+    keys: dict[str, str | None] = {}
+
+    def key_of(raw: str) -> str | None:
+        if raw not in keys:
+            keys[raw] = _visible_key(group_by, raw, visible) if group_by else None
+        return keys[raw]
 
     sums: dict[tuple, dict] = {}
 
     def bucket(row) -> dict:
         slot = (key_of(row["group_key"]), row["measure"], row["donor"])
-        return sums.setdefault(
-            slot,
-            {"amount": Decimal(0), "records": 0, "q": [0, 0, 0], "nested": 0, "parts": {}, "out": []},
-        )
+        found = sums.get(slot)
+        if found is None:
+            found = sums[slot] = {
+                "amount": Decimal(0),
+                "records": 0,
+                "q": [0, 0, 0],
+                "nested": 0,
+                "parts": {},
+                "out": [],
+            }
+        return found
 
     amounts: dict[int, Decimal] = {}
     owners: dict[int, dict] = {}
@@ -445,14 +458,14 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
         if kind == "total":
             slot["amount"] += _decimal(row["amount"])
             slot["records"] += row["records"]
-            slot["q"] = [a + b for a, b in zip(slot["q"], _qualifier_counts(row), strict=True)]
+            _add_qualifier_counts(slot["q"], row)
         elif kind == "nested":
             slot["nested"] += row["records"]
         elif kind == "part":
             part = slot["parts"].setdefault(row["part_donor"], [Decimal(0), 0, [0, 0, 0]])
             part[0] += _decimal(row["amount"])
             part[1] += row["records"]
-            part[2] = [a + b for a, b in zip(part[2], _qualifier_counts(row), strict=True)]
+            _add_qualifier_counts(part[2], row)
         elif row["records"]:  # overlap, within one measure and donor
             amounts[row["record_id"]] = _decimal(row["amount"])
             owners[row["record_id"]] = slot
@@ -482,8 +495,10 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
     )
 
 
-def _qualifier_counts(row: dict) -> list[int]:
-    return [row["more_than"], row["almost"], row["about"]]
+def _add_qualifier_counts(counts: list[int], row: dict) -> None:
+    counts[0] += row["more_than"]
+    counts[1] += row["almost"]
+    counts[2] += row["about"]
 
 
 _QUALIFIER_INDEX = {Qualifier.MORE_THAN: 0, Qualifier.ALMOST: 1, Qualifier.ABOUT: 2}
