@@ -31,6 +31,7 @@ without it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ from migrationsupport import tasks
 from migrationsupport.models import published_sql
 from regions.models import Region
 
+from . import selectors
 from .filters import FundingFilter
 from .models import (
     MAX_NESTING_DEPTH,
@@ -122,6 +124,29 @@ WATCHED_TABLES = frozenset(
 # The format of a stored follow-through (``selectors.follow_through_to_json``): another makes the
 # stored answers stale (``DEFINITION``).
 FOLLOW_FORMAT = 1
+# A stored follow-through is a finished answer, not rows finished on reading as the totals are:
+# the code that computes it is part of its definition, so a deploy that changes how a share, a
+# date or a stage is worked out makes the stored answers stale.
+_FOLLOW_CODE = tuple(
+    inspect.getsource(part)
+    for part in (
+        selectors._computed_follow_through,
+        selectors._follow_up_closure,
+        selectors._latest_dates,
+        selectors._as_of_expressions,
+        selectors._share,
+        selectors.follow_through_to_json,
+        selectors.follow_through_from_json,
+        selectors.FollowThrough,
+        selectors.FollowUpStage,
+        selectors.Share,
+        selectors.FundingTotal,
+        selectors.FundingPart,
+        selectors._totals_from_rows,
+        selectors._to_total,
+        selectors.total_qualifier,
+    )
+)
 # The overall rows of a stored set from its rows in another grouping: sums per measure, donor
 # (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
 _OVERALL_SQL = (
@@ -148,6 +173,7 @@ DEFINITION = int.from_bytes(
                 _OVERALL_FROM,
                 _CLOSURE_SQL,
                 FOLLOW_FORMAT,
+                _FOLLOW_CODE,
             )
         ).encode()
     ).digest()[:8],
