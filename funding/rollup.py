@@ -16,6 +16,10 @@ explorer, the API and the instrument, conference and donor pages build theirs, s
 same; a stored answer is served only for exactly the SQL it was computed from, and any other
 set, or grouping, is computed per request.
 
+The follow-through of each donor's pledges (``selectors.follow_through``) is stored the same
+way when they are ``LARGE_SET`` or more (``follow_sets``, ``follow_answer_sql``): the finished
+answer, keyed by the fingerprint of the set's SQL, read under the same conditions.
+
 Current or not, never wrong: a trigger adds a ``FundingTotalsChange`` row in the same
 transaction as any write to the tables a stored set's SQL or the totals query read
 (``WATCHED_TABLES``: funding records, their links, and regions, whose tree the region filter
