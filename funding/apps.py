@@ -14,6 +14,8 @@ class FundingConfig(AppConfig):
 
         from . import api, rollup, search
         from .models import (
+            Fulfilment,
+            FundingFollowThroughStored,
             FundingRecord,
             FundingTotalsChange,
             FundingTotalsRow,
@@ -40,14 +42,21 @@ class FundingConfig(AppConfig):
         # of every published record; its filtered sets are computed per request.
         registry.as_of_rebuilds.append(
             (
-                (FundingTotalsRow, FundingTotalsSet, FundingTotalsChange, FundingTotalsState),
+                (
+                    FundingTotalsRow,
+                    FundingTotalsSet,
+                    FundingTotalsChange,
+                    FundingTotalsState,
+                    FundingFollowThroughStored,
+                ),
                 lambda: rollup.rebuild(force=True, filtered=False),
             )
         )
 
         # Keep the stored totals current (funding.rollup): after a write to funding records, their
-        # links, or regions (the region filter's sets read the region tree).
-        for sender in (FundingRecord, Region):
+        # links, or regions (the region filter's sets read the region tree), fulfilment links or
+        # conferences (the stored follow-through reads them).
+        for sender in (FundingRecord, Region, Fulfilment, PledgingConference):
             name = sender._meta.model_name
             post_save.connect(
                 rollup.rebuild_after_commit, sender=sender, dispatch_uid=f"funding-totals-save-{name}"

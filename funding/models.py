@@ -702,6 +702,23 @@ class FundingTotalsSet(models.Model):
         return f"{self.name} {self.grouping or 'overall'}"
 
 
+class FundingFollowThroughStored(models.Model):
+    """The follow-through of a large set of pledges (``funding.selectors.follow_through``), as it
+    computes it, stored by ``funding.rollup``'s rebuild under the fingerprint of the SQL that
+    selects the set (``key``), and read under the same conditions as the stored totals (no change
+    row left, same ``DEFINITION``). ``value``: the figures as JSON, the sources by id (whether each
+    is published is read with the answer)."""
+
+    DERIVED = True
+
+    key = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    value = models.TextField()
+
+    def __str__(self) -> str:
+        return f"follow-through of {self.name}"
+
+
 class FundingTotalsChange(models.Model):
     """A write the stored totals do not include yet: a database trigger adds one row for every
     statement that writes funding records or their regions, countries, key areas or overlap marks,

@@ -7,7 +7,7 @@ records. So the totals of a few sets are stored instead (``FundingTotalsRow``: t
 them reads a few hundred rows by one index. The sets (``registry``): every published record, in
 every grouping; and each set that one funding filter selects with one value (a region with its
 sub-regions, a country, key area, instrument, donor, kind...) when it holds at least
-``LARGE_SET`` published records, overall and by region (the explorer's default grouping).
+``LARGE_SET`` published records, in every grouping too (the API offers each under any filter).
 
 Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
 the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
@@ -15,6 +15,10 @@ rebuild builds each set with the explorer's FilterSet over the published records
 explorer, the API and the instrument, conference and donor pages build theirs, so the SQL is the
 same; a stored answer is served only for exactly the SQL it was computed from, and any other
 set, or grouping, is computed per request.
+
+The follow-through of each donor's pledges (``selectors.follow_through``) is stored the same
+way when they are ``LARGE_SET`` or more (``follow_sets``, ``follow_answer_sql``): the finished
+answer, keyed by the fingerprint of the set's SQL, read under the same conditions.
 
 Current or not, never wrong: a trigger adds a ``FundingTotalsChange`` row in the same
 transaction as any write to the tables a stored set's SQL or the totals query read
@@ -31,6 +35,7 @@ without it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -45,22 +50,36 @@ from migrationsupport import tasks
 from migrationsupport.models import published_sql
 from regions.models import Region
 
+from . import selectors
 from .filters import FundingFilter
 from .models import (
     MAX_NESTING_DEPTH,
+    Donor,
+    Fulfilment,
+    FundingFollowThroughStored,
     FundingRecord,
     FundingTotalsChange,
     FundingTotalsRow,
     FundingTotalsSet,
     FundingTotalsState,
+    PledgingConference,
 )
-from .selectors import _TOTALS_SQL, GROUPINGS, _group_key_sql, totals_sql
+from .selectors import (
+    _CLOSURE_SQL,
+    _TOTALS_SQL,
+    GROUPINGS,
+    _group_key_sql,
+    computed_follow_through,
+    donor_pledges,
+    follow_through_to_json,
+    totals_sql,
+)
 
 # Every grouping the totals of every published record are kept for (None: the overall totals).
 STORED_GROUPINGS: tuple[str | None, ...] = (None, *GROUPINGS)
-# The groupings kept for a filtered set: the overall totals (the API's default) and by region
-# (the explorer's default, whose rows also give it the overall totals).
-FILTERED_GROUPINGS: tuple[str | None, ...] = (None, "region")
+# The groupings kept for a filtered set: every one, as for every published record (the API and
+# the explorer offer each grouping under any filter).
+FILTERED_GROUPINGS: tuple[str | None, ...] = STORED_GROUPINGS
 # A filtered set is stored only when at least this many published records match its filter:
 # smaller sets are computed per request in tens of milliseconds (docs/performance.md).
 LARGE_SET = 5_000
@@ -91,16 +110,46 @@ _ROWS = FundingTotalsRow._meta.db_table
 _SETS = FundingTotalsSet._meta.db_table
 _CHANGES = FundingTotalsChange._meta.db_table
 _STATE = FundingTotalsState._meta.db_table
-# The tables whose writes make the stored totals stale (migrations funding/0008 and 0012 put the
-# trigger on each): the totals query reads the records, their regions, countries and key areas
-# and the overlap marks; the region filter also reads the region tree.
+_FOLLOW = FundingFollowThroughStored._meta.db_table
+# The tables whose writes make the stored totals stale (migrations funding/0008, 0012 and 0013
+# put the trigger on each): the totals query reads the records, their regions, countries and key
+# areas and the overlap marks; the region filter also reads the region tree; a stored
+# follow-through also reads the fulfilment links and the conferences' dates.
 WATCHED_TABLES = frozenset(
     {
         FundingRecord._meta.db_table,
         *(getattr(FundingRecord, name).through._meta.db_table for name in ("regions", "countries", "themes")),
         FundingRecord.may_overlap.through._meta.db_table,
         Region._meta.db_table,
+        Fulfilment._meta.db_table,
+        PledgingConference._meta.db_table,
     }
+)
+# The format of a stored follow-through (``selectors.follow_through_to_json``): another makes the
+# stored answers stale (``DEFINITION``).
+FOLLOW_FORMAT = 1
+# A stored follow-through is a finished answer, not rows finished on reading as the totals are:
+# the code that computes it is part of its definition, so a deploy that changes how a share, a
+# date or a stage is worked out makes the stored answers stale.
+_FOLLOW_CODE = tuple(
+    inspect.getsource(part)
+    for part in (
+        selectors._computed_follow_through,
+        selectors._follow_up_closure,
+        selectors._latest_dates,
+        selectors._as_of_expressions,
+        selectors._share,
+        selectors.follow_through_to_json,
+        selectors.follow_through_from_json,
+        selectors.FollowThrough,
+        selectors.FollowUpStage,
+        selectors.Share,
+        selectors.FundingTotal,
+        selectors.FundingPart,
+        selectors._totals_from_rows,
+        selectors._to_total,
+        selectors.total_qualifier,
+    )
 )
 # The overall rows of a stored set from its rows in another grouping: sums per measure, donor
 # (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
@@ -126,6 +175,9 @@ DEFINITION = int.from_bytes(
                 published_sql("x"),
                 _OVERALL_SQL,
                 _OVERALL_FROM,
+                _CLOSURE_SQL,
+                FOLLOW_FORMAT,
+                _FOLLOW_CODE,
             )
         ).encode()
     ).digest()[:8],
@@ -228,7 +280,7 @@ def large_filter_values() -> list[tuple[str, str]]:
 
 def registry() -> Iterator[TotalsSet]:
     """The sets whose totals are stored: every published record, in every grouping; and each set
-    one funding filter selects with one value of ``large_filter_values``, overall and by region.
+    one funding filter selects with one value of ``large_filter_values``, in every grouping.
     Each is built as the explorer and the API build it (``FundingFilter`` over the published
     records), so its SQL, and its fingerprint, are theirs."""
     yield TotalsSet("published", published_set(), STORED_GROUPINGS)
@@ -257,6 +309,35 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
         f"AND {_CURRENT_SQL} "
         f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_CURRENT_SQL}",
         (key, grouping, *current, *params, *current),
+    )
+
+
+def follow_sets() -> Iterator[tuple[str, QuerySet[FundingRecord]]]:
+    """The sets of pledges whose follow-through is stored: each donor's (its page's,
+    ``selectors.donor_pledges``) when it holds at least ``LARGE_SET`` published pledges."""
+    for donor in Donor.values:
+        pledges = donor_pledges(donor)
+        if pledges.count() >= LARGE_SET:
+            yield f"pledges of donor={donor}", pledges
+
+
+def follow_answer_sql(records: QuerySet[FundingRecord]) -> tuple[str, tuple] | None:
+    """One query for ``selectors.follow_through``: one row ``'follow'`` whose ``qualifier`` is
+    the stored follow-through of ``records`` when it is stored and current, else the rows of its
+    overall totals (``answer_sql``), with which the computation starts. Both branches are gated
+    by the same condition in one statement, as in ``answer_sql``."""
+    totals = answer_sql(records, None)
+    if totals is None or not enabled() or records.model is not FundingRecord:
+        return totals
+    key = fingerprint(records)
+    sql, params = totals
+    current = f"(EXISTS (SELECT FROM {_FOLLOW} WHERE key = %s) AND NOT {_STALE_SQL})"
+    nulls = ", ".join(f"NULL AS {column}" for column in _COLUMNS[1:-1])
+    return (
+        f"SELECT 'follow' AS row_kind, {nulls}, value AS qualifier FROM {_FOLLOW} "  # noqa: S608
+        f"WHERE key = %s AND {current} "
+        f"UNION ALL SELECT * FROM ({sql}) AS totals WHERE NOT {current}",
+        (key, key, DEFINITION, *params, key, DEFINITION),
     )
 
 
@@ -336,6 +417,7 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         # data at least as new as this transaction's.
         cursor.execute(f"DELETE FROM {_ROWS}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_SETS}")  # noqa: S608
+        cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_STATE} WHERE name = 'filtered'")  # noqa: S608
         published = published_set()
         _store(cursor, fingerprint(published) or "", TotalsSet("published", published, STORED_GROUPINGS))
@@ -389,6 +471,18 @@ def _rebuild_filtered() -> None:
                 continue
             stored.add(key)
             _store(cursor, key, totals_set)
+        # The follow-through of the large sets of pledges, as ``selectors.follow_through``
+        # computes it (the totals it reads are the ones just stored or computed: current).
+        cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
+        for name, pledges in follow_sets():
+            key = fingerprint(pledges)
+            if key is None or not storable(pledges):
+                continue
+            follow, source_ids = computed_follow_through(pledges)
+            cursor.execute(
+                f"INSERT INTO {_FOLLOW} (key, name, value) VALUES (%s, %s, %s)",  # noqa: S608
+                [key, name[:200], follow_through_to_json(follow, source_ids)],
+            )
         cursor.execute(
             f"INSERT INTO {_STATE} (name, value) VALUES ('filtered', %s) "  # noqa: S608
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",

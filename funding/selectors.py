@@ -7,18 +7,20 @@ its join order, each chosen against plans at 100 000 records, are easier to read
 
 from __future__ import annotations
 
+import datetime
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Case, CharField, F, Max, Q, QuerySet, Value, When, Window
+from django.db.models import BooleanField, Case, CharField, F, Max, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
-from migrationsupport.models import Theme, published_sql
+from migrationsupport.models import Theme, published_q, published_sql
 from migrationsupport.values import QUALIFIER_WORDINGS, Amount, DatePrecision, PartialDate, Qualifier
 from regions.models import Country, Region
 
@@ -422,16 +424,29 @@ def funding_totals_and_groups(
 
 def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bool) -> list[FundingTotal]:
     visible = _visible_labels(group_by, rows, include_drafts)
-    key_of = (lambda raw: _visible_key(group_by, raw, visible)) if group_by else (lambda raw: None)
+    # Each raw key once (a group's total and nested rows share it; 2 700 rows by country).
+    keys: dict[str, str | None] = {}
+
+    def key_of(raw: str) -> str | None:
+        if raw not in keys:
+            keys[raw] = _visible_key(group_by, raw, visible) if group_by else None
+        return keys[raw]
 
     sums: dict[tuple, dict] = {}
 
     def bucket(row) -> dict:
         slot = (key_of(row["group_key"]), row["measure"], row["donor"])
-        return sums.setdefault(
-            slot,
-            {"amount": Decimal(0), "records": 0, "q": [0, 0, 0], "nested": 0, "parts": {}, "out": []},
-        )
+        found = sums.get(slot)
+        if found is None:
+            found = sums[slot] = {
+                "amount": Decimal(0),
+                "records": 0,
+                "q": [0, 0, 0],
+                "nested": 0,
+                "parts": {},
+                "out": [],
+            }
+        return found
 
     amounts: dict[int, Decimal] = {}
     owners: dict[int, dict] = {}
@@ -443,14 +458,14 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
         if kind == "total":
             slot["amount"] += _decimal(row["amount"])
             slot["records"] += row["records"]
-            slot["q"] = [a + b for a, b in zip(slot["q"], _qualifier_counts(row), strict=True)]
+            _add_qualifier_counts(slot["q"], row)
         elif kind == "nested":
             slot["nested"] += row["records"]
         elif kind == "part":
             part = slot["parts"].setdefault(row["part_donor"], [Decimal(0), 0, [0, 0, 0]])
             part[0] += _decimal(row["amount"])
             part[1] += row["records"]
-            part[2] = [a + b for a, b in zip(part[2], _qualifier_counts(row), strict=True)]
+            _add_qualifier_counts(part[2], row)
         elif row["records"]:  # overlap, within one measure and donor
             amounts[row["record_id"]] = _decimal(row["amount"])
             owners[row["record_id"]] = slot
@@ -480,8 +495,10 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
     )
 
 
-def _qualifier_counts(row: dict) -> list[int]:
-    return [row["more_than"], row["almost"], row["about"]]
+def _add_qualifier_counts(counts: list[int], row: dict) -> None:
+    counts[0] += row["more_than"]
+    counts[1] += row["almost"]
+    counts[2] += row["about"]
 
 
 _QUALIFIER_INDEX = {Qualifier.MORE_THAN: 0, Qualifier.ALMOST: 1, Qualifier.ABOUT: 2}
@@ -796,6 +813,13 @@ def _date_reach(date: PartialDate) -> tuple:
     return (date.date, _PRECISION_REACH.get(date.precision, 0))
 
 
+def donor_pledges(donor: str) -> QuerySet[FundingRecord]:
+    """A donor's published pledges, as its page follows them through (``funding.views``): the set
+    whose follow-through ``funding.rollup`` stores when it is large, built here once so the page's
+    SQL, and its fingerprint, are the stored set's."""
+    return FundingRecord.objects.published().filter(donor=donor).filter(measure=Measure.PLEDGED)
+
+
 def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     """What was reported to fulfil ``records`` (pledges, or a commitment), per measure.
 
@@ -820,9 +844,35 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
     """
     from migrationsupport.models import Source
 
+    from .rollup import follow_answer_sql
+
+    # One query: the stored follow-through of a large set (``funding.rollup``) when current,
+    # else the promised totals, with which the computation below starts.
+    rows = _rows(records, follow_answer_sql(records))
+    if rows and rows[0]["row_kind"] == "follow":
+        follow, source_ids = follow_through_from_json(rows[0]["qualifier"])
+        if not source_ids:
+            return follow
+        sources = Source.objects.using(records.db).published().filter(pk__in=source_ids)
+        return replace(follow, sources=tuple(sources.order_by("title", "pk")))
+    return _computed_follow_through(records, _totals_from_rows(rows, None, False))[0]
+
+
+def computed_follow_through(records: QuerySet[FundingRecord]) -> tuple[FollowThrough, list[int]]:
+    """``follow_through`` computed from the records, whatever is stored, and the ids of every
+    source its figures and links cite, published or not (``funding.rollup`` stores them and reads
+    which are published with the stored answer): the reference the stored answers are checked
+    against."""
+    return _computed_follow_through(records, funding_totals(records=records))
+
+
+def _computed_follow_through(
+    records: QuerySet[FundingRecord], promised: list[FundingTotal]
+) -> tuple[FollowThrough, list[int]]:
+    from migrationsupport.models import Source
+
     from .models import Fulfilment
 
-    promised = funding_totals(records=records)
     promise_ids, follow_ids, shared = _follow_up_closure(records)
     links = Fulfilment.objects.published()
     follow_up = FundingRecord.objects.filter(pk__in=_ids(follow_ids))
@@ -832,7 +882,7 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
         return FollowThrough(
             promised=tuple(promised),
             promised_as_of=max(promised_dates.values(), key=_date_reach, default=None),
-        )
+        ), []
     # The latest dates of the promise and of its follow-up, in one query.
     promised_dates, as_of = _latest_dates(records, follow_up=frozenset(follow_ids))
     promised_as_of = max(promised_dates.values(), key=_date_reach, default=None) if promised else None
@@ -854,17 +904,19 @@ def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:
             )
         )
     used_links = links.filter(fulfilling__in=follow_up_ids, fulfilled__in=_ids(promise_ids | follow_ids))
-    sources = Source.objects.published().filter(
-        Q(pk__in=follow_up.order_by().values("source")) | Q(pk__in=used_links.order_by().values("source"))
-    )
+    cited = Q(pk__in=follow_up.order_by().values("source")) | Q(pk__in=used_links.order_by().values("source"))
+    # Every cited source, with whether it is published: the page lists the published ones, and
+    # a stored answer keeps them all, to read which are published when it is read.
+    public = Case(When(published_q(), then=Value(True)), default=Value(False), output_field=BooleanField())
+    sources = list(Source.objects.filter(cited).annotate(public=public).order_by("title", "pk"))
     return FollowThrough(
         promised=tuple(promised),
         promised_as_of=promised_as_of,
         stages=tuple(stages),
         reported=True,
         shared=shared,
-        sources=tuple(sources.order_by("title", "pk")),
-    )
+        sources=tuple(source for source in sources if source.public),
+    ), [source.pk for source in sources]
 
 
 def _share(promised: list[FundingTotal], done: tuple[FundingTotal, ...], *, shared: bool):
@@ -903,3 +955,82 @@ def _share(promised: list[FundingTotal], done: tuple[FundingTotal, ...], *, shar
         qualifier, ROUND_HALF_EVEN
     )
     return Share(percent=ratio.quantize(Decimal(1), rounding=rounding), qualifier=qualifier), ""
+
+
+# --- A follow-through as stored (funding.rollup) ----------------------------------------------
+
+
+def follow_through_to_json(follow: FollowThrough, source_ids: list[int]) -> str:
+    """``follow`` as ``funding.rollup`` stores it: its figures as they are (amounts as exact
+    decimal strings), its sources by id (every one cited, published or not)."""
+
+    def total(t: FundingTotal) -> dict:
+        data = asdict(t)
+        data["parts"] = [asdict(part) for part in t.parts]
+        return data
+
+    def date(d: PartialDate | None) -> list | None:
+        return None if d is None else [d.date.isoformat(), d.precision]
+
+    return json.dumps(
+        {
+            "promised": [total(t) for t in follow.promised],
+            "promised_as_of": date(follow.promised_as_of),
+            "stages": [
+                {
+                    "measure": str(stage.measure),
+                    "totals": [total(t) for t in stage.totals],
+                    "as_of": date(stage.as_of),
+                    "share": None if stage.share is None else [stage.share.percent, stage.share.qualifier],
+                    "share_note": stage.share_note,
+                }
+                for stage in follow.stages
+            ],
+            "reported": follow.reported,
+            "shared": follow.shared,
+            "sources": source_ids,
+        },
+        default=str,  # Decimal, exactly
+    )
+
+
+def _share_from(share: list) -> Share:
+    return Share(Decimal(share[0]), share[1])
+
+
+def follow_through_from_json(value: str) -> tuple[FollowThrough, list[int]]:
+    """(the follow-through ``follow_through_to_json`` wrote, without its sources; their ids)."""
+    data = json.loads(value)
+
+    def total(t: dict) -> FundingTotal:
+        parts = tuple(FundingPart(**{**part, "amount": Decimal(part["amount"])}) for part in t["parts"])
+        return FundingTotal(
+            **{
+                **t,
+                "lower": Decimal(t["lower"]),
+                "upper": Decimal(t["upper"]),
+                "parts": parts,
+                "recipients": tuple(tuple(r) for r in t["recipients"]),
+            }
+        )
+
+    def date(d: list | None) -> PartialDate | None:
+        return None if d is None else PartialDate(datetime.date.fromisoformat(d[0]), d[1])
+
+    follow = FollowThrough(
+        promised=tuple(total(t) for t in data["promised"]),
+        promised_as_of=date(data["promised_as_of"]),
+        stages=tuple(
+            FollowUpStage(
+                measure=stage["measure"],
+                totals=tuple(total(t) for t in stage["totals"]),
+                as_of=date(stage["as_of"]),
+                share=None if stage["share"] is None else _share_from(stage["share"]),
+                share_note=stage["share_note"],
+            )
+            for stage in data["stages"]
+        ),
+        reported=data["reported"],
+        shared=data["shared"],
+    )
+    return follow, data["sources"]

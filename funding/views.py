@@ -32,7 +32,13 @@ from .filters import FundingFilter
 from .iati import iati_download
 from .listings import fulfilment_links, funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
-from .selectors import FOLLOWED_MEASURES, follow_through, funding_totals, funding_totals_and_groups
+from .selectors import (
+    FOLLOWED_MEASURES,
+    donor_pledges,
+    follow_through,
+    funding_totals,
+    funding_totals_and_groups,
+)
 
 EXPLORER = ("Funding explorer", "funding:explorer")
 # How the explorer's chart and its table group the total: the `group` query parameter.
@@ -332,7 +338,7 @@ class DonorDetailView(PageMixin, TemplateView):
         if donor not in Donor.values:
             raise Http404("No such donor.")
         records = FundingRecord.objects.published().filter(donor=donor)
-        pledges = records.filter(measure=Measure.PLEDGED)
+        pledges = donor_pledges(donor)  # the set whose follow-through is stored when large
         largest, more = first_of(
             funding_largest_first(relations=False).filter(donor=donor, measure=Measure.PLEDGED)
         )

@@ -6,9 +6,11 @@ them stale, nor for any set but the one they were computed for."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -17,12 +19,30 @@ from hypothesis import strategies as st
 
 from funding import rollup
 from funding.filters import FundingFilter
-from funding.models import FundingRecord, FundingTotalsRow, FundingTotalsSet, FundingTotalsState
-from funding.selectors import computed_rows, funding_totals, funding_totals_and_groups
+from funding.models import (
+    Fulfilment,
+    FundingFollowThroughStored,
+    FundingRecord,
+    FundingTotalsChange,
+    FundingTotalsRow,
+    FundingTotalsSet,
+    FundingTotalsState,
+)
+from funding.selectors import (
+    computed_follow_through,
+    computed_rows,
+    donor_pledges,
+    follow_through,
+    follow_through_from_json,
+    follow_through_to_json,
+    funding_totals,
+    funding_totals_and_groups,
+)
 from migrationsupport.models import Status
 from regions.models import Region
 from tests.factories import (
     CountryFactory,
+    FulfilmentFactory,
     FundingRecordFactory,
     InstrumentFactory,
     PledgingConferenceFactory,
@@ -58,6 +78,26 @@ def assert_stored_equals_computed() -> None:
             assert sorted(map(_key, stored)) == sorted(map(_key, computed)), (totals_set.name, group_by)
     registered = {(rollup.fingerprint(s.records), g or "") for s in sets for g in s.groupings}
     assert set(FundingTotalsSet.objects.values_list("key", "grouping")) == registered
+    assert_stored_follow_through_equals_computed()
+
+
+def assert_stored_follow_through_equals_computed() -> None:
+    """Every large set of pledges has its follow-through stored, equal to the computed one, and
+    ``follow_through`` answers it from the store (its sources: the published ones, read then)."""
+    follow_sets = list(rollup.follow_sets())
+    keys = {rollup.fingerprint(pledges) for _name, pledges in follow_sets}
+    assert set(FundingFollowThroughStored.objects.values_list("key", flat=True)) == keys
+    for name, pledges in follow_sets:
+        stored, stored_sources = follow_through_from_json(
+            FundingFollowThroughStored.objects.get(key=rollup.fingerprint(pledges)).value
+        )
+        computed, computed_sources = computed_follow_through(pledges)
+        assert stored == replace(computed, sources=()), name
+        assert stored_sources == computed_sources, name
+        with CaptureQueriesContext(connection) as queries:
+            answer = follow_through(records=pledges)
+        assert answer == computed, name
+        assert len(queries.captured_queries) == (2 if stored_sources else 1), name  # read, not computed
 
 
 def _filtered(**data) -> QuerySet[FundingRecord]:
@@ -194,15 +234,24 @@ def test_a_different_filter_value_is_never_served_another_s_rows(two_regions):
 
 def test_a_set_not_in_the_registry_is_computed(two_regions, django_assert_num_queries):
     FundingTotalsRow.objects.update(amount=99 * M)  # every stored set
-    # Two filters, a filter the registry does not store, another grouping of a stored set.
+    # Two filters, a filter the registry does not store.
     both = _filtered(region="first", donor="eu")
     with django_assert_num_queries(1):
         (total,) = funding_totals(records=both)
     assert total.upper == 10 * M
     assert [t.upper for t in funding_totals(records=_filtered(amount_min="4000000"))] == [10 * M, 5 * M]
-    by_instrument = funding_totals(records=_filtered(region="first"), group_by="instrument")
-    assert sorted(t.upper for t in by_instrument) == [5 * M, 10 * M]
-    assert rollup.stored_rows("instrument", _filtered(region="first")) is None
+
+
+@pytest.mark.parametrize("group_by", ["region", "country", "theme", "instrument", "year"])
+def test_every_grouping_of_a_filtered_set_is_read_from_the_stored_rows(
+    two_regions, group_by, django_assert_max_num_queries
+):
+    records = _filtered(region="first")
+    assert rollup.stored_rows(group_by, records) is not None
+    _tamper(records, 99 * M)
+    with django_assert_max_num_queries(2):  # the rows, then any labels
+        overall, groups = funding_totals_and_groups(records=records, group_by=group_by)
+    assert {t.upper for t in overall} | {group.upper for group in groups} == {99 * M}
 
 
 def test_a_stale_store_is_never_read_for_a_filtered_set(two_regions, django_assert_num_queries):
@@ -346,7 +395,7 @@ OPERATIONS = st.lists(
         st.tuples(
             st.just("create"),
             st.sampled_from([None, 1, 4, 7, 30]),  # amount, millions
-            st.sampled_from(["mobilised", "committed"]),
+            st.sampled_from(["mobilised", "committed", "pledged", "paid"]),
             st.sampled_from(["eu", "european_commission"]),
             st.integers(min_value=-1, max_value=5),  # parent: an index into the records, or none
             st.booleans(),  # published
@@ -362,6 +411,7 @@ OPERATIONS = st.lists(
         st.tuples(st.just("region"), st.integers(0, 5), st.integers(0, 1)),
         st.tuples(st.just("overlap"), st.integers(0, 5), st.integers(0, 5)),
         st.tuples(st.just("sub-region"), st.booleans()),  # publish or unpublish the sub-region
+        st.tuples(st.just("fulfil"), st.integers(0, 5), st.integers(0, 5), st.booleans()),  # published?
         st.tuples(st.just("rebuild")),
     ),
     min_size=1,
@@ -399,6 +449,8 @@ def apply_and_check(operations) -> None:
         elif kind == "sub-region":
             regions[1].status = Status.PUBLISHED if args[0] else Status.DRAFT
             regions[1].save()
+        elif kind == "fulfil":
+            wrote = _fulfil(args, records, source)
         elif not records:
             wrote = False
         else:
@@ -433,6 +485,27 @@ def _create(args, records, source, regions, countries, themes, instruments) -> F
     return record
 
 
+def _fulfil(args, records, source) -> bool:
+    """A link saying records[args[1]] fulfils records[args[0]], when the rules allow it."""
+    if not records:
+        return False
+    fulfilled, fulfilling = records[args[0] % len(records)], records[args[1] % len(records)]
+    if fulfilled.pk is None or fulfilling.pk is None:
+        return False
+    link = Fulfilment(
+        fulfilled=fulfilled,
+        fulfilling=fulfilling,
+        source=source,
+        status=Status.PUBLISHED if args[2] else Status.DRAFT,
+    )
+    try:
+        link.full_clean()
+    except ValidationError:
+        return False
+    link.save()
+    return True
+
+
 def _edit(kind, args, records, regions) -> bool:
     record = records[args[0] % len(records)]
     if record.pk is None:  # deleted already
@@ -458,6 +531,76 @@ def _edit(kind, args, records, regions) -> bool:
             return False
         record.may_overlap.add(other)
     return True
+
+
+# --- the follow-through of large sets of pledges ----------------------------------------------
+
+
+@pytest.fixture
+def followed_pledges(every_set):
+    """The EU's two pledges, one committed in part through a published link citing a source."""
+    pledge = FundingRecordFactory(amount=10 * M, measure="pledged", donor="eu")
+    FundingRecordFactory(amount=5 * M, measure="pledged", donor="eu")
+    commitment = FundingRecordFactory(amount=4 * M, measure="committed", donor="eu")
+    FulfilmentFactory(fulfilled=pledge, fulfilling=commitment)
+    assert rollup.rebuild(force=True)
+    return donor_pledges("eu")
+
+
+def _tamper_follow(pledges, amount) -> None:
+    stored = FundingFollowThroughStored.objects.get(key=rollup.fingerprint(pledges))
+    follow, sources = follow_through_from_json(stored.value)
+    (total,) = follow.promised
+    follow = replace(follow, promised=(replace(total, lower=amount, upper=amount),))
+    stored.value = follow_through_to_json(follow, sources)
+    stored.save()
+
+
+def test_a_donor_s_pledges_are_followed_through_from_the_stored_answer(followed_pledges, client):
+    follow = follow_through(records=followed_pledges)
+    assert follow.reported and [t.upper for t in follow.promised] == [15 * M]
+    assert [s.measure for s in follow.stages] == ["committed"] and follow.sources
+    assert_stored_follow_through_equals_computed()
+    _tamper_follow(followed_pledges, 99 * M)
+    (tampered,) = follow_through(records=followed_pledges).promised
+    assert tampered.upper == 99 * M
+    page = client.get("/donors/eu/").content.decode()
+    assert str(tampered.display) in page and str(tampered.display) != "€15 million"
+    # Another set of pledges (one of them) is computed.
+    one = followed_pledges.filter(amount=10 * M)
+    assert [t.upper for t in follow_through(records=one).promised] == [10 * M]
+
+
+@pytest.mark.parametrize("write", ["link", "unpublish link", "conference date", "record"])
+def test_a_write_a_follow_through_reads_makes_the_stored_one_stale(followed_pledges, write):
+    _tamper_follow(followed_pledges, 99 * M)
+    if write == "link":
+        FulfilmentFactory(
+            fulfilled=followed_pledges.get(amount=5 * M),
+            fulfilling=FundingRecordFactory(amount=1 * M, measure="paid", donor="eu"),
+        )
+    elif write == "unpublish link":
+        Fulfilment.objects.update(status=Status.DRAFT)
+    elif write == "conference date":
+        PledgingConferenceFactory()
+    else:
+        FundingRecord.objects.filter(measure="committed").update(amount=3 * M)
+    assert FundingTotalsChange.objects.exists()
+    follow = follow_through(records=followed_pledges)
+    assert [t.upper for t in follow.promised] == [15 * M]  # computed: the store is stale
+    assert follow == computed_follow_through(followed_pledges)[0]
+    assert rollup.rebuild()
+    assert_stored_follow_through_equals_computed()
+
+
+def test_a_stored_follow_through_lists_only_the_sources_published_when_read(followed_pledges):
+    first, *others = follow_through(records=followed_pledges).sources  # the commitment's, the link's
+    # A source's publication writes no watched table: the store stays current, and the answer
+    # reads which of its sources are published.
+    type(first).objects.filter(pk=first.pk).update(status=Status.DRAFT)
+    assert not FundingTotalsChange.objects.exists()
+    assert follow_through(records=followed_pledges).sources == tuple(others)
+    assert computed_follow_through(followed_pledges)[0].sources == tuple(others)
 
 
 # --- concurrent saves -------------------------------------------------------------------------
