@@ -83,6 +83,15 @@ def _same(value: object) -> object:
     return value
 
 
+def _writes(f: serializers.Field) -> object:
+    """What makes two fields write the same cell of a record: the same field (an alias), or
+    texts of the same column or property (a deprecated name: ``str()`` of the same value);
+    None for any other field."""
+    if type(f).to_representation is serializers.CharField.to_representation and f.source != "*":
+        return ("text", tuple(f.source_attrs))
+    return ("field", id(f))
+
+
 def _starts_plainly(template: str | None) -> bool:
     """Whether the addresses filled into ``template`` are cells as they are (``cell`` would
     leave them: they start as the template does, with no formula's first character)."""
@@ -115,6 +124,8 @@ class CSVRowPlan:
     joined: bool = False
     #: a reader reads the record itself (a property, a method field): rows are model instances
     reads_record: bool = False
+    #: per reader, the place of an earlier reader that writes the same (``_writes``), or None
+    same_as: list[int | None] = field(default_factory=list)
     #: cells ``_value`` wrote from computed values, by getter (``_of_columns``) and writer
     _written: dict[tuple, dict] = field(default_factory=dict)
     #: the readers give finished CSV cells (``spreadsheets.cell``); RecordPlan's, JSON values
@@ -129,9 +140,15 @@ class CSVRowPlan:
             return None
         plan = cls(model=meta.model, show_drafts=show_drafts)
         addresses = Addresses(serializer.context.get("request"))
+        written: dict[object, int] = {}  # what a field writes → its reader's place
         try:
             for name, serializer_field in cls.fields(serializer):
                 readers = plan._readers(name, serializer_field, addresses)
+                key = _writes(serializer_field) if len(readers) == 1 else None
+                plan.same_as.append(written.get(key) if key is not None else None)
+                plan.same_as += [None] * (len(readers) - 1)
+                if key is not None:
+                    written.setdefault(key, len(plan.readers))
                 plan.names += [name] * len(readers)
                 plan.readers += readers
         except _Unsupported:
@@ -186,9 +203,7 @@ class CSVRowPlan:
         if isinstance(f, serializers.SerializerMethodField):
             method = getattr(f.parent, f.method_name)
             if (columns := getattr(method, "reads_columns", None)) is not None:
-                pick, compute = self._of_columns(method, columns)
-                finish = self._finish
-                return lambda row, _many, _record: finish(compute(pick(row)))
+                return self._computed(self._of_columns(method, columns), self._finish)
             return self._of_record(f)
         if isinstance(f, PartialDateField | PartialDatePartField):
             return self._of_record(f)
@@ -217,20 +232,12 @@ class CSVRowPlan:
         finish, none = self._finish, self._none
         written: dict = {}  # cells by value, for the values met again and again (``_MEMO``)
         if not isinstance(at, int):
-            pick, compute = at
+
+            def write(value):
+                return none if value is None else finish(f.to_representation(value))
+
             # Fields that write the same getter alike (a deprecated name's) share what they wrote.
-            written = self._written.setdefault((compute, type(f).to_representation), written)
-
-            def computed(row, _many, _record):
-                key = pick(row)
-                out = written.get(key, _MISSING)
-                if out is _MISSING:
-                    value = compute(key)
-                    out = none if value is None else finish(f.to_representation(value))
-                    _remember(written, key, out)
-                return out
-
-            return computed
+            return self._computed(at, write, (at[1], type(f).to_representation))
         if type(f).to_representation is serializers.CharField.to_representation:  # str(): a text is itself
             first = _FORMULA_FIRST if self.cells else frozenset()  # a text that needs no cell()
 
@@ -260,6 +267,30 @@ class CSVRowPlan:
 
         return read
 
+    def _computed(
+        self,
+        of_columns: tuple[Callable, Callable],
+        write: Callable[[Any], object],
+        shared: tuple | None = None,
+    ) -> Reader:
+        """What a getter marked ``reads_columns`` (``_of_columns``) gives, written by ``write``:
+        once per distinct columns, kept (``_MEMO``); a getter that reads no column, once."""
+        pick, compute = of_columns
+        if not getattr(compute, "columns", True):
+            constant = write(compute(()))
+            return lambda _row, _many, _record: constant
+        written = self._written.setdefault(shared, {}) if shared is not None else {}
+
+        def computed(row, _many, _record):
+            key = pick(row)
+            out = written.get(key, _MISSING)
+            if out is _MISSING:
+                out = write(compute(key))
+                _remember(written, key, out)
+            return out
+
+        return computed
+
     def _of_columns(
         self, getter: Callable[[Any], object], columns: Sequence[str]
     ) -> tuple[Callable, Callable]:
@@ -272,7 +303,12 @@ class CSVRowPlan:
             pick: Callable[[tuple], tuple] = itemgetter(*at)
         else:  # itemgetter of one gives the value, not a tuple
             pick = lambda row: tuple(row[i] for i in at)  # noqa: E731
-        return pick, lambda key: getter(holder(*key))
+
+        def compute(key: tuple) -> object:
+            return getter(holder(*key))
+
+        compute.columns = tuple(columns)  # type: ignore[attr-defined]
+        return pick, compute
 
     def _of_record(self, f: serializers.Field, attr: str | None = None) -> Reader:
         """What ``f`` reads from the record itself: a property, a method, a method field."""
@@ -399,7 +435,10 @@ class CSVRowPlan:
         relation at a time: plain ``values_list`` rows, model instances only when a reader
         reads the record itself; a to-many relation's cell is written once per chunk for the
         records that have any."""
-        readers = self.readers
+        readers, copies = self.readers, list[int]()
+        while readers and (same := self.same_as[len(readers) - 1]) is not None:
+            copies.insert(0, same)  # the deprecated names and aliases, last: their cells copied
+            readers = readers[:-1]
         prepared = self.prepare(queryset)
         records = prepared if self.reads_record else prepared.values_list(*self.columns)
         row_of = self.row_of() if self.reads_record else None
@@ -409,10 +448,13 @@ class CSVRowPlan:
             }
             for record in chunk:
                 if row_of is None:
-                    yield [read(record, many, None) for read in readers]
+                    cells = [read(record, many, None) for read in readers]
                 else:
                     row = row_of(record)
-                    yield [read(row, many, record) for read in readers]
+                    cells = [read(row, many, record) for read in readers]
+                if copies:
+                    cells += [cells[at] for at in copies]
+                yield cells
 
 
 class Addresses:
