@@ -126,8 +126,6 @@ class CSVRowPlan:
     reads_record: bool = False
     #: per reader, the place of an earlier reader that writes the same (``_writes``), or None
     same_as: list[int | None] = field(default_factory=list)
-    #: cells ``_value`` wrote from computed values, by getter (``_of_columns``) and writer
-    _written: dict[tuple, dict] = field(default_factory=dict)
     #: the readers give finished CSV cells (``spreadsheets.cell``); RecordPlan's, JSON values
     cells = True
 
@@ -230,14 +228,13 @@ class CSVRowPlan:
         """A column of the record (at its place in the row), or what a getter computes from some
         (``_of_columns``), as ``f`` writes it."""
         finish, none = self._finish, self._none
-        written: dict = {}  # cells by value, for the values met again and again (``_MEMO``)
         if not isinstance(at, int):
 
             def write(value):
                 return none if value is None else finish(f.to_representation(value))
 
-            # Fields that write the same getter alike (a deprecated name's) share what they wrote.
-            return self._computed(at, write, (at[1], type(f).to_representation))
+            return self._computed(at, write)
+        written: dict = {}  # cells by value, for the values met again and again (``_MEMO``)
         if type(f).to_representation is serializers.CharField.to_representation:  # str(): a text is itself
             first = _FORMULA_FIRST if self.cells else frozenset()  # a text that needs no cell()
 
@@ -271,7 +268,6 @@ class CSVRowPlan:
         self,
         of_columns: tuple[Callable, Callable],
         write: Callable[[Any], object],
-        shared: tuple | None = None,
     ) -> Reader:
         """What a getter marked ``reads_columns`` (``_of_columns``) gives, written by ``write``:
         once per distinct columns, kept (``_MEMO``); a getter that reads no column, once."""
@@ -279,7 +275,7 @@ class CSVRowPlan:
         if not getattr(compute, "columns", True):
             constant = write(compute(()))
             return lambda _row, _many, _record: constant
-        written = self._written.setdefault(shared, {}) if shared is not None else {}
+        written: dict = {}
 
         def computed(row, _many, _record):
             key = pick(row)
