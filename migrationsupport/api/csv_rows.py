@@ -41,7 +41,7 @@ from rest_framework.settings import api_settings
 
 from ..addresses import absolute_address, absolute_template, address_template, filled
 from ..chunks import RelatedValues, UnsupportedRelation, records_in_chunks
-from ..models import Status
+from ..models import Status, published_value
 from ..serializers import (
     ApiUrlField,
     PartialDateField,
@@ -377,27 +377,40 @@ class CSVRowPlan:
 
     def _to_one(self, f: serializers.Field, name: str, attrs: Iterable[str]) -> list[Reader]:
         """A related record's ``attrs``, one reader each, from columns annotated on the list
-        query (with its status: a draft reads as a relation not set yet, ``visible_related``)."""
+        query: a draft reads as a relation not set yet (``visible_related``). For JSON with its
+        status (a source is null, not an object of nulls); for CSV, where both are empty cells,
+        the public's values are null in the query for a draft (``published_value``)."""
         source = f.source or name
         if "." in source:
             raise _Unsupported(name)
         prefix = f"csvrow_{name}_"
+        finish, none = self._finish, self._none
+        readers: list[Reader] = []
+        if self.cells:
+            first = _FORMULA_FIRST  # a text that needs no cell()
+            for attr in attrs:
+                self.annotations[f"{prefix}{attr}"] = (
+                    F(f"{source}__{attr}")
+                    if self.show_drafts
+                    else published_value(source, attr, default=None)
+                )
+                at = self.column(f"{prefix}{attr}")
+
+                def read_cell(row, _many, _record, at=at):
+                    value = row[at]  # None (an empty cell) without a record the answer shows
+                    return value if value.__class__ is str and value[:1] not in first else finish(value)
+
+                readers.append(read_cell)
+            return readers
         self.annotations[f"{prefix}status"] = F(f"{source}__status")
         status_at = self.column(f"{prefix}status")
-        show_drafts, finish, none = self.show_drafts, self._finish, self._none
-        first = _FORMULA_FIRST if self.cells else frozenset()  # a text that needs no cell()
-        published = Status.PUBLISHED
-        readers: list[Reader] = []
+        show_drafts = self.show_drafts
         for attr in attrs:
             self.annotations[f"{prefix}{attr}"] = F(f"{source}__{attr}")
             at = self.column(f"{prefix}{attr}")
 
             def read(row, _many, _record, at=at):
-                status = row[status_at]
-                if status != published and (status is None or not show_drafts):  # shown()
-                    return none
-                value = row[at]
-                return value if value.__class__ is str and value[:1] not in first else finish(value)
+                return row[at] if shown(row[status_at], show_drafts) else none
 
             readers.append(read)
         return readers
