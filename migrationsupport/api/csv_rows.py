@@ -11,8 +11,9 @@ small part of the cost, so a whole table (+100 000 funding records) streams in a
 - a model property or a method field marked ``reads_columns`` (``migrationsupport.values``): its
   getter called with just the columns it names, and written once per distinct columns;
 - related records by slug (``PublishedSlugRelatedField``, ``SourceField``) from columns
-  annotated on the list query (slug, title..., and the related record's status) instead of
-  related instances; a to-many relation is one query per chunk of ``CSV_CHUNK`` records
+  annotated on the list query (slug, title..., null for a draft the answer may not show,
+  ``published_value``; the JSON objects read the related record's status) instead of related
+  instances; a to-many relation is one query per chunk of ``CSV_CHUNK`` records
   (``migrationsupport.chunks``) and its cell is written once per chunk;
 - addresses (``ApiUrlField``, ``PublicUrlField``) come from one ``reverse()`` per download: the
   address of a placeholder identifier, into which each record's slug or id is put (only when
