@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models import QuerySet
 
 from migrationsupport.addresses import address_template, filled
 from migrationsupport.chunks import RelatedValues, records_in_chunks
-from migrationsupport.models import published_q
+from migrationsupport.models import published_q, published_value
 from migrationsupport.spreadsheets import join_list
 from migrationsupport.values import Amount, PartialDateText, partial_date_text, period_text
 
@@ -93,11 +93,6 @@ FUNDING_CSV_HEADER = [
 ]
 
 
-def _published_value(relation: str, field: str) -> Case:
-    """The related record's ``field``, or "" when it is missing or a draft (``for_public()``)."""
-    return Case(When(published_q(relation), then=F(f"{relation}__{field}")), default=Value(""))
-
-
 #: The record's own columns the rows read, in the order of ``_row``'s unpacking.
 _FIELDS = (
     "pk",
@@ -135,10 +130,10 @@ def funding_csv_rows(
     annotations = {}
     for relation, fields in _TO_ONE.items():
         if isinstance(fields, str):
-            annotations[f"csv_{relation}"] = _published_value(relation, fields)
+            annotations[f"csv_{relation}"] = published_value(relation, fields)
         else:
             for field in fields:
-                annotations[f"csv_{relation}_{field}"] = _published_value(relation, field)
+                annotations[f"csv_{relation}_{field}"] = published_value(relation, field)
     queryset = (
         records.filter(published_q())
         .select_related(None)

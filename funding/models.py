@@ -35,7 +35,7 @@ from migrationsupport.models import (
     wording_field,
 )
 from migrationsupport.richtext import RichTextField
-from migrationsupport.values import DatePrecision, PartialDate, Qualifier, period_text
+from migrationsupport.values import DatePrecision, PartialDate, Qualifier, period_text, reads_columns
 
 if TYPE_CHECKING:
     from migrationsupport.models import Message
@@ -353,18 +353,21 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         return page_address("funding:record-detail", "slug", self.slug)
 
     @property
+    @reads_columns("amount", "qualifier", "wording")
     def amount_display(self) -> Amount | None:
         if self.amount is None:
             return None
         return Amount(self.amount, self.qualifier, self.wording)
 
     @property
+    @reads_columns("period_start", "period_start_precision", "period_end", "period_end_precision")
     def period_display(self) -> str:
         return period_text(
             self.period_start, self.period_start_precision, self.period_end, self.period_end_precision
         )
 
     @property
+    @reads_columns("dac_purpose_code")
     def dac_purpose_name(self) -> str | None:
         return dac_purpose_name(self.dac_purpose_code)
 
@@ -388,6 +391,7 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         super().save(*args, **kwargs)
 
     @property
+    @reads_columns("period_start", "period_start_precision", "period_end", "period_end_precision")
     def period_kind(self) -> str:
         """ "point" for a moment ("adopted in 2024", "launched in June 2023": start and end the
         same), "range" for a span ("since 2021", "for 2024 and 2025"), "" without a period."""

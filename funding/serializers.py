@@ -27,7 +27,7 @@ from migrationsupport.serializers import (
     SourceField,
     visible_related,
 )
-from migrationsupport.values import Qualifier
+from migrationsupport.values import Qualifier, reads_columns
 from regions.models import Country, Region
 from regions.serializers import CountryCodeRelatedField
 
@@ -210,10 +210,12 @@ class FundingRecordSerializer(PublishableSerializer):
             "display",
         )
 
+    @reads_columns()
     def get_currency(self, obj) -> str:
         return CURRENCY.alpha_3
 
     @extend_schema_field(OpenApiTypes.URI)
+    @reads_columns("measure", "slug")
     def get_follow_through_url(self, obj) -> str | None:
         if obj.measure not in FOLLOWED_MEASURES:
             return None
@@ -402,6 +404,7 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
             "display": display,
         }
 
+    @reads_columns()
     def get_currency(self, obj) -> str:
         return "EUR"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Case, F, Prefetch, Q, Value, When
 from django.db.models.query import ModelIterable
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +44,12 @@ def published_q(path: str = "") -> Q:
     """The condition "published", on a record or on the record ``path`` leads to (``"country"``,
     ``"fundingrecord"`` from a through table): the one place the public's rule is written."""
     return Q(**{f"{path}__status" if path else "status": Status.PUBLISHED})
+
+
+def published_value(relation: str, field: str, *, default: object = "") -> Case:
+    """The related record's ``field``, or ``default`` when it is missing or a draft (as
+    ``for_public()`` reads it), in the query: the explorer's and the API's CSV rows."""
+    return Case(When(published_q(relation), then=F(f"{relation}__{field}")), default=Value(default))
 
 
 def published_sql(alias: str) -> str:

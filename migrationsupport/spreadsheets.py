@@ -79,9 +79,13 @@ _FORMULA_ITEM = re.compile(f"(?:^|{re.escape(LIST_SEPARATOR)})[{re.escape(''.joi
 
 def list_cell(items: list | tuple) -> object:
     """``cell`` of a list: its items' cells joined. A list of texts none of which starts as a
-    formula (slugs, ISO codes: nearly every list) is joined at once, without a ``cell`` per item."""
-    if all(item.__class__ is str for item in items):
+    formula (slugs, ISO codes: nearly every list) is joined at once, without a ``cell`` per item
+    (``str.join`` takes texts only: anything else is written by ``cell``)."""
+    try:
         joined = LIST_SEPARATOR.join(items)
+    except TypeError:
+        pass
+    else:
         if not _FORMULA_ITEM.search(joined):
             return joined
     return safe_cell(join_list(cell(item) for item in items))
@@ -117,9 +121,11 @@ def csv_lines(rows: Iterable[Iterable]) -> Iterator[str]:
     return written_lines([cell(value) for value in row] for row in rows)
 
 
-def csv_download(rows: Iterable[Iterable], filename: str) -> StreamingHttpResponse:
+def csv_download(rows: Iterable[Iterable], filename: str, *, finished: bool = False) -> StreamingHttpResponse:
     """A CSV attachment written while it is sent: fed by ``queryset.iterator(chunk_size=...)``,
-    a worker's memory stays the same whatever the number of records."""
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
+    a worker's memory stays the same whatever the number of records. ``finished``: every value
+    is already its ``cell`` (the API's rows), written as it is."""
+    lines = written_lines(rows) if finished else csv_lines(rows)  # type: ignore[arg-type]
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

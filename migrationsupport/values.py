@@ -7,13 +7,29 @@ its qualifier) so that templates, serializers and CSV exports render them one wa
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+_Getter = TypeVar("_Getter", bound=Callable)
+
+
+def reads_columns(*columns: str) -> Callable[[_Getter], _Getter]:
+    """Marks a property's getter (or a serializer's ``get_<name>``) as reading nothing of the
+    record but these columns, as attributes: the API's CSV then calls it with an object holding
+    just them, read from a ``values_list`` row, rather than with a model instance
+    (``api.csv_rows``; tests/api/test_csv_rows.py compares both)."""
+
+    def mark(getter: _Getter) -> _Getter:
+        getter.reads_columns = columns  # type: ignore[attr-defined]
+        return getter
+
+    return mark
 
 
 class DatePrecision(models.TextChoices):

@@ -4,15 +4,15 @@ funding records went from about 60 % of its build time in serializing to a few m
 docs/performance.md).
 
 ``RecordPlan`` is ``CSVRowPlan`` (``csv_rows.py``) reading the JSON fields instead of the CSV
-columns: related records by slug from columns annotated on the page's query, to-many relations
-as one query per relation for the whole page (``RelatedValues``, instead of Django's prefetch
-with a related manager and a queryset per record), addresses from one ``reverse()`` per page;
-a source is its object (``SourceField.represent``) and an empty text is null, as
-``ApiConventionsMixin`` makes it. A nested list of records (an agreement's timeline) is one
-query for the whole page too, each record read by the nested serializer's own plan
-(``NestedRecords``). A serializer with its own ``to_representation`` or a field the plan does
-not know gives no plan and the list keeps the serializer. ``tests/api/test_records.py``
-compares both for every endpoint.
+columns, with the same readers giving JSON values instead of CSV cells: related records by slug
+from columns annotated on the page's query, to-many relations as one query per relation for the
+whole page (``RelatedValues``, instead of Django's prefetch with a related manager and a
+queryset per record), addresses from one ``reverse()`` per page; a source is its object
+(``SourceField.represent``) and an empty text is null, as ``ApiConventionsMixin`` makes it. A
+nested list of records (an agreement's timeline) is one query for the whole page too, each
+record read by the nested serializer's own plan (``NestedRecords``). A serializer with its own
+``to_representation`` or a field the plan does not know gives no plan and the list keeps the
+serializer. ``tests/api/test_records.py`` compares both for every endpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rest_framework import serializers
 
 from ..chunks import RelatedValues, UnsupportedRelation
 from ..serializers import ApiConventionsMixin, SourceField
-from .csv_rows import Addresses, CSVRowPlan, Reader, _Unsupported, related_values
+from .csv_rows import Addresses, CSVRowPlan, Reader, _Unsupported, shown
 
 
 @dataclass
@@ -36,6 +36,7 @@ class RecordPlan(CSVRowPlan):
 
     #: nested lists of records (a reverse foreign key read by a nested serializer), per page
     nested: dict[str, NestedRecords] = field(default_factory=dict)
+    cells = False
 
     @classmethod
     def plan(cls, serializer: serializers.Serializer, *, show_drafts: bool) -> RecordPlan | None:
@@ -46,18 +47,18 @@ class RecordPlan(CSVRowPlan):
         return plan
 
     @staticmethod
-    def columns(serializer: serializers.Serializer) -> Iterator[tuple[str, serializers.Field]]:
+    def fields(serializer: serializers.Serializer) -> Iterator[tuple[str, serializers.Field]]:
         """Every readable field, in the serializer's order (``_readable_fields``)."""
         for name, serializer_field in serializer.fields.items():
             if not serializer_field.write_only:
                 yield name, serializer_field
 
-    def _reader(self, name: str, f: serializers.Field, addresses: Addresses) -> Reader:
+    def _readers(self, name: str, f: serializers.Field, addresses: Addresses) -> list[Reader]:
         if isinstance(f, SourceField):
-            return self._source(f, name)
+            return [self._source(f, name)]
         if isinstance(f, serializers.ListSerializer):
-            return self._nested(f, name)
-        return super()._reader(name, f, addresses)
+            return [self._nested(f, name)]
+        return super()._readers(name, f, addresses)
 
     def _to_many(self, name: str, value_field: str) -> Reader:
         """``CSVRowPlan``'s, with the relation's query built and compiled once per process, not
@@ -67,50 +68,47 @@ class RecordPlan(CSVRowPlan):
             self.to_many[name] = _related_values(self.model, name, value_field, self.show_drafts)
         except UnsupportedRelation as error:
             raise _Unsupported(name) from error
-
-        def read(row, many):
-            return (many[name].get(row.pk, []),)
-
-        return read
+        return lambda row, many, _record: many[name].get(row[0], [])
 
     def _nested(self, f: serializers.ListSerializer, name: str) -> Reader:
         source = f.source or name
         if type(f).to_representation is not serializers.ListSerializer.to_representation or "." in source:
             raise _Unsupported(name)
         self.nested[name] = NestedRecords(self.model, source, f.child, show_drafts=self.show_drafts)
-
-        def read(row, many):
-            return (many[name].get(row.pk, []),)
-
-        return read
+        return lambda row, many, _record: many[name].get(row[0], [])
 
     def _source(self, f: SourceField, name: str) -> Reader:
         attrs = f.csv_subfields
         self._to_one(f, name, attrs)  # annotates the source's columns
         prefix = f"csvrow_{name}_"
+        status_at = self.column(f"{prefix}status")
+        at = [self.column(f"{prefix}{attr}") for attr in attrs]
         show_drafts = self.show_drafts
         represent = f.represent
 
-        def read(row, _many):
-            values = related_values(row, prefix, attrs, show_drafts)
-            return (None if values is None else represent(*values),)
+        def read(row, _many, _record):
+            if not shown(row[status_at], show_drafts):
+                return None
+            return represent(*(row[i] for i in at))
 
         return read
 
     def records(self, records: Sequence[models.Model]) -> list[dict[str, Any]]:
         """The JSON objects of ``records`` (read from ``prepare()``'s query), in their order: one
-        query per to-many relation for all of them."""
+        query per to-many relation, and per nested list, for all of them."""
         ids = [record.pk for record in records]
         many: dict[str, dict[int, list]] = {}
         if ids:
             many = {name: related.of(ids) for name, related in self.to_many.items()}
             many.update((name, nested.of(ids)) for name, nested in self.nested.items())
         fields = list(zip(self.names, self.readers, strict=True))
+        row_of = self.row_of()
         objects = []
         for record in records:
+            row = row_of(record)
             data = {}
             for name, read in fields:
-                (value,) = read(record, many)
+                value = read(row, many, record)
                 data[name] = None if value == "" else value  # ApiConventionsMixin's null
             objects.append(data)
         return objects

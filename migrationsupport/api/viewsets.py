@@ -11,7 +11,7 @@ the page rates to CSV, totals and search, and makes writes atomic, locking the r
 from __future__ import annotations
 
 import builtins  # the class body's list() is the API's list action
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from functools import cached_property
 from itertools import chain
 
@@ -36,7 +36,7 @@ from ..api_defaults import (
 from ..filters import SourceFilter
 from ..models import PublishableModel, PublishableQuerySet, Source, Theme, related_publishable
 from ..serializers import SourceSerializer, ThemeSerializer
-from ..spreadsheets import CSV_CHUNK, csv_download
+from ..spreadsheets import CSV_CHUNK, cell, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
 from .csv import CSVRenderer, csv_aliases, csv_columns, csv_table
 from .csv_rows import CSVRowPlan
@@ -216,14 +216,15 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             return self.get_paginated_response(plan.records(page))
         # Filters are checked (a 400 in JSON) before the first byte is sent.
         queryset = self.filter_queryset(self.get_queryset())
-        return csv_download(self.csv_rows(queryset), filename=f"{self.basename}.csv")
+        return csv_download(self.csv_rows(queryset), filename=f"{self.basename}.csv", finished=True)
 
-    def csv_rows(self, queryset) -> Iterator[Sequence[object]]:
-        """The header, then every matching record's row, in the list's order, written while it
-        is sent: ``CSV_CHUNK`` records at a time, so a worker's memory does not grow with the
-        data. The rows come from ``CSVRowPlan`` (the serializer's values without a serializer
-        per record: the whole funding table in seconds, docs/performance.md), or from the
-        serializer itself when a field needs it."""
+    def csv_rows(self, queryset) -> Iterator[builtins.list]:
+        """The header, then every matching record's row of finished cells (``spreadsheets.cell``),
+        in the list's order, written while it is sent: ``CSV_CHUNK`` records at a time, so a
+        worker's memory does not grow with the data. The rows come from ``CSVRowPlan`` (the
+        serializer's values from plain ``values_list`` rows, without a serializer per record:
+        the whole funding table in a few seconds, docs/performance.md), or from the serializer
+        itself when a field needs it."""
         serializer = self.get_serializer()
         assert isinstance(serializer, Serializer)  # every endpoint's is a ModelSerializer
         columns = self.get_csv_columns()
@@ -231,7 +232,9 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         if plan is not None:
             return chain([columns], plan.rows(queryset))
         records = (serializer.to_representation(record) for record in queryset.iterator(chunk_size=CSV_CHUNK))
-        return csv_table(records, columns, csv_aliases(serializer))
+        return (
+            [cell(value) for value in row] for row in csv_table(records, columns, csv_aliases(serializer))
+        )
 
     # Writes ---------------------------------------------------------------------------------
 
