@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from migrationsupport.footnotes import Footnotes
@@ -30,7 +30,24 @@ def time_tag(value: PartialDate | None) -> SafeString | str:
     """``{{ event.date_display|time_tag }}`` → ``<time datetime="2016-03">March 2016</time>``."""
     if not value:
         return ""
-    return format_html('<time datetime="{}">{}</time>', value.isoformat(), str(value))
+    # format_html's escaping without its formatting machinery: 180 of them on a region's page.
+    return mark_safe(f'<time datetime="{escape(value.isoformat())}">{escape(str(value))}</time>')  # noqa: S308 - escaped
+
+
+@register.simple_tag
+def document_item(document) -> SafeString:
+    """``{% document_item document %}``: a key document's line in a list, with its kind and date.
+
+    Written here rather than in an included template: a region's page lists about a hundred
+    documents, and a template costs some 80 µs of CPU a line to what this costs in 15 µs. The
+    markup is what ``includes/document_item.html`` gave (same bytes, its final line break too).
+    """
+    date = document.date_display
+    dated = f", {time_tag(date)}" if date else ""
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'<li><a href="{escape(document.get_absolute_url())}">{escape(document.title)}</a> '
+        f'<span class="meta">{escape(document.get_kind_display())}{dated}</span></li>\n'
+    )
 
 
 @register.filter
