@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.urls import reverse
-from django.utils.html import escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from migrationsupport.footnotes import Footnotes
@@ -69,3 +69,20 @@ def nav_link(context, url_name: str, label: str) -> SafeString:
     else:
         current = ""
     return format_html('<a href="{}"{}>{}</a>', url, mark_safe(current), label)  # noqa: S308 - constant
+
+
+@register.simple_tag(takes_context=True)
+def agreement_item(context, agreement) -> SafeString:
+    """``{% agreement_item agreement %}``: an agreement's line in a list: its parties' footnote
+    references (the page's ``notes``), its current status and the date of its latest step.
+
+    Written here, like ``document_item``, rather than in an included template (the markup
+    ``includes/agreement_item.html`` gave, its final line break too)."""
+    notes = context.get("notes")
+    references = "".join(conditional_escape(note_ref(party, notes)) for party in agreement.published_parties)
+    date = agreement.latest_event_date
+    dated = f' <span class="meta">{time_tag(date)}</span>' if date else ""
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'<li><a href="{escape(agreement.get_absolute_url())}">{escape(agreement.title)}</a>{references} '
+        f'<span class="status">{conditional_escape(agreement.current_status_label)}</span>{dated}</li>\n'
+    )
