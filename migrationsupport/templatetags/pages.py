@@ -148,3 +148,23 @@ def _source(source, passage) -> str:
             f"<q>{conditional_escape(passage)}</q></details>"
         )
     return html
+
+
+@register.simple_tag(takes_context=True)
+def timeline_event(context, event) -> SafeString:
+    """``{% timeline_event event %}``: a dated step of the agreements' timeline, with its source.
+
+    Written here rather than by the timeline's template (some 140 steps a page, at about 80 µs
+    of CPU each there); the same markup, byte for byte (tests/migrationsupport/test_page_tags.py).
+    The id is the number as it is (``str``): an id is never a localised number."""
+    agreement = getattr(event, "agreement", None)  # a draft one reads as None (for_public)
+    url = escape(agreement.get_absolute_url()) if agreement else ""
+    title = escape(agreement.title) if agreement else ""
+    description = f" {escape(event.description)}" if event.description else ""
+    source = _source(getattr(event, "source", None), context.get("passage"))
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'\n      <li class="timeline-event" id="event-{event.pk}">\n'
+        f'        <p class="timeline-date">{time_tag(event.date_display)}</p>\n'
+        f'        <p><a href="{url}">{title}</a>: {escape(event.get_kind_display().lower())}{description}.\n'
+        f"          {source}\n</p>\n      </li>"
+    )

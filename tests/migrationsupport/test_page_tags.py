@@ -11,7 +11,8 @@ from django.conf import settings
 from django.template import Context, Engine, engines
 from django.utils.html import format_html
 
-from agreements.models import Agreement, Document, DocumentKind
+from agreements.lifecycle import EventKind
+from agreements.models import Agreement, AgreementEvent, Document, DocumentKind
 from migrationsupport.footnotes import Footnotes
 from migrationsupport.site.digests import FundingNode
 from migrationsupport.templatetags.pages import time_tag
@@ -152,3 +153,28 @@ def test_funding_node_writes_what_its_template_wrote(passage):
         assert written == old.render(Context(context))
     assert "no amount stated" in new.render({"node": tree[0]})
     assert ("passage this figure comes from" in written) is bool(passage)
+
+
+#: The steps' loop of agreements/agreement_timeline.html before 4 December 2026.
+TIMELINE_EVENTS = (Path(__file__).parent / "removed_templates" / "timeline_event.html").read_text()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("passage", [None, "A <quoted> passage"])
+def test_timeline_event_writes_what_the_timeline_wrote(passage):
+    agreement = AgreementFactory(title='The "A & B" <arrangement>')
+    AgreementEventFactory(agreement=agreement, description="with <conditions> & more")
+    AgreementEventFactory(
+        agreement=agreement,
+        kind=EventKind.ENTERED_INTO_FORCE,
+        date=datetime.date(2023, 10, 18),
+        date_precision="day",
+    )
+    events = list(AgreementEvent.objects.for_public().filter(agreement=agreement).order_by("pk"))
+    django = engines["django"]
+    context = {"events": events, "passage": passage}
+    written = django.from_string(
+        "{% load pages %}{% for event in events %}{% timeline_event event %}{% endfor %}"
+    )
+    assert written.render(context) == django.from_string(TIMELINE_EVENTS).render(context)
+    assert "&lt;conditions&gt;" in written.render(context)
