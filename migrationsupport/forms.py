@@ -51,7 +51,7 @@ def _text(value) -> str | None:
     """``{{ value }}`` for a string (a lazy one too); None for anything a template would
     localise first (a number, a date), left to the template."""
     if isinstance(value, str | Promise):
-        return conditional_escape(value)
+        return conditional_escape(str(value))  # a lazy string's text, escaped as the template does
     return None
 
 
