@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from agreements.lifecycle import EventKind
 from agreements.models import Agreement, AgreementEvent, Document, DocumentKind
+from funding.models import FundingRecord
 from migrationsupport.footnotes import Footnotes
 from migrationsupport.site.digests import FundingNode
 from migrationsupport.templatetags.pages import time_tag
@@ -23,6 +24,7 @@ from tests.factories import (
     CountryFactory,
     FundingRecordFactory,
     InstrumentFactory,
+    RegionFactory,
     SourceFactory,
 )
 
@@ -178,3 +180,33 @@ def test_timeline_event_writes_what_the_timeline_wrote(passage):
     )
     assert written.render(context) == django.from_string(TIMELINE_EVENTS).render(context)
     assert "&lt;conditions&gt;" in written.render(context)
+
+
+#: The records' loop of funding/fundingrecord_list.html before 4 December 2026.
+EXPLORER_ROWS = (Path(__file__).parent / "removed_templates" / "explorer_row.html").read_text()
+
+
+@pytest.mark.django_db
+def test_explorer_row_writes_what_the_explorer_wrote():
+    source = SourceFactory(
+        title="A long & <odd> report title of many words", url="https://example.org/?a=1&b=2"
+    )
+    whole = FundingRecordFactory(
+        title='Whole <"programme">',
+        instrument=InstrumentFactory(name="NDICI <Global Europe>"),
+        regions=[RegionFactory(name="South & East"), RegionFactory(name="North")],
+        period_start=datetime.date(2021, 1, 1),
+        period_start_precision=DatePrecision.YEAR,
+        source=source,
+        source_passage='"Quoted" <passage> & more',
+    )
+    FundingRecordFactory(title="Part, no amount", amount=None, parent=whole, source=source)
+    records = list(FundingRecord.objects.for_public().order_by("pk"))
+    django = engines["django"]
+    context = {"object_list": records}
+    written = django.from_string(
+        "{% load pages %}{% for record in object_list %}{% explorer_row record %}{% endfor %}"
+    ).render(context)
+    assert written == django.from_string(EXPLORER_ROWS).render(context)
+    assert "Passage</summary>" in written
+    assert "Not stated" in written
