@@ -130,6 +130,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form templates, with <select> and <input> written in Python (migrationsupport/forms.py).
+FORM_RENDERER = "migrationsupport.forms.PageFormRenderer"
+
 WSGI_APPLICATION = "migrationsupport.wsgi.application"
 
 # Database: DATABASE_URL when set (PostgreSQL in production and tests), otherwise an embedded
