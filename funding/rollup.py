@@ -35,21 +35,22 @@ without it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
 from django.db.models import Count, QuerySet
 
-from migrationsupport import tasks
+from migrationsupport import tasks, values
 from migrationsupport.models import published_sql
 from regions.models import Region
 
+from . import models as models_module
 from . import selectors
 from .filters import FundingFilter
 from .models import (
@@ -129,27 +130,13 @@ WATCHED_TABLES = frozenset(
 # stored answers stale (``DEFINITION``).
 FOLLOW_FORMAT = 1
 # A stored follow-through is a finished answer, not rows finished on reading as the totals are:
-# the code that computes it is part of its definition, so a deploy that changes how a share, a
-# date or a stage is worked out makes the stored answers stale.
+# the code that computes it is part of its definition. Whole modules, not a list of functions
+# that a change elsewhere in them would escape: any deploy that changes how a share, a bound, a
+# date, a stage or a label is worked out (or anything else in these files) makes the stored
+# answers stale, and the worker stores them again.
 _FOLLOW_CODE = tuple(
-    inspect.getsource(part)
-    for part in (
-        selectors._computed_follow_through,
-        selectors._follow_up_closure,
-        selectors._latest_dates,
-        selectors._as_of_expressions,
-        selectors._share,
-        selectors.follow_through_to_json,
-        selectors.follow_through_from_json,
-        selectors.FollowThrough,
-        selectors.FollowUpStage,
-        selectors.Share,
-        selectors.FundingTotal,
-        selectors.FundingPart,
-        selectors._totals_from_rows,
-        selectors._to_total,
-        selectors.total_qualifier,
-    )
+    hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()
+    for module in (selectors, models_module, values)
 )
 # The overall rows of a stored set from its rows in another grouping: sums per measure, donor
 # (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
