@@ -25,8 +25,10 @@ INPUTS = {f"django/forms/widgets/{kind}.html" for kind in (*INPUT_KINDS, "tel", 
 
 def _stringformat(value) -> str:
     """``{{ value|stringformat:'s' }}``: ``"%s" % value`` ("" when that fails), safe if the value was."""
+    if isinstance(value, tuple):
+        value = str(value)  # as the filter does: "%s" % (1, 2) would take the tuple as arguments
     try:
-        text = "%s" % value  # noqa: UP031 - the filter's own formatting, tuples included
+        text = "%s" % value  # noqa: UP031 - the filter's own formatting
     except (ValueError, TypeError):
         return ""
     return mark_safe(text) if isinstance(value, SafeData) else text  # noqa: S308 - was safe already

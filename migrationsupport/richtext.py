@@ -14,9 +14,11 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a", "sup
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
-#: Texts whose answers are kept (``kept_for_short_texts``): the latest 4 096 of at most 4 000
-#: characters, a few tens of megabytes per process at most, however long an officer's text.
-KEPT_TEXTS = 4096
+#: Texts whose answers are kept (``kept_for_short_texts``): the latest 1 024 of at most 4 000
+#: characters (a region's text, a description), however long an officer's text. A cache holds at
+#: most 1 024 × 2 texts × 4 000 characters: 8 MB of plain ASCII, 33 MB at worst (4 bytes a
+#: character); there are two (``sanitise``, ``plain_words``).
+KEPT_TEXTS = 1024
 KEPT_UP_TO = 4000
 
 

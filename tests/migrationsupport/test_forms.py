@@ -43,6 +43,7 @@ WIDGETS = [
     (forms.TimeInput(), "10:30"),
     (forms.DateTimeInput(), "2024-03-01 10:30"),
     (forms.CheckboxInput(), True),  # its own template: Django's as before
+    (forms.TextInput(attrs={"data-pair": (1, 2), "data-one": ("a",)}), (3, 4)),  # tuples: str() first
 ]
 
 
