@@ -132,7 +132,7 @@ class Command(BaseCommand):
             choices=("core", "all"),
             default="core",
             help="core: the baselines and four pages; all: every page kind and API list "
-            "(``every_kind``, about 35 addresses: use a short --duration).",
+            "(``every_kind``, about 48 addresses: use a short --duration).",
         )
         parser.add_argument(
             "--timing-runs",
