@@ -66,7 +66,7 @@ from .models import (
     PledgingConference,
 )
 from .selectors import (
-    _CLOSURE_SQL,
+    _CLOSURE_SQL_POSTGRESQL,
     _TOTALS_SQL,
     GROUPINGS,
     _group_key_sql,
@@ -162,7 +162,7 @@ DEFINITION = int.from_bytes(
                 published_sql("x"),
                 _OVERALL_SQL,
                 _OVERALL_FROM,
-                _CLOSURE_SQL,
+                _CLOSURE_SQL_POSTGRESQL,
                 FOLLOW_FORMAT,
                 _FOLLOW_CODE,
             )

@@ -737,7 +737,43 @@ def _latest_dates(
 # commitments), with their parts. Recursion over ids only, bounded by the nesting depth. The row
 # ``'s'`` says the follow-up is shared: a published link (between published records) from one
 # of the follow-up to a record outside the promise and its follow-up.
+# The follow-through's closure (``_follow_up_closure``) in SQL that SQLite (``make run``'s
+# default) runs too; PostgreSQL runs ``_CLOSURE_SQL_POSTGRESQL``, the same sets by its indexes.
 _CLOSURE_SQL = """
+WITH RECURSIVE
+promise (id, depth) AS (
+    SELECT f.id, 0 FROM {funding} AS f WHERE f.id IN ({records}) AND {published_f}
+    UNION
+    SELECT f.id, promise.depth + 1 FROM {funding} AS f JOIN promise ON f.parent_id = promise.id
+    WHERE promise.depth < %s AND {published_f}
+),
+first (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN promise ON promise.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, first.depth + 1 FROM {funding} AS f JOIN first ON f.parent_id = first.id
+    WHERE first.depth < %s AND {published_f}
+),
+second (id, depth) AS (
+    SELECT f.id, 0 FROM {links} AS l JOIN first ON first.id = l.fulfilled_id
+    JOIN {funding} AS f ON f.id = l.fulfilling_id WHERE {published_l} AND {published_f}
+    UNION
+    SELECT f.id, second.depth + 1 FROM {funding} AS f JOIN second ON f.parent_id = second.id
+    WHERE second.depth < %s AND {published_f}
+)
+SELECT DISTINCT 'p', id FROM promise
+UNION SELECT 'f', id FROM first
+UNION SELECT 'f', id FROM second
+UNION SELECT 's', 0 WHERE EXISTS (
+    SELECT 1 FROM {links} AS l JOIN {funding} AS f ON f.id = l.fulfilled_id
+    WHERE {published_l} AND {published_f}
+    AND l.fulfilling_id IN (SELECT id FROM first UNION SELECT id FROM second)
+    AND l.fulfilling_id NOT IN (SELECT id FROM promise)
+    AND l.fulfilled_id NOT IN (SELECT id FROM promise UNION SELECT id FROM first UNION SELECT id FROM second)
+)
+"""
+
+_CLOSURE_SQL_POSTGRESQL = """
 WITH RECURSIVE
 promise (id, depth) AS (
     SELECT f.id, 0 FROM {funding} AS f WHERE f.id IN ({records}) AND {published_f}
@@ -781,6 +817,7 @@ UNION SELECT 's', 0 WHERE EXISTS (
     AND (SELECT {published_f} FROM {funding} AS f WHERE f.id = link.fulfilled_id)
 )
 """
+# ``_CLOSURE_SQL`` on PostgreSQL (SQLite, the default of ``make run``, has no ``LATERAL``).
 # Each step goes from the few records found so far to their parts and links by the indexes
 # (``parent_id``, the links' ``fulfilled_id`` and ``fulfilling_id``): a ``LATERAL`` subquery with
 # ``OFFSET 0`` per record, which PostgreSQL runs as written, and a scalar subquery for whether a
@@ -800,7 +837,8 @@ def _follow_up_closure(records: QuerySet[FundingRecord]) -> tuple[set[int], set[
     except EmptyResultSet:
         return set(), set(), False
     quote = connection.ops.quote_name
-    sql = _CLOSURE_SQL.format(
+    template = _CLOSURE_SQL_POSTGRESQL if connections[records.db].vendor == "postgresql" else _CLOSURE_SQL
+    sql = template.format(
         funding=quote(FundingRecord._meta.db_table),
         links=quote(Fulfilment._meta.db_table),
         records=records_sql,

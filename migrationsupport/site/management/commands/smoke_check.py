@@ -26,6 +26,9 @@ PAGES = (
     "/api/v1/funding/?region=western-balkans",
     "/api/v1/funding/totals/?group_by=region",
     "/sitemap.xml",
+    # Pledges followed through (the closure query has a form of its own for PostgreSQL).
+    "/conferences/brussels-conference-viii-2024/",
+    "/donors/eu/",
 )
 
 
