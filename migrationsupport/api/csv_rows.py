@@ -416,9 +416,13 @@ class CSVRowPlan:
             readers.append(read)
         return readers
 
+    def _relation(self, name: str, value_field: str) -> RelatedValues:
+        """The values of the to-many relation ``name``, read per chunk."""
+        return RelatedValues(self.model, name, value_field, drafts=self.show_drafts)
+
     def _to_many(self, name: str, value_field: str) -> Reader:
         try:
-            self.to_many[name] = RelatedValues(self.model, name, value_field, drafts=self.show_drafts)
+            self.to_many[name] = self._relation(name, value_field)
         except UnsupportedRelation as error:
             raise _Unsupported(name) from error
         if self.cells:  # the chunk's cells (``rows``)

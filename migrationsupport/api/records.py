@@ -25,7 +25,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from ..chunks import RelatedValues, UnsupportedRelation
+from ..chunks import RelatedValues
 from ..serializers import ApiConventionsMixin, SourceField
 from .csv_rows import Addresses, CSVRowPlan, Reader, _Unsupported, shown
 
@@ -60,15 +60,11 @@ class RecordPlan(CSVRowPlan):
             return [self._nested(f, name)]
         return super()._readers(name, f, addresses)
 
-    def _to_many(self, name: str, value_field: str) -> Reader:
+    def _relation(self, name: str, value_field: str) -> RelatedValues:
         """``CSVRowPlan``'s, with the relation's query built and compiled once per process, not
         once per answer (``_related_values``): for a page of 50 records that cost more than
         running the queries."""
-        try:
-            self.to_many[name] = _related_values(self.model, name, value_field, self.show_drafts)
-        except UnsupportedRelation as error:
-            raise _Unsupported(name) from error
-        return lambda row, many, _record: many[name].get(row[0], [])
+        return _related_values(self.model, name, value_field, self.show_drafts)
 
     def _nested(self, f: serializers.ListSerializer, name: str) -> Reader:
         source = f.source or name
