@@ -729,9 +729,15 @@ class FundingTotalsChange(models.Model):
     or regions (the region filter reads their tree: ``funding.rollup.WATCHED_TABLES``), by any
     path (admin, API, imports, ``update()``, cascades, raw SQL), in the writing transaction.
     A rebuild deletes the rows it has seen; while any is left the stored totals are not read.
-    Rows are only ever inserted by writers, so concurrent writers never wait for each other."""
+    Rows are only ever inserted by writers, so concurrent writers never wait for each other.
+
+    ``follow_only``: a write to the fulfilment links or the conferences, which only the stored
+    follow-through reads (``funding.rollup.FOLLOW_TABLES``): the stored totals stay current, and a
+    rebuild stores the follow-through alone again."""
 
     DERIVED = True
+
+    follow_only = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"change {self.pk}"

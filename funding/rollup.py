@@ -18,7 +18,10 @@ set, or grouping, is computed per request.
 
 The follow-through of each donor's pledges (``selectors.follow_through``) is stored the same
 way when they are ``LARGE_SET`` or more (``follow_sets``, ``follow_answer_sql``): the finished
-answer, keyed by the fingerprint of the set's SQL, read under the same conditions.
+answer, keyed by the fingerprint of the set's SQL, read under the same conditions, and also
+while no write to what only it reads (``FOLLOW_TABLES``: fulfilment links, conferences) is left:
+such a write leaves the stored totals current, and the rebuild it schedules stores the
+follow-through alone.
 
 Current or not, never wrong: a trigger adds a ``FundingTotalsChange`` row in the same
 transaction as any write to the tables a stored set's SQL or the totals query read
@@ -112,20 +115,21 @@ _SETS = FundingTotalsSet._meta.db_table
 _CHANGES = FundingTotalsChange._meta.db_table
 _STATE = FundingTotalsState._meta.db_table
 _FOLLOW = FundingFollowThroughStored._meta.db_table
-# The tables whose writes make the stored totals stale (migrations funding/0008, 0012 and 0013
-# put the trigger on each): the totals query reads the records, their regions, countries and key
-# areas and the overlap marks; the region filter also reads the region tree; a stored
-# follow-through also reads the fulfilment links and the conferences' dates.
+# The tables whose writes make the stored totals stale (migrations funding/0008 and 0012 put the
+# trigger on each): the totals query reads the records, their regions, countries and key areas
+# and the overlap marks; the region filter also reads the region tree.
 WATCHED_TABLES = frozenset(
     {
         FundingRecord._meta.db_table,
         *(getattr(FundingRecord, name).through._meta.db_table for name in ("regions", "countries", "themes")),
         FundingRecord.may_overlap.through._meta.db_table,
         Region._meta.db_table,
-        Fulfilment._meta.db_table,
-        PledgingConference._meta.db_table,
     }
 )
+# The tables a stored follow-through reads besides those: the fulfilment links and the
+# conferences' dates. Their writes make only the stored follow-through stale (migration
+# funding/0014: change rows marked ``follow_only``), not the totals, which never read them.
+FOLLOW_TABLES = frozenset({Fulfilment._meta.db_table, PledgingConference._meta.db_table})
 # The format of a stored follow-through (``selectors.follow_through_to_json``): another makes the
 # stored answers stale (``DEFINITION``).
 FOLLOW_FORMAT = 1
@@ -171,11 +175,11 @@ DEFINITION = int.from_bytes(
     "big",
     signed=True,
 )
-# True when a write since the last rebuild, or another definition, makes the stored rows stale.
-_STALE_SQL = (
-    f"(EXISTS (SELECT FROM {_CHANGES}) OR NOT EXISTS "  # noqa: S608
-    f"(SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s))"
-)
+# True when a write since the last rebuild, or another definition, makes the stored rows stale:
+# the totals (a write to ``WATCHED_TABLES``), or the follow-through (a write to any of them).
+_NOT_CURRENT_DEFINITION = f"NOT EXISTS (SELECT FROM {_STATE} WHERE name = 'definition' AND value = %s)"
+_STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES} WHERE NOT follow_only) OR {_NOT_CURRENT_DEFINITION})"
+_FOLLOW_STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES}) OR {_NOT_CURRENT_DEFINITION})"
 # True when the rows of (set, grouping) are stored and current; parameters: key, grouping, DEFINITION.
 _CURRENT_SQL = f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = %s) AND NOT {_STALE_SQL})"
 
@@ -212,8 +216,8 @@ def tables_read(records: QuerySet[FundingRecord]) -> set[str]:
 
 
 def storable(records: QuerySet[FundingRecord]) -> bool:
-    """Whether stored totals of ``records`` would be kept current: its SQL reads only tables whose
-    writes mark them stale."""
+    """Whether stored totals, or a stored follow-through, of ``records`` would be kept current:
+    its SQL reads only tables whose writes mark them stale."""
     try:
         return tables_read(records) <= WATCHED_TABLES
     except EmptyResultSet:
@@ -318,7 +322,7 @@ def follow_answer_sql(records: QuerySet[FundingRecord]) -> tuple[str, tuple] | N
         return totals
     key = fingerprint(records)
     sql, params = totals
-    current = f"(EXISTS (SELECT FROM {_FOLLOW} WHERE key = %s) AND NOT {_STALE_SQL})"
+    current = f"(EXISTS (SELECT FROM {_FOLLOW} WHERE key = %s) AND NOT {_FOLLOW_STALE_SQL})"
     nulls = ", ".join(f"NULL AS {column}" for column in _COLUMNS[1:-1])
     return (
         f"SELECT 'follow' AS row_kind, {nulls}, value AS qualifier FROM {_FOLLOW} "  # noqa: S608
@@ -379,7 +383,11 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
     Two transactions: the totals of every published record first, the ones most pages read,
     current again as soon as before there were other sets; then, with ``filtered``, the filtered
     sets', which readers compute meanwhile (``_rebuild_filtered``). Without ``filtered`` they are
-    dropped and computed per request until a rebuild with it (``rebuild_published``)."""
+    dropped and computed per request until a rebuild with it (``rebuild_published``).
+
+    After writes that only the follow-through reads (a fulfilment link, a conference), the totals
+    are current: with ``filtered``, only the follow-through is stored again (``_store_follow``),
+    in one transaction; without, nothing is done and it is computed per request meanwhile."""
     if not enabled():
         return False
     with transaction.atomic(), connection.cursor() as cursor:
@@ -388,16 +396,25 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         cursor.execute(
-            f"SELECT {_STALE_SQL}, EXISTS (SELECT FROM {_STATE} WHERE name = 'filtered' AND value = %s)",  # noqa: S608
+            f"SELECT {_STALE_SQL}, EXISTS (SELECT FROM {_STATE} WHERE name = 'filtered' AND value = %s), "  # noqa: S608
+            f"EXISTS (SELECT FROM {_CHANGES} WHERE follow_only)",
             [DEFINITION, DEFINITION],
         )
-        stale, filtered_stored = cursor.fetchone()
+        stale, filtered_stored, follow_stale = cursor.fetchone()
         if not (stale or force):
-            # Current; without the filtered sets if the last rebuild was ``rebuild_published``.
-            missing = filtered and not filtered_stored
-            if missing:
+            if not filtered:
+                return False
+            if not filtered_stored:
+                # Current, without the filtered sets: the last rebuild was ``rebuild_published``.
                 _rebuild_filtered()
-            return missing
+                return True
+            if follow_stale:
+                # The totals are current; the follow-through is stored again, alone.
+                cursor.execute(f"SELECT id FROM {_CHANGES} WHERE follow_only")  # noqa: S608
+                seen = [row[0] for row in cursor.fetchall()]
+                _store_follow(cursor)
+                cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
+            return follow_stale
         cursor.execute(f"SELECT id FROM {_CHANGES}")  # noqa: S608
         seen = [row[0] for row in cursor.fetchall()]
         # Every set goes, the filtered ones too: they are stored again after this commits, from
@@ -458,22 +475,27 @@ def _rebuild_filtered() -> None:
                 continue
             stored.add(key)
             _store(cursor, key, totals_set)
-        # The follow-through of the large sets of pledges, as ``selectors.follow_through``
-        # computes it (the totals it reads are the ones just stored or computed: current).
-        cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
-        for name, pledges in follow_sets():
-            key = fingerprint(pledges)
-            if key is None or not storable(pledges):
-                continue
-            follow, source_ids = computed_follow_through(pledges)
-            cursor.execute(
-                f"INSERT INTO {_FOLLOW} (key, name, value) VALUES (%s, %s, %s)",  # noqa: S608
-                [key, name[:200], follow_through_to_json(follow, source_ids)],
-            )
+        _store_follow(cursor)
         cursor.execute(
             f"INSERT INTO {_STATE} (name, value) VALUES ('filtered', %s) "  # noqa: S608
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
             [DEFINITION],
+        )
+
+
+def _store_follow(cursor) -> None:
+    """Store the follow-through of the large sets of pledges again, as
+    ``selectors.follow_through`` computes it (the totals it reads are the ones just stored, or
+    current, or computed)."""
+    cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
+    for name, pledges in follow_sets():
+        key = fingerprint(pledges)
+        if key is None or not storable(pledges):
+            continue
+        follow, source_ids = computed_follow_through(pledges)
+        cursor.execute(
+            f"INSERT INTO {_FOLLOW} (key, name, value) VALUES (%s, %s, %s)",  # noqa: S608
+            [key, name[:200], follow_through_to_json(follow, source_ids)],
         )
 
 

@@ -349,13 +349,15 @@ def test_small_sets_and_sets_read_from_unwatched_tables_are_not_stored(monkeypat
     assert rollup.storable(_filtered(instrument="tool"))
 
 
-def test_the_triggers_watch_every_table_a_stored_set_reads():
+@pytest.mark.parametrize(("trigger", "tables"), [("totals", "WATCHED_TABLES"), ("follow", "FOLLOW_TABLES")])
+def test_the_triggers_watch_every_table_a_stored_answer_reads(trigger, tables):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%%_totals_changed'"
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE %s",
+            [f"%\\_{trigger}\\_changed"],
         )
         watched = {row[0] for row in cursor.fetchall()}
-    assert watched == rollup.WATCHED_TABLES
+    assert watched == getattr(rollup, tables)
 
 
 @pytest.mark.parametrize(
@@ -590,6 +592,57 @@ def test_a_write_a_follow_through_reads_makes_the_stored_one_stale(followed_pled
     assert [t.upper for t in follow.promised] == [15 * M]  # computed: the store is stale
     assert follow == computed_follow_through(followed_pledges)[0]
     assert rollup.rebuild()
+    assert_stored_follow_through_equals_computed()
+    assert not FundingTotalsChange.objects.exists()
+
+
+@pytest.mark.parametrize("write", ["link", "unpublish link", "delete link", "conference"])
+def test_a_write_only_the_follow_through_reads_leaves_the_stored_totals_current(followed_pledges, write):
+    """A fulfilment link or a conference is read by no stored set's SQL nor by the totals query:
+    their writes make the stored follow-through stale, not every stored total, and the rebuild
+    they schedule stores the follow-through alone (seconds at +100 000 records, not a rebuild
+    of every total); without a task queue, the save's own rebuild has nothing to do."""
+    pledge = followed_pledges.get(amount=5 * M)
+    payment = FundingRecordFactory(amount=1 * M, measure="paid", donor="eu")
+    conference = PledgingConferenceFactory()
+    FundingRecord.objects.filter(pk=pledge.pk).update(conference=conference)
+    assert rollup.rebuild()
+    assert not FundingTotalsChange.objects.exists()
+    if write == "link":
+        FulfilmentFactory(fulfilled=pledge, fulfilling=payment)
+    elif write == "unpublish link":
+        Fulfilment.objects.update(status=Status.DRAFT)
+    elif write == "delete link":
+        Fulfilment.objects.all().delete()
+    else:
+        conference.date = conference.date.replace(year=2020)
+        conference.save()
+    assert list(FundingTotalsChange.objects.values_list("follow_only", flat=True)) == [True]
+    rows = list(FundingTotalsRow.objects.values_list("pk", flat=True))
+    assert rollup.stored_rows(None) is not None
+    assert rollup.stored_rows("region", _filtered(donor="eu")) is not None
+    assert follow_through(records=followed_pledges) == computed_follow_through(followed_pledges)[0]
+    _tamper_follow(followed_pledges, 99 * M)
+    assert [t.upper for t in follow_through(records=followed_pledges).promised] != [99 * M]  # stale
+    assert not rollup.rebuild_published()  # the save's rebuild without a task queue: nothing to do
+    assert rollup.rebuild()
+    assert not FundingTotalsChange.objects.exists()
+    assert list(FundingTotalsRow.objects.values_list("pk", flat=True)) == rows  # not stored again
+    assert_stored_follow_through_equals_computed()
+    assert_stored_equals_computed()
+    assert not rollup.rebuild()
+
+
+def test_a_write_to_the_totals_and_to_a_link_makes_both_stale_and_one_rebuild_stores_both(followed_pledges):
+    FulfilmentFactory(
+        fulfilled=followed_pledges.get(amount=5 * M), fulfilling=FundingRecordFactory(amount=1 * M)
+    )
+    FundingRecord.objects.filter(measure="committed").update(amount=3 * M)
+    assert rollup.stored_rows(None) is None
+    assert set(FundingTotalsChange.objects.values_list("follow_only", flat=True)) == {False, True}
+    assert rollup.rebuild()
+    assert not FundingTotalsChange.objects.exists()
+    assert_stored_equals_computed()
     assert_stored_follow_through_equals_computed()
 
 
