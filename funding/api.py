@@ -17,6 +17,7 @@ from migrationsupport.api_defaults import AnonymousExportThrottle
 from migrationsupport.models import Theme
 from regions.models import Country, Region
 
+from . import rollup
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
 from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
@@ -126,6 +127,10 @@ class FundingRecordViewSet(PublishableViewSet):
         if self.wants_iati:
             throttles.append(AnonymousExportThrottle())
         return throttles
+
+    def list_counter(self, queryset):
+        # A large filtered set's size is stored with its totals: read, not counted.
+        return rollup.StoredCount(queryset).count
 
     def list(self, request, *args, **kwargs):
         if not self.wants_iati:

@@ -696,6 +696,9 @@ class FundingTotalsSet(models.Model):
     key = models.CharField(max_length=64)
     grouping = models.CharField(max_length=12, blank=True)
     name = models.CharField(max_length=200)
+    # How many records the set holds (the same on each of its groupings' rows): a list's count of
+    # this set is read from here (``funding.rollup.count``), not counted. None: not stored.
+    size = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [

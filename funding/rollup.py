@@ -332,6 +332,41 @@ def follow_answer_sql(records: QuerySet[FundingRecord]) -> tuple[str, tuple] | N
     )
 
 
+def count(records: QuerySet[FundingRecord]) -> int:
+    """``records.count()`` in one query: the stored size of the set when it is stored and current
+    (a list of a large set counts 80 000 matches in ~150 ms, and reads one row instead), else the
+    count of the records, gated by the same condition as ``answer_sql``. Where ``records`` reads
+    (a replica for a public page: its sets and counters replicate together)."""
+    if not enabled() or records.model is not FundingRecord:
+        return records.count()
+    key = fingerprint(records)
+    if key is None:
+        return 0
+    sql, params = _ids_query(records)
+    current = (
+        f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = '' AND size IS NOT NULL) "
+        f"AND NOT {_STALE_SQL})"
+    )
+    with connections[records.db].cursor() as cursor:
+        cursor.execute(
+            f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = '' AND {current} "  # noqa: S608
+            f"UNION ALL SELECT (SELECT COUNT(*) FROM ({sql}) AS ids) WHERE NOT {current}",
+            [key, key, DEFINITION, *params, key, DEFINITION],
+        )
+        (size,) = cursor.fetchone()
+    return size
+
+
+@dataclass(frozen=True)
+class StoredCount:
+    """``count`` of ``records`` as a method with no arguments, for a paginator that takes one."""
+
+    records: QuerySet[FundingRecord]
+
+    def count(self) -> int:
+        return count(self.records)
+
+
 def stored_rows(group_by: str | None, records: QuerySet[FundingRecord] | None = None) -> list[dict] | None:
     """The stored rows of ``records`` (every published record by default) in ``group_by``, or
     None while they are stale or not stored. One query."""
@@ -368,10 +403,12 @@ def _store(cursor, key: str, totals_set: TotalsSet) -> None:
     if None in totals_set.groupings:
         assert _OVERALL_FROM in computed, f"the overall rows are made from the {_OVERALL_FROM} rows"
         cursor.execute(_OVERALL_SQL, [key, _OVERALL_FROM, key, _OVERALL_FROM])
+    sql, params = _ids_query(totals_set.records)
     for grouping in totals_set.groupings:
         cursor.execute(
-            f"INSERT INTO {_SETS} (key, grouping, name) VALUES (%s, %s, %s)",  # noqa: S608
-            [key, grouping or "", totals_set.name[:200]],
+            f"INSERT INTO {_SETS} (key, grouping, name, size) "  # noqa: S608
+            f"SELECT %s, %s, %s, COUNT(*) FROM ({sql}) AS ids",
+            [key, grouping or "", totals_set.name[:200], *params],
         )
 
 

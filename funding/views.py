@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from functools import partial
+from functools import cached_property, partial
 
 from django import forms
-from django.db.models import F, Prefetch
+from django.core.paginator import Paginator
+from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -27,6 +28,7 @@ from migrationsupport.views import (
 )
 from regions.models import Country, Region
 
+from . import rollup
 from .exports import funding_csv_rows
 from .filters import FundingFilter
 from .iati import iati_download
@@ -52,11 +54,22 @@ class FundingRecordsFilterMixin(FilterMixin):
         return funding_latest_first()
 
 
+class StoredCountPaginator(Paginator):
+    """Pages of funding records whose count is the stored size of a large set (``rollup.count``)."""
+
+    @cached_property
+    def count(self) -> int:
+        records = self.object_list
+        assert isinstance(records, QuerySet)
+        return rollup.count(records)
+
+
 @method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
 class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
     """Filter the funding records; total them without double counting; chart the total."""
 
     template_name = "funding/fundingrecord_list.html"
+    paginator_class = StoredCountPaginator
     page_title = "Funding explorer"
     keep_query_params = ("group",)
     advanced_fields = (

@@ -11,7 +11,7 @@ the page rates to CSV, totals and search, and makes writes atomic, locking the r
 from __future__ import annotations
 
 import builtins  # the class body's list() is the API's list action
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from itertools import chain
 
@@ -200,6 +200,12 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             return super().retrieve(request, *args, **kwargs)
         return Response(self.reading_plan.records([self.get_object()])[0])
 
+    def list_counter(self, queryset: models.QuerySet) -> Callable[[], int]:
+        """The method that counts the list's records in all, for its pages' ``count`` (a bound
+        method with no arguments: Django's paginator takes anything else for no method at all
+        and counts the rows it loads instead)."""
+        return queryset.count
+
     def list(self, request, *args, **kwargs):
         if not self.wants_csv:
             plan = self.record_plan()
@@ -209,7 +215,7 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             prepared = plan.prepare(queryset)
             # The page's count without the columns its rows read: their joins (an inner join to
             # every matching record's source) would make it a hash join over them all.
-            prepared.count = queryset.count
+            prepared.count = self.list_counter(queryset)
             page = self.paginate_queryset(prepared)
             if page is None:
                 return Response(plan.records(builtins.list(prepared)))
