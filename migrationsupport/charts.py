@@ -1,7 +1,7 @@
 """Server-rendered charts (no JavaScript): bar charts, and lane charts of periods over time.
 
 Each bar's width is a percent of the chart's width, so a bar (a small inline SVG) stretches to any
-screen; its label and value are HTML text above it (templates/includes/bar_chart.html), which
+screen; its label and value are HTML text above it (``templatetags/charts.py``), which
 wraps on a narrow screen instead of running off it.
 """
 
