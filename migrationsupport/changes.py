@@ -490,7 +490,7 @@ def describe(rows: Sequence[PublicChange], *, record_url=None) -> list[ReaderCha
     """``ReaderChange``s for a page of rows (newest first), with their field changes old → new.
 
     Queries per page, never per row: the history entries of each record type in the page (one),
-    their many-to-many entries (one per relation), the names of the related records (one per
+    the many-to-many entries of them all (one), the names of the related records (one per
     related type), the officers' names when shown (one)."""
     from .services import publishable_models, users_named
 
@@ -508,7 +508,9 @@ def describe(rows: Sequence[PublicChange], *, record_url=None) -> list[ReaderCha
             continue
         for entry in history_model_of(model)._default_manager.filter(history_id__in=ids):
             entries[(label, entry.history_id)] = entry
-        renderer.load_m2m(model, ids)
+    renderer.load_m2m(
+        {models_by_label[label]: ids for label, ids in wanted.items() if label in models_by_label}
+    )
     for change in changes:
         model = models_by_label.get(change.model_label)
         if model is not None:
@@ -570,22 +572,24 @@ class _Renderer:
         self.needed: dict[type[models.Model], set[Any]] = defaultdict(set)
         self.names: dict[tuple[type[models.Model], Any], str] = {}
 
-    def load_m2m(self, model, history_ids: set[int]) -> None:
-        """The many-to-many entries of these history entries: every relation in one query (a
-        ``UNION ALL``, each row named by its relation)."""
+    def load_m2m(self, history_ids: dict[type[models.Model], set[int]]) -> None:
+        """The many-to-many entries of these history entries of each record type: every relation
+        of every type in one query (a ``UNION ALL``, each row named by its type and relation)."""
         parts = [
             HistoricalRecords.m2m_models[m2m]
-            ._default_manager.filter(history_id__in=history_ids)
+            ._default_manager.filter(history_id__in=ids)
             .values_list(
+                Value(model._meta.label_lower, output_field=models.CharField()),
                 Value(m2m.name, output_field=models.CharField()),
                 "history_id",
                 f"{m2m.m2m_reverse_field_name()}_id",
             )
+            for model, ids in history_ids.items()
             for m2m in getattr(history_model_of(model), "_history_m2m_fields", [])
         ]
         if parts:
-            for name, history_id, value in parts[0].union(*parts[1:], all=True):
-                self.m2m[(model._meta.label_lower, history_id, name)].append(value)
+            for label, name, history_id, value in parts[0].union(*parts[1:], all=True):
+                self.m2m[(label, history_id, name)].append(value)
 
     def diff(self, model, old, new) -> list[FieldChange]:
         changes = []
