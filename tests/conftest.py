@@ -1,5 +1,7 @@
 import copy
 import os
+import time
+import warnings
 
 import dj_database_url
 import pytest
@@ -52,6 +54,32 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if url:
         connections[REPLICA_ALIAS].close()
         del connections.settings[REPLICA_ALIAS]
+    with django_db_blocker.unblock():
+        _wait_for_other_sessions()
+
+
+def _wait_for_other_sessions(timeout: float = 10) -> None:
+    """Django drops the test database next, which PostgreSQL refuses while another session is
+    connected to it ("being accessed by other users": the database is left behind). A process a
+    test started (gunicorn, PgBouncer) may still be closing its connections when the last test
+    ends: wait for them, and name in a warning any still there after ``timeout`` seconds."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, application_name, client_addr, backend_start, state, left(query, 200) "
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            others = cursor.fetchall()
+        if not others or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    connection.close()
+    if others:
+        warnings.warn(f"Sessions still connected to the test database: {others}", stacklevel=1)
 
 
 @pytest.fixture(autouse=True)
