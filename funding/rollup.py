@@ -205,6 +205,10 @@ def fingerprint(records: QuerySet[FundingRecord]) -> str | None:
         sql, params = _ids_query(records)
     except EmptyResultSet:
         return None
+    return _key(sql, params)
+
+
+def _key(sql: str, params) -> str:
     return hashlib.sha256(repr((sql, tuple(params))).encode()).hexdigest()
 
 
@@ -339,10 +343,11 @@ def count(records: QuerySet[FundingRecord]) -> int:
     (a replica for a public page: its sets and counters replicate together)."""
     if not enabled() or records.model is not FundingRecord:
         return records.count()
-    key = fingerprint(records)
-    if key is None:
+    try:
+        sql, params = _ids_query(records)
+    except EmptyResultSet:
         return 0
-    sql, params = _ids_query(records)
+    key = _key(sql, params)
     current = (
         f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = '' AND size IS NOT NULL) "
         f"AND NOT {_STALE_SQL})"
@@ -404,11 +409,12 @@ def _store(cursor, key: str, totals_set: TotalsSet) -> None:
         assert _OVERALL_FROM in computed, f"the overall rows are made from the {_OVERALL_FROM} rows"
         cursor.execute(_OVERALL_SQL, [key, _OVERALL_FROM, key, _OVERALL_FROM])
     sql, params = _ids_query(totals_set.records)
+    cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS ids", params)  # noqa: S608
+    (size,) = cursor.fetchone()
     for grouping in totals_set.groupings:
         cursor.execute(
-            f"INSERT INTO {_SETS} (key, grouping, name, size) "  # noqa: S608
-            f"SELECT %s, %s, %s, COUNT(*) FROM ({sql}) AS ids",
-            [key, grouping or "", totals_set.name[:200], *params],
+            f"INSERT INTO {_SETS} (key, grouping, name, size) VALUES (%s, %s, %s, %s)",  # noqa: S608
+            [key, grouping or "", totals_set.name[:200], size],
         )
 
 
