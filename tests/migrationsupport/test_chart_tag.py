@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from migrationsupport.charts import bar_chart
 
 #: templates/includes/bar_chart.html before 4 December 2026 (evening).
-BAR_CHART = (Path(__file__).parent / "removed_templates" / "bar_chart.html").read_text()
+BAR_CHART = (Path(__file__).parents[1] / "removed_templates" / "bar_chart.html").read_text()
 
 
 @pytest.mark.parametrize(

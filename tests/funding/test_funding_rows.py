@@ -1,0 +1,71 @@
+"""``funding_rows``: ``{% funding_row %}`` writes the bytes the removed loops of the explorer
+and of includes/funding_table.html wrote, the one with the instrument and regions columns, the
+other without."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from django.template import engines
+
+from funding.models import FundingRecord
+from migrationsupport.values import DatePrecision
+from tests.factories import FundingRecordFactory, InstrumentFactory, RegionFactory, SourceFactory
+
+REMOVED = Path(__file__).resolve().parent.parent / "removed_templates"
+
+#: The records' loops of funding/fundingrecord_list.html (the explorer) and of
+#: includes/funding_table.html before 4 December 2026.
+EXPLORER_ROWS = (REMOVED / "explorer_row.html").read_text()
+TABLE_ROWS = (REMOVED / "funding_table_row.html").read_text()
+
+
+@pytest.fixture
+def records() -> list[FundingRecord]:
+    """A whole with an instrument, two regions, a measure and a quoted passage; a part of it
+    without an amount; one on its own, without a period (awkward characters everywhere)."""
+    source = SourceFactory(
+        title="A long & <odd> report title of many words", url="https://example.org/?a=1&b=2"
+    )
+    whole = FundingRecordFactory(
+        title='Whole <"programme">',
+        instrument=InstrumentFactory(name="NDICI <Global Europe>"),
+        regions=[RegionFactory(name="South & East"), RegionFactory(name="North")],
+        period_start=datetime.date(2021, 1, 1),
+        period_start_precision=DatePrecision.YEAR,
+        measure="committed",
+        source=source,
+        source_passage='"Quoted" <passage> & more',
+    )
+    FundingRecordFactory(title="Part, no amount", amount=None, parent=whole, source=source)
+    FundingRecordFactory(title="Alone <one>", period_start=None)
+    return list(FundingRecord.objects.for_public().order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_funding_row_writes_what_the_explorer_wrote(records):
+    django = engines["django"]
+    context = {"object_list": records}
+    written = django.from_string(
+        "{% load funding_rows %}{% for record in object_list %}"
+        "{% funding_row record instrument_and_regions=True indent=6 %}{% endfor %}"
+    ).render(context)
+    assert written == django.from_string(EXPLORER_ROWS).render(context)
+    assert "Passage</summary>" in written
+    assert "Not stated" in written
+    assert 'data-label="Regions"><a href=' in written
+
+
+@pytest.mark.django_db
+def test_funding_row_writes_what_the_funding_table_wrote(records):
+    django = engines["django"]
+    context = {"records": records}
+    written = django.from_string(
+        "{% load funding_rows %}{% for record in records %}{% funding_row record %}{% endfor %}"
+    ).render(context)
+    assert written == django.from_string(TABLE_ROWS).render(context)
+    assert 'data-label="Part of"><a href=' in written
+    assert 'data-label="Instrument"' not in written
+    assert 'data-label="Regions"' not in written
