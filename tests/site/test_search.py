@@ -7,14 +7,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.postgres.search import SearchRank
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 
+from migrationsupport import search
 from migrationsupport.registry import registry
 from migrationsupport.search import (
     fold,
     highlight,
     matching_ids,
+    query_names,
     search_records,
     search_suggestion,
     text_query,
@@ -215,6 +219,56 @@ def test_search_makes_one_query_per_record_type_however_many_records_match(
         groups = search_records("Turkey")
 
     assert len(next(group for group in groups if group.label == "Funding").hits) == 20  # bounded
+
+
+def _every_match_ranked(record_type, query, names):
+    """What the search showed before it ranked only the first of each part: every match, text or
+    linked, ranked and ordered in one query (PostgreSQL only)."""
+    model = record_type.queryset().model
+    linked = search._linked(record_type, names)
+    linked_ids = model._default_manager.filter(linked).values("pk") if linked else model.objects.none()
+    search_query = text_query(query, names)
+    return [
+        record.pk
+        for record in record_type.queryset()
+        .filter(Q(pk__in=matching_ids(record_type, search_query)) | Q(pk__in=linked_ids))
+        .annotate(
+            linked=Exists(linked_ids.filter(pk=OuterRef("pk"))),
+            rank=SearchRank(search._vector(record_type), search_query),
+        )
+        .order_by("-linked", "-rank", "title", "pk")
+    ]
+
+
+@pytest.mark.parametrize("query", ["Turkey", "border", "Türkiye border", "programme"])
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 20])
+def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit):
+    # Each part (text matches, linked records) is ranked and cut on its own: the first ``limit``
+    # of all must still be exactly those of every match ranked together, linked ones first.
+    for number in range(4):
+        FundingRecordFactory(title=f"Border programme {number}", description="<p>Border border.</p>")
+        FundingRecordFactory(title=f"Programme {number}", countries=[turkiye])
+        FundingRecordFactory(title=f"Türkiye border programme {number}", countries=[turkiye])
+    record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
+    names = query_names(query)
+
+    shown = [record.pk for record in search._matches(record_type, query, names, limit=limit)]
+
+    assert shown == _every_match_ranked(record_type, query, names)[:limit]
+
+
+@pytest.mark.parametrize(("query", "parts"), [("border", 1), ("Turkey", 2)])
+def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, parts):
+    # Not every match ranked, then joined back to the table (at +100 000 funding records that
+    # read the whole table for "migration", 5 matches): the text match is on the ranked rows
+    # themselves, and each part (text, linked) is cut before the page's rows are read.
+    record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
+    sql = str(search._matches(record_type, query, query_names(query), limit=20).query)
+
+    # One LIMIT for the text matches alone; for a country's name one for each part and the page's.
+    assert sql.count("LIMIT 20") == (1 if parts == 1 else 3)
+    if parts == 1:
+        assert " IN (SELECT" not in sql and '"funding_fundingrecord"."title"' in sql.split("@@")[0]
 
 
 def test_sqlite_fallback_finds_other_names_too(turkiye, monkeypatch):
