@@ -5,6 +5,7 @@ other without."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,42 @@ def test_funding_row_writes_what_the_funding_table_wrote(records):
     assert 'data-label="Part of"><a href=' in written
     assert 'data-label="Instrument"' not in written
     assert 'data-label="Regions"' not in written
+
+
+#: The "Totals by …" table body of funding/fundingrecord_list.html before 4 December 2026 (evening).
+GROUP_ROWS = (REMOVED / "explorer_groups.html").read_text()
+
+
+@pytest.mark.django_db
+def test_group_rows_writes_what_the_explorer_s_groups_table_wrote(records):
+    from django.utils.html import format_html
+
+    from funding.selectors import FundingTotal, funding_totals_and_groups
+
+    _totals, groups = funding_totals_and_groups(records=FundingRecord.objects.published(), group_by="region")
+    groups += [
+        FundingTotal(
+            measure="pledged",
+            donor="eu",
+            lower=Decimal("0"),
+            upper=Decimal("2500000.5"),
+            lower_qualifier="exact",
+            upper_qualifier="about",
+            records=12345,
+            overlapping=2,
+            label='South & <"East">',
+        ),
+        FundingTotal(
+            "paid", "eu", Decimal(7), Decimal(7), "exact", "exact", 1, label=format_html("<i>{}</i>", "&")
+        ),
+    ]
+    django = engines["django"]
+    context = {"groups": groups}
+    written = django.from_string("{% load funding_rows %}<tbody>{% group_rows groups %}</tbody>").render(
+        context
+    )
+    assert written == django.from_string(GROUP_ROWS).render(context)
+    assert (
+        "South &amp; &lt;&quot;East&quot;&gt;" in written and "<i>&amp;</i>" in written and "12345" in written
+    )
+    assert written.count("<tr>") == len(groups) > 2
