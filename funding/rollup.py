@@ -182,6 +182,11 @@ _STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES} WHERE NOT follow_only) OR {_NOT_C
 _FOLLOW_STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES}) OR {_NOT_CURRENT_DEFINITION})"
 # True when the rows of (set, grouping) are stored and current; parameters: key, grouping, DEFINITION.
 _CURRENT_SQL = f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = %s) AND NOT {_STALE_SQL})"
+# True when the size of a set is stored and current; parameters: key, DEFINITION.
+_SIZE_CURRENT_SQL = (
+    f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = '' AND size IS NOT NULL) "
+    f"AND NOT {_STALE_SQL})"
+)
 
 
 def enabled() -> bool:
@@ -348,14 +353,10 @@ def count(records: QuerySet[FundingRecord]) -> int:
     except EmptyResultSet:
         return 0
     key = _key(sql, params)
-    current = (
-        f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = '' AND size IS NOT NULL) "
-        f"AND NOT {_STALE_SQL})"
-    )
     with connections[records.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = '' AND {current} "  # noqa: S608
-            f"UNION ALL SELECT (SELECT COUNT(*) FROM ({sql}) AS ids) WHERE NOT {current}",
+            f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = '' AND {_SIZE_CURRENT_SQL} "  # noqa: S608
+            f"UNION ALL SELECT (SELECT COUNT(*) FROM ({sql}) AS ids) WHERE NOT {_SIZE_CURRENT_SQL}",
             [key, key, DEFINITION, *params, key, DEFINITION],
         )
         (size,) = cursor.fetchone()
@@ -445,19 +446,21 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         )
         stale, filtered_stored, follow_stale = cursor.fetchone()
         if not (stale or force):
-            if not filtered:
+            # The totals are current. Without ``filtered``: nothing to do (a stale follow-through
+            # is computed meanwhile). Else the filtered sets if missing (the last rebuild was
+            # ``rebuild_published``), which store the follow-through too, or the follow-through
+            # alone if a link or conference changed; either way the ``follow_only`` changes seen
+            # here, before anything is read, are included and go.
+            if not filtered or (filtered_stored and not follow_stale):
                 return False
-            if not filtered_stored:
-                # Current, without the filtered sets: the last rebuild was ``rebuild_published``.
-                _rebuild_filtered()
-                return True
-            if follow_stale:
-                # The totals are current; the follow-through is stored again, alone.
-                cursor.execute(f"SELECT id FROM {_CHANGES} WHERE follow_only")  # noqa: S608
-                seen = [row[0] for row in cursor.fetchall()]
+            cursor.execute(f"SELECT id FROM {_CHANGES} WHERE follow_only")  # noqa: S608
+            seen = [row[0] for row in cursor.fetchall()]
+            if filtered_stored:
                 _store_follow(cursor)
-                cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
-            return follow_stale
+            else:
+                _rebuild_filtered()
+            cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
+            return True
         cursor.execute(f"SELECT id FROM {_CHANGES}")  # noqa: S608
         seen = [row[0] for row in cursor.fetchall()]
         # Every set goes, the filtered ones too: they are stored again after this commits, from

@@ -71,7 +71,8 @@ def _wait_for_other_sessions(timeout: float = 10) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pid, application_name, client_addr, backend_start, state, left(query, 200) "
-                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"
             )
             others = cursor.fetchall()
         if not others or time.monotonic() > deadline:

@@ -667,6 +667,26 @@ def test_a_write_only_the_follow_through_reads_leaves_the_stored_totals_current(
     assert not rollup.rebuild()
 
 
+def test_a_link_written_after_a_rebuild_without_the_filtered_sets_is_cleared_by_the_next_rebuild(
+    followed_pledges,
+):
+    """A save without a task queue stores only every published record's totals (the filtered
+    sets and the follow-through go); a link saved next adds a ``follow_only`` change; the next
+    ``rebuild()`` stores the filtered sets and the follow-through and clears that change too, so
+    the stored follow-through is read at once, not after yet another rebuild."""
+    FundingRecord.objects.filter(measure="committed").update(amount=3 * M)
+    assert rollup.rebuild_published()
+    FulfilmentFactory(
+        fulfilled=followed_pledges.get(amount=5 * M),
+        fulfilling=FundingRecord.objects.get(measure="committed"),
+    )
+    assert list(FundingTotalsChange.objects.values_list("follow_only", flat=True)) == [True]
+    assert rollup.rebuild()
+    assert not FundingTotalsChange.objects.exists()
+    assert_stored_equals_computed()
+    assert_stored_follow_through_equals_computed()
+
+
 def test_a_write_to_the_totals_and_to_a_link_makes_both_stale_and_one_rebuild_stores_both(followed_pledges):
     FulfilmentFactory(
         fulfilled=followed_pledges.get(amount=5 * M), fulfilling=FundingRecordFactory(amount=1 * M)
