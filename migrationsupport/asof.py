@@ -35,6 +35,7 @@ as they were, and the one definition of what the public may see (``published()``
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 import re
@@ -46,6 +47,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -251,7 +253,24 @@ def resolve(raw: str) -> AsOf:
 
 
 def schema_name(snapshot: datetime.datetime) -> str:
-    return SCHEMA_PREFIX + snapshot.astimezone(datetime.UTC).strftime("%Y%m%d%H%M%S%f")
+    """``asof_<moment>_<layout>``: a snapshot is of a moment and of the tables' layout it was
+    built with (``layout``)."""
+    return f"{SCHEMA_PREFIX}{snapshot.astimezone(datetime.UTC).strftime('%Y%m%d%H%M%S%f')}_{layout()}"
+
+
+@functools.cache
+def layout() -> str:
+    """A fingerprint of every table's columns, as the code's models define them (after a deploy's
+    ``migrate``, the database's). A snapshot is a copy of tables made by ``CREATE TABLE … LIKE``:
+    one built before a migration that added a column (the stored totals' ``follow_only`` and
+    ``size``, say) lacks it, and the new code's queries would fail on it (500s for as long as
+    it is asked for). Under another layout the same moment is another snapshot, built anew;
+    the old one is dropped as unlisted (``prune``)."""
+    tables = sorted(
+        (model._meta.db_table, tuple(str(field.column) for field in model._meta.concrete_fields))
+        for model in apps.get_models(include_auto_created=True)
+    )
+    return hashlib.sha256(repr(tables).encode()).hexdigest()[:8]
 
 
 def _lock_key(schema: str) -> int:
@@ -395,6 +414,9 @@ def ensure_snapshot(snapshot: datetime.datetime) -> str:
         if _built(schema):
             return schema
         AsOfSnapshot.objects.filter(schema=schema).delete()  # listed, but its schema is gone
+        # The same moment under another layout (before a deploy's migrations): unlisted, so the
+        # next ``prune`` drops its schema once no request reads it.
+        AsOfSnapshot.objects.filter(moment=snapshot).exclude(schema=schema).delete()
         cursor.execute("SET LOCAL statement_timeout = 0")  # 100 000 records take seconds
         cursor.execute("SET LOCAL maintenance_work_mem = '128MB'")  # the full-text index's build
         cursor.execute(f"DROP SCHEMA IF EXISTS {_quote(schema)} CASCADE")  # a half-dropped one

@@ -450,3 +450,23 @@ def test_a_listed_snapshot_whose_schema_is_gone_is_built_again(client, history):
         cache.clear()
         answer = client.get("/api/v1/funding/?as_of=2024-03-01").json()
     assert [r["slug"] for r in answer["results"]] == ["published"]
+
+
+def test_a_snapshot_built_under_another_table_layout_is_built_again(client, history, monkeypatch):
+    """A snapshot copies tables as they were when it was built: after a migration that adds a
+    column (a new layout), the same moment is another snapshot, and the old one goes."""
+    with time_machine.travel(at(5)):
+        client.get("/api/v1/funding/?as_of=2024-03-01")
+        (old,) = AsOfSnapshot.objects.values_list("schema", flat=True)
+        with connection.cursor() as cursor:  # as a snapshot built before the last migration
+            cursor.execute(f'ALTER TABLE "{old}".funding_fundingtotalsset DROP COLUMN size')
+        monkeypatch.setattr(asof, "layout", lambda: "deployed")
+        cache.clear()
+        answer = client.get("/api/v1/funding/?as_of=2024-03-01")
+        asof.prune()
+        (new,) = AsOfSnapshot.objects.values_list("schema", flat=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'asof%%'")
+            existing = [name for (name,) in cursor.fetchall()]
+    assert answer.status_code == 200 and [r["slug"] for r in answer.json()["results"]] == ["published"]
+    assert new != old and new.endswith("_deployed") and existing == [new]
