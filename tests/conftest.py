@@ -58,7 +58,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         _wait_for_other_sessions()
 
 
-def _wait_for_other_sessions(timeout: float = 10) -> None:
+def _wait_for_other_sessions(timeout: float = 3) -> None:
     """Django drops the test database next, which PostgreSQL refuses while another session is
     connected to it ("being accessed by other users": the database is left behind). A process a
     test started (gunicorn, PgBouncer) may still be closing its connections when the last test
