@@ -240,6 +240,7 @@ class AgreementEvent(PartialDatesMixin, PublishableModel):
     PUBLIC_TO_ONE = ("source",)
 
     PAGE_OWNER = "agreement"
+    ADDRESS_COLUMNS = ("id",)
 
     objects: ClassVar[models.Manager] = AgreementEventQuerySet.as_manager()
 

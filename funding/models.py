@@ -578,6 +578,7 @@ class Fulfilment(PublishableModel):
 
     PUBLIC_TO_ONE = ("source", "fulfilled", "fulfilling")
     PAGE_OWNER = "fulfilled"
+    ADDRESS_COLUMNS = ()
 
     objects: ClassVar[FulfilmentManager] = FulfilmentQuerySet.as_manager()
 

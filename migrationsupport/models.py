@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -180,6 +180,10 @@ class PublishableModel(models.Model):
     #: For a record shown on another record's page rather than its own (an event on its
     #: agreement's page): the foreign key to that record, which a preview shows as published too.
     PAGE_OWNER: str | None = None
+    #: The columns ``get_absolute_url`` reads (of the record itself; a record with a
+    #: ``PAGE_OWNER`` reads its owner's too): "What changed" reads the addresses of a page's
+    #: records of every type in one query (``site.changes.record_urls``).
+    ADDRESS_COLUMNS: tuple[str, ...] = ("slug",)
 
     # django-simple-history (which ships no types): the ``history`` manager every concrete
     # record type declares, and what it reads from an instance for its next history entry.
@@ -219,6 +223,13 @@ class PublishableModel(models.Model):
     @property
     def page_owner(self) -> PublishableModel | None:
         return getattr(self, self.PAGE_OWNER) if self.PAGE_OWNER else None
+
+    @classmethod
+    def page_owner_model(cls) -> type[PublishableModel] | None:
+        """The record type on whose page this one is shown (``PAGE_OWNER``), if any."""
+        if not cls.PAGE_OWNER:
+            return None
+        return cast("type[PublishableModel]", cls._meta.get_field(cls.PAGE_OWNER).related_model)
 
 
 # --- Partial dates -------------------------------------------------------------------------
@@ -332,6 +343,7 @@ class Source(PartialDatesMixin, PublishableModel):
     """Where a figure, agreement or document comes from."""
 
     PARTIAL_DATES = ("date",)
+    ADDRESS_COLUMNS = ("url",)
 
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=120, unique=True)

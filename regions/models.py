@@ -124,6 +124,7 @@ class Country(PartialDatesMixin, PublishableModel):
     """A partner country (or a country of origin named by a figure), keyed by its ISO code."""
 
     PARTIAL_DATES = ("eastern_partnership_left", "cooperation_suspended_since")
+    ADDRESS_COLUMNS = ("iso_code",)
 
     name = models.CharField(max_length=120, unique=True)
     iso_code = models.CharField(

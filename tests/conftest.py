@@ -1,5 +1,6 @@
 import copy
 import os
+import threading
 import time
 import warnings
 
@@ -7,6 +8,8 @@ import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 from tests.factories import SourceFactory
 from tests.support import browser
@@ -24,6 +27,20 @@ def pytest_configure(config):
     as a crash ("INTERNALERROR ... crashitem"), without the reason."""
     if os.environ.get("REQUIRE_BROWSER") == "1" and (reason := browser.missing()) is not None:
         raise pytest.UsageError(f"Browser tests cannot run: {reason}")
+
+
+@receiver(connection_created)
+def _name_test_connection(sender, connection, **kwargs):
+    """Each PostgreSQL session the tests open says who opened it (pg_stat_activity's
+    application_name): alias, process, thread and the test running then. A session left
+    connected at the end is named by ``_wait_for_other_sessions``; one without a name was opened
+    by another process (a gunicorn or PgBouncer the tests started). Sent through the driver, not a
+    Django cursor, so no query-count assertion sees it."""
+    if connection.vendor != "postgresql":
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rpartition("/")[2]
+    name = f"{connection.alias} {os.getpid()} {threading.current_thread().name} {test}"
+    connection.connection.execute("SELECT set_config('application_name', %s, false)", [name[:63]])
 
 
 #: The alias of the streaming replica the replica tests read (tests/migrationsupport/test_db_router.py).

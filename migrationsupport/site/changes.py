@@ -9,9 +9,12 @@ shows on the unfiltered page and feed only.
 
 from __future__ import annotations
 
+from typing import cast
+
 import django_filters
 from django.contrib.syndication.views import Feed
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Field, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -108,26 +111,60 @@ class ChangeFilter(django_filters.FilterSet):
 
 
 def record_urls(changes: list[ReaderChange]) -> None:
-    """Each change's link: the public page of its record while it is published (one query per
-    record type in the page, its page owner joined); none for a withdrawn or deleted one."""
+    """Each change's link: the public page of its record while it is published; none for a
+    withdrawn or deleted one. One query for every record type in the page (a ``UNION ALL`` of
+    each type's published records among them, each row the columns its address is made of:
+    ``ADDRESS_COLUMNS``, its page owner's joined), each address written by the record's own
+    ``get_absolute_url`` from just those columns."""
     by_label: dict[str, set[int]] = {}
     for change in changes:
         by_label.setdefault(change.model_label, set()).add(change.object_id)
     models = {model._meta.label_lower: model for model in publishable_models()}
+    columns = {label: _address_columns(models[label]) for label in by_label if label in models}
+    width = max((len(names) for names in columns.values()), default=0)
+    parts = [
+        # The public's rule (``for_public``) without the related records it prefetches.
+        models[label]
+        .objects.for_public()
+        .prefetch_related(None)
+        .filter(pk__in=by_label[label])
+        .order_by()  # the union's parts are not ordered (SQLite refuses it)
+        .values_list(
+            Value(label, output_field=CharField()),
+            "pk",
+            *(Cast(name, CharField()) for name in names),
+            *(Value(None, output_field=CharField()) for _pad in range(width - len(names))),
+        )
+        for label, names in columns.items()
+    ]
     urls: dict[tuple[str, int], str] = {}
-    for label, ids in by_label.items():
-        model = models.get(label)
-        if model is None:
-            continue
-        # The public's rule (``for_public``) without the related records it prefetches: an
-        # address needs none of them (3 queries for the funding records of a page).
-        records = model.objects.for_public().prefetch_related(None).filter(pk__in=ids)
-        if model.PAGE_OWNER:  # its address is on its owner's page
-            records = records.select_related(model.PAGE_OWNER)
-        for record in records:
-            urls[(label, record.pk)] = record.get_absolute_url()
+    if parts:
+        for label, pk, *values in parts[0].union(*parts[1:], all=True):
+            urls[(label, pk)] = _with_columns(models[label], values).get_absolute_url()
     for change in changes:
         change.url = urls.get((change.model_label, change.object_id), "")
+
+
+def _address_columns(model: type[PublishableModel]) -> list[str]:
+    """The columns a record's address is made of: its own, then its page owner's."""
+    names = list(model.ADDRESS_COLUMNS)
+    if owner := model.page_owner_model():
+        names += [f"{model.PAGE_OWNER}__{name}" for name in owner.ADDRESS_COLUMNS]
+    return names
+
+
+def _with_columns(model: type[PublishableModel], values: list[str | None]) -> PublishableModel:
+    """A record of ``model`` (and its page owner) holding just its address's columns, as read."""
+
+    def holding(of: type[PublishableModel], values: list[str | None]) -> PublishableModel:
+        fields = [cast(Field, of._meta.get_field(name)) for name in of.ADDRESS_COLUMNS]
+        return of(**{f.name: f.to_python(value) for f, value in zip(fields, values, strict=True)})
+
+    own = len(model.ADDRESS_COLUMNS)
+    record = holding(model, values[:own])
+    if owner := model.page_owner_model():
+        setattr(record, str(model.PAGE_OWNER), holding(owner, values[own : own + len(owner.ADDRESS_COLUMNS)]))
+    return record
 
 
 def describe_page(rows) -> list[ReaderChange]:
