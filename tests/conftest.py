@@ -32,10 +32,10 @@ def pytest_configure(config):
 @receiver(connection_created)
 def _name_test_connection(sender, connection, **kwargs):
     """Each PostgreSQL session the tests open says who opened it (pg_stat_activity's
-    application_name): alias, process, thread and the test running then. A session left
-    connected at the end is named by ``_wait_for_other_sessions``; one without a name was opened
-    by another process (a gunicorn or PgBouncer the tests started). Sent through the driver, not a
-    Django cursor, so no query-count assertion sees it."""
+    application_name): alias, process, thread and the test running then. At the end
+    ``_wait_for_other_sessions`` ends this process's and names any other left (one without a name
+    was opened by another process: a gunicorn or PgBouncer the tests started). Sent through the
+    driver, not a Django cursor, so no query-count assertion sees it."""
     if connection.vendor != "postgresql":
         return
     test = os.environ.get("PYTEST_CURRENT_TEST", "").rpartition("/")[2]
@@ -77,12 +77,22 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 def _wait_for_other_sessions(timeout: float = 3) -> None:
     """Django drops the test database next, which PostgreSQL refuses while another session is
-    connected to it ("being accessed by other users": the database is left behind). A process a
-    test started (gunicorn, PgBouncer) may still be closing its connections when the last test
-    ends: wait for them, and name in a warning any still there after ``timeout`` seconds."""
+    connected to it ("being accessed by other users": the database is left behind).
+
+    This process's own sessions are ended first: once the browser tests have started Playwright,
+    the tests that follow see other connection objects than this teardown does (Django keeps
+    them per context), so the last test's connection is open but out of its reach. A process a
+    test started (gunicorn, PgBouncer) may still be closing its connections: wait for them, and
+    name in a warning any still there after ``timeout`` seconds."""
     connection = connections["default"]
     if connection.vendor != "postgresql":
         return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND application_name LIKE %s",
+            [f"% {os.getpid()} %"],  # named by _name_test_connection
+        )
     deadline = time.monotonic() + timeout
     while True:
         with connection.cursor() as cursor:
