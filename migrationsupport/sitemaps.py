@@ -15,9 +15,9 @@ from .registry import registry
 
 class PublishedSitemap(Sitemap):
     model = None
-    #: Addresses per file (the protocol allows 50 000): a file of 1 000 takes about 40 ms of
-    #: CPU to build (5 000: 205 ms at +100 000 records, docs/performance.md), and the index's
-    #: ``?p=`` pages are one aggregate query away.
+    #: Addresses per file (the protocol allows 50 000): a file of 1 000 takes about 25 ms of
+    #: CPU to build at +100 000 records (docs/performance.md), and the index's ``?p=`` pages are
+    #: one aggregate query away.
     limit = 1000
     #: The field the record's address is built from.
     address_field = "slug"

@@ -1,6 +1,8 @@
 import datetime
+from pathlib import Path
 
 import pytest
+from django.template import engines
 
 from funding.models import FundingRecord
 from tests.factories import CountryFactory, FundingRecordFactory
@@ -57,3 +59,34 @@ def test_a_section_reads_as_django_writes_it_with_what_our_template_leaves_out_u
         "<url><loc>http://testserver/funding/published-record/</loc>"
         "<lastmod>2025-03-04</lastmod></url>\n</urlset>\n"
     )
+
+
+#: templates/sitemap.xml before 4 December 2026 (night), when its loop wrote the <url> elements.
+REMOVED_SITEMAP = (Path(__file__).parents[1] / "removed_templates" / "sitemap.xml").read_text()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"])
+def test_the_url_rows_are_the_bytes_the_template_loop_wrote(zone, settings):
+    """``{% url_rows %}`` writes what the loop wrote: escaped addresses, the day of the last
+    change in the current time zone (a change late on the 4th in UTC is the 5th in Kiritimati and
+    still the 4th in Los Angeles), nothing for an address without one."""
+    settings.TIME_ZONE = zone
+    urlset = [
+        {
+            "location": "https://example.org/funding/a&b/",
+            "lastmod": datetime.datetime(2025, 3, 4, 23, 30, tzinfo=datetime.UTC),
+        },
+        {"location": "https://example.org/countries/by/", "lastmod": None},
+        {
+            "location": "https://example.org/<x>/\"'/",
+            "lastmod": datetime.datetime(999, 1, 2, 12, tzinfo=datetime.UTC),
+        },
+        {"location": "https://example.org/day/", "lastmod": datetime.date(2024, 5, 6)},
+    ]
+    django = engines["django"]
+    written = django.from_string((Path(settings.BASE_DIR) / "templates" / "sitemap.xml").read_text()).render(
+        {"urlset": urlset}
+    )
+    assert written == django.from_string(REMOVED_SITEMAP).render({"urlset": urlset})
+    assert "a&amp;b" in written and "&lt;x&gt;" in written
+    assert written.count("<lastmod>") == 3
