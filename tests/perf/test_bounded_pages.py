@@ -33,7 +33,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-SMALL, LARGE = 120, 240  # both past every list's cut: 25 first rows, 50 a page, 100 agreements a page
+SMALL, LARGE = 120, 240  # both past every list's cut: 25 first rows, 50 a page
 
 PAGES = [
     "/",
@@ -173,7 +173,9 @@ def test_no_page_grows_with_the_records_it_lists(client, links):
     theme_page = client.get("/themes/t/").content
     for link in (b"/funding/?theme=t", b"/agreements/?theme=t", b"/documents/?theme=t"):
         assert link in theme_page
-    assert b"Page 1 of 3" in client.get("/agreements/timeline/").content
+    # The timeline pages the agreements as their list does: 240 agreements, 50 a page.
+    assert b"Page 1 of 5" in client.get("/agreements/timeline/").content
+    assert b"Page 1 of 5" in client.get("/agreements/").content
     route_page = client.get("/routes/route-r/").content
     for link in (b"/agreements/?route=route-r", b"/documents/?route=route-r"):
         assert link in route_page
