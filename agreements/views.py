@@ -35,9 +35,9 @@ class AgreementTimelineView(AgreementListView):
 
     template_name = "agreements/agreement_timeline.html"
     page_title = "Timeline of agreements and arrangements"
-    # The steps of 50 agreements a page, as the list pages them (page 2 here is page 2 there), so
-    # a page stays the same size however many there are: 100 made 185 kB and ~54 ms of CPU at
-    # +100 000 records (docs/performance.md).
+    # The list's paging (``paginate_by``, inherited: 50 a page, page 2 here is page 2 there), so
+    # a page stays the same size however many there are; 100 a page made 185 kB and ~54 ms of
+    # CPU at +100 000 records (docs/performance.md).
 
     def get_breadcrumbs(self):
         listing = (AgreementListView.page_title, reverse("agreements:agreement-list"))

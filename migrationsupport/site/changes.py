@@ -146,9 +146,11 @@ def record_urls(changes: list[ReaderChange]) -> None:
 
 
 def _address_columns(model: type[PublishableModel]) -> list[str]:
-    """The columns a record's address is made of: its own, then its page owner's."""
+    """The columns a record's address is made of: its own, then its page owner's (an owner
+    shown on its own page: one level)."""
     names = list(model.ADDRESS_COLUMNS)
     if owner := model.page_owner_model():
+        assert owner.PAGE_OWNER is None, (model, owner)
         names += [f"{model.PAGE_OWNER}__{name}" for name in owner.ADDRESS_COLUMNS]
     return names
 

@@ -1,5 +1,5 @@
 """The ``<url>`` elements of a sitemap section, written in Python: a section of 1 000 addresses
-spent about half its CPU on the template's loop (three variables and a date filter per address);
+spent about 40 % of its CPU on the template's loop (three variables and a date filter per address);
 the same bytes here take a fraction (``tests/site/test_sitemaps.py`` compares both)."""
 
 from __future__ import annotations

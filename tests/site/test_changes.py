@@ -234,3 +234,70 @@ def test_what_changed_and_its_feed_cost_the_same_queries_at_any_size(client, dja
     # so a few more queries; 300 times the data adds none.
     assert all(large[path] <= small[path] for path in paths), (small, large)
     assert max(small.values()) <= 20
+
+
+def test_history_entries_read_in_one_query_hold_what_the_orm_reads(officer):
+    """``describe`` reads the history entries of every type in one query, as JSON: each column it
+    diffs must come back as the ORM reads it (a decimal to the cent past float precision, a
+    partial date and its precision, a boolean, a link to a draft record), for every record type."""
+    from migrationsupport.changes import _diffed_columns, _Renderer, history_model_of
+    from regions.models import RouteFigure
+    from tests.factories import (
+        DocumentFactory,
+        FulfilmentFactory,
+        PageSectionFactory,
+        PledgingConferenceFactory,
+        PopulationFigureFactory,
+        RouteFactory,
+    )
+
+    route = RouteFactory()
+    source = SourceFactory()
+    RouteFigure.objects.create(
+        route=route,
+        slug="rf",
+        label="decrease",
+        percent=Decimal("70.5"),
+        period=datetime.date(2024, 1, 1),
+        period_precision="year",
+        source=source,
+        status=Status.PUBLISHED,
+    )
+    pledge = FundingRecordFactory(measure="pledged", conference=PledgingConferenceFactory())
+    FulfilmentFactory(fulfilled=pledge, fulfilling=FundingRecordFactory())
+    for factory in (
+        PageSectionFactory,
+        ThemeFactory,
+        CountryFactory,
+        PopulationFigureFactory,
+        DocumentFactory,
+    ):
+        factory()
+    AgreementEventFactory(agreement=AgreementFactory())
+    record = FundingRecordFactory(amount=Decimal("47000000"), instrument=InstrumentFactory())
+    edit(
+        record,
+        user=officer,
+        amount=Decimal("99999999999999.99"),  # 16 digits: no float holds them
+        period_start=datetime.date(2024, 10, 1),
+        period_start_precision="month",
+        instrument=InstrumentFactory(status=Status.DRAFT),
+    )
+    models = [model for model in services.publishable_models() if model.objects.for_public().exists()]
+    assert len(models) == len(services.publishable_models())
+    for model in models:
+        for published in model.objects.for_public():
+            edit(published, user=officer)  # a second entry of every record
+    for model in models:
+        history = history_model_of(model)._default_manager
+        ids = set(history.values_list("history_id", flat=True))
+        read = _Renderer().load_entries({model: ids})
+        assert len(read) == len(ids), model
+        for entry in history.filter(history_id__in=ids):
+            mine = read[(model._meta.label_lower, entry.history_id)]
+            for field in _diffed_columns(model):
+                assert getattr(mine, field.attname) == getattr(entry, field.attname), (model, field.name)
+                assert type(getattr(mine, field.attname)) is type(getattr(entry, field.attname)), (
+                    model,
+                    field.name,
+                )
