@@ -19,11 +19,11 @@ class PublishedSitemap(Sitemap):
     #: CPU to build at +100 000 records (docs/performance.md), and the index's ``?p=`` pages are
     #: one aggregate query away.
     limit = 1000
-    #: The field the record's address is built from.
-    address_field = "slug"
 
     def items(self):
-        return self.model.objects.published().order_by("pk").only("pk", self.address_field, "updated_at")
+        # Just what an address is made of (``PublishableModel.ADDRESS_COLUMNS``) and the last change.
+        columns = self.model.ADDRESS_COLUMNS
+        return self.model.objects.published().order_by("pk").only("pk", *columns, "updated_at")
 
     def lastmod(self, obj):
         return obj.updated_at
@@ -47,11 +47,11 @@ class PublishedSitemap(Sitemap):
         return pages
 
 
-def published_sitemap(model_class, address_field: str = "slug") -> type[PublishedSitemap]:
+def published_sitemap(model_class) -> type[PublishedSitemap]:
     return type(
         f"{model_class.__name__}Sitemap",
         (PublishedSitemap,),
-        {"model": model_class, "address_field": address_field},
+        {"model": model_class},
     )
 
 

@@ -17,7 +17,7 @@ class RegionsConfig(AppConfig):
         registry.list_pages.extend(["regions:region-list", "regions:country-list", "regions:route-list"])
         registry.sitemaps.update(
             regions=published_sitemap(Region),
-            countries=published_sitemap(Country, address_field="iso_code"),
+            countries=published_sitemap(Country),
             routes=published_sitemap(Route),
         )
         registry.api("regions", api.RegionViewSet, "region")
