@@ -10,7 +10,7 @@ import factory
 from agreements.models import Agreement, AgreementEvent, AgreementKind, Document, DocumentKind, EventKind
 from funding.models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from migrationsupport.models import PageSection, Source, Status, Theme
-from regions.models import Country, PopulationFigure, Region, Route
+from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 
 class PublishedFactory(factory.django.DjangoModelFactory):
@@ -87,6 +87,19 @@ class RouteFactory(PublishedFactory):
 
     class Meta:
         model = Route
+
+
+class RouteFigureFactory(PublishedFactory):
+    route = factory.SubFactory(RouteFactory)
+    slug = factory.Sequence(lambda n: f"route-figure-{n}")
+    label = "decrease of irregular border crossings"
+    percent = Decimal("70.50")
+    period = datetime.date(2024, 1, 1)
+    period_precision = "year"
+    source = factory.SubFactory(SourceFactory)
+
+    class Meta:
+        model = RouteFigure
 
 
 class PopulationFigureFactory(PublishedFactory):

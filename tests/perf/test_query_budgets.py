@@ -213,22 +213,12 @@ def test_a_change_log_page_holding_every_record_type_stays_within_the_budget(
 ):
     """The worst mix: the newest changes are edits of a record of every type (each read with
     its previous version, its many-to-many entries, its address and the names it shows)."""
-    from migrationsupport.models import Source, Status
     from migrationsupport.services import publishable_models
-    from regions.models import Route, RouteFigure
-    from tests.factories import PageSectionFactory
+    from regions.models import Route
+    from tests.factories import PageSectionFactory, RouteFigureFactory
 
     PageSectionFactory()
-    RouteFigure.objects.create(  # no factory: its address is on its route's page
-        route=Route.objects.get(slug="route-r"),
-        slug="route-figure",
-        label="decrease of crossings",
-        percent=Decimal("70.5"),
-        period=datetime.date(2024, 1, 1),
-        period_precision="year",
-        source=Source.objects.first(),
-        status=Status.PUBLISHED,
-    )
+    RouteFigureFactory(route=Route.objects.get(slug="route-r"))  # its address is on its route's page
     edited = []
     for model in publishable_models():
         record = model.objects.for_public().first()

@@ -241,28 +241,16 @@ def test_history_entries_read_in_one_query_hold_what_the_orm_reads(officer):
     diffs must come back as the ORM reads it (a decimal to the cent past float precision, a
     partial date and its precision, a boolean, a link to a draft record), for every record type."""
     from migrationsupport.changes import _diffed_columns, _Renderer, history_model_of
-    from regions.models import RouteFigure
     from tests.factories import (
         DocumentFactory,
         FulfilmentFactory,
         PageSectionFactory,
         PledgingConferenceFactory,
         PopulationFigureFactory,
-        RouteFactory,
+        RouteFigureFactory,
     )
 
-    route = RouteFactory()
-    source = SourceFactory()
-    RouteFigure.objects.create(
-        route=route,
-        slug="rf",
-        label="decrease",
-        percent=Decimal("70.5"),
-        period=datetime.date(2024, 1, 1),
-        period_precision="year",
-        source=source,
-        status=Status.PUBLISHED,
-    )
+    RouteFigureFactory()
     pledge = FundingRecordFactory(measure="pledged", conference=PledgingConferenceFactory())
     FulfilmentFactory(fulfilled=pledge, fulfilling=FundingRecordFactory())
     for factory in (
