@@ -9,11 +9,11 @@ from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from migrationsupport.api import PublishableViewSet, csv_columns
-from migrationsupport.api_defaults import AnonymousExportThrottle
+from migrationsupport.api_defaults import AnonymousExportThrottle, DecimalJSONRenderer
 from migrationsupport.models import Theme
 from regions.models import Country, Region
 
@@ -144,7 +144,8 @@ class FundingRecordViewSet(PublishableViewSet):
     def finalize_response(self, request, response, *args, **kwargs):
         if isinstance(response, Response) and response.status_code >= 400 and self.wants_iati:
             # Errors are always JSON, even for a client that asked for IATI XML.
-            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+            request.accepted_renderer = DecimalJSONRenderer()
+            request.accepted_media_type = DecimalJSONRenderer.media_type
         return super().finalize_response(request, response, *args, **kwargs)
 
     def get_serializer_class(self):

@@ -1,5 +1,5 @@
-"""API-wide defaults named in ``REST_FRAMEWORK`` (settings.py): permissions, throttling,
-pagination, ordering and the publication filter.
+"""API-wide defaults named in ``REST_FRAMEWORK`` (settings.py): the JSON renderer and parser,
+permissions, throttling, pagination, ordering and the publication filter.
 
 They live apart from the ``api`` package because DRF imports them while it defines ``APIView``
 (class attributes read from the settings); importing anything in ``api`` runs its ``__init__``,
@@ -12,19 +12,23 @@ import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F
 from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.utils import OpenApiParameter
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 from rest_framework import exceptions
+from rest_framework.exceptions import ParseError
 from rest_framework.filters import BaseFilterBackend, OrderingFilter, SearchFilter
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissionsOrAnonReadOnly
+from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
-from . import services
+from . import exactjson, services
 from .filters import (
     MAX_SEARCH_TERM_LENGTH,
     MAX_SEARCH_TERMS,
@@ -35,6 +39,38 @@ from .filters import (
 from .models import Status
 
 logger = logging.getLogger(__name__)
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+class DecimalJSONRenderer(JSONRenderer):
+    """DRF's JSON, with every decimal written as stored (``exactjson``): ``60000000.00``, not
+    ``float(value)``'s ``60000000.0``, and no digit lost beyond the 15 a double holds. Compact, as
+    DRF's with ``COMPACT_JSON``; an ``indent`` asked for (``application/json; indent=4``) gives
+    two spaces."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        indent = self.get_indent(accepted_media_type, renderer_context or {})
+        rendered = exactjson.dumps(data, indent=bool(indent))
+        # As DRF does: U+2028 and U+2029 escaped, so the answer is also valid JavaScript.
+        return rendered.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+
+
+class DecimalJSONParser(JSONParser):
+    """DRF's JSON parser, reading non-integer numbers as decimals: an amount sent as
+    ``99999999999999.99`` is stored as that, not as the nearest double (``…999.98``)."""
+
+    renderer_class = DecimalJSONRenderer
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)  # as DRF's
+            return exactjson.loads(stream.read().decode(encoding))
+        except ValueError as exc:  # UnicodeDecodeError too
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
 
 # --- Permissions and throttling ----------------------------------------------------------------
 

@@ -374,8 +374,8 @@ REST_FRAMEWORK = {
         "migrationsupport.api_defaults.UpdatedSinceFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "migrationsupport.api_defaults.ApiPagination",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["migrationsupport.api_defaults.DecimalJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["migrationsupport.api_defaults.DecimalJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["migrationsupport.api_defaults.AnonymousRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": API_ANON_RATE,
@@ -386,7 +386,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "migrationsupport.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "migrationsupport.api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Amounts, figures and percentages are JSON numbers (docs/api.md).
+    # Amounts, figures and percentages are JSON numbers, written and read exactly (docs/api.md;
+    # migrationsupport/exactjson.py).
     "COERCE_DECIMAL_TO_STRING": False,
 }
 

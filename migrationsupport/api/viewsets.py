@@ -22,7 +22,6 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from rest_framework import exceptions, viewsets
 from rest_framework.filters import SearchFilter
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.settings import api_settings
@@ -31,6 +30,7 @@ from ..api_defaults import (
     AnonymousExpensiveThrottle,
     AnonymousExportThrottle,
     BoundedSearchFilter,
+    DecimalJSONRenderer,
     rate_limit_headers,
 )
 from ..filters import SourceFilter
@@ -270,8 +270,8 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         failed = not streamed and response.status_code >= 400
         if failed and isinstance(response.accepted_renderer, CSVRenderer):
             # Errors are always JSON, even for a client that asked for CSV.
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = JSONRenderer.media_type
+            response.accepted_renderer = DecimalJSONRenderer()
+            response.accepted_media_type = DecimalJSONRenderer.media_type
         patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
         for name, value in rate_limit_headers(request).items():
             response[name] = value  # the page cache stores the answer without them

@@ -15,7 +15,6 @@ transaction commits, and once only: a failure is recorded and the admin's "send 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 from typing import Any
 
@@ -29,7 +28,7 @@ from django.utils import timezone
 from rq import get_current_job
 from standardwebhooks import Webhook
 
-from .. import tasks
+from .. import exactjson, tasks
 from .models import Delivery, DeliveryStatus, Subscription
 from .targets import Target, TargetRefused, check_target
 
@@ -49,7 +48,8 @@ class DeliveryFailed(Exception):
 
 
 def body_of(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys, every decimal as stored (``exactjson``)."""
+    return exactjson.dumps(payload, sort_keys=True).decode()
 
 
 def signed_headers(*, secret: str, message_id: str, body: str, now: datetime.datetime) -> dict[str, str]:

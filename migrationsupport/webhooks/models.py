@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..exactjson import DecimalJSONDecoder, DecimalJSONEncoder
+
 
 class EventType(models.TextChoices):
     PUBLISHED = "published", _("Published")
@@ -113,7 +115,8 @@ class Delivery(models.Model):
     event_type = models.CharField(_("event"), max_length=20, choices=EventType.choices)
     record_type = models.CharField(_("record type"), max_length=50)
     record_id = models.CharField(_("record"), max_length=200, help_text=_("The record's API identifier."))
-    payload = models.JSONField()
+    # Decimals kept digit for digit, in the database and back (the body is built from it).
+    payload = models.JSONField(encoder=DecimalJSONEncoder, decoder=DecimalJSONDecoder)
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
     )

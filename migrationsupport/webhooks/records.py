@@ -5,7 +5,6 @@ field the public API does not show."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,9 +12,10 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.http import HttpRequest, QueryDict
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
+from .. import exactjson
+from ..api_defaults import DecimalJSONRenderer
 from ..registry import ApiRoute, registry
 
 
@@ -76,8 +76,9 @@ def public_representation(route: ApiRoute, pk: Any) -> dict[str, Any] | None:
     if record is None:
         return None
     data = view.get_serializer(record).data
-    # Through the API's own renderer, so numbers and dates read exactly as the API writes them.
-    return json.loads(JSONRenderer().render(data))
+    # Through the API's own renderer, so numbers and dates read exactly as the API writes them
+    # (decimals as decimals: the delivery's body writes them back digit for digit).
+    return exactjson.loads(DecimalJSONRenderer().render(data))
 
 
 def filters_error(record_type_names: list[str], filters: str) -> str | None:
