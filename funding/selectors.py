@@ -50,6 +50,8 @@ _LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
 # up to the deepest nesting allowed. ``enclosed``: the members with an ancestor among the members;
 # every other member is ``counted``, with its group key. ``placed``: every member beside its one
 # counted record (itself, or the top-most member above it, whose amount contains its own).
+# ``marked``: the placed members an overlap mark names (a few), so the marks join them, not
+# every member (a sort of the whole set: 10 % of a broad set's time at 100 000 records).
 # The answer is one row set, tagged by ``row_kind``:
 #   total    per (group, measure, donor): the sum of the counted amounts and their qualifiers;
 #   nested   per (group, measure, donor): the amounts left out as parts of a counted record;
@@ -90,6 +92,12 @@ placed AS MATERIALIZED (
     UNION ALL
     SELECT id, amount, qualifier, donor, NULL, id, amount, qualifier, group_key, measure, donor
     FROM counted
+),
+marked AS (
+    SELECT * FROM placed WHERE id IN (
+        SELECT mark.{overlap_from} FROM {overlap} AS mark
+        UNION ALL SELECT mark.{overlap_to} FROM {overlap} AS mark
+    )
 )
 SELECT 'total' AS row_kind, group_key, measure, donor, CAST(NULL AS TEXT) AS part_donor,
        SUM(amount) AS amount, COUNT(*) AS records,
@@ -119,8 +127,8 @@ SELECT 'overlap', one.group_key, one.measure, one.rep_donor, NULL, one.rep_amoun
        CASE WHEN one.measure = other.measure AND one.rep_donor = other.rep_donor THEN 1 ELSE 0 END,
        0, 0, 0, one.rep, other.rep, one.rep_qualifier
 FROM {overlap} AS mark
-JOIN placed AS one ON one.id = mark.{overlap_from}
-JOIN placed AS other ON other.id = mark.{overlap_to}
+JOIN marked AS one ON one.id = mark.{overlap_from}
+JOIN marked AS other ON other.id = mark.{overlap_to}
 WHERE one.rep <> other.rep
 """
 
@@ -224,8 +232,13 @@ def _donor_phrase(donor: str) -> str:
 
 def _members(records: QuerySet[FundingRecord], group_by: str | None) -> QuerySet:
     """(record, amount, qualifier, parent, measure, donor, plain group key, instrument) for every
-    record of the set with an amount."""
-    ids = records.order_by().values("pk")
+    record of the set with an amount, each once: the set's own query when it joins no other
+    table (each filter a condition on the record's columns or a semi-join), else its distinct
+    ids (a filter that joins a many-to-many relation would repeat a record)."""
+    if _each_record_once(records):
+        members = records.order_by().filter(amount__isnull=False)
+    else:
+        members = FundingRecord.objects.filter(pk__in=records.order_by().values("pk"), amount__isnull=False)
     if group_by == "year":
         # A figure belongs to a year only if its whole period lies within it.
         plain_key: Case | Value = Case(
@@ -240,12 +253,26 @@ def _members(records: QuerySet[FundingRecord], group_by: str | None) -> QuerySet
     else:
         plain_key = Value(NOT_STATED, output_field=CharField())
     return (
-        FundingRecord.objects.filter(pk__in=ids, amount__isnull=False)
-        .order_by()
+        members.order_by()
         .annotate(plain_key=plain_key, instrument_key=F("instrument_id"))
         .values_list(
             "pk", "amount", "qualifier", "parent_id", "measure", "donor", "plain_key", "instrument_key"
         )
+    )
+
+
+def _each_record_once(records: QuerySet[FundingRecord]) -> bool:
+    """Whether the SQL of ``records`` gives each record at most once: it reads the records'
+    table alone (no join: a subquery in a condition repeats nothing), with nothing that changes
+    its rows (DISTINCT, grouping, annotations, a slice, a UNION). Reading such a set directly
+    saves a second scan of the records and a join by id (a seventh of the totals' time for a
+    set filtered by amount or year at 100 000 records)."""
+    query = records.query
+    return (
+        records.model is FundingRecord
+        and sum(1 for alias in query.alias_map if query.alias_refcount[alias]) <= 1  # trimmed joins: 0
+        and not (query.distinct or query.is_sliced or query.combinator or query.annotations)
+        and query.group_by is None
     )
 
 

@@ -8,9 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funding import rollup
+from funding.filters import FundingFilter
 from funding.models import FundingRecord
 from funding.selectors import (
     SEVERAL_YEARS,
+    _each_record_once,
     funding_totals,
     funding_totals_and_groups,
     independent_figures,
@@ -140,6 +142,25 @@ def test_a_figure_for_several_countries_is_one_shared_row():
     shared = next(r for r in rows if r.label.startswith("Shared"))
     assert [name for _pk, name in shared.recipients] == ["Bosnia", "Montenegro", "Serbia"]
     assert only(funding_totals(records=records)).upper == 65 * M
+
+
+def test_a_set_filtered_on_its_own_columns_is_read_directly_and_a_join_by_its_ids():
+    """The totals read the set's own query when it gives each record once (``_members``): every
+    explorer filter alone and the filters on amounts, years and nesting together; a join that
+    can repeat a record (above) goes through the set's distinct ids."""
+    RegionFactory(slug="r")
+    InstrumentFactory(slug="i")
+    whole = FundingRecordFactory(slug="whole")
+    published = FundingRecord.objects.published()
+    data = dict.fromkeys(("year", "year_min", "year_max"), "2024")
+    data |= {"amount_min": "1", "amount_max": "9", "qualifier": "exact", "top_level": "true"}
+    for name, value in [*data.items(), ("region", "r"), ("instrument", "i"), ("parent", whole.slug)]:
+        filterset = FundingFilter(data={name: value}, queryset=published)
+        assert filterset.is_valid(), filterset.errors
+        assert _each_record_once(filterset.qs), name
+    assert _each_record_once(FundingFilter(data=data, queryset=published).qs)
+    assert not _each_record_once(FundingRecord.objects.filter(countries__iso_code="TR"))
+    assert not _each_record_once(published.distinct())
 
 
 def test_a_draft_region_is_never_named_and_its_records_still_add_up():
