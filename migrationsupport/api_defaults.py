@@ -45,9 +45,10 @@ logger = logging.getLogger(__name__)
 
 class DecimalJSONRenderer(JSONRenderer):
     """DRF's JSON, with every decimal written as stored (``exactjson``): ``60000000.00``, not
-    ``float(value)``'s ``60000000.0``, and no digit lost beyond the 15 a double holds. Compact, as
-    DRF's with ``COMPACT_JSON``; an ``indent`` asked for (``application/json; indent=4``) gives
-    two spaces."""
+    ``float(value)``'s ``60000000.0``, and no digit lost beyond the 15 a double holds. It writes
+    what DRF's does with this site's (the default) ``UNICODE_JSON``, ``COMPACT_JSON`` and
+    ``STRICT_JSON``, without reading them; an ``indent`` asked for (``application/json;
+    indent=4``) gives two spaces."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
@@ -60,15 +61,22 @@ class DecimalJSONRenderer(JSONRenderer):
 
 class DecimalJSONParser(JSONParser):
     """DRF's JSON parser, reading non-integer numbers as decimals: an amount sent as
-    ``99999999999999.99`` is stored as that, not as the nearest double (``…999.98``)."""
+    ``99999999999999.99`` is stored as that, not as the nearest double (``…999.98``). Trailing
+    zeros are no digits of the value (``1.100`` is read as 1.1, as the float was)."""
 
     renderer_class = DecimalJSONRenderer
 
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)  # as DRF's
-            return exactjson.loads(stream.read().decode(encoding))
-        except ValueError as exc:  # UnicodeDecodeError too
+            text = stream.read().decode(encoding)
+        except LookupError as exc:  # a charset Python knows but cannot decode text with (bz2_codec)
+            raise ParseError(f'Unsupported charset "{encoding}"') from exc
+        except ValueError as exc:  # UnicodeDecodeError
+            raise ParseError(f"JSON parse error - {exc}") from exc
+        try:
+            return exactjson.loads(text, keep_scale=False)
+        except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
 
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rest_framework.renderers import JSONRenderer
 
 from funding.models import Donor, Measure
 from funding.selectors import FundingPart, FundingTotal
 from funding.serializers import FundingPartSerializer, FundingTotalSerializer, FundingTotalsSerializer
+from migrationsupport.api_defaults import DecimalJSONRenderer
 from migrationsupport.serializers import ApiConventionsMixin
 from migrationsupport.values import Qualifier
 from tests.api.support import API
@@ -50,14 +50,14 @@ def _by_fields(monkeypatch, data) -> bytes:
     with monkeypatch.context() as patch:
         for serializer in (FundingTotalSerializer, FundingPartSerializer):
             patch.setattr(serializer, "to_representation", ApiConventionsMixin.to_representation)
-        return JSONRenderer().render(FundingTotalsSerializer(data).data)
+        return DecimalJSONRenderer().render(FundingTotalsSerializer(data).data)
 
 
 @settings(max_examples=200, deadline=None)
 @given(listed=st.lists(totals, max_size=4))
 def test_a_totals_object_is_its_fields(listed):
     data = {"group_by": "country", "totals": listed, "groups": listed, "total": listed[0] if listed else None}
-    fast = JSONRenderer().render(FundingTotalsSerializer(data).data)
+    fast = DecimalJSONRenderer().render(FundingTotalsSerializer(data).data)
     with pytest.MonkeyPatch.context() as monkeypatch:
         assert fast == _by_fields(monkeypatch, data)
 

@@ -13,12 +13,20 @@ from funding.models import FundingRecord
 from funding.selectors import (
     SEVERAL_YEARS,
     _each_record_once,
+    computed_rows,
     funding_totals,
     funding_totals_and_groups,
     independent_figures,
     total_qualifier,
 )
-from tests.factories import CountryFactory, FundingRecordFactory, InstrumentFactory, RegionFactory
+from tests.factories import (
+    CountryFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    PledgingConferenceFactory,
+    RegionFactory,
+    ThemeFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,23 +152,69 @@ def test_a_figure_for_several_countries_is_one_shared_row():
     assert only(funding_totals(records=records)).upper == 65 * M
 
 
-def test_a_set_filtered_on_its_own_columns_is_read_directly_and_a_join_by_its_ids():
-    """The totals read the set's own query when it gives each record once (``_members``): every
-    explorer filter alone and the filters on amounts, years and nesting together; a join that
-    can repeat a record (above) goes through the set's distinct ids."""
-    RegionFactory(slug="r")
-    InstrumentFactory(slug="i")
-    whole = FundingRecordFactory(slug="whole")
+# A value for each funding filter, matched by the records of the test below.
+FILTER_VALUES = {
+    "region": "r",
+    "country": "TR",
+    "instrument": "i",
+    "theme": "t",
+    "conference": "c",
+    "parent": "whole",
+    "donor": "eu",
+    "kind": "programme",
+    "qualifier": "exact",
+    "year": "2024",
+    "year_min": "2024",
+    "year_max": "2024",
+    "amount_min": "1",
+    "amount_max": "90000000",
+    "top_level": "true",
+}
+
+
+def test_sets_that_give_each_record_once_are_read_directly_with_the_same_rows():
+    """``_members`` reads the set's own query when it gives each record once: every explorer
+    filter does, alone or all together (but "top-level only" with "part of": nothing); a join
+    that can repeat a record or ``extra()`` tables do not. Either way the rows are those of the
+    set read by its distinct ids (``distinct()``)."""
+    region = RegionFactory(slug="r")
+    country = CountryFactory(iso_code="TR", region=region)
+    links = {
+        "regions": [region],
+        "countries": [country],
+        "themes": [ThemeFactory(slug="t")],
+        "instrument": InstrumentFactory(slug="i"),
+        "conference": PledgingConferenceFactory(slug="c"),
+        "donor": "eu",
+        "kind": "programme",
+        "qualifier": "exact",
+        "period_start": datetime.date(2024, 1, 1),
+        "period_start_precision": "year",
+        "period_end": datetime.date(2024, 1, 1),
+        "period_end_precision": "year",
+    }
+    whole = FundingRecordFactory(slug="whole", amount=60 * M, **links)
+    FundingRecordFactory(parent=whole, amount=40 * M, **links)
+    FundingRecordFactory(amount=80 * M, may_overlap=[whole], **links)
+    assert set(FILTER_VALUES) == set(FundingFilter.base_filters)
     published = FundingRecord.objects.published()
-    data = dict.fromkeys(("year", "year_min", "year_max"), "2024")
-    data |= {"amount_min": "1", "amount_max": "9", "qualifier": "exact", "top_level": "true"}
-    for name, value in [*data.items(), ("region", "r"), ("instrument", "i"), ("parent", whole.slug)]:
-        filterset = FundingFilter(data={name: value}, queryset=published)
+
+    together = {name: value for name, value in FILTER_VALUES.items() if name != "top_level"}  # or "parent"
+    for data in [*({name: value} for name, value in FILTER_VALUES.items()), together]:
+        filterset = FundingFilter(data=data, queryset=published)
         assert filterset.is_valid(), filterset.errors
-        assert _each_record_once(filterset.qs), name
-    assert _each_record_once(FundingFilter(data=data, queryset=published).qs)
-    assert not _each_record_once(FundingRecord.objects.filter(countries__iso_code="TR"))
+        assert _each_record_once(filterset.qs), data
+        for group_by in (None, "region", "country"):
+            direct = computed_rows(filterset.qs, group_by)
+            assert direct, data  # every filter matches some record
+            assert _sorted(direct) == _sorted(computed_rows(filterset.qs.distinct(), group_by)), data
     assert not _each_record_once(published.distinct())
+    assert not _each_record_once(FundingRecord.objects.filter(countries__iso_code="TR"))
+    assert not _each_record_once(FundingRecord.objects.extra(tables=["regions_region"]))
+
+
+def _sorted(rows: list[dict]) -> list:
+    return sorted((sorted(row.items()) for row in rows), key=repr)
 
 
 def test_a_draft_region_is_never_named_and_its_records_still_add_up():
