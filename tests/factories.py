@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import cast
 
 import factory
 
@@ -210,3 +211,48 @@ class DocumentFactory(PublishedFactory):
 
     class Meta:
         model = Document
+
+
+# A value for each funding filter (``FundingFilter``), matched by ``funding_matching_every_filter``.
+FUNDING_FILTER_VALUES = {
+    "region": "r",
+    "country": "TR",
+    "instrument": "i",
+    "theme": "t",
+    "conference": "c",
+    "parent": "whole",
+    "donor": "eu",
+    "kind": "programme",
+    "qualifier": "exact",
+    "year": "2024",
+    "year_min": "2021",
+    "year_max": "2024",
+    "amount_min": "1",
+    "amount_max": "1000000000",
+    "top_level": "true",
+}
+
+
+def funding_matching_every_filter(**fields) -> FundingRecord:
+    """A whole ("whole") and its part, each matching every value of ``FUNDING_FILTER_VALUES`` but
+    "part of" and "top-level only", which no record matches together; ``fields`` for both. The
+    whole is returned."""
+    region = RegionFactory(slug="r")
+    links = {
+        "regions": [region],
+        "countries": [CountryFactory(region=region, iso_code="TR")],
+        "themes": [ThemeFactory(slug="t")],
+        "instrument": InstrumentFactory(slug="i"),
+        "conference": PledgingConferenceFactory(slug="c"),
+        "donor": "eu",
+        "kind": "programme",
+        "qualifier": "exact",
+        "period_start": datetime.date(2024, 1, 1),
+        "period_start_precision": "year",
+        "period_end": datetime.date(2024, 1, 1),
+        "period_end_precision": "year",
+        **fields,
+    }
+    whole = cast(FundingRecord, FundingRecordFactory(slug="whole", **links))
+    FundingRecordFactory(parent=whole, **links)
+    return whole

@@ -20,12 +20,12 @@ from funding.selectors import (
     total_qualifier,
 )
 from tests.factories import (
+    FUNDING_FILTER_VALUES,
     CountryFactory,
     FundingRecordFactory,
     InstrumentFactory,
-    PledgingConferenceFactory,
     RegionFactory,
-    ThemeFactory,
+    funding_matching_every_filter,
 )
 
 pytestmark = pytest.mark.django_db
@@ -152,55 +152,19 @@ def test_a_figure_for_several_countries_is_one_shared_row():
     assert only(funding_totals(records=records)).upper == 65 * M
 
 
-# A value for each funding filter, matched by the records of the test below.
-FILTER_VALUES = {
-    "region": "r",
-    "country": "TR",
-    "instrument": "i",
-    "theme": "t",
-    "conference": "c",
-    "parent": "whole",
-    "donor": "eu",
-    "kind": "programme",
-    "qualifier": "exact",
-    "year": "2024",
-    "year_min": "2024",
-    "year_max": "2024",
-    "amount_min": "1",
-    "amount_max": "90000000",
-    "top_level": "true",
-}
-
-
 def test_sets_that_give_each_record_once_are_read_directly_with_the_same_rows():
     """``_members`` reads the set's own query when it gives each record once: every explorer
     filter does, alone or all together (but "top-level only" with "part of": nothing); a join
     that can repeat a record or ``extra()`` tables do not. Either way the rows are those of the
     set read by its distinct ids (``distinct()``)."""
-    region = RegionFactory(slug="r")
-    country = CountryFactory(iso_code="TR", region=region)
-    links = {
-        "regions": [region],
-        "countries": [country],
-        "themes": [ThemeFactory(slug="t")],
-        "instrument": InstrumentFactory(slug="i"),
-        "conference": PledgingConferenceFactory(slug="c"),
-        "donor": "eu",
-        "kind": "programme",
-        "qualifier": "exact",
-        "period_start": datetime.date(2024, 1, 1),
-        "period_start_precision": "year",
-        "period_end": datetime.date(2024, 1, 1),
-        "period_end_precision": "year",
-    }
-    whole = FundingRecordFactory(slug="whole", amount=60 * M, **links)
-    FundingRecordFactory(parent=whole, amount=40 * M, **links)
-    FundingRecordFactory(amount=80 * M, may_overlap=[whole], **links)
-    assert set(FILTER_VALUES) == set(FundingFilter.base_filters)
+    whole = funding_matching_every_filter(amount=60 * M)
+    FundingRecordFactory(amount=80 * M, may_overlap=[whole], regions=whole.regions.all(), donor="eu")
+    assert set(FUNDING_FILTER_VALUES) == set(FundingFilter.base_filters)
     published = FundingRecord.objects.published()
 
-    together = {name: value for name, value in FILTER_VALUES.items() if name != "top_level"}  # or "parent"
-    for data in [*({name: value} for name, value in FILTER_VALUES.items()), together]:
+    # All together but "top-level only", which no record matches with "part of".
+    together = {name: value for name, value in FUNDING_FILTER_VALUES.items() if name != "top_level"}
+    for data in [*({name: value} for name, value in FUNDING_FILTER_VALUES.items()), together]:
         filterset = FundingFilter(data=data, queryset=published)
         assert filterset.is_valid(), filterset.errors
         assert _each_record_once(filterset.qs), data

@@ -5,47 +5,24 @@ not a test: docs/performance.md)."""
 
 from __future__ import annotations
 
-import datetime
 from itertools import combinations
 
 import pytest
 from django.core.management import call_command
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import (
-    CountryFactory,
-    FundingRecordFactory,
-    InstrumentFactory,
-    PledgingConferenceFactory,
-    RegionFactory,
-    ThemeFactory,
-)
+from tests.factories import FUNDING_FILTER_VALUES, funding_matching_every_filter
 
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 15
 
-FILTERS = {
-    "region": "r",
-    "country": "TR",
-    "instrument": "i",
-    "theme": "t",
-    "conference": "c",
-    "parent": "whole",
-    "donor": "eu",
-    "kind": "programme",
-    "qualifier": "exact",
-    "year": "2024",
-    "year_min": "2021",
-    "year_max": "2024",
-    "amount_min": "1",
-    "amount_max": "1000000000",
-    "top_level": "true",
-}
-
 
 def addresses() -> list[str]:
-    queries = ["&".join(f"{name}={FILTERS[name]}" for name in pair) for pair in combinations(FILTERS, 2)]
+    queries = [
+        "&".join(f"{name}={FUNDING_FILTER_VALUES[name]}" for name in pair)
+        for pair in combinations(FUNDING_FILTER_VALUES, 2)
+    ]
     return [
         address
         for query in queries
@@ -61,30 +38,10 @@ def addresses() -> list[str]:
 def dataset(settings):
     rates = dict.fromkeys(("anon", "expensive", "export"), "1000000/second")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    region = RegionFactory(slug="r")
-    country = CountryFactory(region=region, iso_code="TR")
-    theme = ThemeFactory(slug="t")
-    instrument = InstrumentFactory(slug="i")
-    conference = PledgingConferenceFactory(slug="c")
     # Two records that each match every filter (but "part of" and "top-level only", which no
     # record matches together): every other pair has rows at both sizes, so it runs all its
     # queries at both (an empty page skips its prefetches).
-    links = {
-        "regions": [region],
-        "countries": [country],
-        "themes": [theme],
-        "instrument": instrument,
-        "conference": conference,
-        "donor": "eu",
-        "kind": "programme",
-        "qualifier": "exact",
-        "period_start": datetime.date(2024, 1, 1),
-        "period_start_precision": "year",
-        "period_end": datetime.date(2024, 1, 1),
-        "period_end_precision": "year",
-    }
-    whole = FundingRecordFactory(slug="whole", **links)
-    FundingRecordFactory(parent=whole, **links)
+    funding_matching_every_filter()
 
 
 def _counts(client) -> dict[str, int]:
