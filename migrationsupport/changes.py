@@ -580,13 +580,14 @@ def _diffed_columns(model: type[models.Model]) -> list[models.Field]:
     return columns
 
 
-def _read_columns(
-    parts: dict[str, tuple[models.QuerySet, str, list[models.Field]]],
+def read_columns(
+    parts: dict[str, tuple[models.QuerySet, str, dict[str, models.Field]]],
 ) -> Iterator[tuple[str, Any, dict[str, Any]]]:
     """The rows of several tables in one query (a ``UNION ALL``): for each label, the rows of
-    its queryset as (label, the row's ``key``, its ``columns`` by attribute name, as the ORM
-    reads them). Each row's columns travel as one JSON object (a decimal as its text, so that
-    no digit is lost) and are read back by their fields. PostgreSQL before 16 builds it with
+    its queryset as (label, the row's ``key``, its ``columns`` as the ORM reads them). Columns
+    are named by their lookup path (an attribute name, or a related record's: ``agreement__slug``),
+    each read back by the field given for it. Each row's columns travel as one JSON object (a
+    decimal as its text, so that no digit is lost). PostgreSQL before 16 builds it with
     ``JSONB_BUILD_OBJECT``, at most 100 arguments: 50 columns (the widest type, a funding record,
     has 27)."""
     selects = [
@@ -595,10 +596,8 @@ def _read_columns(
             key,
             JSONObject(
                 **{
-                    f.attname: Cast(f.attname, models.CharField())
-                    if isinstance(f, models.DecimalField)
-                    else F(f.attname)
-                    for f in columns
+                    path: Cast(path, models.CharField()) if isinstance(f, models.DecimalField) else F(path)
+                    for path, f in columns.items()
                 }
             ),
         )
@@ -606,7 +605,7 @@ def _read_columns(
     ]
     if selects:
         for label, key, values in selects[0].union(*selects[1:], all=True):
-            yield label, key, {f.attname: _as_read(f, values[f.attname]) for f in parts[label][2]}
+            yield label, key, {path: _as_read(f, values[path]) for path, f in parts[label][2].items()}
 
 
 def _as_read(model_field: models.Field, value: Any) -> Any:
@@ -633,18 +632,18 @@ class _Renderer:
 
     def load_entries(self, history_ids: dict[type[models.Model], set[int]]) -> dict[tuple[str, int], Any]:
         """These history entries of each record type, by (type, history id), every type's in one
-        query (``_read_columns``), each entry an object holding just the columns ``diff`` reads."""
+        query (``read_columns``), each entry an object holding just the columns ``diff`` reads."""
         parts = {
             model._meta.label_lower: (
                 history_model_of(model)._default_manager.filter(history_id__in=ids),
                 "history_id",
-                _diffed_columns(model),
+                {f.attname: f for f in _diffed_columns(model)},
             )
             for model, ids in history_ids.items()
         }
         return {
             (label, history_id): SimpleNamespace(history_id=history_id, **values)
-            for label, history_id, values in _read_columns(parts)
+            for label, history_id, values in read_columns(parts)
         }
 
     def load_m2m(self, history_ids: dict[type[models.Model], set[int]]) -> None:
@@ -701,23 +700,23 @@ class _Renderer:
 
     def resolve(self) -> None:
         """The names of the published records among those needed, every related type's in one
-        query (``_read_columns``): each its record's own ``str()``, of a record read without its
+        query (``read_columns``): each its record's own ``str()``, of a record read without its
         long texts and timestamps (a column ``str()`` reads that is left out would be loaded
         record by record: the query budget tests would see it)."""
         parts = {}
         for model, ids in self.needed.items():
-            columns = [
-                f
+            columns = {
+                f.attname: f
                 for f in model._meta.concrete_fields
                 if not isinstance(f, models.TextField | models.DateTimeField)
-            ]
+            }
             parts[model._meta.label_lower] = (
                 model._base_manager.filter(published_q(), pk__in=ids),
                 "pk",
                 columns,
             )
         models_by_label = {model._meta.label_lower: model for model in self.needed}
-        for label, pk, values in _read_columns(parts):
+        for label, pk, values in read_columns(parts):
             model = models_by_label[label]
             record = model.from_db(
                 None,

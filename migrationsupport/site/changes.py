@@ -9,12 +9,11 @@ shows on the unfiltered page and feed only.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import django_filters
 from django.contrib.syndication.views import Feed
-from django.db.models import CharField, Field, Q, QuerySet, Value
-from django.db.models.functions import Cast
+from django.db.models import Field, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -22,7 +21,7 @@ from django.utils.html import escape, format_html_join
 
 from agreements.models import Agreement, AgreementEvent, Document
 from funding.models import FundingRecord, Instrument, PledgingConference
-from migrationsupport.changes import ReaderChange, api_routes, describe, reader_rows
+from migrationsupport.changes import ReaderChange, api_routes, describe, read_columns, reader_rows
 from migrationsupport.filters import published_choices
 from migrationsupport.models import PublishableModel
 from migrationsupport.services import publishable_models
@@ -112,60 +111,53 @@ class ChangeFilter(django_filters.FilterSet):
 
 def record_urls(changes: list[ReaderChange]) -> None:
     """Each change's link: the public page of its record while it is published; none for a
-    withdrawn or deleted one. One query for every record type in the page (a ``UNION ALL`` of
-    each type's published records among them, each row the columns its address is made of:
+    withdrawn or deleted one. One query for every record type in the page (``read_columns``:
+    each type's published records among them, each row the columns its address is made of,
     ``ADDRESS_COLUMNS``, its page owner's joined), each address written by the record's own
     ``get_absolute_url`` from just those columns."""
     by_label: dict[str, set[int]] = {}
     for change in changes:
         by_label.setdefault(change.model_label, set()).add(change.object_id)
     models = {model._meta.label_lower: model for model in publishable_models()}
-    columns = {label: _address_columns(models[label]) for label in by_label if label in models}
-    width = max((len(names) for names in columns.values()), default=0)
-    parts = [
-        # The public's rule (``for_public``) without the related records it prefetches.
-        models[label]
-        .objects.for_public()
-        .prefetch_related(None)
-        .filter(pk__in=by_label[label])
-        .order_by()  # the union's parts are not ordered (SQLite refuses it)
-        .values_list(
-            Value(label, output_field=CharField()),
+    parts: dict[str, tuple[QuerySet, str, dict[str, Field]]] = {
+        label: (
+            # The public's rule (``for_public``) without the related records it prefetches.
+            models[label].objects.for_public().prefetch_related(None).filter(pk__in=ids),
             "pk",
-            *(Cast(name, CharField()) for name in names),
-            *(Value(None, output_field=CharField()) for _pad in range(width - len(names))),
+            _address_columns(models[label]),
         )
-        for label, names in columns.items()
-    ]
-    urls: dict[tuple[str, int], str] = {}
-    if parts:
-        for label, pk, *values in parts[0].union(*parts[1:], all=True):
-            urls[(label, pk)] = _with_columns(models[label], values).get_absolute_url()
+        for label, ids in by_label.items()
+        if label in models
+    }
+    urls = {
+        (label, pk): _with_columns(models[label], values).get_absolute_url()
+        for label, pk, values in read_columns(parts)
+    }
     for change in changes:
         change.url = urls.get((change.model_label, change.object_id), "")
 
 
-def _address_columns(model: type[PublishableModel]) -> list[str]:
-    """The columns a record's address is made of: its own, then its page owner's (an owner
-    shown on its own page: one level)."""
-    names = list(model.ADDRESS_COLUMNS)
+def _address_columns(model: type[PublishableModel]) -> dict[str, Field]:
+    """The columns a record's address is made of, by lookup path: its own, then its page
+    owner's (an owner shown on its own page: one level)."""
+    columns = {name: cast(Field, model._meta.get_field(name)) for name in model.ADDRESS_COLUMNS}
     if owner := model.page_owner_model():
         assert owner.PAGE_OWNER is None, (model, owner)
-        names += [f"{model.PAGE_OWNER}__{name}" for name in owner.ADDRESS_COLUMNS]
-    return names
+        for name in owner.ADDRESS_COLUMNS:
+            columns[f"{model.PAGE_OWNER}__{name}"] = cast(Field, owner._meta.get_field(name))
+    return columns
 
 
-def _with_columns(model: type[PublishableModel], values: list[str | None]) -> PublishableModel:
+def _with_columns(model: type[PublishableModel], values: dict[str, Any]) -> PublishableModel:
     """A record of ``model`` (and its page owner) holding just its address's columns, as read."""
-
-    def holding(of: type[PublishableModel], values: list[str | None]) -> PublishableModel:
-        fields = [cast(Field, of._meta.get_field(name)) for name in of.ADDRESS_COLUMNS]
-        return of(**{f.name: f.to_python(value) for f, value in zip(fields, values, strict=True)})
-
-    own = len(model.ADDRESS_COLUMNS)
-    record = holding(model, values[:own])
+    record = model(**{name: values[name] for name in model.ADDRESS_COLUMNS})
     if owner := model.page_owner_model():
-        setattr(record, str(model.PAGE_OWNER), holding(owner, values[own : own + len(owner.ADDRESS_COLUMNS)]))
+        prefix = f"{model.PAGE_OWNER}__"
+        setattr(
+            record,
+            str(model.PAGE_OWNER),
+            owner(**{name: values[prefix + name] for name in owner.ADDRESS_COLUMNS}),
+        )
     return record
 
 
