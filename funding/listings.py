@@ -41,7 +41,10 @@ def fulfilment_links(
     shown = Q(fulfilling=record)
     if against:
         first = links.filter(fulfilled=record).order_by("fulfilling__title", "pk").values("pk")[: limit + 1]
-        shown |= Q(pk__in=first)
+        # Each side of the OR on its own indexed column, so PostgreSQL reads both by their
+        # indexes (a BitmapOr); ``OR pk IN (first)`` alone read every link (19.7 ms at +100 000
+        # records and 19 935 links, 0.5 ms now: docs/performance.md).
+        shown |= Q(fulfilled=record, pk__in=first)
     fulfils: list[Fulfilment] = []
     fulfilled_by: list[Fulfilment] = []
     # Each list in its own order: the title of the record at the link's other end, then the link.
