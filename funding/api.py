@@ -20,11 +20,12 @@ from regions.models import Country, Region
 from . import rollup
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
-from .models import Fulfilment, FundingRecord, Instrument, Measure, PledgingConference
+from .models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
     GROUPINGS,
     FundingTotal,
+    conference_pledges,
     follow_through,
     funding_totals,
     funding_totals_and_groups,
@@ -75,8 +76,7 @@ class PledgingConferenceViewSet(PublishableViewSet):
         """The conference's pledges followed through: pledged, committed and paid (each with its
         as-of date, per donor scope, never added together), the share fulfilled where the
         figures allow it, and the sources. ``reported`` false: no follow-up reported."""
-        conference = self.get_object()
-        pledges = FundingRecord.objects.published().filter(conference=conference, measure=Measure.PLEDGED)
+        pledges = conference_pledges(self.get_object())  # the set whose follow-through is stored
         return Response(FollowThroughSerializer(follow_through(records=pledges)).data)
 
 

@@ -17,7 +17,8 @@ same; a stored answer is served only for exactly the SQL it was computed from, a
 set, or grouping, is computed per request.
 
 The follow-through of each donor's pledges (``selectors.follow_through``) is stored the same
-way when they are ``LARGE_SET`` or more (``follow_sets``, ``follow_answer_sql``): the finished
+way when they are ``LARGE_SET`` or more, and of each published conference's pledges
+(``follow_sets``, ``follow_answer_sql``): the finished
 answer, keyed by the fingerprint of the set's SQL, read under the same conditions, and also
 while no write to what only it reads (``FOLLOW_TABLES``: fulfilment links, conferences) is left:
 such a write leaves the stored totals current, and the rebuild it schedules stores the
@@ -50,7 +51,7 @@ from django.db import connection, connections, router, transaction
 from django.db.models import Count, QuerySet
 
 from migrationsupport import tasks, values
-from migrationsupport.models import published_sql
+from migrationsupport.models import published_q, published_sql
 from regions.models import Region
 
 from . import models as models_module
@@ -66,6 +67,7 @@ from .models import (
     FundingTotalsRow,
     FundingTotalsSet,
     FundingTotalsState,
+    Measure,
     PledgingConference,
 )
 from .selectors import (
@@ -74,6 +76,7 @@ from .selectors import (
     GROUPINGS,
     _group_key_sql,
     computed_follow_through,
+    conference_pledges,
     donor_pledges,
     follow_through_to_json,
     totals_sql,
@@ -314,11 +317,24 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
 
 def follow_sets() -> Iterator[tuple[str, QuerySet[FundingRecord]]]:
     """The sets of pledges whose follow-through is stored: each donor's (its page's,
-    ``selectors.donor_pledges``) when it holds at least ``LARGE_SET`` published pledges."""
+    ``selectors.donor_pledges``) when it holds at least ``LARGE_SET`` published pledges, and each
+    published conference's (its page's and the API's, ``selectors.conference_pledges``) when it
+    has any: however few its pledges, a computed follow-through is five queries, 60–70 ms of SQL
+    for a conference's at +100 000 records (docs/performance.md), and there is one set per
+    conference, not per filter combination."""
     for donor in Donor.values:
         pledges = donor_pledges(donor)
         if pledges.count() >= LARGE_SET:
             yield f"pledges of donor={donor}", pledges
+    conferences = (
+        published_set()
+        .filter(published_q("conference"), measure=Measure.PLEDGED)
+        .order_by("conference__slug")
+        .values_list("conference", "conference__slug")
+        .distinct()
+    )
+    for conference, slug in conferences:
+        yield f"pledges of conference={slug}", conference_pledges(conference)
 
 
 def follow_answer_sql(records: QuerySet[FundingRecord]) -> tuple[str, tuple] | None:

@@ -24,7 +24,7 @@ from migrationsupport.models import Theme, published_q, published_sql
 from migrationsupport.values import QUALIFIER_WORDINGS, Amount, DatePrecision, PartialDate, Qualifier
 from regions.models import Country, Region
 
-from .models import MAX_NESTING_DEPTH, Donor, FundingRecord, Instrument, Measure
+from .models import MAX_NESTING_DEPTH, Donor, FundingRecord, Instrument, Measure, PledgingConference
 
 GROUPINGS = ("region", "country", "theme", "instrument", "year")
 
@@ -905,6 +905,13 @@ def donor_pledges(donor: str) -> QuerySet[FundingRecord]:
     whose follow-through ``funding.rollup`` stores when it is large, built here once so the page's
     SQL, and its fingerprint, are the stored set's."""
     return FundingRecord.objects.published().filter(donor=donor).filter(measure=Measure.PLEDGED)
+
+
+def conference_pledges(conference: PledgingConference | int) -> QuerySet[FundingRecord]:
+    """The published pledges made at a conference, as its page and the API follow them through:
+    the set whose follow-through ``funding.rollup`` stores, built here once so their SQL, and its
+    fingerprint, are the stored set's."""
+    return FundingRecord.objects.published().filter(conference=conference, measure=Measure.PLEDGED)
 
 
 def follow_through(*, records: QuerySet[FundingRecord]) -> FollowThrough:

@@ -36,6 +36,7 @@ from .listings import fulfilment_links, funding_largest_first, funding_latest_fi
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
+    conference_pledges,
     donor_pledges,
     follow_through,
     funding_totals,
@@ -305,7 +306,7 @@ class PledgingConferenceDetailView(PublishedDetailView):
             pledges=pledges,
             more_pledges=more,
             totals=funding_totals(records=records),
-            follow=follow_through(records=records.filter(measure=Measure.PLEDGED)),
+            follow=follow_through(records=conference_pledges(self.object)),  # the stored set
         )
         return context
 

@@ -31,6 +31,7 @@ from funding.models import (
 from funding.selectors import (
     computed_follow_through,
     computed_rows,
+    conference_pledges,
     donor_pledges,
     follow_through,
     follow_through_from_json,
@@ -708,6 +709,38 @@ def test_a_stored_follow_through_lists_only_the_sources_published_when_read(foll
     assert not FundingTotalsChange.objects.exists()
     assert follow_through(records=followed_pledges).sources == tuple(others)
     assert computed_follow_through(followed_pledges)[0].sources == tuple(others)
+
+
+def test_a_conference_s_pledges_are_followed_through_from_the_stored_answer(client):
+    """Every published conference's pledges, however few: the conference page and the API read
+    the stored answer (one query and the sources' instead of the five of a computation)."""
+    conference = PledgingConferenceFactory(slug="c")
+    pledge = FundingRecordFactory(amount=10 * M, measure="pledged", donor="eu", conference=conference)
+    FundingRecordFactory(amount=5 * M, measure="pledged", donor="eu", conference=conference)
+    FulfilmentFactory(fulfilled=pledge, fulfilling=FundingRecordFactory(amount=4 * M, measure="committed"))
+    draft = PledgingConferenceFactory(status=Status.DRAFT)
+    FundingRecordFactory(measure="pledged", conference=draft)
+    PledgingConferenceFactory()  # no pledge: nothing to store
+    with CaptureQueriesContext(connection) as computed_queries:
+        computed_page = client.get("/conferences/c/")
+    assert rollup.rebuild(force=True)
+
+    # The published conference with pledges only; no donor holds LARGE_SET pledges.
+    assert [name for name, _pledges in rollup.follow_sets()] == ["pledges of conference=c"]
+    assert_stored_follow_through_equals_computed()
+    with CaptureQueriesContext(connection) as stored_queries:
+        stored_page = client.get("/conferences/c/")
+    assert stored_page.content == computed_page.content
+    # Read (1) and its sources (1) instead of the totals, the follow-up's ids, the dates, the
+    # follow-up's totals and the sources (5).
+    assert len(computed_queries) - len(stored_queries) == 3
+    pledges = conference_pledges(conference)
+    _tamper_follow(pledges, 99 * M)
+    (tampered,) = follow_through(records=pledges).promised
+    assert tampered.upper == 99 * M
+    assert str(tampered.display) in client.get("/conferences/c/").content.decode()
+    (promised,) = client.get("/api/v1/conferences/c/follow-through/").json()["promised"]
+    assert promised["amount"] == 99_000_000
 
 
 # --- concurrent saves -------------------------------------------------------------------------
