@@ -19,10 +19,10 @@ from .models import Agreement, AgreementEvent, Document, event_order
 
 
 def agreements_with_latest_event() -> QuerySet[Agreement]:
-    """Published agreements ready for a list of items (includes/agreement_item.html): current
-    status and latest event's date annotated, source and region joined, parties prefetched; no
-    event loaded."""
-    return Agreement.objects.for_public().with_latest_event()
+    """Published agreements ready for a list of items (``{% agreement_item %}``): current status
+    and latest event's date annotated, parties prefetched; no event loaded, and no source or
+    region joined: an item shows neither (a region's page built ~100 such records for nothing)."""
+    return Agreement.objects.for_public().select_related(None).with_latest_event()
 
 
 def agreements_with_timeline() -> QuerySet[Agreement]:
@@ -40,10 +40,13 @@ def agreements_with_timeline() -> QuerySet[Agreement]:
 
 def documents_latest_first(*, relations: bool = True) -> QuerySet[Document]:
     """Published documents ready for a list, latest first and undated ones last.
-    ``relations=False``: without their regions, countries and key areas, for a list that shows
-    each by title, kind and date only (includes/document_item.html)."""
+    ``relations=False``: without their regions, countries and key areas, nor their sources, for a
+    list that shows each by title, kind and date only (``{% document_item %}``)."""
     documents = Document.objects.for_public()
-    documents = documents.prefetch_published("themes") if relations else documents.prefetch_related(None)
+    if relations:
+        documents = documents.prefetch_published("themes")
+    else:
+        documents = documents.prefetch_related(None).select_related(None)
     return documents.order_by(F("date").desc(nulls_last=True), "title", "pk")
 
 

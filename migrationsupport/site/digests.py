@@ -233,7 +233,10 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
         ],
     )
     by_region: dict[int, list[FundingRecord]] = defaultdict(list)
-    for record in _in_digest_regions(funding_largest_first(relations=False), funding_ids, digests):
+    # A figure shows its instrument and source (``{% funding_node %}``), not its parent (the
+    # tree is built from ``parent_id``) nor its conference: only those two are joined.
+    shown = funding_largest_first(relations=False).select_related(None).select_related("instrument", "source")
+    for record in _in_digest_regions(shown, funding_ids, digests):
         by_region[record.digest_region].append(record)
     for region_id, records in by_region.items():
         digest = digests[region_id]
@@ -302,7 +305,9 @@ def _add_countries(
     each region (with the source cited next to a stated status), the agreements' parties (the
     note beside a party's name; their regions place the agreement) and the population figures'
     origins. Each list in the order its prefetch would give (by name: names are unique)."""
-    public = Country.objects.for_public().order_by()  # the union is ordered, not its parts
+    # The union is ordered, not its parts. A country is shown by its name, notes and stated
+    # status with its source: the source is joined, not its region (placed by ``owner``).
+    public = Country.objects.for_public().select_related(None).select_related("source").order_by()
     named = [
         public.filter(region__in=set(digests)).annotate(named_by=Value("region"), owner=F("region_id")),
         public.filter(agreements__in=[agreement.pk for agreement in agreements]).annotate(

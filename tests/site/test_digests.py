@@ -5,13 +5,22 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F
 
 from funding.models import FundingRecord
 from migrationsupport.models import Status
 from migrationsupport.site import digests
 from migrationsupport.site.digests import REGION_LIST_LIMIT, region_digests, top_ids_per_region
-from tests.factories import DocumentFactory, FundingRecordFactory, RegionFactory
+from tests.factories import (
+    AgreementFactory,
+    CountryFactory,
+    DocumentFactory,
+    FundingRecordFactory,
+    InstrumentFactory,
+    PledgingConferenceFactory,
+    RegionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +111,43 @@ def test_each_region_shows_its_own_first_ones_when_records_span_regions():
     assert digests["b"].more == {"funding"}
     assert [node.record.amount / 1_000_000 for node in digests["a"].funding] == [3, 2, 1]
     assert digests["a"].more == set()
+
+
+def test_a_digest_loads_the_related_records_its_lists_show_and_no_other():
+    """Each list joins only what its lines show (``{% funding_node %}``: instrument and source;
+    ``{% agreement_item %}`` and ``{% document_item %}``: neither source nor region; a country:
+    its source, not its region): a region's page built some 280 records it never showed."""
+    region = RegionFactory(slug="r")
+    parent = FundingRecordFactory(regions=[region], instrument=InstrumentFactory())
+    FundingRecordFactory(
+        regions=[region], parent=parent, instrument=parent.instrument, conference=PledgingConferenceFactory()
+    )
+    DocumentFactory().regions.add(region)
+    country = CountryFactory(region=region)
+    AgreementFactory(region=region, parties=[country])
+
+    (digest,) = region_digests(regions=[region])
+
+    def joined(obj) -> set[str]:
+        return {
+            name for name in ("source", "region", "instrument", "parent", "conference") if _cached(obj, name)
+        }
+
+    records = [node.record for node in digest.funding] + [
+        child.record for child in digest.funding[0].children
+    ]
+    assert [joined(record) for record in records] == [{"instrument", "source"}] * 2
+    assert [joined(document) for document in digest.documents] == [set()]
+    assert [joined(agreement) for agreement in digest.agreements] == [set()]
+    assert [joined(country) for country in digest.countries] == [{"source"}]
+
+
+RELATIONS = ("source", "region", "instrument", "parent", "conference")
+
+
+def _cached(obj, name: str) -> bool:
+    try:
+        field = obj._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return field.is_relation and field.many_to_one and field.is_cached(obj)
