@@ -11,9 +11,13 @@ from .models import Fulfilment, FundingRecord
 
 def _public(relations: bool) -> QuerySet[FundingRecord]:
     records = FundingRecord.objects.for_public()
-    # A table of figures (includes/funding_table.html) shows no region, country or key area:
-    # without them, no query per relation.
-    return records if relations else records.prefetch_related(None)
+    if relations:
+        return records
+    # A table of figures (``{% funding_row %}``) shows no region, country or key area (no query
+    # per relation) and no conference: not joined, so no page builds one it does not show.
+    return (
+        records.prefetch_related(None).select_related(None).select_related("instrument", "parent", "source")
+    )
 
 
 def funding_largest_first(*, relations: bool = True) -> QuerySet[FundingRecord]:

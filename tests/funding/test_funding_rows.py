@@ -11,9 +11,16 @@ from pathlib import Path
 import pytest
 from django.template import engines
 
+from funding.listings import funding_largest_first, funding_latest_first
 from funding.models import FundingRecord
 from migrationsupport.values import DatePrecision
-from tests.factories import FundingRecordFactory, InstrumentFactory, RegionFactory, SourceFactory
+from tests.factories import (
+    FundingRecordFactory,
+    InstrumentFactory,
+    PledgingConferenceFactory,
+    RegionFactory,
+    SourceFactory,
+)
 
 REMOVED = Path(__file__).resolve().parent.parent / "removed_templates"
 
@@ -109,3 +116,20 @@ def test_group_rows_writes_what_the_explorer_s_groups_table_wrote(records):
         "South &amp; &lt;&quot;East&quot;&gt;" in written and "<i>&amp;</i>" in written and "12345" in written
     )
     assert written.count("<tr>") == len(groups) > 2
+
+
+RELATIONS = ("instrument", "parent", "source", "conference")
+
+
+@pytest.mark.django_db
+def test_a_table_s_records_join_what_their_rows_show():
+    """``{% funding_row %}`` shows the instrument (the explorer's), the whole it is part of and
+    the source, never the conference: the tables' records join those three only."""
+    parent = FundingRecordFactory()
+    FundingRecordFactory(
+        parent=parent, instrument=InstrumentFactory(), conference=PledgingConferenceFactory()
+    )
+    for listing in (funding_largest_first, funding_latest_first):
+        child = listing(relations=False).get(parent=parent)
+        joined = {name for name in RELATIONS if child._meta.get_field(name).is_cached(child)}
+        assert joined == {"instrument", "parent", "source"}, listing
