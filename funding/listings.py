@@ -46,8 +46,7 @@ def fulfilment_links(
     if against:
         first = links.filter(fulfilled=record).order_by("fulfilling__title", "pk").values("pk")[: limit + 1]
         # Each side of the OR on its own indexed column, so PostgreSQL reads both by their
-        # indexes (a BitmapOr); ``OR pk IN (first)`` alone read every link (19.7 ms at +100 000
-        # records and 19 935 links, 0.5 ms now: docs/performance.md).
+        # indexes (a BitmapOr); ``OR pk IN (first)`` alone read every link (docs/performance.md).
         shown |= Q(fulfilled=record, pk__in=first)
     fulfils: list[Fulfilment] = []
     fulfilled_by: list[Fulfilment] = []

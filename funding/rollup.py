@@ -48,10 +48,10 @@ from pathlib import Path
 from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from migrationsupport import tasks, values
-from migrationsupport.models import published_q, published_sql
+from migrationsupport.models import published_sql
 from regions.models import Region
 
 from . import models as models_module
@@ -67,7 +67,6 @@ from .models import (
     FundingTotalsRow,
     FundingTotalsSet,
     FundingTotalsState,
-    Measure,
     PledgingConference,
 )
 from .selectors import (
@@ -326,14 +325,8 @@ def follow_sets() -> Iterator[tuple[str, QuerySet[FundingRecord]]]:
         pledges = donor_pledges(donor)
         if pledges.count() >= LARGE_SET:
             yield f"pledges of donor={donor}", pledges
-    conferences = (
-        published_set()
-        .filter(published_q("conference"), measure=Measure.PLEDGED)
-        .order_by("conference__slug")
-        .values_list("conference", "conference__slug")
-        .distinct()
-    )
-    for conference, slug in conferences:
+    conferences = PledgingConference.objects.published().filter(Exists(conference_pledges(OuterRef("pk"))))
+    for conference, slug in conferences.order_by("slug").values_list("pk", "slug"):
         yield f"pledges of conference={slug}", conference_pledges(conference)
 
 
@@ -546,7 +539,7 @@ def _rebuild_filtered() -> None:
 
 
 def _store_follow(cursor) -> None:
-    """Store the follow-through of the large sets of pledges again, as
+    """Store the follow-through of the sets of pledges of ``follow_sets`` again, as
     ``selectors.follow_through`` computes it (the totals it reads are the ones just stored, or
     current, or computed)."""
     cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608

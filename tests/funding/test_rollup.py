@@ -87,7 +87,8 @@ def assert_stored_equals_computed() -> None:
 
 
 def assert_stored_follow_through_equals_computed() -> None:
-    """Every large set of pledges has its follow-through stored, equal to the computed one, and
+    """Every set of pledges of ``rollup.follow_sets`` (a donor's large ones, each published
+    conference's) has its follow-through stored, equal to the computed one, and
     ``follow_through`` answers it from the store (its sources: the published ones, read then)."""
     follow_sets = list(rollup.follow_sets())
     keys = {rollup.fingerprint(pledges) for _name, pledges in follow_sets}
