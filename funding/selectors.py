@@ -16,7 +16,7 @@ from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import BooleanField, Case, CharField, F, Max, Q, QuerySet, Value, When, Window
+from django.db.models import BooleanField, Case, CharField, F, Max, OuterRef, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
@@ -907,10 +907,10 @@ def donor_pledges(donor: str) -> QuerySet[FundingRecord]:
     return FundingRecord.objects.published().filter(donor=donor).filter(measure=Measure.PLEDGED)
 
 
-def conference_pledges(conference: PledgingConference | int) -> QuerySet[FundingRecord]:
-    """The published pledges made at a conference, as its page and the API follow them through:
-    the set whose follow-through ``funding.rollup`` stores, built here once so their SQL, and its
-    fingerprint, are the stored set's."""
+def conference_pledges(conference: PledgingConference | int | OuterRef) -> QuerySet[FundingRecord]:
+    """The published pledges made at a conference (or at ``OuterRef("pk")``'s, in a subquery), as
+    its page and the API follow them through: the set whose follow-through ``funding.rollup``
+    stores, built here once so their SQL, and its fingerprint, are the stored set's."""
     return FundingRecord.objects.published().filter(conference=conference, measure=Measure.PLEDGED)
 
 
