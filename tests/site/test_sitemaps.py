@@ -90,3 +90,48 @@ def test_the_url_rows_are_the_bytes_the_template_loop_wrote(zone, settings):
     assert written == django.from_string(REMOVED_SITEMAP).render({"urlset": urlset})
     assert "a&amp;b" in written and "&lt;x&gt;" in written
     assert written.count("<lastmod>") == 3
+
+
+def test_each_page_of_a_section_holds_what_django_s_own_get_urls_gives(
+    monkeypatch, client, django_assert_num_queries
+):
+    """``PublishedSitemap.get_urls`` reads a page's slice without counting the section first:
+    the same addresses, last changes and section date as Django's ``Sitemap.get_urls`` (which
+    counts, then slices) on every page, a 404 past the end, one query a page."""
+    from types import SimpleNamespace
+
+    from django.contrib.sitemaps import Sitemap
+    from django.core.paginator import EmptyPage, PageNotAnInteger
+
+    from migrationsupport.urls import SITEMAPS
+
+    records = FundingRecordFactory.create_batch(23)
+    FundingRecordFactory(status="draft")
+    for day, record in enumerate(records, start=1):  # last changes out of the order of the pages
+        moment = datetime.datetime(2025, 1, 1 + (day * 7) % 28, tzinfo=datetime.UTC)
+        FundingRecord.objects.filter(pk=record.pk).update(updated_at=moment)
+    section = SITEMAPS["funding"]
+    monkeypatch.setattr(section, "limit", 10)
+    site = SimpleNamespace(domain="example.org")
+
+    for page in ("2", 1, 2, 3):
+        ours, django = section(), section()
+        got = ours.get_urls(page=page, site=site, protocol="https")
+        expected = Sitemap.get_urls(django, page=page, site=site, protocol="https")
+        assert [(u["location"], u["lastmod"]) for u in got] == [
+            (u["location"], u["lastmod"]) for u in expected
+        ]
+        assert ours.latest_lastmod == django.latest_lastmod
+    assert len(got) == 3
+    for page, error in ((4, EmptyPage), (0, EmptyPage), ("x", PageNotAnInteger)):
+        with pytest.raises(error):
+            section().get_urls(page=page, site=site, protocol="https")
+        with pytest.raises(error):
+            Sitemap.get_urls(section(), page=page, site=site, protocol="https")
+
+    with django_assert_num_queries(1):
+        last = client.get("/sitemap-funding.xml?p=3")
+    assert last.content.decode().count("<url>") == 3
+    assert last.headers["Last-Modified"]
+    assert client.get("/sitemap-funding.xml?p=4").status_code == 404
+    assert client.get("/sitemap-funding.xml?p=x").status_code == 404
