@@ -6,8 +6,9 @@ records. So the totals of a few sets are stored instead (``FundingTotalsRow``: t
 ``funding.selectors`` computes, unchanged) and rebuilt after a change, and a request for one of
 them reads a few hundred rows by one index. The sets (``registry``): every published record, in
 every grouping; and each set that one funding filter selects with one value (a region with its
-sub-regions, a country, key area, instrument, donor, kind...) when it holds at least
-``LARGE_SET`` published records, in every grouping too (the API offers each under any filter).
+sub-regions, a country, key area, instrument, donor, kind, conference, qualifier, year, the
+top-level records or the parts: ``STORED_FILTERS``) when it holds at least ``LARGE_SET``
+published records, in every grouping too (the API offers each under any filter).
 
 Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
 the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
@@ -48,7 +49,8 @@ from pathlib import Path
 from django.apps import apps
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections, router, transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import ExtractYear
 
 from migrationsupport import tasks, values
 from migrationsupport.models import published_sql
@@ -89,8 +91,21 @@ FILTERED_GROUPINGS: tuple[str | None, ...] = STORED_GROUPINGS
 # A filtered set is stored only when at least this many published records match its filter:
 # smaller sets are computed per request in tens of milliseconds (docs/performance.md).
 LARGE_SET = 5_000
-# The funding filters whose values select the stored sets (FundingFilter's names).
-STORED_FILTERS = ("region", "country", "theme", "instrument", "donor", "kind", "conference")
+# The funding filters whose values select the stored sets (FundingFilter's names): each one with
+# few values (a year: a period within it). Thresholds (amounts, year ranges) select a different
+# set for every value asked and are computed per request (docs/performance.md).
+STORED_FILTERS = (
+    "region",
+    "country",
+    "theme",
+    "instrument",
+    "donor",
+    "kind",
+    "conference",
+    "qualifier",
+    "top_level",
+    "year",
+)
 # The overall rows are stored as the rows of this grouping added up (``_OVERALL_SQL``): each
 # counted record is in exactly one group, so they are the overall rows the query computes.
 _OVERALL_FROM = "region"
@@ -157,7 +172,8 @@ _OVERALL_SQL = (
     f"FROM {_ROWS} WHERE totals_set = %s AND grouping = %s AND row_kind = 'overlap'"
 )
 # What the stored rows depend on besides the data: rows built from another definition (a deploy
-# that changed the query, the groupings or the nesting depth) are stale.
+# that changed the query, the groupings, the nesting depth or which filters' sets are stored) are
+# stale, and the next rebuild (cron's ``rebuild_funding_totals`` too) stores them again.
 DEFINITION = int.from_bytes(
     hashlib.sha256(
         repr(
@@ -171,6 +187,7 @@ DEFINITION = int.from_bytes(
                 _CLOSURE_SQL_POSTGRESQL,
                 FOLLOW_FORMAT,
                 _FOLLOW_CODE,
+                STORED_FILTERS,
             )
         ).encode()
     ).digest()[:8],
@@ -268,6 +285,17 @@ def large_filter_values() -> list[tuple[str, str]]:
                 if parent_id is not None:
                     tree[parent_id] += own.get(pk, 0)
             values = {slugs[pk]: n for pk, n in tree.items() if pk in slugs}
+        elif name == "top_level":
+            values = published.aggregate(
+                true=Count("pk", filter=Q(parent__isnull=True)),
+                false=Count("pk", filter=Q(parent__isnull=False)),
+            )
+        elif name == "year":  # the filter's rule: a period that starts and ends in the year
+            within = published.annotate(year=ExtractYear("period_start")).filter(
+                year=ExtractYear("period_end")
+            )
+            by_year = within.values_list("year").annotate(n=Count("pk")).values_list("year", "n")
+            values = {str(year): n for year, n in by_year}
         else:
             path = {
                 "country": "countries__iso_code",

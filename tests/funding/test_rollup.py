@@ -5,6 +5,7 @@ them stale, nor for any set but the one they were computed for."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 from dataclasses import replace
 from decimal import Decimal
@@ -410,13 +411,31 @@ def test_the_triggers_watch_every_table_a_stored_answer_reads(trigger, tables):
         ("/donors/eu/", "donor=eu"),
         ("/api/v1/funding/totals/", "published"),
         ("/funding/", "published"),
+        ("/funding/?qualifier=about", "qualifier=about"),
+        ("/api/v1/funding/totals/?qualifier=exact&group_by=country", "qualifier=exact"),
+        ("/funding/?top_level=true", "top_level=true"),
+        ("/api/v1/funding/?top_level=True", "top_level=true"),
+        ("/api/v1/funding/totals/?top_level=false", "top_level=false"),
+        ("/funding/?year=2024", "year=2024"),
+        ("/api/v1/funding/?year=2024", "year=2024"),
     ],
 )
 def test_pages_and_the_api_ask_for_the_stored_sets_by_their_own_sql(client, two_regions, address, name):
     """The explorer, the API and the instrument, conference and donor pages build their sets
     with the same SQL as the registry: their query names the stored set's fingerprint."""
     conference = PledgingConferenceFactory(slug="pledging")
-    FundingRecordFactory(amount=1 * M, conference=conference, measure="pledged", donor="eu")
+    whole = FundingRecordFactory(
+        amount=1 * M,
+        conference=conference,
+        measure="pledged",
+        donor="eu",
+        qualifier="about",
+        period_start=datetime.date(2024, 1, 1),
+        period_start_precision="year",
+        period_end=datetime.date(2024, 1, 1),
+        period_end_precision="year",
+    )
+    FundingRecordFactory(amount=1 * M, parent=whole)
     assert rollup.rebuild()
     (totals_set,) = [s for s in rollup.registry() if s.name == name]
     key = rollup.fingerprint(totals_set.records)
