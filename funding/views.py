@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.generic import ListView, TemplateView
+from django.views.generic import TemplateView
 
 from migrationsupport.addresses import absolute_address
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
@@ -30,7 +30,7 @@ from regions.models import Country, Region
 
 from . import rollup
 from .exports import funding_csv_rows
-from .filters import FundingFilter
+from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
 from .listings import fulfilment_links, funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
@@ -207,11 +207,18 @@ class FundingMethodView(PageMixin, TemplateView):
         return [HOME, (self.page_title, None)]
 
 
-class InstrumentListView(PageMixin, ListView):
-    template_name = "funding/instrument_list.html"
+class InstrumentListView(FilteredListView):
+    """The financing instruments by name, a page at a time, each with the funding recorded under
+    it; ``?region=`` the ones of a region (a region's page links here when it shows the first
+    ones only)."""
 
-    def get_queryset(self):
-        return Instrument.objects.for_public()
+    filterset_class = InstrumentFilter
+    template_name = "funding/instrument_list.html"
+    page_title = "Financing instruments"
+    field_hints = {"region": "Includes its sub-regions."}
+
+    def get_base_queryset(self):
+        return Instrument.objects.for_public().order_by("name", "pk")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -221,9 +228,6 @@ class InstrumentListView(PageMixin, ListView):
         for instrument in context["object_list"]:
             instrument.totals = totals.get(str(instrument.pk), [])
         return context
-
-    def get_breadcrumbs(self):
-        return [HOME, ("Financing instruments", None)]
 
 
 class InstrumentDetailView(PublishedDetailView):
@@ -281,17 +285,17 @@ class FundingRecordDetailView(PublishedDetailView):
         return context
 
 
-class PledgingConferenceListView(PageMixin, ListView):
-    """The pledging conferences, latest first, a page at a time."""
+class PledgingConferenceListView(FilteredListView):
+    """The pledging conferences, latest first, a page at a time; ``?region=`` and ``?year=``
+    filter them (a region's page links here when it shows the latest ones only)."""
 
+    filterset_class = PledgingConferenceFilter
     template_name = "funding/pledgingconference_list.html"
-    paginate_by = 50
+    page_title = "Pledging conferences"
+    field_hints = {"region": "Includes its sub-regions.", "year": "The year it was held, e.g. 2024."}
 
-    def get_queryset(self):
+    def get_base_queryset(self):
         return PledgingConference.objects.for_public().order_by(F("date").desc(), "name", "pk")
-
-    def get_breadcrumbs(self):
-        return [HOME, ("Pledging conferences", None)]
 
 
 class PledgingConferenceDetailView(PublishedDetailView):

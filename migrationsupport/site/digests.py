@@ -48,8 +48,8 @@ class RegionDigest:
     agreements: list[Agreement] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     countries: list[Country] = field(default_factory=list)
-    #: How many funding records, agreements and documents the page shows, and the lists
-    #: ("funding", "agreements", "documents") that had more: the page links to all of them.
+    #: How many funding records, agreements, documents, conferences and instruments the page
+    #: shows, and the lists (by name) that had more: the page links to all of them.
     limit: int = REGION_LIST_LIMIT
     more: set[str] = field(default_factory=set)
 
@@ -191,7 +191,7 @@ def region_digests(
     _add_agreements(digests, agreements)
     for figure in figures:
         _add(digests, [figure.country.region_id], "populations", figure)
-    _add_linked_records(digests)
+    _add_linked_records(digests, limit)
     return _nest(regions, digests, most_specific=most_specific)
 
 
@@ -330,27 +330,32 @@ def _add_countries(
         figure.published_origins = origins[figure.pk]
 
 
-def _add_linked_records(digests: dict[int, RegionDigest]) -> None:
-    """Instruments, conferences and routes: few per region, all of them shown."""
+def _add_linked_records(digests: dict[int, RegionDigest], limit: int) -> None:
+    """Instruments and conferences, the first ``limit`` of each region (``RegionDigest.more``
+    notes a list that had more: the page links to the filtered list), and routes, few per region
+    (``/routes/`` lists them all)."""
     ids = set(digests)
     # Read from the links to the regions, each with its record joined: one query per record type.
     # The lists show no instrument's or conference's source: none is joined.
-    instruments = (
-        Instrument.regions.through.objects.filter(published_q("instrument"), region_id__in=ids)
-        .select_related("instrument")
-        .order_by("instrument__name", "instrument_id")
-    )
-    for instrument_link in instruments:
-        _add(digests, [instrument_link.region_id], "instruments", instrument_link.instrument)
-    conferences = (
-        PledgingConference.regions.through.objects.filter(
-            published_q("pledgingconference"), region_id__in=ids
+    for name, through, record, order_by in (
+        ("instruments", Instrument.regions.through, "instrument", ["instrument__name", "instrument_id"]),
+        (
+            "conferences",
+            PledgingConference.regions.through,
+            "pledgingconference",
+            # The conference list's order (latest first), so its first page starts the same.
+            [F("pledgingconference__date").desc(), "pledgingconference__name", "pledgingconference_id"],
+        ),
+    ):
+        links = through.objects.filter(published_q(record), region_id__in=ids)
+        first = _first_ids(
+            links, digests, limit, region="region_id", record=f"{record}_id", order_by=order_by
         )
-        .select_related("pledgingconference")
-        .order_by("-pledgingconference__date", "pledgingconference_id")
-    )
-    for conference_link in conferences:
-        _add(digests, [conference_link.region_id], "conferences", conference_link.pledgingconference)
+        by_region: dict[int, list] = defaultdict(list)
+        for link in links.filter(**{f"{record}_id__in": first}).select_related(record).order_by(*order_by):
+            by_region[link.region_id].append(getattr(link, record))
+        for region_id, records in by_region.items():
+            setattr(digests[region_id], name, digests[region_id].cap(name, records))
     routes = (
         Route.regions.through.objects.filter(published_q("route"), region_id__in=ids)
         .select_related("route")

@@ -382,3 +382,32 @@ def test_the_explorer_csv_names_its_columns_as_the_api_csv(client, balkans_and_s
     assert set(current) <= set(api_header), set(current) - set(api_header)
     site, api = dict(zip(header, rows[0], strict=True)), dict(zip(api_header, api_rows[0], strict=True))
     assert {name: site[name] for name in current} == {name: api[name] for name in current}
+
+
+@pytest.mark.parametrize(
+    ("path", "factory"), [("/conferences/", PledgingConferenceFactory), ("/instruments/", InstrumentFactory)]
+)
+def test_the_conference_and_instrument_lists_filter_by_region_with_its_sub_regions(client, path, factory):
+    """A region's page shows its first conferences and instruments and links here for all of
+    them: ``?region=`` lists the ones of the region and of its published sub-regions, never a
+    draft, and an unknown region is a 400 with the form's error, as on the other lists."""
+    region = RegionFactory(slug="neighbourhood")
+    sub = RegionFactory(slug="sub", parent=region)
+    draft_sub = RegionFactory(slug="draft-sub", parent=region, status=Status.DRAFT)
+    factory(name="On the region").regions.add(region)
+    factory(name="On the sub-region").regions.add(sub)
+    factory(name="On a draft sub-region").regions.add(draft_sub)
+    factory(name="Elsewhere").regions.add(RegionFactory())
+    factory(name="A draft on the region", status=Status.DRAFT).regions.add(region)
+
+    listed = client.get(f"{path}?region=neighbourhood")
+    assert listed.status_code == 200
+    names = ("On the region", "On the sub-region", "On a draft sub-region", "Elsewhere")
+    shown = [name for name in names if f">{name}</a>" in listed.content.decode()]
+    assert sorted(shown) == ["On the region", "On the sub-region"]
+    assert "A draft on the region" not in listed.content.decode()
+    assert "2 conferences match the filters" in text_of(listed) or "2 instruments match" in text_of(listed)
+    assert_accessible_structure(listed)
+    unknown = client.get(f"{path}?region=nowhere")
+    assert unknown.status_code == 400
+    assert "Some filters could not be used" in unknown.content.decode()
