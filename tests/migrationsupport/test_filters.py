@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from agreements.filters import AgreementFilter, DocumentFilter
 from agreements.models import Agreement, Document
@@ -16,6 +18,7 @@ from tests.factories import (
     DocumentFactory,
     FundingRecordFactory,
     PopulationFigureFactory,
+    RegionFactory,
     RouteFactory,
 )
 
@@ -53,3 +56,22 @@ def test_country_filters_take_the_iso_code_in_either_case():
         html = str(filterset_class({name: "tr"}, queryset=model.objects.published()).form[name])
         assert '<option value="TR" selected>' in html, filterset_class
     assert not FundingFilter({"country": "zz"}, queryset=FundingRecord.objects.published()).is_valid()
+
+
+@pytest.mark.parametrize(
+    "path", ["/funding/", "/agreements/", "/documents/", "/conferences/", "/instruments/"]
+)
+def test_a_list_s_filter_choices_are_read_in_one_query_each_not_through_a_server_side_cursor(client, path):
+    """Django reads a model choice field's choices with ``QuerySet.iterator()``: on PostgreSQL a
+    server-side cursor, three round trips per list of choices (``FilteredListView`` reads them in
+    one query). The choices are still every published region, with "Any" first."""
+    RegionFactory(name="Published region", slug="published-region")
+    RegionFactory(name="Draft region", slug="draft-region", status="draft")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(path).content.decode()
+    assert not [query["sql"] for query in queries if "DECLARE" in query["sql"]]
+    region_select = page[page.index('<select name="region"') :]
+    region_select = region_select[: region_select.index("</select>")]
+    assert '<option value="" selected>Any</option>' in region_select
+    assert '<option value="published-region">Published region</option>' in region_select
+    assert "draft-region" not in region_select
