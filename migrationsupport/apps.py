@@ -9,7 +9,7 @@ class MigrationSupportConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete
         from simple_history.signals import post_create_historical_record
 
-        from . import changes
+        from . import changes, pgtypes
         from .api.viewsets import SourceViewSet, ThemeViewSet
         from .cache import bump_content_version
         from .models import PublishableModel, Theme
@@ -31,6 +31,7 @@ class MigrationSupportConfig(AppConfig):
         post_delete.connect(on_change, dispatch_uid="content-version-delete", weak=False)
         m2m_changed.connect(on_change, dispatch_uid="content-version-m2m", weak=False)
         webhook_events.connect()
+        pgtypes.connect()
 
         post_create_historical_record.connect(
             changes.record_history_entry, dispatch_uid="public-changes-history", weak=False
