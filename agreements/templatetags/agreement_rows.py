@@ -8,9 +8,9 @@ wrote, byte for byte (tests/agreements/test_agreement_rows.py, against the remov
 from __future__ import annotations
 
 from django import template
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
+from migrationsupport.markup import conditional_escape, escape
 from migrationsupport.templatetags.pages import note_ref, source_line, time_tag
 
 register = template.Library()

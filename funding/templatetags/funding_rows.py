@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from django import template
 from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 
+from migrationsupport.markup import conditional_escape, escape
 from migrationsupport.templatetags.pages import link_or_dash, source_cell
 
 register = template.Library()

@@ -8,10 +8,10 @@ figures. The bars' sizes are SVG numbers, never localised."""
 from __future__ import annotations
 
 from django import template
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from ..charts import BarChart
+from ..markup import conditional_escape
 
 register = template.Library()
 

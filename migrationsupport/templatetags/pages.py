@@ -9,10 +9,11 @@ from __future__ import annotations
 from django import template
 from django.template.defaultfilters import truncatewords
 from django.urls import reverse
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from migrationsupport.footnotes import Footnotes
+from migrationsupport.markup import conditional_escape, escape
 from migrationsupport.values import PartialDate
 
 register = template.Library()

@@ -8,9 +8,10 @@ import datetime
 
 from django import template
 from django.conf import settings
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import get_current_timezone, is_naive
+
+from migrationsupport.markup import conditional_escape
 
 register = template.Library()
 

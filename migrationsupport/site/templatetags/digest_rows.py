@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from migrationsupport.markup import escape
 from migrationsupport.templatetags.pages import source_line
 from migrationsupport.templatetags.records import rich
 
