@@ -18,6 +18,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from itertools import combinations
+from urllib.parse import quote
 
 import django
 
@@ -105,6 +106,11 @@ def addresses(pairs: bool) -> Iterator[str]:
         value = _most_linked(model, relation, key)
         if value:
             yield pattern.format(value.lower() if key == "iso_code" else value)
+    # Search by a country's name: every record linked to it comes first, ranked (not only the
+    # text matches, as for "migration").
+    country = _most_linked(Country, "funding_records", "name")
+    if country:
+        yield f"/search/?q={quote(country)}"
     for route in registry.api_routes:
         yield f"/api/v1/{route.prefix}/"
         model = route.viewset.queryset.model
