@@ -172,8 +172,8 @@ _OVERALL_SQL = (
     f"FROM {_ROWS} WHERE totals_set = %s AND grouping = %s AND row_kind = 'overlap'"
 )
 # What the stored rows depend on besides the data: rows built from another definition (a deploy
-# that changed the query, the groupings, the nesting depth or which filters' sets are stored) are
-# stale, and the next rebuild (cron's ``rebuild_funding_totals`` too) stores them again.
+# that changed the query, the groupings, the nesting depth, or which filters' sets are stored and
+# from how many records) are stale, and the next rebuild (cron's too) stores them again.
 DEFINITION = int.from_bytes(
     hashlib.sha256(
         repr(
@@ -188,6 +188,7 @@ DEFINITION = int.from_bytes(
                 FOLLOW_FORMAT,
                 _FOLLOW_CODE,
                 STORED_FILTERS,
+                LARGE_SET,
             )
         ).encode()
     ).digest()[:8],

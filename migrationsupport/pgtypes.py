@@ -5,8 +5,8 @@ psycopg's pure-Python parser, then the time zone put in. At ~3.7 µs a value aga
 C loader's fraction of one, that was ~4 ms of a region page's CPU at +100 000 records (two per
 record shown: created and updated; docs/performance.md). ``FastTzLoader`` gives the same value:
 psycopg's own loader (C when ``psycopg[binary]`` is installed) parses it in the session's time
-zone, which Django sets to its own (UTC), and the time zone is put in as Django does only when
-it is another one.
+zone, which Django sets to the connection's (UTC with ``USE_TZ``), and the time zone is put in
+as Django's loader puts it (None: a naive value) only when it is another one.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ from django.urls import reverse
 
 from .registry import registry
 
+#: A page number past any section: its OFFSET, even at 50 000 addresses a file, stays within what
+#: PostgreSQL accepts (a bigint), so a larger number asked for is a 404 like any page past the end.
+MAX_PAGE = 10**12
+
 
 class PublishedSitemap(Sitemap):
     model = None
@@ -49,21 +53,24 @@ class PublishedSitemap(Sitemap):
 
     def get_urls(self, page=1, site=None, protocol=None):
         """What templates/sitemap.xml writes of each address on page ``page`` (its location and
-        last change), with the section's last change for the Last-Modified header, as Django's
-        ``get_urls`` gives them without its per-address lookups (priority, change frequency,
-        languages: none here, ``tests/site/test_sitemaps.py``) and without counting the section
-        first: the page's slice is one query, a page past the end is empty (the view's 404)."""
+        last change, from ``location`` and ``lastmod``), with the page's latest change for the
+        Last-Modified header, as Django's ``get_urls`` gives them without its per-address
+        lookups (priority, change frequency, languages: none here, ``tests/site/test_sitemaps.py``)
+        and without counting the section first: the page's slice is one query, and a page past
+        the end is empty (the view's 404)."""
         try:
             number = int(page)
         except (TypeError, ValueError):
             raise PageNotAnInteger(page) from None
+        if not 0 < number <= MAX_PAGE:  # no OFFSET PostgreSQL would refuse (a 500, not a 404)
+            raise EmptyPage(page)
         start = (number - 1) * self.limit
-        items = list(self.items()[start : start + self.limit]) if number > 0 else []
+        items = list(self.items()[start : start + self.limit])
         if not items and number != 1:  # the first page of an empty section is an empty file
             raise EmptyPage(page)
         base = f"{self.get_protocol(protocol)}://{self.get_domain(site)}"
         urls = [
-            {"item": item, "location": base + item.get_absolute_url(), "lastmod": item.updated_at}
+            {"item": item, "location": base + self.location(item), "lastmod": self.lastmod(item)}
             for item in items
         ]
         if items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import django_filters.fields
 from django import forms
 from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
@@ -103,14 +104,21 @@ class FilterMixin:
 class ListedChoices(ModelChoiceIterator):
     """A filter's choices (every published region, country, instrument...: a short list) read in
     one query. Django's iterator reads them through ``QuerySet.iterator()``, a server-side
-    cursor on PostgreSQL: three round trips (declare, fetch, close) for each list of the form.
-    Put after the field's own iterator, so django-filter's "null" choice handling stays."""
+    cursor on PostgreSQL: three round trips (declare, fetch, close) for each list of the form."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
         for obj in self.queryset.all():
             yield self.choice(obj)
+
+
+class ListedFilterChoices(django_filters.fields.ModelChoiceIterator, ListedChoices):
+    """``ListedChoices`` under django-filter's iterator, which adds its "null" choice."""
+
+
+#: The iterator each model choice field's own one is replaced with (``prepare_form``).
+_LISTED = {ModelChoiceIterator: ListedChoices, django_filters.fields.ModelChoiceIterator: ListedFilterChoices}
 
 
 class FilteredListView(FilterMixin, PageMixin, ListView):
@@ -155,8 +163,8 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
                 widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
             elif isinstance(field, forms.ModelChoiceField):
                 field.empty_label = "Any"
-                if isinstance(field.iterator, type) and issubclass(field.iterator, ModelChoiceIterator):
-                    field.iterator = type("ListedChoiceIterator", (field.iterator, ListedChoices), {})
+                if field.iterator in _LISTED:
+                    field.iterator = _LISTED[field.iterator]
                     widget.choices = field.choices  # the widget holds the choices made at its creation
             elif isinstance(field, forms.ChoiceField):
                 # The stubs type what ``choices`` gives as what it accepts; it gives (key, label) pairs.

@@ -176,8 +176,8 @@ def region_digests(
     country and its population figures by the country's region, a route by its regions. With
     ``most_specific`` a record linked to a region and to one of its sub-regions is shown under
     the sub-region only, so a page that shows both never repeats it. Funding records,
-    agreements and documents stop at the first ``limit`` of each region (``RegionDigest.more``
-    says which lists had more).
+    agreements, documents, conferences and instruments stop at the first ``limit`` of each
+    region (``RegionDigest.more`` says which lists had more).
     """
     regions = list(regions)
     digests = {region.pk: RegionDigest(region, limit=limit) for region in regions}
@@ -343,7 +343,7 @@ def _add_linked_records(digests: dict[int, RegionDigest], limit: int) -> None:
             "conferences",
             PledgingConference.regions.through,
             "pledgingconference",
-            # The conference list's order (latest first), so its first page starts the same.
+            # The conference list's order (latest first, then by name).
             [F("pledgingconference__date").desc(), "pledgingconference__name", "pledgingconference_id"],
         ),
     ):

@@ -163,9 +163,10 @@ def add_records(links, count: int) -> None:
         through._default_manager.bulk_create(through(**{own: obj.pk, other: target.pk}) for obj in objects)
 
 
-#: A filter form's lists of choices: every published region, country, instrument or key area (the
-#: reference lists a filter chooses from), not records the page lists; left out of the sizes.
-SELECT = re.compile(rb"<select\b.*?</select>", re.DOTALL)
+#: The filter forms' lists of reference records to choose from (every published region, country,
+#: key area and financing instrument: the EU has a handful of instruments per budget period), not
+#: records a page lists: left out of the sizes. Any other list of choices is measured.
+SELECT = re.compile(rb'<select name="(?:region|country|theme|instrument)".*?</select>', re.DOTALL)
 
 
 def measure(client) -> dict[str, tuple[int, int]]:

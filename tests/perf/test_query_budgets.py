@@ -41,8 +41,9 @@ BUDGETS = {
     # theirs (the link joined); documents the same (1); agreements as 1 (two subqueries of first
     # ones: by own region, by parties' region; the latest event's date a subquery); population
     # figures (1); countries (1: a UNION ALL of the regions' countries, the agreements' parties and
-    # the figures' origins); instruments, conferences and routes each read from their links to the
-    # regions with the record joined (1 each) + the routes' figures); the 25 latest documents (no
+    # the figures' origins); instruments and conferences, each region's first ones read from
+    # their links to the regions with the record joined (1 each: their ids a subquery); routes
+    # likewise, all of them (1) + the routes' figures; the 25 latest documents (no
     # relation shown); the footnoted countries.
     "/": 15,
     # The region with parent and source (and the date of its last published change); its
@@ -71,6 +72,11 @@ BUDGETS = {
     # 1 count; 1 page with the current status (one subquery); parties; events; 4 option lists
     # (country, region, route, key area).
     "/agreements/": 8,
+    # 1 region (filter validation); 1 count; 1 page + its regions; the funding totals by
+    # instrument + their labels; the region option list.
+    "/instruments/?region=r": 7,
+    # 1 region (filter validation); 1 count; 1 page + its regions; the region option list.
+    "/conferences/?region=r&year=2024": 5,
     # The same as the list (the lanes and their table are drawn from the events already loaded).
     "/agreements/timeline/": 8,
     # 1 count; 1 page; prefetches of regions, countries, themes; option lists (region, country,
@@ -121,6 +127,7 @@ def small_dataset():
     PopulationFigureFactory(country=country).origins.add(CountryFactory())
     theme = ThemeFactory()
     instrument = InstrumentFactory()
+    instrument.regions.add(region)
     parent = FundingRecordFactory(
         title="Border management",
         regions=[region],

@@ -123,7 +123,7 @@ def test_each_page_of_a_section_holds_what_django_s_own_get_urls_gives(
         ]
         assert ours.latest_lastmod == django.latest_lastmod
     assert len(got) == 3
-    for page, error in ((4, EmptyPage), (0, EmptyPage), ("x", PageNotAnInteger)):
+    for page, error in ((4, EmptyPage), (0, EmptyPage), (10**20, EmptyPage), ("x", PageNotAnInteger)):
         with pytest.raises(error):
             section().get_urls(page=page, site=site, protocol="https")
         with pytest.raises(error):
@@ -135,3 +135,4 @@ def test_each_page_of_a_section_holds_what_django_s_own_get_urls_gives(
     assert last.headers["Last-Modified"]
     assert client.get("/sitemap-funding.xml?p=4").status_code == 404
     assert client.get("/sitemap-funding.xml?p=x").status_code == 404
+    assert client.get(f"/sitemap-funding.xml?p={10**20}").status_code == 404
