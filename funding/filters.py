@@ -9,6 +9,7 @@ from migrationsupport.filters import (
     DecimalColumnFilter,
     RelatedChoiceFilter,
     SharedFormFilterSet,
+    YesNoFilter,
     published_choices,
 )
 from migrationsupport.models import Qualifier, Theme
@@ -71,7 +72,7 @@ class FundingFilter(SharedFormFilterSet):
         label="Pledged at",
         help_text="Slug of the pledging conference.",
     )
-    top_level = django_filters.BooleanFilter(
+    top_level = YesNoFilter(
         field_name="parent",
         lookup_expr="isnull",
         label="Top-level only",

@@ -6,6 +6,8 @@ import datetime
 from collections.abc import Callable, Sequence
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -98,6 +100,63 @@ class DecimalColumnFilter(django_filters.NumberFilter):
             self.extra.setdefault("max_digits", column.max_digits)
             self.extra.setdefault("decimal_places", column.decimal_places)
         return super().field
+
+
+#: The spellings of yes and no a filter accepts (case-insensitive): JSON's, HTML checkboxes' and
+#: the ones DRF's ``BooleanField`` accepts in a body.
+YES = frozenset({"true", "1", "yes", "on"})
+NO = frozenset({"false", "0", "no", "off"})
+#: Either: empty, or "unknown", which the explorer's form sent for "Any" until December 2026
+#: (Django's ``NullBooleanSelect``): addresses people kept still work.
+ANY = frozenset({"", "unknown"})
+
+
+def yes_no(value) -> bool | None:
+    """``value`` from an address as True or False, None for either (``ANY``); ValueError when
+    it is none of these."""
+    if value is None or isinstance(value, bool):
+        return value
+    folded = str(value).strip().lower()
+    if folded in ANY:
+        return None
+    if folded in YES:
+        return True
+    if folded in NO:
+        return False
+    raise ValueError(value)
+
+
+class YesNoSelect(forms.Select):
+    """Any, Yes or No; the option shown chosen is the one the address's spelling means."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, choices=(("", "Any"), ("true", "Yes"), ("false", "No")))
+
+    def format_value(self, value):
+        try:
+            chosen = yes_no(value)
+        except ValueError:
+            return [""]
+        return [""] if chosen is None else ["true" if chosen else "false"]
+
+
+class YesNoField(forms.NullBooleanField):
+    widget = YesNoSelect
+
+    def to_python(self, value):
+        try:
+            return yes_no(value)
+        except ValueError:
+            raise ValidationError("Enter true or false.", code="invalid") from None
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter that reads true/false, 1/0, yes/no or on/off and refuses anything else (a
+    form error, a 400 in the API). django-filter's ``BooleanFilter`` reads only true/false (and
+    its select's 2/3) and takes any other value, ``1`` included, as "any": every record, answered
+    as if the filter had been applied."""
+
+    field_class = YesNoField
 
 
 class SourceFilter(django_filters.FilterSet):

@@ -159,9 +159,7 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
             field.label = self.field_labels.get(name, field.label)
             field.help_text = self.field_hints.get(name, "")
             widget = field.widget
-            if isinstance(field, forms.NullBooleanField):
-                widget.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
-            elif isinstance(field, forms.ModelChoiceField):
+            if isinstance(field, forms.ModelChoiceField):  # a yes/no filter's select has "Any" already
                 field.empty_label = "Any"
                 if field.iterator in _LISTED:
                     field.iterator = _LISTED[field.iterator]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from migrationsupport.filters import RelatedChoiceFilter, published_choices
+from migrationsupport.filters import RelatedChoiceFilter, YesNoFilter, published_choices
 from migrationsupport.models import published_q
 
 from .codes import to_alpha_2
@@ -69,7 +69,7 @@ class CountryFilter(django_filters.FilterSet):
     )
     candidate_status = django_filters.ChoiceFilter(choices=CandidateStatus.choices)
     cooperation_status = django_filters.ChoiceFilter(choices=CooperationStatus.choices)
-    eastern_partnership = django_filters.BooleanFilter(
+    eastern_partnership = YesNoFilter(
         field_name="eastern_partnership_member", label="Eastern Partnership (ever a member)"
     )
 
@@ -85,7 +85,7 @@ class RegionFilter(django_filters.FilterSet):
         label="Inside",
         help_text="Slug of the larger region: its sub-regions.",
     )
-    top_level = django_filters.BooleanFilter(
+    top_level = YesNoFilter(
         field_name="parent", lookup_expr="isnull", label="Top-level only", help_text="true: no parent region."
     )
 

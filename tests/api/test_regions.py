@@ -67,6 +67,8 @@ def test_country_filters(api):
         api.get(f"{API}/countries/", {"eastern_partnership": "true", "ordering": "iso_code"}), "iso_code"
     )
     assert eap == ["BY", "MD"]
+    assert keys(api.get(f"{API}/countries/", {"eastern_partnership": "0"}), "iso_code") == ["MA"]
+    assert api.get(f"{API}/countries/", {"eastern_partnership": "member"}).status_code == 400
     assert keys(api.get(f"{API}/countries/", {"search": "md"}), "iso_code") == ["MD"]
     assert api.get(f"{API}/countries/", {"candidate_status": "maybe"}).status_code == 400
 
@@ -135,6 +137,11 @@ def test_regions_nest(api):
     body = api.get(f"{API}/regions/south/").json()
     assert body["subregions"] == ["north-africa"]
     assert keys(api.get(f"{API}/regions/", {"top_level": "true"})) == ["south", "east"]
+    assert keys(api.get(f"{API}/regions/", {"top_level": "1"})) == ["south", "east"]
+    assert keys(api.get(f"{API}/regions/", {"top_level": "no"})) == ["north-africa"]
+    refused = api.get(f"{API}/regions/", {"top_level": "maybe"})
+    assert refused.status_code == 400
+    assert refused.json() == {"top_level": ["Enter true or false."]}
     assert keys(api.get(f"{API}/regions/", {"parent": "south"})) == ["north-africa"]
 
 

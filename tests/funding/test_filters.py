@@ -63,6 +63,29 @@ def test_top_level_and_parent_filters():
     assert ids({"parent": "package"}) == {"part"}
 
 
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        *((yes, {"package"}) for yes in ("true", "True", "1", "yes", "on", " TRUE ")),
+        *((no, {"part"}) for no in ("false", "0", "No", "off")),
+        ("", {"package", "part"}),
+        ("unknown", {"package", "part"}),  # the explorer's "Any" until December 2026
+    ],
+)
+def test_top_level_reads_every_usual_spelling_of_yes_and_no(value, expected):
+    parent = FundingRecordFactory(slug="package")
+    FundingRecordFactory(slug="part", parent=parent)
+    assert ids({"top_level": value}) == expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "-1", "truthy", "a\x00b"])
+def test_top_level_refuses_what_is_neither_yes_nor_no(value):
+    """Not "any": an answer with every record under a filter the reader thinks was applied."""
+    filterset = FundingFilter({"top_level": value}, queryset=FundingRecord.objects.published())
+    assert not filterset.is_valid()
+    assert filterset.errors["top_level"] == ["Enter true or false."]
+
+
 def test_unknown_or_draft_slug_is_an_invalid_filter():
     FundingRecordFactory(slug="draft-parent", status="draft")
     for params in ({"region": "nowhere"}, {"parent": "draft-parent"}, {"amount_min": "abc"}):
