@@ -6,7 +6,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Upper
@@ -15,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from migrationsupport.addresses import page_address
 from migrationsupport.expressions import Mapped
+from migrationsupport.fulltext import SearchDocumentField
 from migrationsupport.models import (
     PartialDatesMixin,
     PublishableModel,
@@ -143,7 +143,12 @@ class Agreement(PublishableModel):
 
     objects: ClassVar[AgreementManager] = AgreementQuerySet.as_manager()
 
-    history = HistoricalRecords(m2m_fields=["parties", "themes"])
+    #: The site search's weighted document (title A; description, often a passage shared by many
+    #: agreements, D), kept by a trigger (migration 0009, ``migrationsupport.fulltext``).
+    search_document = SearchDocumentField()
+    LOADED_ON_DEMAND = ("search_document",)
+
+    history = HistoricalRecords(m2m_fields=["parties", "themes"], excluded_fields=["search_document"])
 
     class Meta:
         permissions = [("publish_agreement", "Can publish and unpublish agreement")]
@@ -151,13 +156,8 @@ class Agreement(PublishableModel):
         indexes = [
             # The agreements list's order.
             models.Index(fields=["title", "id"], name="agreement_title_idx"),
-            # Full-text search: the vector migrationsupport.search builds (the description, often
-            # a passage shared by many agreements, weighted lowest).
-            GinIndex(
-                SearchVector("title", weight="A", config="ms_english")
-                + SearchVector("description", weight="D", config="ms_english"),
-                name="agreement_search_idx",
-            ),
+            # Full-text search.
+            GinIndex(fields=["search_document"], name="agreement_search_idx"),
             # Search's "did you mean" (pg_trgm's ``%`` and ``<%`` on UPPER(title)).
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="agreement_title_trgm_idx"),
         ]
@@ -336,7 +336,14 @@ class Document(PartialDatesMixin, PublishableModel):
     PUBLIC_TO_ONE = ("source",)
     PUBLIC_TO_MANY = ("regions", "countries")
 
-    history = HistoricalRecords(m2m_fields=["regions", "countries", "routes", "themes"])
+    #: The site search's weighted document (title A; summary and author B), kept by a trigger
+    #: (migration 0009, ``migrationsupport.fulltext``).
+    search_document = SearchDocumentField()
+    LOADED_ON_DEMAND = ("search_document",)
+
+    history = HistoricalRecords(
+        m2m_fields=["regions", "countries", "routes", "themes"], excluded_fields=["search_document"]
+    )
 
     class Meta:
         permissions = [("publish_document", "Can publish and unpublish document")]
@@ -345,11 +352,7 @@ class Document(PartialDatesMixin, PublishableModel):
         indexes = [
             # The documents list's order: latest first, undated last.
             models.Index(F("date").desc(nulls_last=True), "title", "id", name="document_latest_first_idx"),
-            GinIndex(
-                SearchVector("title", weight="A", config="ms_english")
-                + SearchVector("summary", "author", weight="B", config="ms_english"),
-                name="document_search_idx",
-            ),
+            GinIndex(fields=["search_document"], name="document_search_idx"),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="document_title_trgm_idx"),
         ]
 

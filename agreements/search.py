@@ -18,6 +18,7 @@ RECORD_TYPES = (
         # dozen agreements (the seed's Eastern Partnership paragraph names six countries).
         shared_text_fields=("description",),
         country_code_field="parties__iso_code",
+        document_column="search_document",
     ),
     RecordType(
         "Key documents",
@@ -28,5 +29,6 @@ RECORD_TYPES = (
             str(part) for part in (d.get_kind_display(), d.date_display, plain(d.summary, 25)) if part
         ),
         position=50,
+        document_column="search_document",
     ),
 )

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Sum
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from migrationsupport.addresses import page_address
+from migrationsupport.fulltext import SearchDocumentField
 from migrationsupport.models import (
     Amount,
     PartialDatesMixin,
@@ -295,7 +295,14 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
 
     objects: ClassVar[FundingManager] = FundingQuerySet.as_manager()
 
-    history = HistoricalRecords(m2m_fields=["regions", "countries", "themes", "may_overlap"])
+    #: The site search's weighted document (title A; description and implementer B), kept by a
+    #: trigger (migration 0016, ``migrationsupport.fulltext``).
+    search_document = SearchDocumentField()
+    LOADED_ON_DEMAND = ("search_document",)
+
+    history = HistoricalRecords(
+        m2m_fields=["regions", "countries", "themes", "may_overlap"], excluded_fields=["search_document"]
+    )
 
     class Meta:
         permissions = [("publish_fundingrecord", "Can publish and unpublish funding record")]
@@ -332,13 +339,8 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             models.Index(F("amount").desc(nulls_last=True), "title", "id", name="funding_largest_first_idx"),
             # The year filters: a period that ends in or after a year.
             models.Index(fields=["period_end"], name="funding_period_end_idx"),
-            # Full-text search: the same vector migrationsupport.search builds for funding records
-            # (``ms_english``: english with unaccent, migrationsupport's migration 0004).
-            GinIndex(
-                SearchVector("title", weight="A", config="ms_english")
-                + SearchVector("description", "implementer", weight="B", config="ms_english"),
-                name="funding_search_idx",
-            ),
+            # Full-text search (``ms_english``: english with unaccent, migrationsupport's 0004).
+            GinIndex(fields=["search_document"], name="funding_search_idx"),
             # Search's "did you mean" (``UPPER(title) <% query``) and the admin's title search.
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="funding_title_trgm_idx"),
             # The admin's search, which also matches the slug and the implementer.

@@ -22,6 +22,7 @@ RECORD_TYPES = (
         title=lambda r: r.title,
         position=30,
         country_code_field="countries__iso_code",
+        document_column="search_document",
     ),
     RecordType(
         "Financing instruments",

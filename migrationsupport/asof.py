@@ -60,6 +60,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.http import parse_etags
 
+from .fulltext import SearchDocumentField, trigger_function
 from .history import history_models
 from .models import AsOfSnapshot, PublicChange
 from .registry import registry
@@ -294,8 +295,22 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
     table, history = model._meta.db_table, history_model._meta.db_table
     target = f"{_quote(schema)}.{_quote(table)}"
     columns = ", ".join(_columns(model))
+    # A column the history leaves out (a stored search document) is NULL in a history row...
+    kept = {str(field.column) for field in history_model._meta.concrete_fields}
+    from_history = ", ".join(
+        _quote(str(field.column)) if field.column in kept else "NULL" for field in model._meta.concrete_fields
+    )
     latest = f"asof_latest_{table}"[:63]
     _create_like(schema, table, cursor, indexes=False)
+    for field in model._meta.concrete_fields:
+        if isinstance(field, SearchDocumentField):
+            # ... and a search document is written from the text of then, as the table's trigger
+            # writes it (LIKE copies no trigger).
+            column, function = _quote(str(field.column)), _quote(trigger_function(table, str(field.column)))
+            cursor.execute(
+                f"CREATE TRIGGER {column} BEFORE INSERT ON {target} FOR EACH ROW "
+                f"WHEN (NEW.{column} IS NULL) EXECUTE FUNCTION {function}()"
+            )
     # Each record's newest history row at or before the moment.
     cursor.execute(
         f"CREATE TEMP TABLE {_quote(latest)} ON COMMIT DROP AS "  # noqa: S608
@@ -305,7 +320,7 @@ def _copy_records(schema: str, model, history_model, moment: datetime.datetime, 
     )
     cursor.execute(
         f"INSERT INTO {target} ({columns}) "  # noqa: S608
-        f"SELECT {columns} FROM {_quote(history)} "
+        f"SELECT {from_history} FROM {_quote(history)} "
         f"WHERE history_id IN (SELECT history_id FROM {_quote(latest)} WHERE history_type <> '-') "
         f"UNION ALL SELECT {columns} FROM {_quote(table)} t WHERE created_at <= %s "
         f"AND NOT EXISTS (SELECT FROM {_quote(history)} h WHERE h.id = t.id)",

@@ -24,7 +24,7 @@ from migrationsupport.search import (
     text_query,
 )
 from regions.search import country_names
-from tests.factories import AgreementFactory, CountryFactory, FundingRecordFactory
+from tests.factories import AgreementFactory, CountryFactory, DocumentFactory, FundingRecordFactory
 from tests.pages import assert_accessible_structure, text_of
 
 pytestmark = pytest.mark.django_db
@@ -318,3 +318,69 @@ def test_the_issue_reports_on_the_seed_are_answered():
         "EU-Ukraine readmission agreement",
     ]
     assert all("Ukraine" not in title for title in agreements[2:])
+
+
+def _stored_and_built(record_type) -> list[tuple[str, str]]:
+    model = record_type.queryset().model
+    return list(
+        model._base_manager.annotate(built=search.text_vector(record_type))
+        .order_by("pk")
+        .values_list(record_type.document_column, "built")
+    )
+
+
+STORED = [record_type for record_type in registry.search if record_type.document_column]
+
+
+def test_funding_agreements_and_documents_store_their_documents():
+    assert sorted(record_type.label for record_type in STORED) == [
+        "Agreements and arrangements",
+        "Funding",
+        "Key documents",
+    ]
+
+
+@pytest.mark.parametrize("record_type", STORED, ids=lambda record_type: record_type.label)
+def test_the_stored_document_is_the_one_built_from_the_text_after_every_write(record_type):
+    """The trigger's SQL (``fulltext.document_trigger``, written out in the migration) and the
+    record type's fields (title A, own text B, shared text D) must give the same document, or the
+    search would rank by other weights than it says and miss what a record's text now says."""
+    model = record_type.queryset().model
+    factory = {"Funding": FundingRecordFactory, "Agreements and arrangements": AgreementFactory}.get(
+        record_type.label, DocumentFactory
+    )
+    text = {name: f"<p>Été {name} Türkiye returns</p>" for name in record_type.text_fields}
+    shared = {name: f"<p>Shared {name} passage, Ukraine</p>" for name in record_type.shared_text_fields}
+    first = factory(title="Border management in Türkiye", **text, **shared)
+    factory(title="")  # empty text is '' to both, not NULL
+
+    pairs = _stored_and_built(record_type)
+    assert all(stored == built for stored, built in pairs), pairs
+    assert "'turkiy':4A" in pairs[0][0]  # accents folded, stemmed, weighted as the title
+
+    # A save from the admin or a service, and an update of many rows at once.
+    first.title = "Readmission cooperation"
+    first.save()
+    assert "readmiss" in _stored_and_built(record_type)[0][0]
+    model._base_manager.filter(pk=first.pk).update(title="Visa facilitation")
+    pairs = _stored_and_built(record_type)
+    assert all(stored == built for stored, built in pairs), pairs
+    assert "'visa':1A" in pairs[0][0] and "readmiss" not in pairs[0][0]
+
+
+@pytest.mark.parametrize("record_type", STORED, ids=lambda record_type: record_type.label)
+def test_the_stored_document_is_not_read_with_the_record(record_type):
+    model = record_type.queryset().model
+    sql = str(model.objects.all().query) + str(record_type.queryset().query)
+    assert record_type.document_column not in sql
+    # Nor kept in its history.
+    assert record_type.document_column not in {field.name for field in model.history.model._meta.fields}
+
+
+@pytest.mark.parametrize("query", ["Turkey", "border", "Türkiye border", '"visa" -armenia', "TR"])
+def test_the_query_compiled_once_is_the_same_sql_as_the_expression(turkiye, query):
+    names = query_names(query)
+    for record_type in registry.search:
+        built = matching_ids(record_type, text_query(query, names)).query.sql_with_params()
+        compiled = matching_ids(record_type, search.compiled_text_query(query, tuple(names))).query
+        assert compiled.sql_with_params() == built
