@@ -136,3 +136,23 @@ def test_a_digest_loads_the_related_records_its_lists_show_and_no_other():
     assert [joined(document) for document in digest.documents] == [set()]
     assert [joined(agreement) for agreement in digest.agreements] == [set()]
     assert [joined(country) for country in digest.countries] == [{"source"}]
+
+
+def test_a_region_whose_first_ones_are_all_under_a_sub_region_still_links_to_the_rest(client):
+    """The parent's first records are all linked to its sub-region too, so they are listed there,
+    not again under the parent: the parent's list is empty, but it had more, and the page must
+    still lead to them (the group and its link used to vanish with the list)."""
+    parent = RegionFactory(slug="parent", name="Parent region")
+    sub = RegionFactory(slug="sub", name="Sub-region", parent=parent)
+    for millions in range(10, 10 + REGION_LIST_LIMIT + 1):
+        FundingRecordFactory(amount=Decimal(millions * 1_000_000), regions=[parent, sub])
+    FundingRecordFactory(amount=Decimal(1_000_000), regions=[parent], title="Parent only, smallest")
+
+    digest = next(d for d in region_digests(regions=[parent, sub]) if d.region.slug == "parent")
+    assert digest.funding == [] and digest.more == {"funding"}
+
+    page = client.get("/regions/parent/").content.decode()
+    assert 'id="parent-funding"' in page
+    assert "The largest figures are listed under its sub-regions" in page
+    assert 'href="/funding/?region=parent"' in page
+    assert "Parent only, smallest" not in page
