@@ -146,7 +146,6 @@ class Agreement(PublishableModel):
     #: The site search's weighted document (title A; description, often a passage shared by many
     #: agreements, D), kept by a trigger (migration 0009, ``migrationsupport.fulltext``).
     search_document = SearchDocumentField()
-    LOADED_ON_DEMAND = ("search_document",)
 
     history = HistoricalRecords(m2m_fields=["parties", "themes"], excluded_fields=["search_document"])
 
@@ -339,7 +338,6 @@ class Document(PartialDatesMixin, PublishableModel):
     #: The site search's weighted document (title A; summary and author B), kept by a trigger
     #: (migration 0009, ``migrationsupport.fulltext``).
     search_document = SearchDocumentField()
-    LOADED_ON_DEMAND = ("search_document",)
 
     history = HistoricalRecords(
         m2m_fields=["regions", "countries", "routes", "themes"], excluded_fields=["search_document"]

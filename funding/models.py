@@ -298,7 +298,6 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
     #: The site search's weighted document (title A; description and implementer B), kept by a
     #: trigger (migration 0016, ``migrationsupport.fulltext``).
     search_document = SearchDocumentField()
-    LOADED_ON_DEMAND = ("search_document",)
 
     history = HistoricalRecords(
         m2m_fields=["regions", "countries", "themes", "may_overlap"], excluded_fields=["search_document"]

@@ -85,13 +85,6 @@ def _hide_draft(obj: models.Model, path: list[str]) -> None:
 
 
 class PublishableQuerySet(models.QuerySet):
-    def __init__(self, model=None, query=None, using=None, hints=None):
-        super().__init__(model, query, using, hints)
-        # A new queryset (a manager's), not a clone: every column but ``LOADED_ON_DEMAND``.
-        on_demand = getattr(model, "LOADED_ON_DEMAND", ())
-        if query is None and on_demand:
-            self.query.add_deferred_loading(on_demand)
-
     def published(self) -> Self:
         """The one definition of what the public may see: pages, API, search and exports use it."""
         return self.filter(published_q())
@@ -191,9 +184,6 @@ class PublishableModel(models.Model):
     #: ``PAGE_OWNER`` reads its owner's too): "What changed" reads the addresses of a page's
     #: records of every type in one query (``site.changes.record_urls``).
     ADDRESS_COLUMNS: tuple[str, ...] = ("slug",)
-    #: Columns left out of ordinary reads (``PublishableQuerySet``): a stored search document,
-    #: which only the search reads, in SQL.
-    LOADED_ON_DEMAND: tuple[str, ...] = ()
 
     # django-simple-history (which ships no types): the ``history`` manager every concrete
     # record type declares, and what it reads from an instance for its next history entry.
