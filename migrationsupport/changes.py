@@ -41,6 +41,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, JSONObject
@@ -701,14 +702,14 @@ class _Renderer:
     def resolve(self) -> None:
         """The names of the published records among those needed, every related type's in one
         query (``read_columns``): each its record's own ``str()``, of a record read without its
-        long texts and timestamps (a column ``str()`` reads that is left out would be loaded
-        record by record: the query budget tests would see it)."""
+        long texts, timestamps and stored search document (a column ``str()`` reads that is left
+        out would be loaded record by record: the query budget tests would see it)."""
         parts = {}
         for model, ids in self.needed.items():
             columns = {
                 f.attname: f
                 for f in model._meta.concrete_fields
-                if not isinstance(f, models.TextField | models.DateTimeField)
+                if not isinstance(f, models.TextField | models.DateTimeField | SearchVectorField)
             }
             parts[model._meta.label_lower] = (
                 model._base_manager.filter(published_q(), pk__in=ids),

@@ -103,7 +103,7 @@ class DecimalColumnFilter(django_filters.NumberFilter):
 
 
 #: The spellings of yes and no a filter accepts (case-insensitive): JSON's, HTML checkboxes' and
-#: the ones DRF's ``BooleanField`` accepts in a body.
+#: most of those DRF's ``BooleanField`` accepts in a body (not its one-letter t/f/y/n).
 YES = frozenset({"true", "1", "yes", "on"})
 NO = frozenset({"false", "0", "no", "off"})
 #: Either: empty, or "unknown", which the explorer's form sent for "Any" until December 2026

@@ -4,8 +4,12 @@ Ranking a search needs each matching record's weighted document (``tsvector``). 
 from the text, it cost ~10 µs a record: a search by a country's name ranks every record linked
 to the country, 7 800 funding records for Syria at +100 000 (81 ms of a 102 ms query). So the
 record types with many records keep the document in a column (``SearchDocumentField``), which a
-trigger fills from the text on every insert and on every update of the text (``document_trigger``),
-and which the search reads and its GIN index serves.
+trigger fills from the text on every insert and on every update of the text, and which the
+search reads and its GIN index serves. Each trigger and its function are written out in the
+migration that adds the column (``funding/0016``, ``agreements/0009``), named by
+``trigger_function``; ``tests/site/test_search.py`` checks that the stored document is the one
+``search.text_vector`` builds, so a change to a record type's fields needs a migration that
+rewrites its function (and renaming a text column, one that recreates the trigger).
 
 A trigger rather than Django's ``GeneratedField``: SQLite, used for local runs, cannot compile
 the expression, and it rebuilds a table from the model's fields. There the column stays empty
@@ -54,52 +58,6 @@ class SearchDocumentField(SearchVectorField):
 
 
 def trigger_function(table: str, column: str) -> str:
-    """The function that writes ``table.column``'s document on the row being written (the
-    trigger of the same name calls it; so does a copy of the table: ``asof``)."""
+    """The function that writes ``table.column``'s document on the row being written: the
+    trigger of the same name calls it, and so does a copy of the table (``asof``)."""
     return f"{table}_{column}"
-
-
-def _trigger_sql(table: str, column: str, weights: Weights) -> tuple[str, str]:
-    # The same SQL as ``weighted_vector`` compiles to (Django's SearchVector: each column
-    # COALESCEd to '' and joined with a space), on the row being written.
-    parts = []
-    for weight, columns in weights.items():
-        text = " || ' ' || ".join(f"COALESCE(NEW.{name}::text, '')" for name in columns)
-        parts.append(f"setweight(to_tsvector('{SEARCH_CONFIG}'::regconfig, {text}), '{weight}')")
-    function = trigger_function(table, column)
-    create_function = (
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$\n"
-        f"BEGIN\n    NEW.{column} := {' || '.join(parts)};\n    RETURN NEW;\nEND\n$$ LANGUAGE plpgsql"
-    )
-    # On an insert, and on an update that sets the text (or the document itself: a stale copy
-    # Django read is replaced).
-    watched = ", ".join(sorted({name for columns in weights.values() for name in columns} | {column}))
-    create_trigger = (
-        f"CREATE TRIGGER {function} BEFORE INSERT OR UPDATE OF {watched} ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {function}()"
-    )
-    return create_function, create_trigger
-
-
-def document_trigger(table: str, column: str, weights: Weights):
-    """A ``RunPython`` pair: create the trigger that keeps ``table.column`` the document of
-    ``weights`` and fill the column for the rows already there; or drop the trigger. PostgreSQL
-    only."""
-
-    def forwards(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        create_function, create_trigger = _trigger_sql(table, column, weights)
-        schema_editor.execute(create_function)
-        schema_editor.execute(create_trigger)
-        # Setting the column fires the trigger, which writes the document.
-        schema_editor.execute(f"UPDATE {table} SET {column} = NULL")  # noqa: S608 - names from the migration
-
-    def backwards(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        function = trigger_function(table, column)
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}")
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}()")
-
-    return forwards, backwards

@@ -159,7 +159,8 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
             field.label = self.field_labels.get(name, field.label)
             field.help_text = self.field_hints.get(name, "")
             widget = field.widget
-            if isinstance(field, forms.ModelChoiceField):  # a yes/no filter's select has "Any" already
+            # A yes/no filter's select (``filters.YesNoSelect``) has its "Any" already.
+            if isinstance(field, forms.ModelChoiceField):
                 field.empty_label = "Any"
                 if field.iterator in _LISTED:
                     field.iterator = _LISTED[field.iterator]

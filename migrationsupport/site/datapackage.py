@@ -56,8 +56,9 @@ MODELS: tuple[type[models.Model], ...] = (
     AgreementEvent,
     Document,
 )
-#: Bookkeeping columns the public has no use for (``status`` is always "published" here).
-LEFT_OUT = {"status", "publish_at", "version"}
+#: Bookkeeping columns the public has no use for (``status`` is always "published" here), and the
+#: site search's stored documents (``fulltext.SearchDocumentField``), derived from the text.
+LEFT_OUT = {"status", "publish_at", "version", "search_document"}
 PARTIAL_DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 
 Row = dict[str, Any]

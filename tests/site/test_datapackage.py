@@ -107,6 +107,11 @@ def test_the_package_is_valid_with_foreign_keys_checked(client, records, tmp_pat
     assert fields["qualifier"]["constraints"]["enum"] == ["exact", "about", "more_than", "almost"]
     assert fields["period_start_precision"]["constraints"]["enum"] == ["year", "month", "day"]
     assert fields["amount"]["type"] == "number"
+    # Derived columns are not data: the site search's stored document is left out.
+    names = ("funding-records", "agreements", "documents")
+    searchable = [r for r in package["resources"] if r["name"] in names]
+    assert len(searchable) == 3
+    assert not [r["name"] for r in searchable if "search_document" in str(r["schema"]["fields"])]
 
     # A broken reference makes it invalid: the foreign keys are checked.
     path = tmp_path / "data" / "funding-records-countries.csv"
