@@ -23,29 +23,7 @@ leaves it out (``HistoricalRecords(excluded_fields=...)``); ``asof`` writes it i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-from django.contrib.postgres.search import SearchVector, SearchVectorField
-from django.db.models.expressions import CombinedExpression
-
-#: The text search configuration: ``english`` with ``unaccent`` (migrationsupport's migration 0004).
-SEARCH_CONFIG = "ms_english"
-
-#: A document's parts: weight ("A" highest to "D") -> the text columns read at that weight.
-Weights = Mapping[str, Sequence[str]]
-
-
-def weighted_vector(weights: Weights) -> SearchVector | CombinedExpression:
-    """The document built from the text: each weight's columns, in the order given."""
-    parts = [
-        SearchVector(*columns, weight=weight, config=SEARCH_CONFIG)
-        for weight, columns in weights.items()
-        if columns
-    ]
-    vector: SearchVector | CombinedExpression = parts[0]
-    for part in parts[1:]:
-        vector += part
-    return vector
+from django.contrib.postgres.search import SearchVectorField
 
 
 class SearchDocumentField(SearchVectorField):

@@ -46,11 +46,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
-from .fulltext import SEARCH_CONFIG, weighted_vector
 from .models import PageSection, Theme, published_q
 from .registry import registry
 
 MAX_QUERY_LENGTH = 200
+#: The text search configuration: ``english`` with ``unaccent`` (migration 0004).
+SEARCH_CONFIG = "ms_english"
 #: Fewer results than this and the page offers the nearest spelling, if there is one.
 FEW_RESULTS = 3
 #: How close a title's word must be to a query word to be offered instead (pg_trgm similarity).
@@ -234,9 +235,14 @@ def compiled_text_query(query: str, names: tuple[NameMatch, ...]) -> CompiledSea
 
 def text_vector(record_type: RecordType) -> SearchVector | CombinedExpression:
     """The weighted document built from the text: title A, own text B, shared text D."""
-    return weighted_vector(
-        {"A": (record_type.title_field,), "B": record_type.text_fields, "D": record_type.shared_text_fields}
+    vector: SearchVector | CombinedExpression = SearchVector(
+        record_type.title_field, weight="A", config=SEARCH_CONFIG
     )
+    if record_type.text_fields:
+        vector += SearchVector(*record_type.text_fields, weight="B", config=SEARCH_CONFIG)
+    if record_type.shared_text_fields:
+        vector += SearchVector(*record_type.shared_text_fields, weight="D", config=SEARCH_CONFIG)
+    return vector
 
 
 def _vector(record_type: RecordType) -> SearchVector | CombinedExpression | F:
