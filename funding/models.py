@@ -336,6 +336,8 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             ),
             # Largest first (region, country and instrument pages) and the amount range filter.
             models.Index(F("amount").desc(nulls_last=True), "title", "id", name="funding_largest_first_idx"),
+            # Search by a country's name: the first of its linked records by title.
+            models.Index(fields=["title", "id"], name="funding_title_idx"),
             # The year filters: a period that ends in or after a year.
             models.Index(fields=["period_end"], name="funding_period_end_idx"),
             # Full-text search (``ms_english``: english with unaccent, migrationsupport's 0004).

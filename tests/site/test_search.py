@@ -215,7 +215,9 @@ def test_search_makes_one_query_per_record_type_however_many_records_match(
         FundingRecordFactory(title=f"Türkiye programme {number}", countries=[turkiye])
     AgreementFactory(title="EU-Turkey readmission agreement", parties=[turkiye])
 
-    with django_assert_num_queries(11):  # one per registered record type, none per hit or name
+    # One per registered record type, and the country's id for each type linked to countries
+    # (funding, agreements); none per hit or name.
+    with django_assert_num_queries(13):
         groups = search_records("Turkey")
 
     assert len(next(group for group in groups if group.label == "Funding").hits) == 20  # bounded
@@ -225,8 +227,11 @@ def _every_match_ranked(record_type, query, names):
     """What the search showed before it ranked only the first of each part: every match, text or
     linked, ranked and ordered in one query (PostgreSQL only)."""
     model = record_type.queryset().model
-    linked = search._linked(record_type, names)
-    linked_ids = model._default_manager.filter(linked).values("pk") if linked else model.objects.none()
+    codes = {match.code for match in names if not match.rest}
+    country = record_type.country_code_field.rpartition("__")[0]
+    linked_ids = model.objects.filter(
+        **{f"{record_type.country_code_field}__in": codes, f"{country}__status": "published"}
+    ).values("pk")
     search_query = text_query(query, names)
     return [
         record.pk
@@ -257,7 +262,46 @@ def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit
     assert shown == _every_match_ranked(record_type, query, names)[:limit]
 
 
-@pytest.mark.parametrize(("query", "parts"), [("border", 1), ("Turkey", 2)])
+@pytest.mark.parametrize("label", ["Funding", "Agreements and arrangements"])
+@pytest.mark.parametrize("limit", [1, 3, 20])
+def test_a_linked_record_holding_one_word_of_the_names_ranks_above_the_other_linked_ones(
+    turkiye, label, limit
+):
+    # "Republic" is a word of "Republic of Türkiye": a linked record holding it alone does not
+    # match the query, yet ranks above 0, so above every linked record holding no word of it,
+    # however many of those come first by title.
+    record_type = next(record_type for record_type in registry.search if record_type.label == label)
+    factory = FundingRecordFactory if label == "Funding" else AgreementFactory
+    links = "countries" if label == "Funding" else "parties"
+    for number in range(25):
+        factory(title=f"Aardvark fund {number:02}", **{links: [turkiye]})
+    factory(title="Zebra fund of the republic", **{links: [turkiye]})
+    factory(title="Zebra fund", description="<p>For the Republic.</p>", **{links: [turkiye]})
+    factory(title="Zebra fund elsewhere", description="<p>For the Republic.</p>")
+    names = query_names("Turkey")
+
+    shown = [record.title for record in search._matches(record_type, "Turkey", names, limit=limit)]
+
+    expected = _every_match_ranked(record_type, "Turkey", names)[:limit]
+    assert shown == [record_type.queryset().get(pk=pk).title for pk in expected]
+    if limit == 20:
+        assert {"Zebra fund of the republic", "Zebra fund"} <= set(shown)
+        assert "Zebra fund elsewhere" not in shown
+
+
+def test_a_country_nothing_links_to_is_searched_by_its_names_alone(turkiye):
+    CountryFactory(name="Afghanistan", iso_code="AF")
+    FundingRecordFactory(title="Support in Afghanistan")
+    record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
+    names = query_names("Afghanistan")
+
+    shown = [record.title for record in search._matches(record_type, "Afghanistan", names, limit=20)]
+
+    assert shown == ["Support in Afghanistan"]
+    assert search._linked_ids(record_type, names).count() == 0
+
+
+@pytest.mark.parametrize(("query", "parts"), [("border", 1), ("Turkey", 3)])
 def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, parts):
     # Not every match ranked, then joined back to the table (at +100 000 funding records that
     # read the whole table for "migration", 5 matches): the text match is on the ranked rows
@@ -265,8 +309,9 @@ def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, pa
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     sql = str(search._matches(record_type, query, query_names(query), limit=20).query)
 
-    # One LIMIT for the text matches alone; for a country's name one for each part and the page's.
-    assert sql.count("LIMIT 20") == (1 if parts == 1 else 3)
+    # One LIMIT for the text matches alone; for a country's name one for each part (text matches,
+    # linked records holding a word of the query, the other linked ones by title) and the page's.
+    assert sql.count("LIMIT 20") == (1 if parts == 1 else 4)
     if parts == 1:
         assert " IN (SELECT" not in sql and '"funding_fundingrecord"."title"' in sql.split("@@")[0]
 
