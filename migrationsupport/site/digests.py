@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db import connections
 from django.db.models import F, Prefetch, Q, QuerySet, Value, Window
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import RowNumber
+from django.db.models.functions import DenseRank
 
 from agreements.models import Agreement, Document
 from agreements.selectors import agreements_with_latest_event, documents_latest_first
@@ -115,6 +115,8 @@ def first_ids_per_region(
 ) -> QuerySet | RawSQL:
     """The ids (``record``) of the first ``limit`` rows of each region (``region``) in ``pairs``,
     as a query to use as a subquery (``pk__in``): the records and their ids cost one query.
+    ``pairs`` that can hold a record twice for a region (reached through another table) must be
+    DISTINCT, and ``order_by`` end with the record's id.
 
     A page about regions never loads every record of a region with tens of thousands of them.
     On PostgreSQL each region's first rows are a ``LIMIT`` query joined ``LATERAL`` to the list of
@@ -135,7 +137,9 @@ def first_ids_per_region(
             f'CROSS JOIN LATERAL ({sql}) AS "firsts" ("id")',
             (region_ids, *params),
         )
-    ranked = pairs.annotate(rank=Window(RowNumber(), partition_by=F(region), order_by=order_by)).filter(
+    # Ranked densely: the rows of one record in a region (an agreement with two parties there,
+    # ``pairs`` then DISTINCT) share a rank, so a record takes one of the ``limit`` places.
+    ranked = pairs.annotate(rank=Window(DenseRank(), partition_by=F(region), order_by=order_by)).filter(
         rank__lte=limit
     )
     return ranked.values_list(record, flat=True)
@@ -257,9 +261,10 @@ def _first_agreements(digests: dict[int, RegionDigest], limit: int) -> list[Agre
         )
     ) | Q(
         pk__in=_first_ids(
+            # DISTINCT: an agreement with two parties in a region is one of its first ones, once.
             Agreement.parties.through.objects.filter(
                 published_q("country"), published_q("agreement"), country__region__in=set(digests)
-            ),
+            ).distinct(),
             digests,
             limit,
             region="country__region_id",

@@ -94,6 +94,23 @@ def test_a_region_with_more_records_than_shown_says_so():
     assert len(digests["small"].funding) == REGION_LIST_LIMIT
 
 
+@pytest.mark.parametrize("lateral", [True, False], ids=["lateral-limits", "window"])
+def test_an_agreement_with_several_parties_in_a_region_counts_once_among_its_first(lateral, monkeypatch):
+    # The first agreements of a region by its parties' regions are chosen from the parties: one
+    # with two parties there must not take two of the places, hiding one and the "more" link.
+    monkeypatch.setattr(digests, "_lateral", lambda connection: lateral)
+    region = RegionFactory(slug="balkans")
+    one, two = CountryFactory(region=region, iso_code="AL"), CountryFactory(region=region, iso_code="RS")
+    AgreementFactory(title="A regional arrangement", parties=[one, two])
+    for number in range(REGION_LIST_LIMIT):
+        AgreementFactory(title=f"Agreement {number:02}", parties=[one])
+
+    [digest] = region_digests(regions=[region])
+
+    assert len(digest.agreements) == REGION_LIST_LIMIT
+    assert digest.more == {"agreements"}
+
+
 def test_each_region_shows_its_own_first_ones_when_records_span_regions():
     # "a"'s three records are also linked to "b", where they rank last: b fetches its own first
     # ones, receives a's too, and after the cut shows exactly its own largest.
