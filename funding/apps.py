@@ -16,6 +16,7 @@ class FundingConfig(AppConfig):
         from .models import (
             Fulfilment,
             FundingFollowThroughStored,
+            FundingRangeTotalsRow,
             FundingRecord,
             FundingTotalsChange,
             FundingTotalsRow,
@@ -39,7 +40,8 @@ class FundingConfig(AppConfig):
         registry.api("conferences", api.PledgingConferenceViewSet, "conference")
 
         # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof),
-        # of every published record; its filtered sets are computed per request.
+        # of every published record; its filtered sets and range filters' sets are computed per
+        # request (its own range table stays empty).
         registry.as_of_rebuilds.append(
             (
                 (
@@ -48,6 +50,7 @@ class FundingConfig(AppConfig):
                     FundingTotalsChange,
                     FundingTotalsState,
                     FundingFollowThroughStored,
+                    FundingRangeTotalsRow,
                 ),
                 lambda: rollup.rebuild(force=True, filtered=False),
             )

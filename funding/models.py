@@ -689,6 +689,61 @@ class FundingTotalsRow(models.Model):
         return f"{self.grouping or 'overall'} {self.row_kind} {self.group_key} {self.measure} {self.donor}"
 
 
+class FundingRangeTotalsRow(models.Model):
+    """The totals of every set one range filter selects over the published records
+    (``amount_min``, ``amount_max``, ``year_min``, ``year_max``), whatever its value, overall and
+    in the explorer chart's groupings, as sums over thresholds (``funding.ranges``): a record
+    counts in a row kind for the thresholds of an interval, and a row holds, for one grouping,
+    row kind, group, measure, donor and part donor, the sum over the records whose interval ends
+    (``side`` "hi") or starts (``side`` "lo") at ``bound`` or above."""
+
+    DERIVED = True
+
+    dimension = models.CharField(max_length=12)
+    grouping = models.CharField(max_length=12, blank=True)
+    row_kind = models.CharField(max_length=8)
+    group_key = models.TextField(blank=True)
+    measure = models.CharField(max_length=10)
+    donor = models.CharField(max_length=24)
+    part_donor = models.CharField(max_length=24, blank=True)
+    side = models.CharField(max_length=2)
+    # The threshold in the filter's own order, negated for an upper bound (``amount_max``,
+    # ``year_max``): a record is in the set when its value is at least the threshold.
+    bound = models.DecimalField(max_digits=24, decimal_places=2)
+    # The highest bound of its (dimension, row kind, measure, donor, part donor, side): the sums
+    # of every record, and the list of row kinds, measures and donors to look up.
+    top = models.BooleanField()
+    amount = models.DecimalField(max_digits=24, decimal_places=2)
+    records = models.BigIntegerField()
+    more_than = models.BigIntegerField()
+    almost = models.BigIntegerField()
+    about = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=[
+                    "dimension",
+                    "grouping",
+                    "row_kind",
+                    "group_key",
+                    "measure",
+                    "donor",
+                    "part_donor",
+                    "side",
+                    "bound",
+                ],
+                name="funding_range_bound_idx",
+            ),
+            models.Index(
+                fields=["dimension", "grouping"], condition=models.Q(top=True), name="funding_range_top_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.row_kind} {self.measure} {self.donor} {self.side} {self.bound}"
+
+
 class FundingTotalsSet(models.Model):
     """A set of records whose totals are stored in ``grouping``: ``key`` is the fingerprint of the
     SQL (with its parameters) that selects the set's ids, so a request's set is read from here only

@@ -8,7 +8,9 @@ them reads a few hundred rows by one index. The sets (``registry``): every publi
 every grouping; and each set that one funding filter selects with one value (a region with its
 sub-regions, a country, key area, instrument, donor, kind, conference, qualifier, year, the
 top-level records or the parts: ``STORED_FILTERS``) when it holds at least ``LARGE_SET``
-published records, in every grouping too (the API offers each under any filter).
+published records, in every grouping too (the API offers each under any filter). The sets a
+range filter selects (an amount or year bound, any number) are stored as sums over thresholds:
+``funding.ranges``.
 
 Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
 the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
@@ -44,6 +46,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from django.apps import apps
@@ -57,7 +61,7 @@ from migrationsupport.models import published_sql
 from regions.models import Region
 
 from . import models as models_module
-from . import selectors
+from . import ranges, selectors
 from .filters import FundingFilter
 from .models import (
     MAX_NESTING_DEPTH,
@@ -191,6 +195,8 @@ DEFINITION = int.from_bytes(
                 _FOLLOW_CODE,
                 STORED_FILTERS,
                 LARGE_SET,
+                ranges._BUILD_SQL,
+                ranges.RANGES,
             )
         ).encode()
     ).digest()[:8],
@@ -204,6 +210,11 @@ _STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES} WHERE NOT follow_only) OR {_NOT_C
 _FOLLOW_STALE_SQL = f"(EXISTS (SELECT FROM {_CHANGES}) OR {_NOT_CURRENT_DEFINITION})"
 # True when the rows of (set, grouping) are stored and current; parameters: key, grouping, DEFINITION.
 _CURRENT_SQL = f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = %s) AND NOT {_STALE_SQL})"
+# True when the rows of the range filters (``funding.ranges``) are stored and current; parameters:
+# DEFINITION twice.
+_RANGES_CURRENT_SQL = (
+    f"(EXISTS (SELECT FROM {_STATE} WHERE name = 'ranges' AND value = %s) AND NOT {_STALE_SQL})"
+)
 # True when the size of a set is stored and current; parameters: key, DEFINITION.
 _SIZE_CURRENT_SQL = (
     f"(EXISTS (SELECT FROM {_SETS} WHERE key = %s AND grouping = '' AND size IS NOT NULL) "
@@ -325,17 +336,28 @@ def registry() -> Iterator[TotalsSet]:
 
 def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[str, tuple] | None:
     """One query for the totals' rows of ``records`` in ``group_by``: the stored rows when that
-    set and grouping are stored and current, else the rows computed from the records. Both
-    branches test the same condition in one statement (one snapshot); PostgreSQL evaluates it
-    before each branch (a one-time filter) and never runs the other branch's plan. None for a set
-    that cannot hold anything."""
+    set and grouping are stored and current (for a set one range filter selects, in a grouping
+    of ``ranges.GROUPINGS``: its threshold's rows, ``funding.ranges``), else the rows computed
+    from the records.
+    Both branches test the same condition in one statement (one snapshot); PostgreSQL evaluates
+    it before each branch (a one-time filter) and never runs the other branch's plan. None for a
+    set that cannot hold anything."""
     computed = totals_sql(records, group_by)
     if computed is None or not enabled() or records.model is not FundingRecord:
         return computed
-    key = fingerprint(records)
-    grouping = group_by or ""
     sql, params = computed
     columns = ", ".join(_COLUMNS)
+    found = range_of(records) if (group_by or "") in ranges.GROUPINGS else None
+    if found is not None:
+        stored_sql, stored_params = ranges.answer_sql(*found, group_by)
+        current = (DEFINITION, DEFINITION)
+        return (
+            f"SELECT {columns} FROM ({stored_sql}) AS stored WHERE {_RANGES_CURRENT_SQL} "  # noqa: S608
+            f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_RANGES_CURRENT_SQL}",
+            (*stored_params, *current, *params, *current),
+        )
+    key = fingerprint(records)
+    grouping = group_by or ""
     current = (key, grouping, DEFINITION)
     return (
         f"SELECT {columns} FROM {_ROWS} WHERE totals_set = %s AND grouping = %s "  # noqa: S608
@@ -343,6 +365,37 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
         f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_CURRENT_SQL}",
         (key, grouping, *current, *params, *current),
     )
+
+
+@lru_cache(maxsize=1)
+def _range_templates() -> dict[str, tuple[str, tuple, int]]:
+    """For each range filter: the SQL of the ids of the published records it selects, its
+    parameters, and which of them is the threshold (the one two values of the filter change)."""
+    templates = {}
+    for name, range_ in ranges.RANGES.items():
+        (sql, params), (other_sql, other_params) = (
+            _ids_query(FundingFilter(data={name: value}, queryset=published_set()).qs)
+            for value in range_.samples
+        )
+        changed = [i for i, (one, other) in enumerate(zip(params, other_params, strict=True)) if one != other]
+        assert sql == other_sql and len(changed) == 1, f"the {name} filter's threshold is not one parameter"
+        templates[name] = (sql, params, changed[0])
+    return templates
+
+
+def range_of(records: QuerySet[FundingRecord]) -> tuple[str, Decimal] | None:
+    """(range filter, threshold) when ``records`` is exactly the set one range filter selects
+    over the published records (its SQL is the filter's, with any threshold), else None."""
+    try:
+        sql, params = _ids_query(records)
+    except EmptyResultSet:
+        return None
+    for name, (template, template_params, index) in _range_templates().items():
+        if sql == template and len(params) == len(template_params):
+            others = [value for i, value in enumerate(params) if i != index]
+            if others == [value for i, value in enumerate(template_params) if i != index]:
+                return name, ranges.RANGES[name].threshold(params[index])
+    return None
 
 
 def follow_sets() -> Iterator[tuple[str, QuerySet[FundingRecord]]]:
@@ -392,12 +445,19 @@ def count(records: QuerySet[FundingRecord]) -> int:
         sql, params = _ids_query(records)
     except EmptyResultSet:
         return 0
-    key = _key(sql, params)
+    found = range_of(records)
+    if found is not None:  # a range filter's set: its size at the threshold
+        stored_sql, stored_params = ranges.size_sql(*found)
+        current, current_params = _RANGES_CURRENT_SQL, [DEFINITION, DEFINITION]
+    else:
+        key = _key(sql, params)
+        stored_sql = f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = ''"  # noqa: S608
+        stored_params, current, current_params = (key,), _SIZE_CURRENT_SQL, [key, DEFINITION]
     with connections[records.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = '' AND {_SIZE_CURRENT_SQL} "  # noqa: S608
-            f"UNION ALL SELECT (SELECT COUNT(*) FROM ({sql}) AS ids) WHERE NOT {_SIZE_CURRENT_SQL}",
-            [key, key, DEFINITION, *params, key, DEFINITION],
+            f"SELECT ({stored_sql}) WHERE {current} "  # noqa: S608
+            f"UNION ALL SELECT (SELECT COUNT(*) FROM ({sql}) AS ids) WHERE NOT {current}",
+            [*stored_params, *current_params, *params, *current_params],
         )
         (size,) = cursor.fetchone()
     return size
@@ -508,7 +568,7 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         cursor.execute(f"DELETE FROM {_ROWS}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_SETS}")  # noqa: S608
         cursor.execute(f"DELETE FROM {_FOLLOW}")  # noqa: S608
-        cursor.execute(f"DELETE FROM {_STATE} WHERE name = 'filtered'")  # noqa: S608
+        cursor.execute(f"DELETE FROM {_STATE} WHERE name IN ('filtered', 'ranges')")  # noqa: S608
         published = published_set()
         _store(cursor, fingerprint(published) or "", TotalsSet("published", published, STORED_GROUPINGS))
         cursor.execute(
@@ -561,6 +621,12 @@ def _rebuild_filtered() -> None:
                 continue
             stored.add(key)
             _store(cursor, key, totals_set)
+        ranges.store(cursor)
+        cursor.execute(
+            f"INSERT INTO {_STATE} (name, value) VALUES ('ranges', %s) "  # noqa: S608
+            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            [DEFINITION],
+        )
         _store_follow(cursor)
         cursor.execute(
             f"INSERT INTO {_STATE} (name, value) VALUES ('filtered', %s) "  # noqa: S608
