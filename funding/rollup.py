@@ -350,11 +350,10 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
     found = range_of(records) if (group_by or "") in ranges.GROUPINGS else None
     if found is not None:
         stored_sql, stored_params = ranges.answer_sql(*found, group_by)
-        current = (DEFINITION, DEFINITION)
         return (
             f"SELECT {columns} FROM ({stored_sql}) AS stored WHERE {_RANGES_CURRENT_SQL} "  # noqa: S608
             f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_RANGES_CURRENT_SQL}",
-            (*stored_params, *current, *params, *current),
+            (*stored_params, DEFINITION, DEFINITION, *params, DEFINITION, DEFINITION),
         )
     key = fingerprint(records)
     grouping = group_by or ""
@@ -446,13 +445,14 @@ def count(records: QuerySet[FundingRecord]) -> int:
     except EmptyResultSet:
         return 0
     found = range_of(records)
+    current_params: tuple[object, ...]
     if found is not None:  # a range filter's set: its size at the threshold
         stored_sql, stored_params = ranges.size_sql(*found)
-        current, current_params = _RANGES_CURRENT_SQL, [DEFINITION, DEFINITION]
+        current, current_params = _RANGES_CURRENT_SQL, (DEFINITION, DEFINITION)
     else:
         key = _key(sql, params)
         stored_sql = f"SELECT size FROM {_SETS} WHERE key = %s AND grouping = ''"  # noqa: S608
-        stored_params, current, current_params = (key,), _SIZE_CURRENT_SQL, [key, DEFINITION]
+        stored_params, current, current_params = (key,), _SIZE_CURRENT_SQL, (key, DEFINITION)
     with connections[records.db].cursor() as cursor:
         cursor.execute(
             f"SELECT ({stored_sql}) WHERE {current} "  # noqa: S608
