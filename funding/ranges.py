@@ -39,7 +39,7 @@ from migrationsupport.models import published_sql
 from migrationsupport.values import Qualifier
 
 from .models import MAX_NESTING_DEPTH, FundingRangeTotalsRow, FundingRecord
-from .selectors import _group_key_sql
+from .selectors import LINEAGE_SQL, _group_key_sql
 
 #: A value above every year the year filters take (they refuse more than 9999): a period with no
 #: end is ongoing, in every later year (``FundingFilter.filter_year_min``).
@@ -105,13 +105,7 @@ members AS MATERIALIZED (
     FROM {funding} AS f
     WHERE {published} AND f.amount IS NOT NULL AND {value} IS NOT NULL
 ),
-lineage (id, ancestor, depth) AS (
-    SELECT id, parent_id, 1 FROM members WHERE parent_id IS NOT NULL
-    UNION ALL
-    SELECT lineage.id, up.parent_id, lineage.depth + 1
-    FROM lineage JOIN {funding} AS up ON up.id = lineage.ancestor
-    WHERE up.parent_id IS NOT NULL AND lineage.depth < %s
-),
+{lineage},
 keyed AS MATERIALIZED (
     SELECT members.id, {region_key} AS region_key, {instrument_key} AS instrument_key FROM members
 ),
@@ -246,13 +240,7 @@ SELECT * FROM (
         SELECT whole.id, whole.parent_id, whole.instrument_id, '' AS plain_key
         FROM {funding} AS whole WHERE whole.id IN (SELECT rep FROM placed)
     ),
-    lineage (id, ancestor, depth) AS (
-        SELECT id, parent_id, 1 FROM members WHERE parent_id IS NOT NULL
-        UNION ALL
-        SELECT lineage.id, up.parent_id, lineage.depth + 1
-        FROM lineage JOIN {funding} AS up ON up.id = lineage.ancestor
-        WHERE up.parent_id IS NOT NULL AND lineage.depth < %s
-    ),
+    {lineage},
     keyed AS (SELECT members.id, {group_key} AS group_key FROM members)
     SELECT 'overlap', keyed.group_key, one.measure, one.rep_donor, CAST(NULL AS TEXT),
            one.rep_amount,
@@ -281,6 +269,7 @@ def store(cursor) -> None:
     funding = quote(_FUNDING)
     for dimension, range_ in RANGES.items():
         sql = _BUILD_SQL.format(
+            lineage=LINEAGE_SQL.format(funding=funding),
             table=quote(_TABLE),
             funding=funding,
             value=range_.value("f"),
@@ -299,6 +288,7 @@ def answer_sql(dimension: str, threshold: Decimal, group_by: str | None) -> tupl
     quote = connection.ops.quote_name
     funding = quote(_FUNDING)
     sql = _ANSWER_SQL.format(
+        lineage=LINEAGE_SQL.format(funding=funding),
         table=quote(_TABLE),
         funding=funding,
         overlap=quote(_OVERLAP),

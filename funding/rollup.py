@@ -338,10 +338,9 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
     """One query for the totals' rows of ``records`` in ``group_by``: the stored rows when that
     set and grouping are stored and current (for a set one range filter selects, in a grouping
     of ``ranges.GROUPINGS``: its threshold's rows, ``funding.ranges``), else the rows computed
-    from the records.
-    Both branches test the same condition in one statement (one snapshot); PostgreSQL evaluates
-    it before each branch (a one-time filter) and never runs the other branch's plan. None for a
-    set that cannot hold anything."""
+    from the records. Both branches test the same condition in one statement (one snapshot);
+    PostgreSQL evaluates it before each branch (a one-time filter) and never runs the other
+    branch's plan. None for a set that cannot hold anything."""
     computed = totals_sql(records, group_by)
     if computed is None or not enabled() or records.model is not FundingRecord:
         return computed

@@ -63,16 +63,20 @@ _LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
 # rows of a CTE and no join between two large CTEs other than by id: the planner cannot estimate
 # a CTE's size, and a NOT EXISTS over depths or marks joined from the records' side (every record
 # paired with every other of its measure) cost seconds to minutes at scale (docs/performance.md).
-_TOTALS_SQL = """
-WITH RECURSIVE
-members (id, amount, qualifier, parent_id, measure, donor, plain_key, instrument_id) AS ({members}),
-lineage (id, ancestor, depth) AS (
+# ``lineage``: the wholes of each record of a CTE ``members`` (id, parent_id), climbed by primary
+# key up to the deepest nesting allowed (its parameter); ``funding.ranges`` climbs them the same way.
+LINEAGE_SQL = """lineage (id, ancestor, depth) AS (
     SELECT id, parent_id, 1 FROM members WHERE parent_id IS NOT NULL
     UNION ALL
     SELECT lineage.id, up.parent_id, lineage.depth + 1
     FROM lineage JOIN {funding} AS up ON up.id = lineage.ancestor
     WHERE up.parent_id IS NOT NULL AND lineage.depth < %s
-),
+)"""
+_TOTALS_SQL = (
+    "\nWITH RECURSIVE\n"  # noqa: S608 - constant SQL, formatted in totals_sql with table names
+    "members (id, amount, qualifier, parent_id, measure, donor, plain_key, instrument_id) AS ({members}),\n"
+    + LINEAGE_SQL
+    + """,
 enclosed (id) AS (
     SELECT DISTINCT lineage.id FROM lineage JOIN members AS whole ON whole.id = lineage.ancestor
 ),
@@ -131,6 +135,7 @@ JOIN marked AS one ON one.id = mark.{overlap_from}
 JOIN marked AS other ON other.id = mark.{overlap_to}
 WHERE one.rep <> other.rep
 """
+)
 
 # Most to least direct, for listing totals: what was paid before what was promised.
 _MEASURE_ORDER = {measure: rank for rank, measure in enumerate(Measure.values)}
