@@ -710,8 +710,8 @@ class FundingRangeTotalsRow(models.Model):
     # The threshold in the filter's own order, negated for an upper bound (``amount_max``,
     # ``year_max``): a record is in the set when its value is at least the threshold.
     bound = models.DecimalField(max_digits=24, decimal_places=2)
-    # The highest bound of its (dimension, row kind, measure, donor, part donor, side): the sums
-    # of every record, and the list of row kinds, measures and donors to look up.
+    # The highest bound of its (dimension, grouping, row kind, group, measure, donor, part donor,
+    # side): the sums of every record, and the list of what to look up for a threshold.
     top = models.BooleanField()
     amount = models.DecimalField(max_digits=24, decimal_places=2)
     records = models.BigIntegerField()

@@ -30,6 +30,7 @@ filters at once, are computed.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -59,10 +60,17 @@ class Range:
     def value(self, alias: str) -> str:
         return self.value_sql.format(f=alias)
 
-    def threshold(self, parameter) -> Decimal:
-        """The threshold, in the value's order, of the parameter the filter put in its SQL (an
-        amount, or the first or last day of the year for ``__year__gte``/``__year__lte``)."""
-        number = Decimal(parameter.year) if hasattr(parameter, "year") else Decimal(parameter)
+    def threshold(self, parameter) -> Decimal | None:
+        """The threshold, in the value's order, of the parameter the filter put in its SQL: an
+        amount, or the first day of the year for ``__year__gte`` (the last for ``__year__lte``);
+        None for any other date (``period_end__gte=<1 June>`` is not a year's set)."""
+        if isinstance(parameter, datetime.date):
+            year = parameter.year
+            if parameter != (datetime.date(year, 12, 31) if self.negated else datetime.date(year, 1, 1)):
+                return None
+            number = Decimal(year)
+        else:
+            number = Decimal(parameter)
         return -number if self.negated else number
 
 

@@ -99,7 +99,7 @@ FILTERED_GROUPINGS: tuple[str | None, ...] = STORED_GROUPINGS
 LARGE_SET = 1_500
 # The funding filters whose values select the stored sets (FundingFilter's names): each one with
 # few values (a year: a period within it). Thresholds (amounts, year ranges) select a different
-# set for every value asked and are computed per request (docs/performance.md).
+# set for every value asked: their sets are stored as sums over thresholds (``funding.ranges``).
 STORED_FILTERS = (
     "region",
     "country",
@@ -197,6 +197,8 @@ DEFINITION = int.from_bytes(
                 LARGE_SET,
                 ranges._BUILD_SQL,
                 ranges.RANGES,
+                ranges.SIZE,
+                ranges.GROUPINGS,
             )
         ).encode()
     ).digest()[:8],
@@ -376,7 +378,8 @@ def _range_templates() -> dict[str, tuple[str, tuple, int]]:
             for value in range_.samples
         )
         changed = [i for i, (one, other) in enumerate(zip(params, other_params, strict=True)) if one != other]
-        assert sql == other_sql and len(changed) == 1, f"the {name} filter's threshold is not one parameter"
+        if sql != other_sql or len(changed) != 1:
+            raise RuntimeError(f"the {name} filter's threshold is not one parameter of its SQL")
         templates[name] = (sql, params, changed[0])
     return templates
 
@@ -392,7 +395,8 @@ def range_of(records: QuerySet[FundingRecord]) -> tuple[str, Decimal] | None:
         if sql == template and len(params) == len(template_params):
             others = [value for i, value in enumerate(params) if i != index]
             if others == [value for i, value in enumerate(template_params) if i != index]:
-                return name, ranges.RANGES[name].threshold(params[index])
+                threshold = ranges.RANGES[name].threshold(params[index])
+                return None if threshold is None else (name, threshold)
     return None
 
 

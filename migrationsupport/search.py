@@ -107,8 +107,9 @@ class RecordType(Generic[RecordT]):
     #: each): matched like ``text_fields`` but weighted lowest, so records whose own title or
     #: text match rank above records that only share a passage.
     shared_text_fields: tuple[str, ...] = ()
-    #: The lookup from a record to the ISO codes of the countries it is about
-    #: (``"parties__iso_code"``): a query that is only a country's name finds these records.
+    #: The lookup from a record to the ISO codes of the countries it is about: the record's own
+    #: field (``"iso_code"``) or one many-to-many relation's (``"parties__iso_code"``); a query
+    #: that is only a country's name finds these records.
     country_code_field: str | None = None
     #: The column that stores the weighted document (``fulltext.SearchDocumentField``), read
     #: instead of building it from the text of every row ranked.
@@ -242,8 +243,9 @@ _TSQUERY_WORD = r"'(?:[^']|'')*'(?::[*A-D]+)?"
 def any_word(search_query: CompiledSearchQuery) -> CompiledSearchQuery:
     """A query matching the documents that hold any word of ``search_query``, phrases and
     negations included: PostgreSQL's ``ts_rank`` ranks a document against a query whose top is
-    not an AND or a phrase by adding up each of its words found in it, so only these can rank
-    above 0."""
+    not an AND or a phrase by adding up each of its words found in it (0 for a document holding
+    none), and against one that is by the pairs of its words found (1e-20 for one holding none):
+    either way every document holding none ranks the same, lowest."""
     # The compiled query's own SQL, its values parameters, as is the pattern.
     words = f"regexp_matches(({search_query.sql})::text, %s, 'g') word"
     sql = f"(SELECT string_agg(word[1], ' | ') FROM {words})::tsquery"  # noqa: S608
@@ -340,11 +342,10 @@ def _matches(record_type: RecordType, query: str, names: list[NameMatch], *, lim
         # the linked ones.
         parts = record_type.queryset().annotate(rank=rank).order_by(*order).values("pk")
         best = parts.alias(document=vector).filter(document=search_query)[:limit]
-        # Of the linked records, only those holding one of the query's words can rank above 0
-        # (a query whose top is an OR, as a country's names make it, is ranked by adding up each
-        # of its words found: ``any_word``): those are ranked, and the first of every other one,
-        # all ranked 0, come by title, through its index. Ranking every linked record read each
-        # one's document: 7 818 for "Syria" at +100 000 funding records, 17 ms of the 18.
+        # Of the linked records, only those holding one of the query's words can rank above the
+        # others, which all rank the same, lowest (``any_word``): those are ranked, and the first
+        # of every other one come by title, through its index. Ranking every linked record read
+        # each one's document: 7 818 for "Syria" at +100 000 funding records, 17 ms of the 18.
         linked = record_type.queryset().filter(pk__in=linked_ids)
         mentioning = parts.filter(pk__in=linked_ids).alias(document=vector)
         mentioning = mentioning.filter(document=any_word(search_query))[:limit]

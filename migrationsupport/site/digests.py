@@ -123,7 +123,7 @@ def first_ids_per_region(
     regions: an index walk per region that stops after ``limit`` rows instead of ranking every row
     (timed in docs/performance.md), and one query to compile however many regions (a ``UNION
     ALL`` of one query per region, as before 3 December, cost a compilation per region). SQLite
-    has no LATERAL: there, ROW_NUMBER() over a window partitioned by region.
+    has no LATERAL: there, DENSE_RANK() over a window partitioned by region.
     """
     region_ids = sorted(region_ids)
     if not region_ids:

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -348,7 +348,23 @@ def test_a_range_filter_s_set_is_read_from_the_stored_range_rows_in_one_query(
 )
 def test_only_a_set_one_range_filter_selects_is_read_from_the_range_rows(two_regions, data):
     assert rollup.range_of(_filtered(**data)) is None
+
+
+def test_a_set_of_the_same_shape_as_a_range_filter_s_is_not_read_from_the_range_rows(two_regions):
+    published = FundingRecord.objects.published()
     assert rollup.range_of(FundingRecord.objects.filter(amount__gte=1)) is None  # drafts too
+    # The year filters' SQL compares dates: only the first (last) day of a year is a year's set.
+    ongoing = Q(period_end__isnull=True, period_start__isnull=False)
+    assert rollup.range_of(published.filter(Q(period_end__gte=datetime.date(2021, 6, 1)) | ongoing)) is None
+    assert rollup.range_of(published.filter(period_start__lte=datetime.date(2021, 6, 30))) is None
+    assert rollup.range_of(published.filter(Q(period_end__gte=datetime.date(2021, 1, 1)) | ongoing)) == (
+        "year_min",
+        Decimal(2021),
+    )
+    assert rollup.range_of(published.filter(period_start__lte=datetime.date(2021, 12, 31))) == (
+        "year_max",
+        Decimal(-2021),
+    )
 
 
 @pytest.mark.parametrize("group_by", ["region", "country", "theme", "instrument", "year"])
@@ -532,8 +548,8 @@ OPERATIONS = st.lists(
             st.sets(st.integers(0, 2), max_size=2),  # countries
             st.sets(st.integers(0, 1), max_size=1),  # key areas
             st.integers(min_value=-1, max_value=1),  # instrument, or none
-            # A period within one year, ongoing since a year (negative), or none.
-            st.sampled_from([None, 2023, 2024, -2023]),
+            # A period (start year, end year): within a year, over two, ongoing, an end alone.
+            st.sampled_from([None, (2023, 2023), (2024, 2024), (2023, 2024), (2023, None), (None, 2024)]),
         ),
         st.tuples(st.just("amount"), st.integers(0, 5), st.integers(1, 40)),
         st.tuples(st.just("publish"), st.integers(0, 5), st.booleans()),
@@ -568,15 +584,17 @@ def apply_and_check(operations) -> None:
     instruments = [InstrumentFactory(source=source) for _ in range(2)]
     records: list[FundingRecord] = []
     # Every example starts from nested records (the operations change, publish and delete them):
-    # a whole, its part from a narrower donor and that part's part, ongoing since 2023; a draft
-    # whole and its published part. Random operations alone seldom nest published records.
-    for args in (
-        (4, "committed", "eu", -1, True, {0}, {0}, {0}, 0, 2023),
-        (30, "committed", "eu", 0, True, {1}, {1}, set(), -1, 2024),
-        (1, "committed", "eu", 1, True, {0}, set(), set(), -1, -2023),
+    # a whole over 2023-2024, its part from a narrower donor in 2024 and that part's part,
+    # ongoing since 2023; a draft whole and its published part, with an end and no start. Random
+    # operations alone seldom nest published records.
+    base: tuple[tuple, ...] = (
+        (4, "committed", "eu", -1, True, {0}, {0}, {0}, 0, (2023, 2024)),
+        (30, "committed", "eu", 0, True, {1}, {1}, set(), -1, (2024, 2024)),
+        (1, "committed", "eu", 1, True, {0}, set(), set(), -1, (2023, None)),
         (7, "pledged", "eu", -1, False, {0}, {2}, {1}, 1, None),
-        (7, "pledged", "eu", 3, True, {1}, set(), set(), -1, 2024),
-    ):
+        (7, "pledged", "eu", 3, True, {1}, set(), set(), -1, (None, 2024)),
+    )
+    for args in base:
         records.append(_create(args, records, source, regions, countries, themes, instruments))
     for operation in operations:
         kind, *args = operation
@@ -606,7 +624,8 @@ def apply_and_check(operations) -> None:
 
 
 def _create(args, records, source, regions, countries, themes, instruments) -> FundingRecord:
-    amount, measure, donor, parent, published, in_regions, in_countries, in_themes, instrument, year = args
+    amount, measure, donor, parent, published, in_regions, in_countries, in_themes, instrument, period = args
+    start, end = period or (None, None)
     whole = records[parent] if 0 <= parent < len(records) and records[parent].pk else None
     if whole is not None and len(list(whole.ancestors())) >= 3:
         whole = None  # records nest at most four levels deep
@@ -618,10 +637,10 @@ def _create(args, records, source, regions, countries, themes, instruments) -> F
         parent=whole,
         status=Status.PUBLISHED if published else Status.DRAFT,
         instrument=instruments[instrument] if instrument >= 0 else None,
-        period_start=None if year is None else f"{abs(year)}-01-01",
-        period_start_precision="" if year is None else "year",
-        period_end=None if year is None or year < 0 else f"{year}-01-01",
-        period_end_precision="" if year is None or year < 0 else "year",
+        period_start=f"{start}-01-01" if start else None,
+        period_start_precision="year" if start else "",
+        period_end=f"{end}-01-01" if end else None,
+        period_end_precision="year" if end else "",
         regions=[regions[i] for i in in_regions],
         countries=[countries[i] for i in in_countries],
         themes=[themes[i] for i in in_themes],
