@@ -348,7 +348,11 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
         return computed
     sql, params = computed
     columns = ", ".join(_COLUMNS)
-    found = range_of(records) if (group_by or "") in ranges.GROUPINGS else None
+    try:  # the set's ids' SQL, compiled once for both tests
+        ids: tuple[str, tuple] | None = _ids_query(records)
+    except EmptyResultSet:
+        ids = None
+    found = _range_of_sql(*ids) if ids is not None and (group_by or "") in ranges.GROUPINGS else None
     if found is not None:
         stored_sql, stored_params = ranges.answer_sql(*found, group_by)
         return (
@@ -356,7 +360,7 @@ def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[
             f"UNION ALL SELECT {columns} FROM ({sql}) AS computed WHERE NOT {_RANGES_CURRENT_SQL}",
             (*stored_params, DEFINITION, DEFINITION, *params, DEFINITION, DEFINITION),
         )
-    key = fingerprint(records)
+    key = None if ids is None else _key(*ids)
     grouping = group_by or ""
     current = (key, grouping, DEFINITION)
     return (
@@ -388,9 +392,13 @@ def range_of(records: QuerySet[FundingRecord]) -> tuple[str, Decimal] | None:
     """(range filter, threshold) when ``records`` is exactly the set one range filter selects
     over the published records (its SQL is the filter's, with any threshold), else None."""
     try:
-        sql, params = _ids_query(records)
+        return _range_of_sql(*_ids_query(records))
     except EmptyResultSet:
         return None
+
+
+def _range_of_sql(sql: str, params: tuple) -> tuple[str, Decimal] | None:
+    """``range_of`` the set whose ids ``sql`` selects."""
     for name, (template, template_params, index) in _range_templates().items():
         if sql == template and len(params) == len(template_params):
             others = [value for i, value in enumerate(params) if i != index]
@@ -447,7 +455,7 @@ def count(records: QuerySet[FundingRecord]) -> int:
         sql, params = _ids_query(records)
     except EmptyResultSet:
         return 0
-    found = range_of(records)
+    found = _range_of_sql(sql, params)
     current_params: tuple[object, ...]
     if found is not None:  # a range filter's set: its size at the threshold
         stored_sql, stored_params = ranges.size_sql(*found)
