@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+
 import django_filters
-from django.db.models import Q
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Q, QuerySet
 
 from migrationsupport.filters import (
     DecimalColumnFilter,
@@ -16,6 +20,36 @@ from migrationsupport.models import Qualifier, Theme
 from regions.filters import RegionTreeFilter, RelatedCountryCodeFilter
 
 from .models import Donor, FundingKind, FundingRecord, Instrument, PledgingConference
+
+
+@dataclass(frozen=True)
+class Combination:
+    """What ``FundingFilter`` selected: the set (``records``, as the filters left it) and each
+    filter's set alone over the same records (``singles``). Kept on the query of the set it
+    returns (``funding_combination``); a set changed since (another filter, a slice) has another
+    SQL and is not answered from it (``funding.snapshot``)."""
+
+    records: QuerySet
+    singles: tuple[QuerySet, ...]
+
+    @cached_property
+    def query(self) -> tuple[str, tuple]:
+        """The SQL (and parameters) of the set's ids; raises ``EmptyResultSet`` as Django does."""
+        from .rollup import _ids_query
+
+        return _ids_query(self.records)
+
+    @cached_property
+    def single_queries(self) -> list[tuple[str, tuple]] | None:
+        """The SQL of each filter's ids alone; None if one cannot select anything or reads a
+        table whose writes do not mark the totals stale (``rollup.WATCHED_TABLES``)."""
+        from .rollup import WATCHED_TABLES, _ids_query, tables_named
+
+        try:
+            queries = [_ids_query(single) for single in self.singles]
+        except EmptyResultSet:
+            return None
+        return queries if all(tables_named(sql) <= WATCHED_TABLES for sql, _params in queries) else None
 
 
 class FundingFilter(SharedFormFilterSet):
@@ -82,6 +116,19 @@ class FundingFilter(SharedFormFilterSet):
     class Meta:
         model = FundingRecord
         fields: list[str] = []
+
+    def filter_queryset(self, queryset):
+        """The records all the filters select; and, kept on its query, each filter's records
+        alone (``Combination``): the totals and size of two or more filters together
+        are the intersection of those, computed in memory (``funding.snapshot``)."""
+        records = super().filter_queryset(queryset)
+        singles = []
+        for name, value in self.form.cleaned_data.items():
+            single = self.filters[name].filter(queryset, value)
+            if single is not queryset:
+                singles.append(single)
+        records.query.funding_combination = Combination(records.all(), tuple(singles))
+        return records
 
     def filter_year(self, queryset, name, value):
         """Only a figure whose period starts and ends in the year is money for that year: a

@@ -809,7 +809,9 @@ class FundingTotalsState(models.Model):
     """``definition``: a fingerprint of the totals query and groupings the stored rows were built
     with; rows built by another version of the code are stale (``funding.rollup.DEFINITION``).
     ``filtered``: the same fingerprint, once the filtered sets are stored too (a save without a
-    task queue stores only every published record's totals: ``funding.rollup.rebuild_published``)."""
+    task queue stores only every published record's totals: ``funding.rollup.rebuild_published``).
+    ``generation``: a random number each rebuild changes, naming the data the in-memory snapshots
+    of the records were read from (``funding.snapshot``)."""
 
     DERIVED = True
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,6 +116,8 @@ STORED_FILTERS = (
 # The overall rows are stored as the rows of this grouping added up (``_OVERALL_SQL``): each
 # counted record is in exactly one group, so they are the overall rows the query computes.
 _OVERALL_FROM = "region"
+# The row kind of the totals' answer that says the in-memory snapshot answers (``answer_sql``).
+MEMORY = "memory"
 # pg_advisory_xact_lock key of the rebuild ("funding totals" in ASCII, as a bigint).
 _LOCK = 0x66756E64696E67
 
@@ -254,9 +257,17 @@ def _key(sql: str, params) -> str:
 
 def tables_read(records: QuerySet[FundingRecord]) -> set[str]:
     """The tables the SQL of ``records``' ids names (every table name Django writes is quoted)."""
-    sql, _params = _ids_query(records)
-    known = {model._meta.db_table for model in apps.get_models(include_auto_created=True)}
-    return {name for name in re.findall(r'"([^"]+)"', sql) if name in known}
+    return tables_named(_ids_query(records)[0])
+
+
+def tables_named(sql: str) -> set[str]:
+    """The tables a query Django wrote names."""
+    return {name for name in re.findall(r'"([^"]+)"', sql) if name in _known_tables()}
+
+
+@lru_cache(maxsize=1)
+def _known_tables() -> frozenset[str]:
+    return frozenset(model._meta.db_table for model in apps.get_models(include_auto_created=True))
 
 
 def storable(records: QuerySet[FundingRecord]) -> bool:
@@ -336,18 +347,35 @@ def registry() -> Iterator[TotalsSet]:
             yield TotalsSet(f"{name}={value}", filterset.qs, FILTERED_GROUPINGS)
 
 
-def answer_sql(records: QuerySet[FundingRecord], group_by: str | None) -> tuple[str, tuple] | None:
+def answer_sql(
+    records: QuerySet[FundingRecord], group_by: str | None, *, in_memory: bool = False
+) -> tuple[str, tuple] | None:
     """One query for the totals' rows of ``records`` in ``group_by``: the stored rows when that
     set and grouping are stored and current (for a set one range filter selects, in a grouping
     of ``ranges.GROUPINGS``: its threshold's rows, ``funding.ranges``), else the rows computed
     from the records. Both branches test the same condition in one statement (one snapshot);
     PostgreSQL evaluates it before each branch (a one-time filter) and never runs the other
-    branch's plan. None for a set that cannot hold anything."""
+    branch's plan. None for a set that cannot hold anything.
+
+    With ``in_memory``, for a combination of filters (``snapshot.combination_of``): one row
+    ``memory`` whose ``record_id`` is the data's generation while it is current (the rows are
+    then the in-memory snapshot's, ``selectors._total_rows``), else the computed rows."""
     computed = totals_sql(records, group_by)
     if computed is None or not enabled() or records.model is not FundingRecord:
         return computed
     sql, params = computed
     columns = ", ".join(_COLUMNS)
+    from . import snapshot  # it reads this module's staleness rules
+
+    if in_memory and snapshot.combination_of(records) is not None:
+        nulls = ", ".join(f"NULL AS {column}" for column in _COLUMNS[1:-3])
+        return (
+            f"SELECT '{MEMORY}' AS row_kind, {nulls}, generation.value AS record_id, "  # noqa: S608
+            f"NULL AS partner_id, NULL AS qualifier FROM ({snapshot.GENERATION_SQL}) AS generation "
+            f"UNION ALL SELECT {columns} FROM ({sql}) AS computed "
+            f"WHERE NOT EXISTS ({snapshot.GENERATION_SQL})",
+            (DEFINITION, *params, DEFINITION),
+        )
     try:  # the set's ids' SQL, compiled once for both tests
         ids: tuple[str, tuple] | None = _ids_query(records)
     except EmptyResultSet:
@@ -455,6 +483,21 @@ def count(records: QuerySet[FundingRecord]) -> int:
         sql, params = _ids_query(records)
     except EmptyResultSet:
         return 0
+    from . import snapshot  # it reads this module's staleness rules
+
+    if snapshot.combination_of(records) is not None:  # several filters: counted in memory if current
+        with connections[records.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT generation.value, NULL FROM ({snapshot.GENERATION_SQL}) AS generation "  # noqa: S608
+                f"UNION ALL SELECT NULL, (SELECT COUNT(*) FROM ({sql}) AS ids) "
+                f"WHERE NOT EXISTS ({snapshot.GENERATION_SQL})",
+                [DEFINITION, *params, DEFINITION],
+            )
+            generation, size = cursor.fetchone()
+        if generation is None:
+            return size
+        size = snapshot.combination_size(records, generation)
+        return size if size is not None else records.count()  # the data moved on since: count it
     found = _range_of_sql(sql, params)
     current_params: tuple[object, ...]
     if found is not None:  # a range filter's set: its size at the threshold
@@ -588,6 +631,14 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
             [DEFINITION],
         )
         cursor.execute(f"DELETE FROM {_CHANGES} WHERE id = ANY(%s)", [seen])  # noqa: S608
+        # A new generation of the data: the in-memory snapshots of an older one are not read
+        # again (``funding.snapshot``). Random, not counted: a count, or the transaction's id,
+        # repeats after a rollback or within one transaction (several rebuilds in one test).
+        cursor.execute(
+            f"INSERT INTO {_STATE} (name, value) VALUES ('generation', %s) "  # noqa: S608
+            "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            [secrets.randbits(63)],
+        )
     if filtered:
         _rebuild_filtered()
     return True

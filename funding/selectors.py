@@ -345,9 +345,14 @@ def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> lis
 def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
     """The totals' rows: stored when ``records`` is a set whose totals are stored and current
     (``funding.rollup``), computed otherwise; one query either way."""
-    from .rollup import answer_sql
+    from .rollup import MEMORY, answer_sql
+    from .snapshot import combination_rows
 
-    return _rows(records, answer_sql(records, group_by))
+    rows = _rows(records, answer_sql(records, group_by, in_memory=True))
+    if rows and rows[0]["row_kind"] == MEMORY:  # several filters together, current: in memory
+        found = combination_rows(records, group_by, rows[0]["record_id"])
+        return found if found is not None else computed_rows(records, group_by)  # moved on since
+    return rows
 
 
 def _rows(records: QuerySet[FundingRecord], query: tuple[str, tuple] | None) -> list[dict]:

@@ -81,6 +81,11 @@ _TOUCH_SECONDS = 60
 _reading_moment: ContextVar[datetime.datetime | None] = ContextVar("as_of_moment", default=None)
 
 
+def reading_the_past() -> bool:
+    """Whether the current request reads an ``as_of`` snapshot's schema, not today's tables."""
+    return _reading_moment.get() is not None
+
+
 def today() -> datetime.date:
     """ "Today" for what a page draws up to (the end of a timeline's axis): the ``as_of`` moment's
     day when the request reads the past, so a past page shows the axis it showed then."""

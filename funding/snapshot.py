@@ -1,0 +1,436 @@
+"""The totals and sizes of sets that several funding filters select together, computed in memory
+(PostgreSQL; docs/performance.md, "Filter combinations in memory").
+
+The sets one filter selects are stored (``funding.rollup``, ``funding.ranges``), but every pair,
+triple... of filters is another set, too many to store: computed by SQL they read every member
+(a region and a year together: 67 000 records, 270–390 ms for the totals and 60–70 ms for the
+count at +100 000). So each process keeps a ``Snapshot`` of every funding record as columns (its
+parent chain, amount, measure, donor, qualifier and group keys) and, per filter and value, the
+records that filter selects alone (read once, by the filter's own SQL). A combination's set is
+the intersection of its filters' sets; its totals are the rows ``selectors._TOTALS_SQL`` computes
+(the same row kinds, the same rules for nesting, parts and overlap marks), found with array
+operations over that set: a few milliseconds for any combination.
+
+Current or not, never wrong. A snapshot is of the data as of one rebuild of the stored totals
+(``FundingTotalsState`` ``generation``, which each rebuild changes) while no write since is left
+(no ``FundingTotalsChange`` row: every write to the tables the totals read adds one, and only a
+rebuild removes them). Every read of a snapshot, or of a filter's records into it, first checks
+that this still holds, in the same statement; if it does not, the request is answered by SQL as
+before (``funding.rollup``), and the next request after the rebuild reads a new snapshot.
+Amounts are added as integers of cents (two float sums of 32-bit halves, each exact below 2**53):
+the sums are the database's to the cent.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import QuerySet
+
+from migrationsupport.asof import reading_the_past
+from migrationsupport.models import Status
+from migrationsupport.values import Qualifier
+
+from .models import MAX_NESTING_DEPTH, FundingRecord
+from .rollup import _STALE_SQL, _STATE, DEFINITION, _ids_query, _key, enabled
+from .selectors import _M2M, GROUPINGS, NOT_STATED, SEVERAL_YEARS
+
+if TYPE_CHECKING:
+    from .filters import Combination
+
+#: The state row each rebuild of the stored totals changes (``rollup.rebuild``).
+GENERATION = "generation"
+# True when the data is as of rebuild %s and no write since is left; parameters: generation,
+# DEFINITION.
+_CURRENT_SQL = (
+    f"EXISTS (SELECT FROM {_STATE} WHERE name = '{GENERATION}' AND value = %s) AND NOT {_STALE_SQL}"
+)
+#: The generation of the data while no write since is left, else no row; parameter: DEFINITION.
+#: The totals' and the count's one query read it, or compute their answer, in one statement
+#: (``rollup.answer_sql``, ``rollup.count``).
+GENERATION_SQL = f"SELECT value FROM {_STATE} WHERE name = '{GENERATION}' AND NOT {_STALE_SQL}"  # noqa: S608
+# A filter's records kept per snapshot (each 1 bit a record: 12.5 kB at 100 000 records).
+MASKS_KEPT = 256
+# Exact sums need each amount's cents below 2**62 and fewer than 2**21 records (each half's sum
+# below 2**53); a database beyond either is answered by SQL.
+_MAX_UNITS = 2**62
+_MAX_RECORDS = 2**21
+_HALF = 2**32
+_AMOUNT_PLACES = FundingRecord._meta.get_field("amount").decimal_places
+_QUALIFIER_COUNTS = (Qualifier.MORE_THAN, Qualifier.ALMOST, Qualifier.ABOUT)
+
+
+class _Codes:
+    """Integer codes of values as they are read, and the distinct values in code order."""
+
+    def __init__(self) -> None:
+        self.codes = array("i")
+        self.found: dict = {}
+
+    def add(self, value) -> None:
+        self.codes.append(self.found.setdefault(value, len(self.found)))
+
+    def done(self) -> tuple[np.ndarray, list]:
+        return np.frombuffer(self.codes, dtype=np.int32).copy(), list(self.found)
+
+
+class Snapshot:
+    """Every funding record of one database as of one rebuild (``generation``), as arrays in id
+    order; index ``size`` (one past the last) stands for "none". Read row by row into compact
+    columns: the rows themselves (100 000 tuples of 13 objects) are never all held at once."""
+
+    def __init__(self, generation: int, rows: Iterable[tuple], marks: list[tuple[int, int]]) -> None:
+        self.generation = generation
+        ids, parents, units, instruments = array("q"), array("q"), array("q"), array("q")
+        has_amount, published = bytearray(), bytearray()
+        qualifier, measure, donor, year = _Codes(), _Codes(), _Codes(), _Codes()
+        linked = {group_by: _Codes() for group_by in ("region", "country", "theme")}
+        self.exact = True
+        for row in rows:
+            ids.append(row[0])
+            parents.append(-1 if row[1] is None else row[1])
+            has_amount.append(row[2] is not None)
+            unit = 0 if row[2] is None else int(row[2].scaleb(_AMOUNT_PLACES))
+            if not -_MAX_UNITS < unit < _MAX_UNITS:
+                self.exact, unit = False, 0
+            units.append(unit)
+            qualifier.add(row[3])
+            measure.add(row[4])
+            donor.add(row[5])
+            instruments.append(-1 if row[6] is None else row[6])
+            published.append(row[7])
+            year.add(_year_key(row[8], row[9]))
+            for position, group_by in enumerate(linked, start=10):
+                linked[group_by].add(row[position] or NOT_STATED)
+        self.size = n = len(ids)
+        self.exact = self.exact and n < _MAX_RECORDS
+        self.ids = np.frombuffer(ids, dtype=np.int64).copy()
+        parent_ids = np.frombuffer(parents, dtype=np.int64)
+        parent = np.minimum(np.searchsorted(self.ids, parent_ids), n)
+        self.parent = np.where(parent_ids == -1, n, parent)
+        # ancestors[d]: each record's whole d + 1 steps up, as far as the totals query climbs.
+        self.ancestors = [self.parent]
+        for _ in range(MAX_NESTING_DEPTH - 1):
+            self.ancestors.append(np.append(self.parent, n)[self.ancestors[-1]])
+        self.has_amount = np.frombuffer(has_amount, dtype=bool).copy()
+        self.units = np.frombuffer(units, dtype=np.int64).copy()
+        self.high = (self.units >> 32).astype(np.float64)
+        self.low = (self.units & (_HALF - 1)).astype(np.float64)
+        self.qualifier, self.qualifiers = qualifier.done()
+        self.measure, self.measures = measure.done()
+        self.donor, self.donors = donor.done()
+        self.donor_or_none = np.append(self.donor, -1)
+        self.groups = {None: (np.zeros(n, np.int32), [NOT_STATED]), "year": year.done()}
+        self.groups |= {group_by: codes.done() for group_by, codes in linked.items()}
+        own = np.frombuffer(instruments, dtype=np.int64)
+        self.groups["instrument"] = self._instrument_keys(own, np.frombuffer(published, dtype=bool))
+        assert set(self.groups) == {None, *GROUPINGS}
+        pairs = np.array(marks, dtype=np.int64).reshape(-1, 2)
+        self.mark_from, self.mark_to = (
+            np.searchsorted(self.ids, pairs[:, 0]),
+            np.searchsorted(self.ids, pairs[:, 1]),
+        )
+        self.masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()  # the masks, for a process serving requests in threads
+
+    def _instrument_keys(self, own: np.ndarray, published: np.ndarray) -> tuple[np.ndarray, list]:
+        """A record's instrument, or its nearest published whole's (``selectors._group_key_sql``)."""
+        passes_on = np.append(np.where(published, own, -1), -1)
+        key = own.copy()
+        for level in self.ancestors:
+            key = np.where(key == -1, passes_on[level], key)
+        values, codes = np.unique(key, return_inverse=True)
+        return codes.astype(np.int32), [
+            str(value) if value != -1 else NOT_STATED for value in values.tolist()
+        ]
+
+    def mask_of(self, key: str) -> np.ndarray | None:
+        """The records (packed bits) of the filter whose SQL ``key`` names, if read already."""
+        with self.lock:
+            packed = self.masks.get(key)
+            if packed is not None:
+                self.masks.move_to_end(key)
+            return packed
+
+    def keep_mask(self, key: str, ids: list[int] | None) -> np.ndarray:
+        """Keep the records ``ids`` as the filter ``key``'s (the least recently used go)."""
+        found = np.zeros(self.size, bool)
+        if ids:
+            found[np.searchsorted(self.ids, np.array(ids, dtype=np.int64))] = True
+        packed = np.packbits(found)
+        with self.lock:
+            self.masks[key] = packed
+            if len(self.masks) > MASKS_KEPT:
+                self.masks.popitem(last=False)
+        return packed
+
+    def rows(self, chosen: np.ndarray, group_by: str | None) -> list[dict]:
+        """The rows ``selectors._TOTALS_SQL`` gives for the records ``chosen``, in ``group_by``."""
+        n = self.size
+        member = chosen & self.has_amount
+        member_or_none = np.append(member, False)
+        enclosed = np.zeros(n, bool)
+        for level in self.ancestors:
+            enclosed |= member_or_none[level]
+        enclosed &= member
+        counted = member & ~enclosed
+        counted_or_none = np.append(counted, False)
+        rep = np.full(n, -1, dtype=np.int64)  # an enclosed member's counted whole (one at most)
+        for level in self.ancestors:
+            rep = np.where(counted_or_none[level] & enclosed, level, rep)
+        parts = np.flatnonzero(rep >= 0)
+        whole = rep[parts]
+        codes, labels = self.groups[group_by]
+        out: list[dict] = []
+
+        c = np.flatnonzero(counted)
+        key = self._key(codes[c], c)
+        out += self._sums("total", key, c, labels, qualifiers=True)
+        out += self._sums("nested", self._key(codes[whole], whole), parts, labels, qualifiers=False)
+        by_narrower = (self.donor[parts] != self.donor[whole]) & (self.parent[parts] != n)
+        by_narrower &= self.donor[parts] != self.donor_or_none[self.parent[parts]]
+        narrower, narrower_whole = parts[by_narrower], whole[by_narrower]
+        key = self._key(codes[narrower_whole], narrower_whole) * len(self.donors) + self.donor[narrower]
+        out += self._sums("part", key, narrower, labels, qualifiers=True, part_donor=True)
+        out += self._overlaps(counted, parts, whole, codes, labels)
+        return out
+
+    def _key(self, group_codes: np.ndarray, records: np.ndarray) -> np.ndarray:
+        measures, donors = len(self.measures), len(self.donors)
+        return (group_codes.astype(np.int64) * measures + self.measure[records]) * donors + self.donor[
+            records
+        ]
+
+    def _sums(
+        self,
+        kind: str,
+        key: np.ndarray,
+        records: np.ndarray,
+        labels: list,
+        *,
+        qualifiers: bool,
+        part_donor=False,
+    ) -> list[dict]:
+        if not len(records):
+            return []
+        present = np.flatnonzero(np.bincount(key))
+        # Each present key once, in order: its position among them, then the sums by position.
+        position = np.searchsorted(present, key)
+        width = len(present)
+        columns = [
+            np.bincount(position, minlength=width).tolist(),
+            np.bincount(position, weights=self.high[records], minlength=width).tolist(),
+            np.bincount(position, weights=self.low[records], minlength=width).tolist(),
+        ]
+        found = self.qualifier[records]
+        for qualifier in _QUALIFIER_COUNTS:
+            code = self.qualifiers.index(qualifier) if qualifier in self.qualifiers else -1
+            wanted = qualifiers and code >= 0
+            columns.append(
+                np.bincount(position, weights=found == code, minlength=width).tolist() if wanted else None
+            )
+        donor_part = (present % len(self.donors)).tolist() if part_donor else None
+        rest = present // len(self.donors) if part_donor else present
+        donor, rest = (rest % len(self.donors)).tolist(), rest // len(self.donors)
+        measure, group = (rest % len(self.measures)).tolist(), (rest // len(self.measures)).tolist()
+        counts, high, low, more_than, almost, about = columns
+        return [
+            {
+                "row_kind": kind,
+                "group_key": labels[group[i]],
+                "measure": self.measures[measure[i]],
+                "donor": self.donors[donor[i]],
+                "part_donor": self.donors[donor_part[i]] if donor_part is not None else None,
+                "amount": Decimal(int(high[i]) * _HALF + int(low[i])).scaleb(-_AMOUNT_PLACES),
+                "records": counts[i],
+                "more_than": int(more_than[i]) if more_than is not None else 0,
+                "almost": int(almost[i]) if almost is not None else 0,
+                "about": int(about[i]) if about is not None else 0,
+                "record_id": None,
+                "partner_id": None,
+                "qualifier": None,
+            }
+            for i in range(width)
+        ]
+
+    def _overlaps(self, counted, parts, whole, codes, labels) -> list[dict]:
+        """One row per mark between two members placed under different counted records."""
+        if not len(self.mark_from):
+            return []
+        placed = np.full(self.size, -1, dtype=np.int64)
+        placed[counted] = np.flatnonzero(counted)
+        placed[parts] = whole
+        one, other = placed[self.mark_from], placed[self.mark_to]
+        keep = (one >= 0) & (other >= 0) & (one != other)
+        rows = []
+        for a, b in zip(one[keep].tolist(), other[keep].tolist(), strict=True):
+            same = self.measure[a] == self.measure[b] and self.donor[a] == self.donor[b]
+            rows.append(
+                {
+                    "row_kind": "overlap",
+                    "group_key": labels[codes[a]],
+                    "measure": self.measures[self.measure[a]],
+                    "donor": self.donors[self.donor[a]],
+                    "part_donor": None,
+                    "amount": Decimal(int(self.units[a])).scaleb(-_AMOUNT_PLACES),
+                    "records": 1 if same else 0,
+                    "more_than": 0,
+                    "almost": 0,
+                    "about": 0,
+                    "record_id": int(self.ids[a]),
+                    "partner_id": int(self.ids[b]),
+                    "qualifier": self.qualifiers[self.qualifier[a]],
+                }
+            )
+        return rows
+
+
+def _year_key(start, end) -> str:
+    """``selectors._members``' plain key in the year grouping."""
+    if start is None:
+        return NOT_STATED
+    if end is not None and end.year == start.year:
+        return str(start.year)
+    return SEVERAL_YEARS
+
+
+_RECORDS_SQL = (
+    "SELECT record.id, record.parent_id, record.amount, record.qualifier, record.measure, "  # noqa: S608
+    "record.donor, record.instrument_id, record.status = %s, record.period_start, record.period_end, "
+    + ", ".join(f"{name}.key" for name in ("region", "country", "theme"))
+    + f" FROM {FundingRecord._meta.db_table} AS record "
+    + " ".join(
+        f"LEFT JOIN (SELECT fundingrecord_id, "  # noqa: S608 - names from the models' metadata
+        f"STRING_AGG(CAST({column} AS TEXT), ',' ORDER BY {column}) AS key FROM {through._meta.db_table} "
+        f"GROUP BY fundingrecord_id) AS {name} ON {name}.fundingrecord_id = record.id"
+        for name, (through, column, _model) in _M2M.items()
+    )
+    + f" WHERE {_CURRENT_SQL} ORDER BY record.id"
+)
+
+
+class _Snapshots:
+    """The latest snapshot of each database this process reads, built when first needed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_database: dict[str, Snapshot] = {}
+
+    def at(self, database: str, generation: int) -> Snapshot | None:
+        """The snapshot of ``database`` at ``generation`` (read now if this process has another),
+        or None if the data has moved on, or is beyond exact sums."""
+        snapshot = self.by_database.get(database)
+        if snapshot is None or snapshot.generation != generation:
+            with self.lock:
+                snapshot = self.by_database.get(database)
+                if snapshot is None or snapshot.generation != generation:
+                    snapshot = _read(database, generation)
+                    if snapshot is None:
+                        return None
+                    self.by_database[database] = snapshot
+        return snapshot if snapshot.exact else None
+
+
+def _read(database: str, generation: int) -> Snapshot | None:
+    """The records of ``database`` as of ``generation``, or None if it is already past (each
+    statement checks it: a write since leaves a change row until a rebuild changes it)."""
+    marks = FundingRecord.may_overlap.through._meta.db_table
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            f"SELECT from_fundingrecord_id, to_fundingrecord_id, {_CURRENT_SQL} FROM {marks} "  # noqa: S608
+            f"UNION ALL SELECT NULL, NULL, {_CURRENT_SQL}",
+            [generation, DEFINITION, generation, DEFINITION],
+        )
+        found = cursor.fetchall()
+        if not all(row[2] for row in found):
+            return None
+        cursor.execute(_RECORDS_SQL, [Status.PUBLISHED, generation, DEFINITION])
+        read = Snapshot(
+            generation, _batches(cursor), [(one, other) for one, other, _ in found if one is not None]
+        )
+    return read if read.size else None  # no records, or past already
+
+
+def _batches(cursor, size: int = 2_000) -> Iterator[tuple]:
+    while batch := cursor.fetchmany(size):
+        yield from batch
+
+
+_snapshots = _Snapshots()
+
+
+def combination_of(records: QuerySet[FundingRecord]) -> Combination | None:
+    """The filters ``records`` is the combination of, when it is two or more of them together,
+    exactly as ``FundingFilter`` left it, each filter reading only watched tables, on PostgreSQL
+    and today's data; else None (no query)."""
+    combination = getattr(records.query, "funding_combination", None)
+    if combination is None or len(combination.singles) < 2 or not enabled():
+        return None
+    if records.model is not FundingRecord or connections[records.db].vendor != "postgresql":
+        return None
+    if reading_the_past():  # an as_of request reads its own schema's records, by SQL
+        return None
+    try:
+        if _ids_query(records) != combination.query:
+            return None
+    except EmptyResultSet:
+        return None
+    return combination if combination.single_queries is not None else None
+
+
+def _chosen(records: QuerySet[FundingRecord], generation: int) -> tuple[Snapshot, np.ndarray] | None:
+    """The snapshot at ``generation`` and the records of the combination ``records`` in it, or
+    None if the data has moved on since ``generation`` was read current."""
+    combination = combination_of(records)
+    snapshot = None if combination is None else _snapshots.at(records.db, generation)
+    if combination is None or snapshot is None:
+        return None
+    queries = combination.single_queries or []
+    keys = [_key(sql, params) for sql, params in queries]
+    packed: dict[str, np.ndarray] = {}
+    for key in keys:
+        if (mask := snapshot.mask_of(key)) is not None:
+            packed[key] = mask
+    missing = [(key, query) for key, query in zip(keys, queries, strict=True) if key not in packed]
+    if missing:  # every filter's records not read yet, in one query
+        columns = ", ".join(
+            f"(SELECT ARRAY_AGG(ids.id) FROM ({sql}) AS ids (id))"  # noqa: S608 - the filters' own SQL
+            for _key_, (sql, _params) in missing
+        )
+        with connections[records.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT {columns} WHERE {_CURRENT_SQL}",
+                [*(value for _key_, (_sql, params) in missing for value in params), generation, DEFINITION],
+            )
+            row = cursor.fetchone()
+        if row is None:  # a write or a rebuild since
+            return None
+        for (key, _query), ids in zip(missing, row, strict=True):
+            packed[key] = snapshot.keep_mask(key, ids)
+    chosen = np.ones(snapshot.size, bool)
+    for key in keys:
+        chosen &= np.unpackbits(packed[key], count=snapshot.size).view(bool)
+    return snapshot, chosen
+
+
+def combination_rows(
+    records: QuerySet[FundingRecord], group_by: str | None, generation: int
+) -> list[dict] | None:
+    """The totals' rows of a combination of filters (``selectors._TOTALS_SQL``'s) at
+    ``generation``, or None if the data has moved on since."""
+    found = _chosen(records, generation)
+    return None if found is None else found[0].rows(found[1], group_by)
+
+
+def combination_size(records: QuerySet[FundingRecord], generation: int) -> int | None:
+    """How many records a combination of filters selects at ``generation``, or None."""
+    found = _chosen(records, generation)
+    return None if found is None else int(np.count_nonzero(found[1]))

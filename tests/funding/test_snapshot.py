@@ -1,0 +1,193 @@
+"""The totals and sizes of filter combinations computed in memory (funding.snapshot) are the rows
+the totals query computes from the records, after any sequence of edits, publications and
+deletions; they are never read from data a write has changed since, nor for a set other than the
+one the filters selected."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from decimal import Decimal
+from itertools import combinations
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+
+from funding import rollup, snapshot
+from funding.filters import FundingFilter
+from funding.models import FundingRecord
+from funding.selectors import GROUPINGS, computed_rows, funding_totals
+from regions.models import Region
+from tests.factories import FundingRecordFactory, RegionFactory
+from tests.funding.test_rollup import OPERATIONS, apply_and_check
+
+pytestmark = pytest.mark.django_db
+
+M = Decimal(1_000_000)
+
+
+def _rows(rows: list[dict]) -> Counter:
+    """Rows as a multiset of their printed values (the order of rows means nothing, and 5.00 and
+    5 print differently: the API would too)."""
+    return Counter(tuple(str(row[column]) for column in rollup._COLUMNS) for row in rows)
+
+
+def _filtered(**data) -> FundingFilter:
+    filterset = FundingFilter(data=data, queryset=FundingRecord.objects.published())
+    assert filterset.is_valid(), filterset.errors
+    return filterset
+
+
+def _combinations() -> list[dict]:
+    """Pairs, and one triple, of filters whose values the random examples' records have (the
+    region and its sub-region while published)."""
+    regions = list(Region.objects.published().order_by("pk").values_list("slug", flat=True))
+    singles: list[dict] = [
+        *({"region": slug} for slug in regions),
+        {"donor": "eu"},
+        {"donor": "european_commission"},
+        {"kind": "programme"},
+        {"year_min": "2024"},
+        {"year_max": "2023"},
+        {"amount_min": "5000000"},
+        {"top_level": "false"},
+    ]
+    pairs = [one | other for one, other in combinations(singles, 2) if one.keys() != other.keys()]
+    return [*pairs, {"region": regions[0], "donor": "european_commission", "year_min": "2024"}]
+
+
+def _generation() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(snapshot.GENERATION_SQL, [rollup.DEFINITION])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def assert_memory_equals_computed() -> None:
+    generation = _generation()
+    assert generation is not None, "the data is not current after a rebuild"
+    for data in _combinations():
+        records = _filtered(**data).qs
+        for group_by in (None, *GROUPINGS):
+            found = snapshot.combination_rows(records, group_by, generation)
+            assert found is not None, f"{data} was not answered in memory after a rebuild"
+            assert _rows(found) == _rows(computed_rows(records, group_by)), (data, group_by)
+        assert snapshot.combination_size(records, generation) == records.count(), data
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_combinations_in_memory_match_the_computed_totals_after_random_edits(operations):
+    """Every pair of a region (with its sub-region, or the sub-region), donor, kind, year bound,
+    amount bound and "parts only", and a triple, in every grouping: the same rows and size as
+    computed from the records, after random edits and a rebuild."""
+    with transaction.atomic():  # each example starts from an empty table
+        apply_and_check(operations, check=assert_memory_equals_computed)
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def nested():
+    """A whole in two regions with a part by a narrower donor, and a record of its own."""
+    region, other = RegionFactory(slug="r"), RegionFactory(slug="o")
+    whole = FundingRecordFactory(
+        amount=10 * M,
+        regions=[region, other],
+        donor="eu",
+        period_start=datetime.date(2024, 1, 1),
+        period_start_precision="year",
+    )
+    FundingRecordFactory(amount=4 * M, regions=[region], donor="european_commission", parent=whole)
+    FundingRecordFactory(amount=3 * M, regions=[region], donor="eu")
+    assert rollup.rebuild()
+    return whole
+
+
+def test_a_combination_is_totalled_in_memory_in_one_query(
+    nested, client, monkeypatch, django_assert_num_queries
+):
+    records = _filtered(region="r", donor="eu").qs
+    (total,) = funding_totals(records=records)  # reads the snapshot and the two filters' records
+    # The EU's: the whole and the record of its own; the part is the Commission's.
+    assert (total.upper, total.records, total.nested) == (13 * M, 2, 0)
+    with django_assert_num_queries(1):  # the totals' one query says the data is current
+        funding_totals(records=records)
+    with django_assert_num_queries(1):
+        assert rollup.count(records) == 2
+    # Answered from memory: a cent more for each record in the snapshot shows in the total.
+    snapshot._snapshots.by_database["default"].low += 1
+    (total,) = funding_totals(records=records)
+    assert total.upper == 13 * M + Decimal("0.02")
+    snapshot._snapshots.by_database["default"].low -= 1
+    addresses = ("/api/v1/funding/totals/?region=r&amount_min=1", "/funding/?region=r&donor=eu")
+    answers = {address: client.get(address).content for address in addresses}
+    # The same bytes as computed by SQL.
+    monkeypatch.setattr(snapshot, "combination_of", lambda records: None)
+    for address in addresses:
+        assert client.get(address).content == answers[address], address
+    # The whole and the record of its own, the part inside its whole, "of which" the Commission's.
+    assert b'"upper":13000000.00' in answers[addresses[0]]
+    assert b'"nested":1' in answers[addresses[0]]
+    assert b'"donor":"european_commission","amount":4000000.00' in answers[addresses[0]]
+
+
+def test_one_filter_alone_is_not_a_combination(nested):
+    assert snapshot.combination_of(_filtered(region="r").qs) is None
+    assert snapshot.combination_of(_filtered().qs) is None
+    assert snapshot.combination_of(_filtered(region="r", donor="eu").qs) is not None
+
+
+def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
+    records = _filtered(region="r", donor="eu").qs
+    narrower = records.filter(amount__gt=5 * M)
+    assert snapshot.combination_of(narrower) is None
+    assert rollup.count(narrower) == 1
+    assert [total.upper for total in funding_totals(records=narrower)] == [10 * M]
+
+
+def test_a_write_since_the_rebuild_is_never_read_from_memory(nested, django_assert_num_queries):
+    records = _filtered(region="r", donor="eu").qs
+    assert rollup.count(records) == 2
+    FundingRecordFactory(amount=1 * M, regions=[nested.regions.get(slug="r")], donor="eu")
+    # Stale until the rebuild: counted and totalled by SQL, in the same one query each.
+    assert _generation() is None
+    with django_assert_num_queries(1):
+        assert rollup.count(records) == 3
+    with django_assert_num_queries(1):
+        assert [total.upper for total in funding_totals(records=records)] == [14 * M]
+    assert rollup.rebuild()
+    assert rollup.count(records) == 3
+    assert [total.upper for total in funding_totals(records=records)] == [14 * M]
+
+
+def test_the_records_read_into_a_snapshot_are_checked_against_its_generation(nested):
+    """A filter's records read after another rebuild than the one asked for are not used."""
+    records = _filtered(region="r", donor="eu").qs
+    generation = _generation()
+    assert snapshot.combination_size(records, generation) == 2
+    assert rollup.rebuild(force=True)
+    assert _generation() != generation
+    # A filter this snapshot has not read yet: read now, it is another generation's data.
+    assert snapshot.combination_size(_filtered(region="o", donor="eu").qs, generation) is None
+    assert snapshot.combination_size(_filtered(region="o", donor="eu").qs, _generation()) == 1
+    assert snapshot._snapshots.by_database["default"].generation == _generation()
+
+
+def test_the_past_is_read_by_sql_not_from_todays_snapshot(client):
+    """An ``as_of`` request reads its own schema's records: today's snapshot neither answers it
+    nor is replaced by one of the past (each would be read again, in turn)."""
+    with time_machine.travel(datetime.datetime(2024, 3, 1, 12, tzinfo=datetime.UTC), tick=True):
+        region = RegionFactory(slug="r")
+        FundingRecordFactory(amount=1 * M, regions=[region], donor="eu")
+    with time_machine.travel(datetime.datetime(2024, 3, 2, 12, tzinfo=datetime.UTC), tick=True):
+        FundingRecordFactory(amount=2 * M, regions=[region], donor="eu")
+    assert rollup.rebuild()
+    with time_machine.travel(datetime.datetime(2024, 3, 5, 12, tzinfo=datetime.UTC)):
+        assert client.get("/api/v1/funding/?region=r&donor=eu").json()["count"] == 2  # in memory
+        today = snapshot._snapshots.by_database["default"]
+        past = client.get("/api/v1/funding/totals/?region=r&donor=eu&as_of=2024-03-01").json()
+        assert client.get("/api/v1/funding/?region=r&donor=eu&as_of=2024-03-01").json()["count"] == 1
+    assert [(total["upper"], total["records"]) for total in past["totals"]] == [(1_000_000, 1)]
+    assert snapshot._snapshots.by_database["default"] is today
