@@ -10,7 +10,8 @@ sub-regions, a country, key area, instrument, donor, kind, conference, qualifier
 top-level records or the parts: ``STORED_FILTERS``) when it holds at least ``LARGE_SET``
 published records, in every grouping too (the API offers each under any filter). The sets a
 range filter selects (an amount or year bound, any number) are stored as sums over thresholds:
-``funding.ranges``.
+``funding.ranges``. Two or more filters together are totalled and counted in memory
+(``funding.snapshot``), from a snapshot of the records gated by the same staleness rules.
 
 Which set a request asks for is decided by its SQL, not by reading its filters: a set is named by
 the fingerprint of the SQL, with its parameters, that selects its ids (``fingerprint``). The
