@@ -13,13 +13,14 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from migrationsupport.api import PublishableViewSet, csv_columns
-from migrationsupport.api_defaults import AnonymousExportThrottle, DecimalJSONRenderer
+from migrationsupport.api_defaults import AnonymousExportThrottle, ApiPagination, DecimalJSONRenderer
 from migrationsupport.models import Theme
 from regions.models import Country, Region
 
 from . import rollup
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
+from .listings import CombinationPaginator
 from .models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
@@ -92,6 +93,12 @@ class IatiRenderer(BaseRenderer):
         raise NotImplementedError("IATI lists are streamed by the view")
 
 
+class FundingPagination(ApiPagination):
+    """The API's pages, cut in memory for a combination of filters (``CombinationPaginator``)."""
+
+    django_paginator_class = CombinationPaginator
+
+
 class FundingRecordViewSet(PublishableViewSet):
     """Funding records: allocations, packages, programmes, pledges and totals. A record can be
     part of a larger one (``parent``, ``children``); the filters are the funding explorer's."""
@@ -103,6 +110,7 @@ class FundingRecordViewSet(PublishableViewSet):
     queryset = FundingRecord.objects.all()
     serializer_class = FundingRecordSerializer
     filterset_class = FundingFilter
+    pagination_class = FundingPagination
     list_select_related = ("source", "instrument", "conference", "parent")
     list_prefetch = ("regions", "countries", "themes", "children", "may_overlap")
     search_fields = ("title", "description", "implementer")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import django_filters
@@ -31,6 +31,9 @@ class Combination:
 
     records: QuerySet
     singles: tuple[QuerySet, ...]
+    # The data's generation the set was last counted at in this request (``rollup.count``): its
+    # pages are then cut from the same snapshot (``snapshot.page_ids``).
+    counted_at: list[int] = field(default_factory=list, compare=False)
 
     @cached_property
     def query(self) -> tuple[str, tuple]:

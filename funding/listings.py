@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.db.models import Case, F, Q, QuerySet, When
 
 from migrationsupport.views import FIRST_ROWS
 
+from . import rollup, snapshot
 from .models import Fulfilment, FundingRecord
+
+
+class CombinationPaginator(Paginator):
+    """Pages of funding records in which a combination of filters counted in memory
+    (``rollup.count``) has its page's records found in the same snapshot (``snapshot.page_ids``)
+    and read by primary key, in the list's order: not by walking the ordered index past every
+    record that fails one of the filters. Any other list is cut by SQL, as Django does."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        records = self.object_list
+        # The API lists its set's rows as its row plan reads them (annotated), counted from the
+        # set itself (``rollup.StoredCount``): the page's records are that set's.
+        counter = getattr(getattr(records, "count", None), "__self__", None)
+        counted = counter.records if isinstance(counter, rollup.StoredCount) else records
+        ids = snapshot.page_ids(counted, bottom, top) if isinstance(records, QuerySet) else None
+        if ids is None:
+            return super().page(number)
+        return self._get_page(records.filter(pk__in=ids), number, self)
 
 
 def _public(relations: bool) -> QuerySet[FundingRecord]:

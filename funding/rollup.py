@@ -498,7 +498,10 @@ def count(records: QuerySet[FundingRecord]) -> int:
         if generation is None:
             return size
         size = snapshot.combination_size(records, generation)
-        return size if size is not None else records.count()  # the data moved on since: count it
+        if size is None:  # the data moved on since: count it
+            return records.count()
+        snapshot.counted(records, generation)
+        return size
     found = _range_of_sql(sql, params)
     current_params: tuple[object, ...]
     if found is not None:  # a range filter's set: its size at the threshold

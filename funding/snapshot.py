@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -40,7 +40,7 @@ from migrationsupport.models import Status
 from migrationsupport.values import Qualifier
 
 from .models import MAX_NESTING_DEPTH, FundingRecord
-from .rollup import _STALE_SQL, _STATE, DEFINITION, _ids_query, _key, enabled
+from .rollup import _STALE_SQL, _STATE, DEFINITION, WATCHED_TABLES, _ids_query, _key, enabled, tables_named
 from .selectors import _M2M, GROUPINGS, NOT_STATED, SEVERAL_YEARS
 
 if TYPE_CHECKING:
@@ -59,6 +59,9 @@ _CURRENT_SQL = (
 GENERATION_SQL = f"SELECT value FROM {_STATE} WHERE name = '{GENERATION}' AND NOT {_STALE_SQL}"  # noqa: S608
 # A filter's records kept per snapshot (each 1 bit a record: 12.5 kB at 100 000 records).
 MASKS_KEPT = 256
+# Orders of the records kept per snapshot (8 bytes a record each: the explorer's and the API's
+# orderings).
+ORDERS_KEPT = 8
 # Exact sums need each amount's cents below 2**62 and fewer than 2**21 records (each half's sum
 # below 2**53); a database beyond either is answered by SQL.
 _MAX_UNITS = 2**62
@@ -139,7 +142,8 @@ class Snapshot:
             np.searchsorted(self.ids, pairs[:, 1]),
         )
         self.masks: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.lock = threading.Lock()  # the masks, for a process serving requests in threads
+        self.orders: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()  # the masks and orders, for a process serving requests in threads
 
     def _instrument_keys(self, own: np.ndarray, published: np.ndarray) -> tuple[np.ndarray, list]:
         """A record's instrument, or its nearest published whole's (``selectors._group_key_sql``)."""
@@ -159,6 +163,19 @@ class Snapshot:
             if packed is not None:
                 self.masks.move_to_end(key)
             return packed
+
+    def order_of(self, key: str) -> np.ndarray | None:
+        """Every record's position, in the order whose SQL ``key`` names, if read already."""
+        with self.lock:
+            return self.orders.get(key)
+
+    def keep_order(self, key: str, ids: list[int]) -> np.ndarray:
+        """Keep the records' positions in the order ``ids`` lists them (the first few orders)."""
+        order = np.searchsorted(self.ids, np.array(ids, dtype=np.int64))
+        with self.lock:
+            if len(self.orders) < ORDERS_KEPT:
+                self.orders[key] = order
+        return order
 
     def keep_mask(self, key: str, ids: list[int] | None) -> np.ndarray:
         """Keep the records ``ids`` as the filter ``key``'s (the least recently used go)."""
@@ -434,3 +451,47 @@ def combination_size(records: QuerySet[FundingRecord], generation: int) -> int |
     """How many records a combination of filters selects at ``generation``, or None."""
     found = _chosen(records, generation)
     return None if found is None else int(np.count_nonzero(found[1]))
+
+
+def counted(records: QuerySet[FundingRecord], generation: int) -> None:
+    """Note that the combination ``records`` was counted at ``generation`` (its pages follow)."""
+    combination = combination_of(records)
+    if combination is not None:
+        combination.counted_at[:] = [generation]
+
+
+def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[int] | None:
+    """The ids of the records from ``bottom`` to ``top`` in ``records``' order, for a combination
+    counted in memory in this request (``counted``), from the same snapshot: the order of every
+    record is read once per ordering (by the ordering's own SQL, under the same condition as
+    the rest), and the page is the set's records in it. None when that is not so: the page is
+    then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the page's
+    records of every filter: the rarer the combination, the further)."""
+    combination = combination_of(records)
+    if combination is None or not combination.counted_at:
+        return None
+    generation = combination.counted_at[0]
+    try:
+        ordered = FundingRecord._base_manager.order_by(*records.query.order_by).values("pk")
+        sql, params = ordered.query.sql_with_params()
+    except (EmptyResultSet, FieldError):
+        return None
+    if not records.query.order_by or not tables_named(sql) <= WATCHED_TABLES:
+        return None  # no order to follow, or one that reads tables whose writes are not watched
+    found = _chosen(records, generation)
+    if found is None:
+        return None
+    snapshot, chosen = found
+    key = _key(sql, params)
+    order = snapshot.order_of(key)
+    if order is None:
+        with connections[records.db].cursor() as cursor:
+            cursor.execute(
+                f"SELECT ARRAY({sql}) WHERE {_CURRENT_SQL}",
+                [*params, generation, DEFINITION],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        order = snapshot.keep_order(key, row[0])
+    return snapshot.ids[order[np.flatnonzero(chosen[order])[bottom:top]]].tolist()

@@ -3,7 +3,6 @@ from __future__ import annotations
 from functools import cached_property, partial
 
 from django import forms
-from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.urls import reverse_lazy
@@ -32,7 +31,7 @@ from . import rollup
 from .exports import funding_csv_rows
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
-from .listings import fulfilment_links, funding_largest_first, funding_latest_first
+from .listings import CombinationPaginator, fulfilment_links, funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
@@ -55,7 +54,7 @@ class FundingRecordsFilterMixin(FilterMixin):
         return funding_latest_first()
 
 
-class StoredCountPaginator(Paginator):
+class StoredCountPaginator(CombinationPaginator):
     """Pages of funding records whose count is the stored size of a large set (``rollup.count``)."""
 
     @cached_property
