@@ -119,6 +119,8 @@ STORED_FILTERS = (
 _OVERALL_FROM = "region"
 # The row kind of the totals' answer that says the in-memory snapshot answers (``answer_sql``).
 MEMORY = "memory"
+# The state row each rebuild changes: the generation of the data (``funding.snapshot``).
+GENERATION = "generation"
 # pg_advisory_xact_lock key of the rebuild ("funding totals" in ASCII, as a bigint).
 _LOCK = 0x66756E64696E67
 
@@ -495,11 +497,10 @@ def count(records: QuerySet[FundingRecord]) -> int:
                 [DEFINITION, *params, DEFINITION],
             )
             generation, size = cursor.fetchone()
-        if generation is None:
-            return size
-        size = snapshot.combination_size(records, generation)
-        if size is None:  # the data moved on since: count it
-            return records.count()
+        if generation is not None:
+            size = snapshot.combination_size(records, generation)
+            if size is None:  # the data moved on since: counted by SQL, and its pages cut so
+                generation, size = None, records.count()
         snapshot.counted(records, generation)
         return size
     found = _range_of_sql(sql, params)
@@ -639,9 +640,9 @@ def rebuild(*, force: bool = False, filtered: bool = True) -> bool:
         # again (``funding.snapshot``). Random, not counted: a count, or the transaction's id,
         # repeats after a rollback or within one transaction (several rebuilds in one test).
         cursor.execute(
-            f"INSERT INTO {_STATE} (name, value) VALUES ('generation', %s) "  # noqa: S608
+            f"INSERT INTO {_STATE} (name, value) VALUES (%s, %s) "  # noqa: S608
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-            [secrets.randbits(63)],
+            [GENERATION, secrets.randbits(63)],
         )
     if filtered:
         _rebuild_filtered()

@@ -1,5 +1,5 @@
 """The totals and sizes of sets that several funding filters select together, computed in memory
-(PostgreSQL; docs/performance.md, "Filter combinations in memory").
+(PostgreSQL; docs/performance.md, "every combination of filters, totalled in memory").
 
 The sets one filter selects are stored (``funding.rollup``, ``funding.ranges``), but every pair,
 triple... of filters is another set, too many to store: computed by SQL they read every member
@@ -36,18 +36,26 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from migrationsupport.asof import reading_the_past
-from migrationsupport.models import Status
+from migrationsupport.models import published_sql
 from migrationsupport.values import Qualifier
 
 from .models import MAX_NESTING_DEPTH, FundingRecord
-from .rollup import _STALE_SQL, _STATE, DEFINITION, WATCHED_TABLES, _ids_query, _key, enabled, tables_named
+from .rollup import (
+    _STALE_SQL,
+    _STATE,
+    DEFINITION,
+    GENERATION,
+    WATCHED_TABLES,
+    _ids_query,
+    _key,
+    enabled,
+    tables_named,
+)
 from .selectors import _M2M, GROUPINGS, NOT_STATED, SEVERAL_YEARS
 
 if TYPE_CHECKING:
     from .filters import Combination
 
-#: The state row each rebuild of the stored totals changes (``rollup.rebuild``).
-GENERATION = "generation"
 # True when the data is as of rebuild %s and no write since is left; parameters: generation,
 # DEFINITION.
 _CURRENT_SQL = (
@@ -59,8 +67,8 @@ _CURRENT_SQL = (
 GENERATION_SQL = f"SELECT value FROM {_STATE} WHERE name = '{GENERATION}' AND NOT {_STALE_SQL}"  # noqa: S608
 # A filter's records kept per snapshot (each 1 bit a record: 12.5 kB at 100 000 records).
 MASKS_KEPT = 256
-# Orders of the records kept per snapshot (8 bytes a record each: the explorer's and the API's
-# orderings).
+# Orders of the records kept per snapshot, the least recently used dropped first (8 bytes a
+# record each: 0.8 MB at 100 000 records).
 ORDERS_KEPT = 8
 # Exact sums need each amount's cents below 2**62 and fewer than 2**21 records (each half's sum
 # below 2**53); a database beyond either is answered by SQL.
@@ -142,7 +150,7 @@ class Snapshot:
             np.searchsorted(self.ids, pairs[:, 1]),
         )
         self.masks: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.orders: dict[str, np.ndarray] = {}
+        self.orders: OrderedDict[str, np.ndarray] = OrderedDict()
         self.lock = threading.Lock()  # the masks and orders, for a process serving requests in threads
 
     def _instrument_keys(self, own: np.ndarray, published: np.ndarray) -> tuple[np.ndarray, list]:
@@ -158,24 +166,31 @@ class Snapshot:
 
     def mask_of(self, key: str) -> np.ndarray | None:
         """The records (packed bits) of the filter whose SQL ``key`` names, if read already."""
-        with self.lock:
-            packed = self.masks.get(key)
-            if packed is not None:
-                self.masks.move_to_end(key)
-            return packed
+        return self._recall(self.masks, key)
 
     def order_of(self, key: str) -> np.ndarray | None:
         """Every record's position, in the order whose SQL ``key`` names, if read already."""
-        with self.lock:
-            return self.orders.get(key)
+        return self._recall(self.orders, key)
 
     def keep_order(self, key: str, ids: list[int]) -> np.ndarray:
-        """Keep the records' positions in the order ``ids`` lists them (the first few orders)."""
+        """Keep the records' positions in the order ``ids`` lists them (the least recently used
+        order goes past ``ORDERS_KEPT``)."""
         order = np.searchsorted(self.ids, np.array(ids, dtype=np.int64))
-        with self.lock:
-            if len(self.orders) < ORDERS_KEPT:
-                self.orders[key] = order
+        self._keep(self.orders, key, order, ORDERS_KEPT)
         return order
+
+    def _recall(self, kept: OrderedDict[str, np.ndarray], key: str) -> np.ndarray | None:
+        with self.lock:
+            found = kept.get(key)
+            if found is not None:
+                kept.move_to_end(key)
+            return found
+
+    def _keep(self, kept: OrderedDict[str, np.ndarray], key: str, value: np.ndarray, limit: int) -> None:
+        with self.lock:
+            kept[key] = value
+            if len(kept) > limit:
+                kept.popitem(last=False)
 
     def keep_mask(self, key: str, ids: list[int] | None) -> np.ndarray:
         """Keep the records ``ids`` as the filter ``key``'s (the least recently used go)."""
@@ -183,10 +198,7 @@ class Snapshot:
         if ids:
             found[np.searchsorted(self.ids, np.array(ids, dtype=np.int64))] = True
         packed = np.packbits(found)
-        with self.lock:
-            self.masks[key] = packed
-            if len(self.masks) > MASKS_KEPT:
-                self.masks.popitem(last=False)
+        self._keep(self.masks, key, packed, MASKS_KEPT)
         return packed
 
     def rows(self, chosen: np.ndarray, group_by: str | None) -> list[dict]:
@@ -321,7 +333,7 @@ def _year_key(start, end) -> str:
 
 _RECORDS_SQL = (
     "SELECT record.id, record.parent_id, record.amount, record.qualifier, record.measure, "  # noqa: S608
-    "record.donor, record.instrument_id, record.status = %s, record.period_start, record.period_end, "
+    f"record.donor, record.instrument_id, {published_sql('record')}, record.period_start, record.period_end, "
     + ", ".join(f"{name}.key" for name in ("region", "country", "theme"))
     + f" FROM {FundingRecord._meta.db_table} AS record "
     + " ".join(
@@ -335,24 +347,27 @@ _RECORDS_SQL = (
 
 
 class _Snapshots:
-    """The latest snapshot of each database this process reads, built when first needed."""
+    """The latest snapshot this process has read. One, whichever database it was read from: a
+    replica where generation G is current (no change row) holds the primary's data at G, as the
+    generation and the change rows replicate with the data; a request reads only the snapshot
+    of the generation its own database has just said is current."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.by_database: dict[str, Snapshot] = {}
+        self.latest: Snapshot | None = None
 
     def at(self, database: str, generation: int) -> Snapshot | None:
-        """The snapshot of ``database`` at ``generation`` (read now if this process has another),
-        or None if the data has moved on, or is beyond exact sums."""
-        snapshot = self.by_database.get(database)
+        """The snapshot at ``generation`` (read now from ``database`` if this process has
+        another), or None if the data has moved on, or is beyond exact sums."""
+        snapshot = self.latest
         if snapshot is None or snapshot.generation != generation:
             with self.lock:
-                snapshot = self.by_database.get(database)
+                snapshot = self.latest
                 if snapshot is None or snapshot.generation != generation:
                     snapshot = _read(database, generation)
                     if snapshot is None:
                         return None
-                    self.by_database[database] = snapshot
+                    self.latest = snapshot
         return snapshot if snapshot.exact else None
 
 
@@ -369,7 +384,7 @@ def _read(database: str, generation: int) -> Snapshot | None:
         found = cursor.fetchall()
         if not all(row[2] for row in found):
             return None
-        cursor.execute(_RECORDS_SQL, [Status.PUBLISHED, generation, DEFINITION])
+        cursor.execute(_RECORDS_SQL, [generation, DEFINITION])
         read = Snapshot(
             generation, _batches(cursor), [(one, other) for one, other, _ in found if one is not None]
         )
@@ -453,31 +468,36 @@ def combination_size(records: QuerySet[FundingRecord], generation: int) -> int |
     return None if found is None else int(np.count_nonzero(found[1]))
 
 
-def counted(records: QuerySet[FundingRecord], generation: int) -> None:
-    """Note that the combination ``records`` was counted at ``generation`` (its pages follow)."""
+def counted(records: QuerySet[FundingRecord], generation: int | None) -> None:
+    """Note that the combination ``records`` was counted in memory at ``generation`` (its pages
+    follow), or by SQL (None: its pages are cut by SQL too)."""
     combination = combination_of(records)
     if combination is not None:
-        combination.counted_at[:] = [generation]
+        combination.counted_at[:] = [] if generation is None else [generation]
 
 
 def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[int] | None:
     """The ids of the records from ``bottom`` to ``top`` in ``records``' order, for a combination
     counted in memory in this request (``counted``), from the same snapshot: the order of every
     record is read once per ordering (by the ordering's own SQL, under the same condition as
-    the rest), and the page is the set's records in it. None when that is not so: the page is
+    the rest), and the page is the set's records in it. As fresh as that count: no query here
+    once the filters' records and the order are read (a write between the two is the race any
+    count then page has). None when that is not so: the page is
     then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the page's
     records of every filter: the rarer the combination, the further)."""
     combination = combination_of(records)
     if combination is None or not combination.counted_at:
         return None
     generation = combination.counted_at[0]
+    if not records.query.order_by:
+        return None  # no order to follow
     try:
         ordered = FundingRecord._base_manager.order_by(*records.query.order_by).values("pk")
         sql, params = ordered.query.sql_with_params()
     except (EmptyResultSet, FieldError):
         return None
-    if not records.query.order_by or not tables_named(sql) <= WATCHED_TABLES:
-        return None  # no order to follow, or one that reads tables whose writes are not watched
+    if not tables_named(sql) <= WATCHED_TABLES:
+        return None  # an order that reads tables whose writes are not watched
     found = _chosen(records, generation)
     if found is None:
         return None

@@ -132,10 +132,10 @@ def test_a_combination_is_totalled_in_memory_in_one_query(
     with django_assert_num_queries(1):
         assert rollup.count(records) == 2
     # Answered from memory: a cent more for each record in the snapshot shows in the total.
-    snapshot._snapshots.by_database["default"].low += 1
+    snapshot._snapshots.latest.low += 1
     (total,) = funding_totals(records=records)
     assert total.upper == 13 * M + Decimal("0.02")
-    snapshot._snapshots.by_database["default"].low -= 1
+    snapshot._snapshots.latest.low -= 1
     addresses = ("/api/v1/funding/totals/?region=r&amount_min=1", "/funding/?region=r&donor=eu")
     answers = {address: client.get(address).content for address in addresses}
     # The same bytes as computed by SQL.
@@ -209,7 +209,7 @@ def test_the_records_read_into_a_snapshot_are_checked_against_its_generation(nes
     # A filter this snapshot has not read yet: read now, it is another generation's data.
     assert snapshot.combination_size(_filtered(region="o", donor="eu").qs, generation) is None
     assert snapshot.combination_size(_filtered(region="o", donor="eu").qs, _generation()) == 1
-    assert snapshot._snapshots.by_database["default"].generation == _generation()
+    assert snapshot._snapshots.latest.generation == _generation()
 
 
 def test_the_past_is_read_by_sql_not_from_todays_snapshot(client):
@@ -223,8 +223,8 @@ def test_the_past_is_read_by_sql_not_from_todays_snapshot(client):
     assert rollup.rebuild()
     with time_machine.travel(datetime.datetime(2024, 3, 5, 12, tzinfo=datetime.UTC)):
         assert client.get("/api/v1/funding/?region=r&donor=eu").json()["count"] == 2  # in memory
-        today = snapshot._snapshots.by_database["default"]
+        today = snapshot._snapshots.latest
         past = client.get("/api/v1/funding/totals/?region=r&donor=eu&as_of=2024-03-01").json()
         assert client.get("/api/v1/funding/?region=r&donor=eu&as_of=2024-03-01").json()["count"] == 1
     assert [(total["upper"], total["records"]) for total in past["totals"]] == [(1_000_000, 1)]
-    assert snapshot._snapshots.by_database["default"] is today
+    assert snapshot._snapshots.latest is today
