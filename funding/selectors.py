@@ -344,7 +344,8 @@ def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> lis
 
 def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
     """The totals' rows: stored when ``records`` is a set whose totals are stored and current
-    (``funding.rollup``), computed otherwise; one query either way."""
+    (``funding.rollup``), from the in-memory snapshot for a combination of filters while the data
+    is current (``funding.snapshot``), computed otherwise; one query either way."""
     from .rollup import MEMORY, answer_sql
     from .snapshot import combination_rows
 

@@ -47,8 +47,7 @@ def dataset(settings):
 def _counts(client) -> dict[str, int]:
     """Each address's queries, asked a second time. The first answer after a rebuild in a process
     also reads the in-memory snapshot (2 queries), its filters' records (1) and the list's order
-    (1): within the budget
-    too (checked here), but not on every request."""
+    (1): within the budget too (checked here), but not on every request."""
     from django.db import connection
 
     counts = {}
