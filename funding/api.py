@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import builtins  # the class body's list() is the API's list action
-from dataclasses import replace
-
 from django.db.models import F, Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
@@ -14,8 +11,6 @@ from rest_framework.response import Response
 
 from migrationsupport.api import PublishableViewSet, csv_columns
 from migrationsupport.api_defaults import AnonymousExportThrottle, ApiPagination, DecimalJSONRenderer
-from migrationsupport.models import Theme
-from regions.models import Country, Region
 
 from . import rollup
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
@@ -25,7 +20,6 @@ from .models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
     GROUPINGS,
-    FundingTotal,
     conference_pledges,
     follow_through,
     funding_totals,
@@ -39,14 +33,6 @@ from .serializers import (
     InstrumentSerializer,
     PledgingConferenceSerializer,
 )
-
-# How each grouping names its groups in the API: the stable identifier of the group's record.
-_GROUP_KEYS = {
-    "region": (Region, "slug"),
-    "country": (Country, "iso_code"),
-    "theme": (Theme, "slug"),
-    "instrument": (Instrument, "slug"),
-}
 
 
 class InstrumentViewSet(PublishableViewSet):
@@ -220,10 +206,10 @@ class FundingRecordViewSet(PublishableViewSet):
         if group_by is None:
             totals = funding_totals(records=records, include_drafts=self.show_drafts)
         else:
-            totals, grouped = funding_totals_and_groups(
-                records=records, group_by=group_by, include_drafts=self.show_drafts
+            # Each group keyed by its records' stable identifiers (slugs, ISO codes), not ids.
+            totals, groups = funding_totals_and_groups(
+                records=records, group_by=group_by, include_drafts=self.show_drafts, identified=True
             )
-            groups = self._named(group_by, grouped)
         if self.wants_csv:
             response = Response(FundingTotalSerializer(groups if group_by else totals, many=True).data)
             response["Content-Disposition"] = 'attachment; filename="funding-totals.csv"'
@@ -238,21 +224,3 @@ class FundingRecordViewSet(PublishableViewSet):
                 }
             ).data
         )
-
-    @staticmethod
-    def _named(group_by: str, totals: builtins.list[FundingTotal]) -> builtins.list[FundingTotal]:
-        """Each group keyed by its records' stable identifiers (slugs, ISO codes) instead of ids."""
-        if group_by == "year":
-            return [replace(t, key=t.key or None) for t in totals]
-        model, field = _GROUP_KEYS[group_by]
-        pks = {int(pk) for t in totals for pk, _name in t.recipients}
-        identifiers = {
-            str(pk): value for pk, value in model.objects.filter(pk__in=pks).values_list("pk", field)
-        }
-        named = []
-        for total in totals:
-            recipients = tuple((identifiers[pk], name) for pk, name in total.recipients)
-            named.append(
-                replace(total, key=",".join(r for r, _name in recipients) or None, recipients=recipients)
-            )
-        return named

@@ -45,6 +45,8 @@ _LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
     "theme": Theme,
     "instrument": Instrument,
 }
+# How the API names a group: the stable identifier of each of its records (``identified``).
+_IDENTIFIERS = {"region": "slug", "country": "iso_code", "theme": "slug", "instrument": "slug"}
 
 # ``members``: the records of the set that state an amount. ``lineage``: each member's ancestors,
 # up to the deepest nesting allowed. ``enclosed``: the members with an ancestor among the members;
@@ -455,16 +457,29 @@ def funding_totals(
 
 
 def funding_totals_and_groups(
-    *, records: QuerySet[FundingRecord], group_by: str, include_drafts: bool = False
+    *,
+    records: QuerySet[FundingRecord],
+    group_by: str,
+    include_drafts: bool = False,
+    identified: bool = False,
 ) -> tuple[list[FundingTotal], list[FundingTotal]]:
     """``funding_totals(records=records)`` and ``funding_totals(records=records, group_by=...)``
     from one computation: each counted record falls in exactly one group, so the overall totals
-    are the grouped rows added up by measure and donor (half the work of asking for both)."""
+    are the grouped rows added up by measure and donor (half the work of asking for both).
+
+    ``identified``: each group keyed as the API names it, by its records' stable identifiers
+    (slugs, ISO codes; ``recipients`` too) in the order of their names, and null for the
+    records without the grouping, instead of by ids."""
     rows = _total_rows(records, group_by)
-    return _totals_from_rows(rows, None, include_drafts), _totals_from_rows(rows, group_by, include_drafts)
+    return (
+        _totals_from_rows(rows, None, include_drafts),
+        _totals_from_rows(rows, group_by, include_drafts, identified=identified),
+    )
 
 
-def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bool) -> list[FundingTotal]:
+def _totals_from_rows(
+    rows: list[dict], group_by: str | None, include_drafts: bool, *, identified: bool = False
+) -> list[FundingTotal]:
     visible = _visible_labels(group_by, rows, include_drafts)
     # Each raw key once (a group's total and nested rows share it; 2 700 rows by country).
     keys: dict[str, str | None] = {}
@@ -517,11 +532,17 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
     for record_id in set(amounts) - independent_figures(amounts, marks):
         owners[record_id]["out"].append((amounts[record_id], qualifiers[record_id]))
 
-    totals = [
-        _to_total(slot, group_by=group_by, key=key, measure=measure, donor=donor, visible=visible)
-        for (key, measure, donor), slot in sums.items()
-        if slot["records"]
-    ]
+    # Each group's name once (a group has a total per measure and donor).
+    names: dict[str, tuple[str | None, str, tuple[tuple[str, str], ...]]] = {}
+    totals = []
+    for (key, measure, donor), slot in sums.items():
+        if not slot["records"]:
+            continue
+        if group_by is None:
+            name: tuple[str | None, str, tuple[tuple[str, str], ...]] = (None, "", ())
+        else:
+            name = names.get(key) or names.setdefault(key, _name(group_by, key, visible, identified))
+        totals.append(_to_total(slot, measure=measure, donor=donor, name=name))
     if group_by is None:
         return sorted(totals, key=lambda t: (_MEASURE_ORDER[t.measure], _DONOR_ORDER[t.donor]))
     return sorted(
@@ -532,7 +553,7 @@ def _totals_from_rows(rows: list[dict], group_by: str | None, include_drafts: bo
             not t.key,
             t.key == SEVERAL_YEARS,
             -t.upper if group_by != "year" else 0,
-            t.key if group_by == "year" else t.label,
+            (t.key or "") if group_by == "year" else t.label,
         ),
     )
 
@@ -546,7 +567,9 @@ def _add_qualifier_counts(counts: list[int], row: dict) -> None:
 _QUALIFIER_INDEX = {Qualifier.MORE_THAN: 0, Qualifier.ALMOST: 1, Qualifier.ABOUT: 2}
 
 
-def _to_total(slot: dict, *, group_by, key, measure, donor, visible) -> FundingTotal:
+def _to_total(
+    slot: dict, *, measure: str, donor: str, name: tuple[str | None, str, tuple[tuple[str, str], ...]]
+) -> FundingTotal:
     upper_counts = slot["q"]
     lower_counts = list(upper_counts)
     lower = slot["amount"]
@@ -565,7 +588,7 @@ def _to_total(slot: dict, *, group_by, key, measure, donor, visible) -> FundingT
         )
         for part_donor, (amount, count, q) in sorted(slot["parts"].items(), key=lambda item: -item[1][0])
     )
-    label, recipients = _label(group_by, key, visible) if group_by else ("", ())
+    key, label, recipients = name
     return FundingTotal(
         measure=measure,
         donor=donor,
@@ -583,8 +606,11 @@ def _to_total(slot: dict, *, group_by, key, measure, donor, visible) -> FundingT
     )
 
 
-def _visible_labels(group_by: str | None, rows: list[dict], include_drafts: bool) -> dict[str, str]:
-    """{id: name} of the regions, countries, themes or instruments the groups may name."""
+def _visible_labels(
+    group_by: str | None, rows: list[dict], include_drafts: bool
+) -> dict[str, tuple[str, str]]:
+    """{id: (name, stable identifier)} of the regions, countries, themes or instruments the
+    groups may name."""
     model = _LABEL_MODELS.get(group_by or "")
     if model is None:
         return {}
@@ -592,29 +618,41 @@ def _visible_labels(group_by: str | None, rows: list[dict], include_drafts: bool
     objects = model.objects.filter(pk__in=ids)
     if not include_drafts:
         objects = objects.published()
+    identifier = _IDENTIFIERS[group_by or ""]
     if group_by == "country":
-        return {str(c.pk): c.name for c in objects.only("pk", "name")}
-    return {str(obj.pk): str(obj) for obj in objects}
+        return {str(pk): (name, code) for pk, name, code in objects.values_list("pk", "name", identifier)}
+    return {str(obj.pk): (str(obj), getattr(obj, identifier)) for obj in objects}
 
 
-def _visible_key(group_by: str, raw: str, visible: dict[str, str]) -> str:
+def _visible_key(group_by: str, raw: str, visible: dict[str, tuple[str, str]]) -> str:
     if group_by == "year":
         return raw
     return ",".join(part for part in (raw or "").split(",") if part in visible)
 
 
-def _label(group_by: str, key: str, visible: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _name(
+    group_by: str, key: str, visible: dict[str, tuple[str, str]], identified: bool
+) -> tuple[str | None, str, tuple[tuple[str, str], ...]]:
+    """(key, label, recipients) of a group: its key by ids, or ``identified`` as the API names it."""
     if group_by == "year":
         if key == SEVERAL_YEARS:
-            return "Several years or ongoing", ()
-        return (key, ()) if key else ("No period stated", ())
+            return key, "Several years or ongoing", ()
+        return (key, key, ()) if key else (None if identified else key, "No period stated", ())
     if not key:
-        return ("No instrument stated" if group_by == "instrument" else f"No {group_by} stated"), ()
-    recipients = tuple(sorted(((part, visible[part]) for part in key.split(",")), key=lambda r: r[1]))
+        label = "No instrument stated" if group_by == "instrument" else f"No {group_by} stated"
+        return (None if identified else key), label, ()
+    recipients = tuple(
+        sorted(
+            ((visible[part][1] if identified else part, visible[part][0]) for part in key.split(",")),
+            key=lambda r: r[1],
+        )
+    )
     names = [name for _pk, name in recipients]
+    if identified:
+        key = ",".join(identifier for identifier, _name in recipients)
     if len(names) == 1:
-        return names[0], recipients
-    return "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients
+        return key, names[0], recipients
+    return key, "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients
 
 
 def funding_overlap_candidates(*, record: FundingRecord, limit: int = 10) -> list[FundingRecord]:
