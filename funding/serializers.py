@@ -259,6 +259,18 @@ def _choice(choice_field: serializers.ChoiceField, value) -> str | None:
 _CENTS = Decimal("0.01")
 
 
+def _choice_of(values: dict, value) -> str | None:
+    """``_choice`` with the field's ``choice_strings_to_values``."""
+    return None if value is None or value == "" else values.get(str(value), value)
+
+
+def _plain_amount(value) -> Decimal | None:
+    """A plain amount field's ``to_representation`` (``_is_plain_amount``)."""
+    if value is None:
+        return None
+    return (value if isinstance(value, Decimal) else Decimal(str(value).strip())).quantize(_CENTS)
+
+
 def _amount(decimal_field: serializers.DecimalField, value) -> Decimal | str | None:
     """``DecimalField.to_representation``: for the totals' amounts (a JSON number to the cent,
     no maximum of digits) without copying the decimal context on each value."""
@@ -378,31 +390,45 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
         compares it with the fields' own on varied totals."""
         if type(instance) is not FundingTotal:
             return super().to_representation(instance)
-        fields = self.fields
+        choices, amounts, part = self._plan
         display = _text(instance.display)
-        part = fields["parts"].child
         return {
             "key": _text(instance.key),
             "label": _text(instance.label),
             "recipients": self.get_recipients(instance),
-            "measure": _choice(fields["measure"], instance.measure),
-            "donor": _choice(fields["donor"], instance.donor),
-            "lower": _amount(fields["lower"], instance.lower),
-            "lower_qualifier": _choice(fields["lower_qualifier"], instance.lower_qualifier),
-            "upper": _amount(fields["upper"], instance.upper),
-            "upper_qualifier": _choice(fields["upper_qualifier"], instance.upper_qualifier),
-            "is_range": _boolean(fields["is_range"], instance.is_range),
+            "measure": _choice_of(choices["measure"], instance.measure),
+            "donor": _choice_of(choices["donor"], instance.donor),
+            "lower": amounts["lower"](instance.lower),
+            "lower_qualifier": _choice_of(choices["lower_qualifier"], instance.lower_qualifier),
+            "upper": amounts["upper"](instance.upper),
+            "upper_qualifier": _choice_of(choices["upper_qualifier"], instance.upper_qualifier),
+            "is_range": _boolean(self.fields["is_range"], instance.is_range),
             "currency": self.get_currency(instance),
             "amount_display": display,
             "records": _integer(instance.records),
             "nested": _integer(instance.nested),
             "overlapping": _integer(instance.overlapping),
-            "parts": [part.to_representation(each) for each in instance.parts],
+            "parts": [part(each) for each in instance.parts],
             "parts_display": (self.get_parts_display(instance) or None) if instance.parts else None,
-            "amount": _amount(fields["amount"], instance.lower),
-            "qualifier": _choice(fields["qualifier"], instance.lower_qualifier),
+            "amount": amounts["amount"](instance.lower),
+            "qualifier": _choice_of(choices["qualifier"], instance.lower_qualifier),
             "display": display,
         }
+
+    @cached_property
+    def _plan(self):
+        """What ``to_representation`` reads from its fields, once per serializer rather than
+        once per total: each choice field's values, each amount field's writer (``_amount``)."""
+        fields = self.fields
+        choices = {
+            name: fields[name].choice_strings_to_values
+            for name in ("measure", "donor", "lower_qualifier", "upper_qualifier", "qualifier")
+        }
+        amounts = {
+            name: _plain_amount if _is_plain_amount(fields[name]) else fields[name].to_representation
+            for name in ("lower", "upper", "amount")
+        }
+        return choices, amounts, fields["parts"].child.to_representation
 
     @reads_columns()
     def get_currency(self, obj) -> str:
