@@ -251,16 +251,14 @@ def _text(value) -> str | None:
 
 def _choice(choice_field: serializers.ChoiceField, value) -> str | None:
     """``ChoiceField.to_representation``, with ``ApiConventionsMixin``'s null for ""."""
-    if value is None or value == "":
-        return None
-    return choice_field.choice_strings_to_values.get(str(value), value)
+    return _choice_of(choice_field.choice_strings_to_values, value)
 
 
 _CENTS = Decimal("0.01")
 
 
 def _choice_of(values: dict, value) -> str | None:
-    """``_choice`` with the field's ``choice_strings_to_values``."""
+    """A choice field's value from its ``choice_strings_to_values`` (``_choice``)."""
     return None if value is None or value == "" else values.get(str(value), value)
 
 
@@ -276,7 +274,7 @@ def _amount(decimal_field: serializers.DecimalField, value) -> Decimal | str | N
     no maximum of digits) without copying the decimal context on each value."""
     if value is None or not _is_plain_amount(decimal_field):
         return decimal_field.to_representation(value)
-    return (value if isinstance(value, Decimal) else Decimal(str(value).strip())).quantize(_CENTS)
+    return _plain_amount(value)
 
 
 def _is_plain_amount(decimal_field: serializers.DecimalField) -> bool:
