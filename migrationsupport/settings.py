@@ -208,7 +208,7 @@ if REDIS_URL:
             "KEY_PREFIX": env("CACHE_KEY_PREFIX"),
         },
         # Each process's copy of the pages it served last, in front of Redis (migrationsupport/
-        # cache.py): at most 100 pages, a few MB.
+        # cache.py): at most 100 pages of at most 512 kB each (a few MB for most pages).
         "local": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "pages",
