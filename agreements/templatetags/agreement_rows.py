@@ -1,4 +1,5 @@
-"""Lines of agreements, key documents and the timeline's steps, written in Python.
+"""Lines of agreements, key documents and the timeline's steps, and the agreements' table rows,
+written in Python.
 
 A region's page lists about a hundred documents and the timeline some 140 steps: a template
 costs some 80 µs of CPU a line to what these cost in 15–30 µs. Each writes what its template
@@ -11,7 +12,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from migrationsupport.markup import conditional_escape, escape
-from migrationsupport.templatetags.pages import note_ref, source_line, time_tag
+from migrationsupport.templatetags.pages import link_or_dash, note_ref, source_line, time_tag
 
 register = template.Library()
 
@@ -58,4 +59,34 @@ def timeline_event(context, event) -> SafeString:
         f'        <p class="timeline-date">{time_tag(event.date_display)}</p>\n'
         f'        <p><a href="{url}">{title}</a>: {escape(event.get_kind_display().lower())}{description}.\n'
         f"          {source}\n</p>\n      </li>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def agreement_row(context, agreement) -> SafeString:
+    """``{% agreement_row agreement %}``: an agreement's row of ``includes/agreement_table.html``
+    (the agreements list, a country's and a route's): its kind, its partners (each linked with
+    its footnote reference; its region when it names none), its current status and its latest
+    step (the last of ``published_events``), what the table's loop wrote (its line break first)."""
+    notes = context.get("notes")
+    # Each as includes/country_link.html writes it, its final line break too.
+    parties = ", ".join(
+        f'<a href="{escape(party.get_absolute_url())}">{escape(party.name)}</a>'
+        f"{conditional_escape(note_ref(party, notes))}\n"
+        for party in agreement.parties.all()
+    )
+    if not parties:
+        region = agreement.region
+        parties = link_or_dash(region, escape(region.name) if region else "")
+    events = getattr(agreement, "published_events", None)
+    event = events[-1] if events else None
+    latest = f"{escape(event.get_kind_display())}, {time_tag(event.date_display)}" if event else "–"
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'\n    <tr>\n      <th scope="row"><a href="{escape(agreement.get_absolute_url())}">'
+        f"{escape(agreement.title)}</a></th>\n"
+        f'      <td data-label="Kind">{escape(agreement.get_kind_display())}</td>\n'
+        f'      <td data-label="Partners">{parties}</td>\n'
+        f'      <td data-label="Current status"><span class="status">'
+        f"{conditional_escape(agreement.current_status_label)}</span></td>\n"
+        f'      <td data-label="Latest step">{latest}</td>\n    </tr>'
     )

@@ -11,9 +11,10 @@ from django.template import engines
 
 from agreements.lifecycle import EventKind
 from agreements.models import Agreement, AgreementEvent, Document, DocumentKind
+from agreements.selectors import agreements_with_timeline
 from migrationsupport.footnotes import Footnotes
 from migrationsupport.values import DatePrecision
-from tests.factories import AgreementEventFactory, AgreementFactory, CountryFactory
+from tests.factories import AgreementEventFactory, AgreementFactory, CountryFactory, RegionFactory
 
 REMOVED = Path(__file__).resolve().parent.parent / "removed_templates"
 
@@ -101,3 +102,48 @@ def test_timeline_event_writes_what_the_timeline_wrote(passage):
     )
     assert written.render(context) == django.from_string(TIMELINE_EVENTS).render(context)
     assert "&lt;conditions&gt;" in written.render(context)
+
+
+#: The rows' loop of includes/agreement_table.html before 6 December 2026 (fourth session).
+AGREEMENT_TABLE_ROWS = (REMOVED / "agreement_table_rows.html").read_text().removesuffix("\n")
+
+
+@pytest.mark.django_db
+def test_agreement_row_writes_what_the_table_s_loop_wrote():
+    noted = CountryFactory(name="Noted & Co", cooperation_note="<p>Cooperation suspended.</p>")
+    plain = CountryFactory(name='"Plain" <country>')
+    with_parties = AgreementFactory(title='The "A & B" <arrangement>')
+    with_parties.parties.set([noted, plain])
+    AgreementEventFactory(agreement=with_parties)
+    AgreementEventFactory(
+        agreement=with_parties,
+        kind=EventKind.ENTERED_INTO_FORCE,
+        date=datetime.date(2023, 10, 18),
+        date_precision="day",
+    )
+    # A region, no party, no step.
+    regional = AgreementFactory(title="Regional arrangement", region=RegionFactory(name="Region & co"))
+    neither = AgreementFactory(title="No partner named", region=None)
+    django = engines["django"]
+    pages = []
+    for template in (
+        "{% load agreement_rows %}{% for agreement in agreements %}{% agreement_row agreement %}{% endfor %}",
+        AGREEMENT_TABLE_ROWS,
+    ):
+        agreements = list(
+            agreements_with_timeline()
+            .filter(pk__in=[a.pk for a in (with_parties, regional, neither)])
+            .order_by("pk")
+        )
+        notes = Footnotes()
+        pages.append(
+            (django.from_string(template).render({"agreements": agreements, "notes": notes}), notes.used)
+        )
+    (written, notes_written), (expected, notes_expected) = pages
+    assert written == expected
+    assert written.count("<tr>") == 3
+    assert 'class="note-ref"' in written
+    assert "Entered into force, <time" in written  # the latest step, not the first
+    assert "Region &amp; co</a>" in written
+    assert "–</td>" in written
+    assert [note.references for note in notes_written] == [note.references for note in notes_expected]
