@@ -1,5 +1,5 @@
-"""Lines of agreements, key documents and the timeline's steps, and the agreements' table rows,
-written in Python.
+"""Lines of agreements, key documents and the timeline's steps, and the rows of the agreements'
+and the documents' tables, written in Python.
 
 A region's page lists about a hundred documents and the timeline some 140 steps: a template
 costs some 80 µs of CPU a line to what these cost in 15–30 µs. Each writes what its template
@@ -89,4 +89,23 @@ def agreement_row(context, agreement) -> SafeString:
         f'      <td data-label="Current status"><span class="status">'
         f"{conditional_escape(agreement.current_status_label)}</span></td>\n"
         f'      <td data-label="Latest step">{latest}</td>\n    </tr>'
+    )
+
+
+@register.simple_tag
+def document_row(document) -> SafeString:
+    """``{% document_row document %}``: a key document's row of ``includes/document_table.html``:
+    its kind, date, author and regions, what the table's loop wrote (its line break first)."""
+    regions = ", ".join(
+        f'<a href="{escape(region.get_absolute_url())}">{escape(region.name)}</a>'
+        for region in document.regions.all()
+    )
+    author = escape(document.author) if document.author else "–"
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'\n    <tr>\n      <th scope="row"><a href="{escape(document.get_absolute_url())}">'
+        f"{escape(document.title)}</a></th>\n"
+        f'      <td data-label="Kind">{escape(document.get_kind_display())}</td>\n'
+        f'      <td data-label="Date">{time_tag(document.date_display) or "–"}</td>\n'
+        f'      <td data-label="Adopted or issued by">{author}</td>\n'
+        f'      <td data-label="Regions">{regions or "–"}</td>\n    </tr>'
     )

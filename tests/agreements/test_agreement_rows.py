@@ -11,10 +11,16 @@ from django.template import engines
 
 from agreements.lifecycle import EventKind
 from agreements.models import Agreement, AgreementEvent, Document, DocumentKind
-from agreements.selectors import agreements_with_timeline
+from agreements.selectors import agreements_with_timeline, documents_latest_first
 from migrationsupport.footnotes import Footnotes
 from migrationsupport.values import DatePrecision
-from tests.factories import AgreementEventFactory, AgreementFactory, CountryFactory, RegionFactory
+from tests.factories import (
+    AgreementEventFactory,
+    AgreementFactory,
+    CountryFactory,
+    DocumentFactory,
+    RegionFactory,
+)
 
 REMOVED = Path(__file__).resolve().parent.parent / "removed_templates"
 
@@ -147,3 +153,34 @@ def test_agreement_row_writes_what_the_table_s_loop_wrote():
     assert "Region &amp; co</a>" in written
     assert "–</td>" in written
     assert [note.references for note in notes_written] == [note.references for note in notes_expected]
+
+
+#: The rows' loop of includes/document_table.html before 6 December 2026 (fourth session).
+DOCUMENT_TABLE_ROWS = (REMOVED / "document_table_rows.html").read_text().removesuffix("\n")
+
+
+@pytest.mark.django_db
+def test_document_row_writes_what_the_table_s_loop_wrote():
+    full = DocumentFactory(
+        title='The "A & B" <pact>',
+        author="Council & <Parliament>",
+        date=datetime.date(2016, 3, 1),
+        date_precision=DatePrecision.MONTH,
+    )
+    full.regions.set([RegionFactory(name="First & co"), RegionFactory(name="Second")])
+    bare = DocumentFactory(title="Undated", author="", date=None)
+    django = engines["django"]
+    written, expected = (
+        django.from_string(template).render(
+            {"documents": list(documents_latest_first().filter(pk__in=[full.pk, bare.pk]).order_by("pk"))}
+        )
+        for template in (
+            "{% load agreement_rows %}{% for document in documents %}{% document_row document %}{% endfor %}",
+            DOCUMENT_TABLE_ROWS,
+        )
+    )
+    assert written == expected
+    assert written.count("<tr>") == 2
+    assert "First &amp; co</a>, <a" in written
+    assert "Council &amp; &lt;Parliament&gt;" in written
+    assert written.count('<td data-label="Date">–</td>') == 1
