@@ -551,7 +551,7 @@ def _totals_from_rows(
             _MEASURE_ORDER[t.measure],
             _DONOR_ORDER[t.donor],
             not t.key,
-            t.key == SEVERAL_YEARS,
+            group_by == "year" and t.key == SEVERAL_YEARS,
             -t.upper if group_by != "year" else 0,
             (t.key or "") if group_by == "year" else t.label,
         ),
@@ -649,7 +649,7 @@ def _name(
     )
     names = [name for _pk, name in recipients]
     if identified:
-        key = ",".join(identifier for identifier, _name in recipients)
+        key = ",".join(identifier for identifier, _name in recipients) or None
     if len(names) == 1:
         return key, names[0], recipients
     return key, "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients

@@ -51,7 +51,7 @@ REPLICAS_CATCHING_UP_KEY = "content-changed-recently"
 LOCAL_ALIAS = "local"
 # Larger answers (a CSV of 10 000 rows) are left to Redis. 512 kB holds the funding explorer's
 # page at +100 000 records (271 kB: read from Redis, a hit cost ~0.75-1 ms against ~0.4-0.55 ms
-# from here, docs/performance.md); 100 pages per process stay under 50 MB.
+# from here, docs/performance.md); at most 100 pages, 50 MiB a process in the worst case.
 LOCAL_MAX_BYTES = 512 * 1024
 API_PREFIX = "/api/"
 

@@ -257,6 +257,29 @@ def test_totals_grouped_by_region_year_country_theme_and_instrument(api, balkans
         assert api.get(f"{API}/funding/totals/", {"group_by": grouping}).status_code == 200
 
 
+def test_totals_groups_are_keyed_by_identifiers_in_the_order_of_their_names(api):
+    # Created in the opposite order of their names: ids and names sort differently.
+    serbia = CountryFactory(name="Serbia", iso_code="RS")
+    montenegro = CountryFactory(name="Montenegro", iso_code="ME")
+    FundingRecordFactory(amount=Decimal(7), countries=[serbia, montenegro])
+    FundingRecordFactory(amount=Decimal(5), countries=[serbia])
+    # A region whose slug is the years' "several": a group like any other, by its amount.
+    FundingRecordFactory(amount=Decimal(9), regions=[RegionFactory(name="Several", slug="several")])
+    FundingRecordFactory(amount=Decimal(3), regions=[RegionFactory(name="Smaller", slug="smaller")])
+    FundingRecordFactory(amount=Decimal(2))  # no region, no country, no period
+
+    by_country = api.get(f"{API}/funding/totals/", {"group_by": "country"}).json()["groups"]
+    assert [(g["key"], g["recipients"], g["label"], g["upper"]) for g in by_country] == [
+        ("ME,RS", ["ME", "RS"], "Shared by Montenegro and Serbia", 7),
+        ("RS", ["RS"], "Serbia", 5),
+        (None, [], "No country stated", 14),
+    ]
+    by_region = api.get(f"{API}/funding/totals/", {"group_by": "region"}).json()["groups"]
+    assert [(g["key"], g["upper"]) for g in by_region] == [("several", 9), ("smaller", 3), (None, 14)]
+    by_year = api.get(f"{API}/funding/totals/", {"group_by": "year"}).json()["groups"]
+    assert [(g["key"], g["label"]) for g in by_year] == [(None, "No period stated")]
+
+
 def test_totals_do_not_name_a_draft_group_to_the_public(api, staff_client):
     FundingRecordFactory(amount=Decimal(5), regions=[RegionFactory(slug="secret", status=Status.DRAFT)])
     public = api.get(f"{API}/funding/totals/", {"group_by": "region"}).json()["groups"]
