@@ -648,11 +648,12 @@ def _name(
         )
     )
     names = [name for _pk, name in recipients]
+    named: str | None = key
     if identified:
-        key = ",".join(identifier for identifier, _name in recipients) or None
+        named = ",".join(identifier for identifier, _name in recipients) or None
     if len(names) == 1:
-        return key, names[0], recipients
-    return key, "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients
+        return named, names[0], recipients
+    return named, "Shared by " + ", ".join(names[:-1]) + " and " + names[-1], recipients
 
 
 def funding_overlap_candidates(*, record: FundingRecord, limit: int = 10) -> list[FundingRecord]:
