@@ -33,7 +33,8 @@ class FundingConfig(AppConfig):
         registry.sitemaps.update(
             instruments=published_sitemap(Instrument),
             conferences=published_sitemap(PledgingConference),
-            funding=published_sitemap(FundingRecord),
+            # Counted from the stored totals' count of the published records (100 000: a scan).
+            funding=published_sitemap(FundingRecord, count_items=rollup.count),
         )
         registry.api("instruments", api.InstrumentViewSet, "instrument")
         registry.api("funding", api.FundingRecordViewSet, "funding")

@@ -326,6 +326,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
         ]
         indexes = [
             models.Index(fields=["status", "parent"], name="funding_status_parent_idx"),
+            # The sitemap's last change of the published records (``MAX(updated_at)``): one index
+            # read, not a scan of every record.
+            models.Index(fields=["status", "updated_at"], name="funding_status_updated_idx"),
             # The explorer's (and its CSV's and the API's) order: latest period, largest amount.
             models.Index(
                 F("period_start").desc(nulls_last=True),

@@ -113,8 +113,9 @@ BUDGETS = {
     # The conference + its regions prefetch; follow (5).
     "/api/v1/conferences/c/follow-through/": 7,
     # The index of the sitemap's sections: per record type, its last change and its number of
-    # addresses (for the links to its pages) in one aggregate.
-    "/sitemap.xml": 9,
+    # addresses (for the links to its pages) in one aggregate; the funding records' number from
+    # the stored totals' count (a query), their last change apart (an index read).
+    "/sitemap.xml": 10,
 }
 
 
