@@ -1,9 +1,10 @@
-"""Lines of agreements, key documents and the timeline's steps, and the rows of the agreements'
-and the documents' tables, written in Python.
+"""Lines of agreements, key documents and the timeline's steps, and the rows of the agreements',
+the documents' and the lane chart's tables, written in Python.
 
 A region's page lists about a hundred documents and the timeline some 140 steps: a template
 costs some 80 µs of CPU a line to what these cost in 15–30 µs. Each writes what its template
-wrote, byte for byte (tests/agreements/test_agreement_rows.py, against the removed templates).
+wrote, byte for byte (tests/agreements/test_agreement_rows.py and test_lanes.py, against the
+removed templates).
 """
 
 from __future__ import annotations
@@ -108,4 +109,40 @@ def document_row(document) -> SafeString:
         f'      <td data-label="Date">{time_tag(document.date_display) or "–"}</td>\n'
         f'      <td data-label="Adopted or issued by">{author}</td>\n'
         f'      <td data-label="Regions">{regions or "–"}</td>\n    </tr>'
+    )
+
+
+@register.simple_tag
+def lane_row(lane) -> SafeString:
+    """``{% lane_row lane %}``: an agreement's row of the table beside the lane chart
+    (``includes/agreement_lanes.html``, a ``selectors.AgreementLane``): its statuses, oldest
+    first, each from the step that began it, or the status the source states without a date;
+    what the table's loop wrote (its line break first)."""
+    agreement = lane.agreement
+    if lane.periods:
+        items = []
+        for n, period in enumerate(lane.periods):
+            began = time_tag(period.event.date_display)
+            before = f"Not stated before {began}; then " if n == 0 else ""
+            until = f" until {time_tag(period.end_event.date_display)}" if period.end_event else " to date"
+            tie = (
+                " (the dates do not say whether this came after the step before: shown in lifecycle order)"
+                if period.tie
+                else ""
+            )
+            note = period.event.transition_note
+            skips = f" (skips a step: {escape(note)})" if note else ""
+            items.append(
+                f'<li>{before}<span class="status">{conditional_escape(period.label)}</span> '
+                f"from {began}{until}{tie}{skips}</li>"
+            )
+        statuses = f'<ol class="plain-list">{"".join(items)}</ol>'
+    elif agreement.stated_status:
+        statuses = f"{conditional_escape(agreement.current_status_label)}, as the source states, with no date"
+    else:
+        statuses = "Status not stated"
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'\n    <tr>\n      <th scope="row"><a href="{escape(agreement.get_absolute_url())}">'
+        f"{escape(agreement.title)}</a></th>\n"
+        f'      <td data-label="Statuses">{statuses}</td>\n    </tr>'
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ..charts import BarChart
+from ..charts import BarChart, DrawnLane, LaneChart
 from ..markup import conditional_escape
 
 register = template.Library()
@@ -35,4 +35,60 @@ def bar_chart(chart: BarChart, chart_id: str, title: str) -> SafeString:
         f'<figure class="chart" aria-labelledby="{chart_id}-title">\n'
         f'  <figcaption id="{chart_id}-title" class="chart-title">{conditional_escape(title)}</figcaption>\n'
         f'  <ul class="chart-bars">{bars}\n  </ul>\n</figure>\n'
+    )
+
+
+@register.simple_tag
+def lane_chart_marks(chart: LaneChart, chart_id: str) -> SafeString:
+    """The axis' years and the lanes of ``includes/lane_chart.html`` (a ``charts.LaneChart``;
+    ``chart_id`` names its patterns): what the template's two loops wrote, byte for byte
+    (``tests/migrationsupport/test_charts.py``, against the removed loops). Coordinates are
+    written as ``str`` writes them, as the template did with ``localize off``."""
+    chart_id = conditional_escape(chart_id)
+    label_y = chart.height - 6
+    ticks = "".join(
+        f'<line x1="{x}" y1="0" x2="{x}" y2="{chart.axis_y}" class="lane-tick"/>'
+        f'<text x="{x}" y="{label_y}" class="lane-axis-label">{conditional_escape(year)}</text>'
+        for x, year in chart.ticks
+    )
+    lanes = "".join(_lane(lane, chart, chart_id) for lane in chart.lanes)
+    return mark_safe(f"{ticks}\n  {lanes}")  # noqa: S308 (every value escaped)
+
+
+def _lane(lane: DrawnLane, chart: LaneChart, chart_id: str) -> str:
+    """One lane (``<g>``) of ``lane_chart_marks``: its label, baseline, spans and note."""
+    height, bar_y = chart.bar_height, lane.bar_y
+    spans = []
+    for span in lane.spans:
+        style = conditional_escape(span.style)
+        at = f'x="{span.x}" y="{bar_y}"'
+        marks = [
+            f'<rect {at} width="{span.width}" height="{height}" class="lane-span lane-{style}">'
+            f"<title>{conditional_escape(span.title)}</title></rect>"
+        ]
+        if span.style != "applied":
+            marks.append(
+                f'<rect {at} width="{span.width}" height="{height}" fill="url(#{chart_id}-{style})"/>'
+            )
+        if span.uncertain_width:
+            marks.append(
+                f'<rect {at} width="{span.uncertain_width}" height="{height}" '
+                f'fill="url(#{chart_id}-uncertain)" class="lane-uncertain"/>'
+            )
+        if span.fits_label:
+            marks.append(
+                f'<text x="{span.text_x}" y="{bar_y + 12}" class="lane-span-label">'
+                f"{conditional_escape(span.label)}</text>"
+            )
+        spans.append("".join(marks) + "\n    ")
+    note = (
+        f'<text x="0" y="{bar_y + 12}" class="lane-note">{conditional_escape(lane.note)}</text>'
+        if lane.note
+        else ""
+    )
+    return (
+        f'<g class="lane">\n    <text x="0" y="{lane.label_y}" class="lane-label">'
+        f"{conditional_escape(lane.label)}</text>\n"
+        f'    <line x1="0" y1="{bar_y + 8}" x2="{chart.width}" y2="{bar_y + 8}" class="lane-baseline"/>\n'
+        f"    {''.join(spans)}{note}\n  </g>"
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
+from django.template import engines
 from django.urls import reverse
+from django.utils import translation
 
 from agreements.selectors import agreement_lanes, agreements_with_timeline
 from migrationsupport.charts import LANE_WIDTH
@@ -116,3 +119,67 @@ def test_the_lanes_cost_no_query_per_agreement(client):
 
     assert_constant_queries(client, "/agreements/timeline/", make)
     assert_constant_queries(client, "/countries/MK/", make)
+
+
+REMOVED = Path(__file__).resolve().parent.parent / "removed_templates"
+#: The two loops of includes/lane_chart.html before 6 December 2026 (fifth session), written
+#: with localize off as the chart's template writes them.
+LANE_CHART_MARKS = (
+    "{% load l10n %}{% localize off %}"
+    + (REMOVED / "lane_chart_marks.html").read_text().removesuffix("\n")
+    + "{% endlocalize %}"
+)
+#: The rows' loop of includes/agreement_lanes.html before 6 December 2026 (fifth session).
+LANE_ROWS = (REMOVED / "agreement_lanes_rows.html").read_text().removesuffix("\n")
+
+
+def _tie_and_escapes():
+    """Lanes with what every branch of the chart and its table writes: a month-only start,
+    a step the lifecycle does not expect (its note), two steps on one day (a tie), markup in a
+    title and a note, an undated stated status and none."""
+    agreement = AgreementFactory(title='The "A & B" <arrangement>')
+    event(agreement, "signed", D(2019, 5, 1), "month")
+    event(agreement, "entered_into_force", D(2019, 5, 1), "month")
+    event(agreement, "suspended", D(2021, 2, 3), transition_note="Suspended <at once> & without notice")
+    event(agreement, "terminated", D(2024, 7, 9))
+    short = AgreementFactory(title="Short")
+    event(short, "signed", D(2024, 12, 20))
+    AgreementFactory(title="Stated", stated_status="concluded")
+    AgreementFactory(title="Unstated", stated_status="")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_lane_chart_marks_write_what_the_chart_s_loops_wrote(language):
+    _tie_and_escapes()
+    lanes = agreement_lanes(agreements_with_timeline().order_by("pk"), today=D(2025, 1, 1))
+    assert lanes.chart is not None
+    django = engines["django"]
+    context = {"chart": lanes.chart, "chart_id": 'lanes-"x"'}
+    with translation.override(language):  # coordinates never localised, in any language
+        written = django.from_string("{% load charts %}{% lane_chart_marks chart chart_id %}").render(context)
+        expected = django.from_string(LANE_CHART_MARKS).render(context)
+    assert written == expected
+    assert 'class="lane-uncertain"' in written and 'class="lane-note"' in written
+    assert "lane-span-label" in written  # a status written in its lane
+    assert "&lt;arrangement&gt;" in written and "lanes-&quot;x&quot;-" in written
+    assert written.count('<g class="lane">') == 4
+
+
+def test_lane_row_writes_what_the_table_s_loop_wrote():
+    _tie_and_escapes()
+    lanes = agreement_lanes(agreements_with_timeline().order_by("pk"), today=D(2025, 1, 1))
+    django = engines["django"]
+    written, expected = (
+        django.from_string(template).render({"lanes": lanes})
+        for template in (
+            "{% load agreement_rows %}{% for lane in lanes.lanes %}{% lane_row lane %}{% endfor %}",
+            LANE_ROWS,
+        )
+    )
+    assert written == expected
+    assert written.count("<tr>") == 4
+    assert "shown in lifecycle order" in written  # the tie
+    assert "(skips a step: Suspended &lt;at once&gt; &amp; without notice)" in written
+    assert "Concluded, as the source states, with no date" in written
+    assert "Status not stated" in written
+    assert written.count("Not stated before") == 2
