@@ -33,7 +33,8 @@ class FundingConfig(AppConfig):
         registry.sitemaps.update(
             instruments=published_sitemap(Instrument),
             conferences=published_sitemap(PledgingConference),
-            # Counted from the stored totals' count of the published records (100 000: a scan).
+            # Counted from the stored totals' count of the published records (counting 100 000
+            # rows was a scan), the last change from the (status, updated_at) index.
             funding=published_sitemap(FundingRecord, count_items=rollup.count),
         )
         registry.api("instruments", api.InstrumentViewSet, "instrument")

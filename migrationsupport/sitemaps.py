@@ -40,13 +40,14 @@ class PublishedSitemap(Sitemap):
 
     #: How a section too large to count row by row counts its items instead (the funding
     #: records' stored count, ``funding.rollup.count``): then its last change is an aggregate
-    #: of its own, which an index on (status, updated_at) answers without reading every row.
+    #: of its own (``MAX``, which an index on the model's status and last change answers).
     count_items: Callable[[QuerySet], int] | None = None
 
     def get_latest_lastmod(self):
-        """The section's last change, for sitemap.xml: one aggregate query, which also counts
-        the items for the index's page links (``paginator``). Django's default calls ``lastmod``
-        on every item, loading all 100 000 funding records (1.5 s), and counts them apart."""
+        """The section's last change, for sitemap.xml, and the number of its items for the
+        index's page links (``paginator``): one aggregate query for both, or two with
+        ``count_items``. Django's default calls ``lastmod`` on every item, loading all 100 000
+        funding records (1.5 s), and counts them apart."""
         items = self.items()
         if self.count_items is not None:
             self.counted = self.count_items(items)

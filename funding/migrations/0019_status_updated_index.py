@@ -7,8 +7,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('funding', '0018_range_totals'),
-        ('migrationsupport', '0008_delivery_payload_exact_decimals'),
-        ('regions', '0005_seed_statuses_not_stated'),
     ]
 
     operations = [

@@ -42,7 +42,7 @@ def bar_chart(chart: BarChart, chart_id: str, title: str) -> SafeString:
 def lane_chart_marks(chart: LaneChart, chart_id: str) -> SafeString:
     """The axis' years and the lanes of ``includes/lane_chart.html`` (a ``charts.LaneChart``;
     ``chart_id`` names its patterns): what the template's two loops wrote, byte for byte
-    (``tests/migrationsupport/test_charts.py``, against the removed loops). Coordinates are
+    (``tests/agreements/test_lanes.py``, against the removed loops). Coordinates are
     written as ``str`` writes them, as the template did with ``localize off``."""
     chart_id = conditional_escape(chart_id)
     label_y = chart.height - 6
