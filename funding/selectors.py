@@ -538,10 +538,9 @@ def _totals_from_rows(
     for (key, measure, donor), slot in sums.items():
         if not slot["records"]:
             continue
-        if group_by is None:
-            name: tuple[str | None, str, tuple[tuple[str, str], ...]] = (None, "", ())
-        else:
-            name = names.get(key) or names.setdefault(key, _name(group_by, key, visible, identified))
+        if group_by is not None and key not in names:
+            names[key] = _name(group_by, key, visible, identified)
+        name = names[key] if group_by is not None else (None, "", ())
         totals.append(_to_total(slot, measure=measure, donor=donor, name=name))
     if group_by is None:
         return sorted(totals, key=lambda t: (_MEASURE_ORDER[t.measure], _DONOR_ORDER[t.donor]))
