@@ -9,7 +9,7 @@ class MigrationSupportConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_delete
         from simple_history.signals import post_create_historical_record
 
-        from . import changes, pgtypes
+        from . import changes, pgtypes, prepared
         from .api.viewsets import SourceViewSet, ThemeViewSet
         from .cache import bump_content_version
         from .models import PublishableModel, Theme
@@ -32,6 +32,7 @@ class MigrationSupportConfig(AppConfig):
         m2m_changed.connect(on_change, dispatch_uid="content-version-m2m", weak=False)
         webhook_events.connect()
         pgtypes.connect()
+        prepared.connect()
 
         post_create_historical_record.connect(
             changes.record_history_entry, dispatch_uid="public-changes-history", weak=False

@@ -147,6 +147,12 @@ if not DATABASE_URL and not DEBUG:
 # transaction only: no server-side cursors (they outlive it), and no startup options (PgBouncer
 # forwards only the parameters it tracks): set jit there with ALTER ROLE (docs/deployment.md).
 DB_PGBOUNCER = envbool("DB_PGBOUNCER", False)
+# A statement a connection has run this many times (the same text, values included) is prepared:
+# parsed and planned once per connection (migrationsupport/prepared.py). Empty: never. Off by
+# default behind PgBouncer, which keeps prepared statements in transaction mode only from 1.21,
+# with max_prepared_statements set.
+_prepare_threshold = env("DB_PREPARE_THRESHOLD", "" if DB_PGBOUNCER else "2")
+DB_PREPARE_THRESHOLD: int | None = int(_prepare_threshold) if _prepare_threshold else None
 
 
 def database(url: str) -> dict[str, Any]:
