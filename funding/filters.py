@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 import django_filters
@@ -31,6 +32,10 @@ class Combination:
 
     records: QuerySet
     singles: tuple[QuerySet, ...]
+    # For each single, (lookup, value) when it is an amount threshold (``amount_min``,
+    # ``amount_max``), else None: ``funding.snapshot`` compares the amounts it holds instead of
+    # reading the records at or beyond each new threshold.
+    bounds: tuple[tuple[str, Decimal] | None, ...] = ()
     # The data's generation the set was last counted at in this request (``rollup.count``): its
     # pages are then cut from the same snapshot (``snapshot.page_ids``).
     counted_at: list[int] = field(default_factory=list, compare=False)
@@ -53,6 +58,10 @@ class Combination:
         except EmptyResultSet:
             return None
         return queries if all(tables_named(sql) <= WATCHED_TABLES for sql, _params in queries) else None
+
+
+#: The amount thresholds (``amount`` compared with the value, ``gte`` or ``lte``).
+AMOUNT_BOUNDS = ("amount_min", "amount_max")
 
 
 class FundingFilter(SharedFormFilterSet):
@@ -125,12 +134,13 @@ class FundingFilter(SharedFormFilterSet):
         alone (``Combination``): the totals and size of two or more filters together
         are the intersection of those, computed in memory (``funding.snapshot``)."""
         records = super().filter_queryset(queryset)
-        singles = []
+        singles, bounds = [], []
         for name, value in self.form.cleaned_data.items():
             single = self.filters[name].filter(queryset, value)
             if single is not queryset:
                 singles.append(single)
-        records.query.funding_combination = Combination(records.all(), tuple(singles))
+                bounds.append((self.filters[name].lookup_expr, value) if name in AMOUNT_BOUNDS else None)
+        records.query.funding_combination = Combination(records.all(), tuple(singles), tuple(bounds))
         return records
 
     def filter_year(self, queryset, name, value):

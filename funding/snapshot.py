@@ -6,7 +6,8 @@ triple... of filters is another set, too many to store: computed by SQL they rea
 (a region and a year together: 67 000 records, 270–390 ms for the totals and 60–70 ms for the
 count at +100 000). So each process keeps a ``Snapshot`` of every funding record as columns (its
 parent chain, amount, measure, donor, qualifier and group keys) and, per filter and value, the
-records that filter selects alone (read once, by the filter's own SQL). A combination's set is
+records that filter selects alone (read once, by the filter's own SQL; an amount threshold's
+compared with the amounts held, as each new threshold would read up to every record). A combination's set is
 the intersection of its filters' sets; its totals are the rows ``selectors._TOTALS_SQL`` computes
 (the same row kinds, the same rules for nesting, parts and overlap marks), found with array
 operations over that set: a few milliseconds for any combination.
@@ -27,7 +28,7 @@ import threading
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -142,7 +143,8 @@ class Snapshot:
         self.groups = {None: (np.zeros(n, np.int32), [NOT_STATED]), "year": year.done()}
         self.groups |= {group_by: codes.done() for group_by, codes in linked.items()}
         own = np.frombuffer(instruments, dtype=np.int64)
-        self.groups["instrument"] = self._instrument_keys(own, np.frombuffer(published, dtype=bool))
+        self.published = np.frombuffer(published, dtype=bool).copy()
+        self.groups["instrument"] = self._instrument_keys(own, self.published)
         assert set(self.groups) == {None, *GROUPINGS}
         pairs = np.array(marks, dtype=np.int64).reshape(-1, 2)
         self.mark_from, self.mark_to = (
@@ -163,6 +165,21 @@ class Snapshot:
         return codes.astype(np.int32), [
             str(value) if value != -1 else NOT_STATED for value in values.tolist()
         ]
+
+    def amount_mask(self, lookup: str, value: Decimal) -> np.ndarray | None:
+        """The published records whose amount is at least (``gte``) or at most (``lte``)
+        ``value``, as PostgreSQL compares them (a record with no amount: neither), from the
+        amounts held here; None for another lookup or amounts not all held exactly."""
+        if not self.exact:
+            return None
+        scaled = value.scaleb(_AMOUNT_PLACES)
+        if lookup == "gte":
+            within = self.units >= _units(scaled.to_integral_value(ROUND_CEILING))
+        elif lookup == "lte":
+            within = self.units <= _units(scaled.to_integral_value(ROUND_FLOOR))
+        else:
+            return None
+        return within & self.has_amount & self.published
 
     def mask_of(self, key: str) -> np.ndarray | None:
         """The records (packed bits) of the filter whose SQL ``key`` names, if read already."""
@@ -322,6 +339,12 @@ class Snapshot:
         return rows
 
 
+def _units(whole: Decimal) -> int:
+    """A whole number of cents, brought within what a snapshot holds exactly (every amount's
+    units are strictly between -2**62 and 2**62), so comparing with them never overflows."""
+    return max(-_MAX_UNITS, min(_MAX_UNITS, int(whole)))
+
+
 def _year_key(start, end) -> str:
     """``selectors._members``' plain key in the year grouping."""
     if start is None:
@@ -427,11 +450,23 @@ def _chosen(records: QuerySet[FundingRecord], generation: int) -> tuple[Snapshot
         return None
     queries = combination.single_queries or []
     keys = [_key(sql, params) for sql, params in queries]
+    bounds = combination.bounds or (None,) * len(queries)
+    # An amount threshold's records from the amounts held (every new threshold would otherwise
+    # read its records, up to every published one); every other filter's, read once.
+    compared = {
+        key: mask
+        for key, query, bound in zip(keys, queries, bounds, strict=True)
+        if bound is not None and (mask := _amount_mask(snapshot, query, bound)) is not None
+    }
     packed: dict[str, np.ndarray] = {}
     for key in keys:
-        if (mask := snapshot.mask_of(key)) is not None:
+        if key not in compared and (mask := snapshot.mask_of(key)) is not None:
             packed[key] = mask
-    missing = [(key, query) for key, query in zip(keys, queries, strict=True) if key not in packed]
+    missing = [
+        (key, query)
+        for key, query in zip(keys, queries, strict=True)
+        if key not in packed and key not in compared
+    ]
     if missing:  # every filter's records not read yet, in one query
         columns = ", ".join(
             f"(SELECT ARRAY_AGG(ids.id) FROM ({sql}) AS ids (id))"  # noqa: S608 - the filters' own SQL
@@ -449,8 +484,23 @@ def _chosen(records: QuerySet[FundingRecord], generation: int) -> tuple[Snapshot
             packed[key] = snapshot.keep_mask(key, ids)
     chosen = np.ones(snapshot.size, bool)
     for key in keys:
-        chosen &= np.unpackbits(packed[key], count=snapshot.size).view(bool)
+        chosen &= (
+            compared[key] if key in compared else np.unpackbits(packed[key], count=snapshot.size).view(bool)
+        )
     return snapshot, chosen
+
+
+def _amount_mask(
+    snapshot: Snapshot, query: tuple[str, tuple], bound: tuple[str, Decimal]
+) -> np.ndarray | None:
+    """The records of an amount threshold ``bound`` (lookup, value) from the snapshot's amounts,
+    when ``query`` is exactly that threshold's SQL over the published records (else None: read by
+    its SQL, as any filter)."""
+    lookup, value = bound
+    published = FundingRecord.objects.published().filter(**{f"amount__{lookup}": value})
+    if query != _ids_query(published):
+        return None
+    return snapshot.amount_mask(lookup, value)
 
 
 def combination_rows(

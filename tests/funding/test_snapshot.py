@@ -14,12 +14,14 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 
 from funding import rollup, snapshot
 from funding.filters import FundingFilter
 from funding.models import FundingRecord
 from funding.selectors import GROUPINGS, computed_rows, funding_totals
+from migrationsupport.models import Status
 from regions.models import Region
 from tests.factories import FundingRecordFactory, RegionFactory
 from tests.funding.test_rollup import OPERATIONS, apply_and_check
@@ -168,6 +170,29 @@ def test_a_combination_s_pages_are_cut_in_memory_as_sql_cuts_them(nested, client
     monkeypatch.setattr(snapshot, "page_ids", lambda *args: None)
     assert client.get(f"/api/v1/funding/?{query}").content == in_memory.content
     assert in_memory.json()["results"]
+
+
+@pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
+def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nested, bound):
+    region = nested.regions.get(slug="r")
+    FundingRecordFactory(amount=3 * M + Decimal("0.01"), regions=[region], donor="eu")
+    FundingRecordFactory(amount=None, regions=[region], donor="eu")
+    FundingRecordFactory(amount=5 * M, regions=[region], donor="eu", status=Status.DRAFT)
+    assert rollup.rebuild()
+    generation = _generation()
+    assert rollup.count(_filtered(region="r", donor="eu").qs) == 4  # reads the region's records
+    thresholds = ["3000000", "3000000.01", "3000000.02", "-1", "0", "10000000", "999999999999"]
+    for threshold in thresholds:
+        records = _filtered(region="r", **{bound: threshold}).qs
+        with CaptureQueriesContext(connection) as queries:
+            size = snapshot.combination_size(records, generation)
+        # Each new threshold from the amounts held: no query reads its records.
+        assert not any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries), threshold
+        assert size == records.count(), (bound, threshold)
+        for group_by in (None, "region"):
+            found = snapshot.combination_rows(records, group_by, generation)
+            assert found is not None
+            assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, threshold)
 
 
 def test_one_filter_alone_is_not_a_combination(nested):
