@@ -14,10 +14,13 @@ exactly those values, as it does now, and never swaps in a generic plan chosen f
 statements (its lists, the published regions, the stored totals' lookups) are prepared after a
 few requests; a statement with values never seen on the connection is run as before. psycopg keeps
 at most 100 prepared statements a connection (least recently used first out) and drops them all
-after a rollback or a ``DROP``/``ALTER``; PostgreSQL plans a statement again when a table it
-reads changes (``ANALYZE``, a migration).
+after this connection rolls back or runs a ``DROP``/``ALTER``; PostgreSQL plans a statement again
+when a table it reads changes (``ANALYZE``, a new column), but refuses to run it once a column it
+returns has changed type ("cached plan must not change result type"): reload the workers after
+such a migration (docs/deployment.md). Never prepared: executemany()'s statements, and any while
+a request reads an ``as_of`` snapshot's schema.
 
-Off (``DB_PREPARE_THRESHOLD`` empty) behind PgBouncer in transaction mode before 1.21, which
+Off (``DB_PREPARE_THRESHOLD`` empty) behind PgBouncer in transaction mode before 1.22, which
 keeps no prepared statement across transactions (docs/deployment.md).
 """
 
@@ -51,19 +54,24 @@ def _cursor_class():
     from psycopg import pq
     from psycopg._preparing import Prepare
 
+    from . import asof
+
     class PreparingCursor(Cursor):
         """Django's client-side binding cursor whose repeated statements psycopg prepares."""
 
         def _get_prepared(self, pgq, prepare=None):
             # executemany() runs its statements in a pipeline, or without one asks for each to be
             # prepared at once: here each row's values make another statement, never run again.
-            if prepare or self._conn._pipeline:
+            # Nor while a request reads an ``as_of`` snapshot: the same text then names that
+            # schema's tables, whose columns may be of another type than today's.
+            if prepare or self._conn._pipeline or asof.reading_the_past():
                 return Prepare.NO, b""
             return self._conn._prepared.get(pgq, prepare)
 
         def _send_query_prepared(self, name, pgq, *, binary=None):
             # The values are in the statement's text: it runs with none (a client-side query's
             # ``params`` are those values again, as literals).
+            self._query = pgq  # what Django logs as the statement run (``last_executed_query``)
             self._pgconn.send_query_prepared(name, None, result_format=pq.Format.TEXT)
 
     return PreparingCursor

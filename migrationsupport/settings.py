@@ -149,10 +149,13 @@ if not DATABASE_URL and not DEBUG:
 DB_PGBOUNCER = envbool("DB_PGBOUNCER", False)
 # A statement a connection has run this many times (the same text, values included) is prepared:
 # parsed and planned once per connection (migrationsupport/prepared.py). Empty: never. Off by
-# default behind PgBouncer, which keeps prepared statements in transaction mode only from 1.21,
+# default behind PgBouncer, which keeps prepared statements in transaction mode only from 1.22,
 # with max_prepared_statements set.
 _prepare_threshold = env("DB_PREPARE_THRESHOLD", "" if DB_PGBOUNCER else "2")
 DB_PREPARE_THRESHOLD: int | None = int(_prepare_threshold) if _prepare_threshold else None
+if DB_PREPARE_THRESHOLD is not None and DB_PREPARE_THRESHOLD < 1:
+    # 0 would prepare every statement on its first run, and a text of several statements cannot be.
+    raise ImproperlyConfigured("DB_PREPARE_THRESHOLD must be 1 or more, or empty (never prepare).")
 
 
 def database(url: str) -> dict[str, Any]:

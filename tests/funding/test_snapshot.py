@@ -181,6 +181,13 @@ def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nes
     assert rollup.rebuild()
     generation = _generation()
     assert rollup.count(_filtered(region="r", donor="eu").qs) == 4  # reads the region's records
+    # Published records with an amount only (the draft is not, nor the one without an amount).
+    held = snapshot._snapshots.latest
+    assert (
+        held.amount_mask("gte", Decimal(0)).sum()
+        == FundingRecord.objects.published().filter(amount__gte=0).count()
+        == 4
+    )
     thresholds = ["3000000", "3000000.01", "3000000.02", "-1", "0", "10000000", "999999999999"]
     for threshold in thresholds:
         records = _filtered(region="r", **{bound: threshold}).qs

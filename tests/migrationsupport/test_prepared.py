@@ -3,20 +3,16 @@ before (migrationsupport/prepared.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from migrationsupport import asof
 from regions.models import Country
 from tests.factories import CountryFactory
 
 pytestmark = pytest.mark.django_db
-BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _prepared() -> dict[str, str]:
@@ -47,6 +43,24 @@ def test_a_statement_run_past_the_threshold_is_prepared_with_its_values_in_its_t
     # exactly those values.
     assert prepared[_sql("AM")] == "{}"
     assert prepared[_sql("GE")] == "{}"
+
+
+def test_a_prepared_statement_is_logged_as_the_statement_run():
+    CountryFactory(name="Armenia", iso_code="AM")
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(4):
+            _names("AM")
+    assert _sql("AM") in _prepared()
+    assert [query["sql"] for query in queries.captured_queries] == [_sql("AM")] * 4
+
+
+def test_nothing_is_prepared_while_a_request_reads_the_past(monkeypatch):
+    # An as_of request's tables are another schema's, with the same statements' texts.
+    monkeypatch.setattr(asof, "reading_the_past", lambda: True)
+    CountryFactory(name="Armenia", iso_code="AM")
+    for _ in range(4):
+        assert _names("AM") == ["Armenia"]
+    assert _sql("AM") not in _prepared()
 
 
 def test_a_statement_run_fewer_times_is_not_prepared():
@@ -89,41 +103,3 @@ def test_executemany_does_not_prepare_each_row_s_statement():
         cursor.execute("SELECT count(*), sum(n) FROM prepared_rows")
         assert cursor.fetchone() == (20, 190)
     assert len(_prepared()) == before
-
-
-def _threshold(**env: str) -> str:
-    """``DB_PREPARE_THRESHOLD`` as a fresh process reads it from these variables."""
-    code = (
-        "import django; from django.conf import settings; django.setup(); "
-        "print(settings.DB_PREPARE_THRESHOLD)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env={
-            **{name: value for name, value in os.environ.items() if not name.startswith("DB_P")},
-            "DATABASE_URL": "postgres://u@db:5432/ms",
-            "DEBUG": "0",
-            "SECRET_KEY": "test-only",
-            "DJANGO_SETTINGS_MODULE": "migrationsupport.settings",
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1]
-
-
-@pytest.mark.parametrize(
-    ("env", "threshold"),
-    [
-        ({}, "2"),
-        ({"DB_PGBOUNCER": "1"}, "None"),
-        ({"DB_PREPARE_THRESHOLD": ""}, "None"),
-        # PgBouncer 1.21 and later, with max_prepared_statements, keeps them.
-        ({"DB_PGBOUNCER": "1", "DB_PREPARE_THRESHOLD": "5"}, "5"),
-    ],
-)
-def test_off_behind_pgbouncer_unless_asked_for(env, threshold):
-    assert _threshold(**env) == threshold

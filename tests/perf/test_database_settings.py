@@ -47,17 +47,23 @@ def test_a_database_url_with_its_own_options_keeps_them():
 
 
 def _settings(**env: str) -> dict:
-    """DATABASES, DATABASE_REPLICAS and DATABASE_ROUTERS as a fresh process builds them."""
+    """DATABASES, DATABASE_REPLICAS, DATABASE_ROUTERS and DB_PREPARE_THRESHOLD as a fresh process
+    builds them."""
     code = (
         "import json, django; from django.conf import settings; django.setup(); "
         "print(json.dumps([settings.DATABASES, settings.DATABASE_REPLICAS, "
-        "getattr(settings, 'DATABASE_ROUTERS', [])], default=str))"
+        "getattr(settings, 'DATABASE_ROUTERS', []), settings.DB_PREPARE_THRESHOLD], default=str))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
         env={
-            **os.environ,
+            # This test's own environment's PgBouncer and preparation settings are not the case's.
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if not name.startswith(("DB_PGB", "DB_PREP"))
+            },
             "DATABASE_URL": "postgres://u@db:5432/ms",
             "DEBUG": "0",
             "SECRET_KEY": "test-only",
@@ -69,8 +75,8 @@ def _settings(**env: str) -> dict:
     )
     if result.returncode:
         return {"error": result.stderr}
-    databases, replicas, routers = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"databases": databases, "replicas": replicas, "routers": routers}
+    databases, replicas, routers, prepare = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"databases": databases, "replicas": replicas, "routers": routers, "prepare_threshold": prepare}
 
 
 def test_without_replicas_there_is_one_database_and_no_router():
@@ -103,3 +109,22 @@ def test_a_pin_shorter_than_the_lag_a_replica_may_have_is_refused():
         REPLICA_PIN_SECONDS="5",
     )
     assert "REPLICA_PIN_SECONDS must be at least" in built["error"]
+
+
+@pytest.mark.parametrize(
+    ("env", "threshold"),
+    [
+        ({}, 2),
+        ({"DB_PGBOUNCER": "1"}, None),
+        ({"DB_PREPARE_THRESHOLD": ""}, None),
+        # PgBouncer 1.21 and later, with max_prepared_statements, keeps them.
+        ({"DB_PGBOUNCER": "1", "DB_PREPARE_THRESHOLD": "5"}, 5),
+    ],
+)
+def test_repeated_statements_are_prepared_except_behind_pgbouncer_unless_asked_for(env, threshold):
+    # migrationsupport/prepared.py; tests/migrationsupport/test_prepared.py checks what it does.
+    assert _settings(**env)["prepare_threshold"] == threshold
+
+
+def test_a_threshold_below_one_is_refused():
+    assert "DB_PREPARE_THRESHOLD must be 1 or more" in _settings(DB_PREPARE_THRESHOLD="0")["error"]
