@@ -7,9 +7,11 @@ builds its answer afresh; old entries are never read again and expire on their o
 rare next to reads, so invalidating everything at once is both simplest and always correct.
 
 With Redis, each process also keeps the pages it served last in its own memory (the "local"
-cache alias), under the same versioned keys: a hit then costs one small Redis read (the
-version) instead of two, one of them the whole page. It can never serve a stale page, because
-the version it asks Redis for on every request is in the key.
+cache alias), under the same versioned keys, and a copy of the version that Redis tells it to
+drop the moment the version changes (``migrationsupport/version_copy.py``): a hit of a page then
+makes no round trip to Redis at all. It never serves a page stored under an older version,
+because the version is in the key. An anonymous API answer still makes one round trip, to count
+it against the rate (its script reads the version in the same trip).
 
 With read replicas (``migrationsupport/db_router.py``) a page may be built from a replica that
 has not yet replayed the edit that bumped the version; stored under the new version, such a page
@@ -40,9 +42,11 @@ from .api_defaults import (
     CachedAnswerThrottle,
     count_in_window,
     rate_limit_headers,
+    redis_client,
     remember_rate,
 )
 from .db_router import request_read_replica
+from .version_copy import version_copy
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +83,28 @@ def api_throttled(wait: float | None, headers: dict[str, str] | None = None) -> 
 
 
 def content_version() -> int:
+    """The content version: this process's copy while Redis has not changed it, else read."""
+    pool = _version_pool()
+    if pool is None:
+        return _read_version()
+    key = cache.make_key(VERSION_KEY)
+    if (known := version_copy.get(pool, key)) is not None:
+        return known
+    read_at = time.monotonic()
+    version = _read_version()
+    version_copy.keep(pool, key, version, read_at)
+    return version
+
+
+def _version_pool():
+    """The Redis connection pool behind the cache, when processes keep a copy of the version."""
+    if not settings.PAGE_CACHE_VERSION_COPY:
+        return None
+    client = redis_client(cache)
+    return client.connection_pool if client is not None else None
+
+
+def _read_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
         # add() so concurrent first requests agree on one starting value. The clock, not 1: if
@@ -104,6 +130,7 @@ def bump_content_version(**_kwargs) -> None:
 
 
 def _bump() -> None:
+    version_copy.forget()  # this process's next request reads the new version, at once
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or lost): start afresh, as content_version() does

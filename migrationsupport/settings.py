@@ -241,6 +241,10 @@ if PAGE_CACHE_SECONDS and not REDIS_URL:
         "keep serving a page after it is unpublished. Set REDIS_URL, or PAGE_CACHE_SECONDS=0."
     )
 PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
+# Each process keeps the content version it read and Redis tells it when that changes
+# (migrationsupport/version_copy.py): a cached page without a round trip to Redis. 0: read it on
+# every request, as before 6 December 2026.
+PAGE_CACHE_VERSION_COPY = envbool("PAGE_CACHE_VERSION_COPY", True)
 
 # ?as_of= views (migrationsupport/asof.py): at most this many snapshot schemas are kept (the least
 # recently used are dropped); answers carry Cache-Control max-age this long (a past snapshot never

@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 import urllib.request
 import uuid
 
@@ -275,3 +276,142 @@ def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis
     assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "2"
     (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
     assert int(redis.get(counter)) == 3
+
+
+# --- Each process's copy of the content version (migrationsupport/version_copy.py) ---------------
+
+
+@pytest.fixture
+def version_copy(shared_redis, settings, monkeypatch):
+    """The process's copy, trusted for a minute (a change must drop it, not its age); every read
+    of the version from Redis counted."""
+    from migrationsupport import cache as page_cache_module
+    from migrationsupport import version_copy as module
+
+    settings.PAGE_CACHE_VERSION_COPY = True
+    monkeypatch.setattr(module, "MAX_AGE", 60)
+    reads = []
+    read_version = page_cache_module._read_version
+
+    def counted():
+        reads.append(read_version())
+        return reads[-1]
+
+    monkeypatch.setattr(page_cache_module, "_read_version", counted)
+    content_version()  # connects and subscribes, then reads
+    content_version()  # read, and kept
+    reads.clear()
+    yield module.version_copy, reads
+    module.version_copy._close()
+
+
+def _changed_within_a_second(before: int) -> int:
+    deadline = time.monotonic() + 1
+    while (version := content_version()) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return version
+
+
+def test_a_process_serves_hits_without_reading_the_version_again(client, version_copy, db):
+    _, reads = version_copy
+    RegionFactory(slug="copied")
+    kept = content_version()
+    assert client.get("/regions/copied/")["X-Cache"] == "miss"
+    assert client.get("/regions/copied/")["X-Cache"] == "hit"
+    assert content_version() == kept
+    assert reads == []
+
+
+@pytest.mark.parametrize("change", ["incr", "delete", "set"])
+def test_any_change_of_the_version_in_redis_drops_every_copy(version_copy, change):
+    """Another process's bump, a lost counter (eviction, restart), a value written by hand: Redis
+    tells this process, whose next request reads the version again."""
+    _, reads = version_copy
+    before = content_version()
+    redis = get_redis_connection("default")
+    key = cache.make_key(VERSION_KEY)
+    if change == "incr":
+        redis.incr(key)
+    elif change == "delete":
+        redis.delete(key)
+    else:
+        redis.set(key, before + 10)
+    after = _changed_within_a_second(before)
+    assert after > before
+    assert reads  # read again, not aged out (MAX_AGE is a minute here)
+    assert _changed_within_a_second(after) == after  # and kept again
+
+
+@pytest.mark.django_db(transaction=True)  # the version moves when an edit commits
+def test_an_edit_in_this_process_is_seen_by_its_next_request_without_waiting(
+    client, version_copy, monkeypatch
+):
+    copy, _ = version_copy
+    region = RegionFactory(name="Before the edit", slug="own-edit")
+    assert client.get("/regions/own-edit/")["X-Cache"] == "miss"
+    assert client.get("/regions/own-edit/")["X-Cache"] == "hit"
+    monkeypatch.setattr(copy, "_unchanged", lambda: True)  # Redis's message not here yet
+    region.name = "After the edit"
+    region.save()
+    fresh = client.get("/regions/own-edit/")
+    assert fresh["X-Cache"] == "miss"
+    assert b"After the edit" in fresh.content
+
+
+def test_a_copy_is_trusted_for_at_most_max_age(version_copy, monkeypatch):
+    _, reads = version_copy
+    monkeypatch.setattr("migrationsupport.version_copy.MAX_AGE", 0)
+    content_version()
+    content_version()
+    assert len(reads) == 2
+
+
+def test_a_closed_tracking_connection_means_reading_redis_until_a_new_one_listens(version_copy, monkeypatch):
+    copy, reads = version_copy
+    monkeypatch.setattr("migrationsupport.version_copy.RETRY_SECONDS", 0)
+    redis = get_redis_connection("default")
+    assert redis.client_kill_filter(_id=str(copy._client_id)) == 1  # as a Redis restart would
+    version = content_version()  # the closed connection noticed: read
+    assert reads == [version]
+    content_version()  # a new connection subscribes, then reads
+    content_version()  # read, and kept
+    reads.clear()
+    redis.incr(cache.make_key(VERSION_KEY))
+    assert _changed_within_a_second(version) == version + 1  # the new connection hears of it
+
+
+def test_without_the_copy_every_request_reads_the_version(version_copy, settings):
+    _, reads = version_copy
+    settings.PAGE_CACHE_VERSION_COPY = False
+    content_version()
+    content_version()
+    assert len(reads) == 2
+
+
+def test_a_forked_worker_starts_without_its_parents_copy_or_connection(version_copy):
+    copy, _ = version_copy
+    assert copy._copy is not None and copy._connection is not None
+    pid = os.fork()
+    if pid == 0:  # the child: exits 0 only when it holds nothing of the parent's
+        os._exit(0 if copy._copy is None and copy._connection is None and copy._watching is None else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert copy._copy is not None  # the parent keeps its own
+
+
+def test_a_redis_that_cannot_track_is_asked_again_only_after_a_while():
+    """Down, or refusing ``CLIENT TRACKING`` (a managed Redis may): each request reads the
+    version, and no request pays for a new attempt at tracking before ``RETRY_SECONDS``."""
+    from redis import ConnectionPool
+
+    from migrationsupport.version_copy import VersionCopy
+
+    copy = VersionCopy()
+    pool = ConnectionPool.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    attempts = []
+    make_connection = pool.make_connection
+    pool.make_connection = lambda: attempts.append(1) or make_connection()
+    assert copy.get(pool, "prefix:content-version") is None
+    copy.keep(pool, "prefix:content-version", 7, time.monotonic())
+    assert copy.get(pool, "prefix:content-version") is None
+    assert len(attempts) == 1
