@@ -9,9 +9,9 @@ rare next to reads, so invalidating everything at once is both simplest and alwa
 With Redis, each process also keeps the pages it served last in its own memory (the "local"
 cache alias), under the same versioned keys, and a copy of the version that Redis tells it to
 drop the moment the version changes (``migrationsupport/version_copy.py``): a hit of a page then
-makes no round trip to Redis at all. It never serves a page stored under an older version,
-because the version is in the key. An anonymous API answer still makes one round trip, to count
-it against the rate (its script reads the version in the same trip).
+makes no round trip to Redis at all, and sees every change made before the request began, less
+the network's delay (at most 1 s should that connection die unnoticed). An anonymous API answer
+still makes one round trip, to count it against the rate (its script reads the version too).
 
 With read replicas (``migrationsupport/db_router.py``) a page may be built from a replica that
 has not yet replayed the edit that bumped the version; stored under the new version, such a page
@@ -88,11 +88,12 @@ def content_version() -> int:
     if pool is None:
         return _read_version()
     key = cache.make_key(VERSION_KEY)
-    if (known := version_copy.get(pool, key)) is not None:
+    known, generation = version_copy.get(pool, key)
+    if known is not None:
         return known
     read_at = time.monotonic()
     version = _read_version()
-    version_copy.keep(pool, key, version, read_at)
+    version_copy.keep(pool, key, version, read_at, generation)
     return version
 
 
@@ -130,7 +131,6 @@ def bump_content_version(**_kwargs) -> None:
 
 
 def _bump() -> None:
-    version_copy.forget()  # this process's next request reads the new version, at once
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not set yet (or lost): start afresh, as content_version() does
@@ -138,6 +138,8 @@ def _bump() -> None:
         cache.incr(VERSION_KEY)
     except Exception:  # the cache is down: nothing is being served from it either
         logger.warning("Could not bump the content version", exc_info=True)
+    finally:
+        version_copy.forget()  # this process's next request reads the new version, at once
 
 
 def _replicas_catching_up() -> None:

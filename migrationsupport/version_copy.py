@@ -6,35 +6,47 @@ keeps the version it read last, on a connection of its own that Redis tells of e
 that key (server-assisted client-side caching in its broadcast mode, Redis 6 and later:
 ``CLIENT TRACKING ON REDIRECT <itself> BCAST PREFIX <key>``, then ``SUBSCRIBE
 __redis__:invalidate``; https://redis.io/docs/latest/develop/reference/client-side-caching/).
-A bump, a deletion, an eviction or a flush of the key sends that connection a message. Before
-trusting its copy, a request looks, without waiting, whether a message has arrived (a
-non-blocking read, ~2.5 µs here, against ~100 µs for the round trip); if one has, the copy is
-dropped and the version read again.
+A bump, a deletion, an eviction or a flush of the key sends that connection a message (a flush
+of any database of the server does too: an extra read, never a stale one). Before trusting its
+copy, a request looks, without waiting, whether a message has arrived (a non-blocking read,
+~2.5 µs here, against ~100 µs for the round trip); if one has, the copy is dropped and the
+version read again.
 
 So a request sees every change Redis made before the request began, less the network's delay
-(the same as when it read the version itself, whose answer could also be a moment old by the
-time the page was served). No thread: the connection is only read by the requests themselves,
-under a lock. A copy is trusted for at most ``MAX_AGE`` seconds, so a connection that died
-without its socket noticing (no message can reach it) costs at most that much staleness. A
-closed connection is noticed at once; until a new one subscribes (``RETRY_SECONDS`` later, or
-never on a Redis that refuses tracking) every request reads the version, as before.
+(as when it read the version itself: that answer too is a moment old by the time the page goes
+out). No thread: the connection is only read by the requests themselves, under a lock, and a
+copy read while a message was being read or the version bumped is not kept (``generation``).
+After a change, a copy is trusted for at most ``MAX_AGE`` seconds, so a connection that died
+without its socket noticing (no message can reach it; TCP keepalive is on) costs at most that
+much staleness per change. A closed connection is noticed at once; until a new one subscribes
+(after ``RETRY_SECONDS``, doubling while it keeps failing) every request reads the version, as
+with the copy turned off. A Redis that refuses tracking (some managed services refuse
+``CLIENT``) is not asked again by that process.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
+
+from redis import ConnectionPool
+from redis.connection import AbstractConnection
+from redis.exceptions import ResponseError
 
 logger = logging.getLogger(__name__)
 
 INVALIDATIONS = "__redis__:invalidate"
 #: Seconds a copy is trusted without being read again.
 MAX_AGE = 1.0
-#: Seconds between attempts at a tracking connection after one failed (a Redis restarted or down,
-#: or one that refuses ``CLIENT TRACKING``): meanwhile every request reads the version.
+#: Seconds before another attempt at a tracking connection after one failed (a Redis restarted or
+#: down), doubled after each failure in a row up to ``MAX_RETRY_SECONDS``.
 RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 300.0
+#: The tracking connection's timeouts: a request never waits longer on it.
+SOCKET_SECONDS = 1.0
 
 
 class VersionCopy:
@@ -46,89 +58,116 @@ class VersionCopy:
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
-        self._connection = None
-        self._client_id: int | None = None  # the connection's, as Redis's CLIENT LIST names it
-        self._watching: tuple[object, str] | None = None  # (pool, key) the connection tracks
+        self._connection: AbstractConnection | None = None
+        self._watching: tuple[ConnectionPool, str] | None = None  # what the connection tracks
         self._copy: tuple[int, float] | None = None  # (version, when it was read)
+        # Moves whenever the copy may have become stale: a message read, this process's bump, a
+        # new connection. A version read under another generation is not kept.
+        self._generation = 0
+        self._failures = 0
         self._retry_at = 0.0
 
-    def get(self, pool, key: str) -> int | None:
-        """The version, if this process holds a copy Redis has not changed since; else None
-        (read it, then ``keep`` it)."""
+    def get(self, pool: ConnectionPool, key: str) -> tuple[int | None, int]:
+        """(the version, if this process holds a copy Redis has not changed since, else None;
+        the generation to give ``keep`` with the version read instead)."""
         with self._lock:
             if self._watching != (pool, key):
                 if time.monotonic() >= self._retry_at:
                     self._watch(pool, key)
-                return None
+                return None, self._generation
             # Messages are read even without a copy: one left unread would drop the next.
             if not self._unchanged() or self._copy is None:
-                return None
+                return None, self._generation
             version, read_at = self._copy
             if time.monotonic() - read_at > MAX_AGE:
                 self._copy = None
-                return None
-            return version
+                return None, self._generation
+            return version, self._generation
 
-    def keep(self, pool, key: str, version: int, read_at: float) -> None:
-        """Keep ``version``, read from Redis at ``read_at``, if Redis tells this process of its
-        changes (a message that came since is seen by the next ``get``, which drops it)."""
+    def keep(self, pool: ConnectionPool, key: str, version: int, read_at: float, generation: int) -> None:
+        """Keep ``version``, read from Redis at ``read_at`` after ``get`` gave ``generation``,
+        unless anything since may have changed it (a later message is read by the next ``get``)."""
         with self._lock:
-            if self._watching == (pool, key) and self._connection is not None:
+            if self._watching == (pool, key) and generation == self._generation:
                 self._copy = (version, read_at)
 
     def forget(self) -> None:
-        """Drop the copy (this process changed the version: its next request must not wait for
-        the message)."""
+        """Drop the copy, after this process changed the version: its next request must not
+        wait for the message, nor keep a version another thread read before the change."""
         with self._lock:
-            self._copy = None
+            self._stale()
+
+    def _stale(self) -> None:
+        self._copy = None
+        self._generation += 1
 
     def _unchanged(self) -> bool:
-        """Whether no message has come (each one read off the connection); False, and the
-        connection closed, when it failed."""
-        if self._connection is None:
-            return False
+        """Whether no message has come (each one read off the connection)."""
+        assert self._connection is not None  # watching
         try:
             if not self._connection.can_read(timeout=0):
                 return True
             while self._connection.can_read(timeout=0):
-                self._connection.read_response()  # an invalidation, or the key's owner's flush
+                self._connection.read_response()  # an invalidation, or a flush
         except Exception:
             logger.warning("The content version's tracking connection failed", exc_info=True)
             self._close(failed=True)
-        self._copy = None
+        except BaseException:  # interrupted mid-message: the connection's state is unknown
+            self._close(failed=True)
+            raise
+        self._stale()
         return False
 
-    def _watch(self, pool, key: str) -> None:
+    def _watch(self, pool: ConnectionPool, key: str) -> None:
         """A connection that hears of every change of ``key`` (the cache's own address, TLS and
-        password), subscribed before the version is next read."""
+        password), subscribed before the version is next read. Its own, not the pool's: in the
+        RESP2 protocol, with timeouts, and named for ``CLIENT LIST``."""
         self._close()
-        connection = pool.make_connection()
+        options = {
+            **pool.connection_kwargs,
+            "protocol": 2,
+            "socket_timeout": SOCKET_SECONDS,
+            "socket_connect_timeout": SOCKET_SECONDS,
+            "client_name": f"content-version-{os.getpid()}",
+        }
+        if "host" in options:  # TCP (a Unix socket has no keepalive)
+            options["socket_keepalive"] = True
+        connection = pool.connection_class(**options)
         try:
             connection.send_command("CLIENT", "ID")
-            own_id = int(connection.read_response())
+            own_id = connection.read_response()
             connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", key)
             connection.read_response()
             connection.send_command("SUBSCRIBE", INVALIDATIONS)
             connection.read_response()
+        except ResponseError:
+            logger.warning("Redis refuses to track the content version: read on every request", exc_info=True)
+            connection.disconnect()
+            self._retry_at = math.inf
+            return
         except Exception:
             logger.warning("Could not track the content version: read on every request", exc_info=True)
             connection.disconnect()
-            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self._failed()
             return
-        self._connection, self._client_id, self._watching = connection, own_id, (pool, key)
+        self._connection, self._watching, self._failures = connection, (pool, key), 0
+        self._stale()
+
+    def _failed(self) -> None:
+        delay = min(RETRY_SECONDS * 2**self._failures, MAX_RETRY_SECONDS)
+        self._failures += 1
+        self._retry_at = time.monotonic() + delay
 
     def _close(self, *, failed: bool = False) -> None:
         if self._connection is not None:
             self._connection.disconnect()
-        self._connection = self._client_id = self._watching = self._copy = None
+        self._connection = self._watching = None
+        self._stale()
         if failed:
-            self._retry_at = time.monotonic() + RETRY_SECONDS
-
-    def _forked(self) -> None:
-        """In a forked child (a gunicorn worker): no connection or copy of its own yet (the
-        parent's socket is not the child's to read; its lock may have been held at the fork)."""
-        self._reset()
+            self._failed()
 
 
 version_copy = VersionCopy()
-os.register_at_fork(after_in_child=version_copy._forked)
+# A forked child (a gunicorn worker) starts with no connection or copy: the parent's socket is not
+# its to read, and the parent's lock may have been held at the fork.
+os.register_at_fork(after_in_child=version_copy._reset)
