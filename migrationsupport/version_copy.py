@@ -132,23 +132,28 @@ class VersionCopy:
         }
         if "host" in options:  # TCP (a Unix socket has no keepalive)
             options["socket_keepalive"] = True
-        connection = pool.connection_class(**options)
+        connection: AbstractConnection | None = None
         try:
+            connection = pool.connection_class(**options)
             connection.send_command("CLIENT", "ID")
             own_id = connection.read_response()
             connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", key)
             connection.read_response()
             connection.send_command("SUBSCRIBE", INVALIDATIONS)
             connection.read_response()
-        except ResponseError:
-            logger.warning("Redis refuses to track the content version: read on every request", exc_info=True)
-            connection.disconnect()
-            self._retry_at = math.inf
-            return
-        except Exception:
-            logger.warning("Could not track the content version: read on every request", exc_info=True)
-            connection.disconnect()
-            self._failed()
+        except Exception as error:
+            if connection is not None:
+                connection.disconnect()
+            refused = isinstance(error, ResponseError)  # not allowed here: not asked again
+            logger.warning(
+                "%s the content version: read on every request",
+                "Redis refuses to track" if refused else "Could not track",
+                exc_info=True,
+            )
+            if refused:
+                self._retry_at = math.inf
+            else:
+                self._failed()
             return
         self._connection, self._watching, self._failures = connection, (pool, key), 0
         self._stale()
