@@ -156,7 +156,6 @@ class VersionCopy:
                 self._failed()
             return
         self._connection, self._watching, self._failures = connection, (pool, key), 0
-        self._stale()
 
     def _failed(self) -> None:
         delay = min(RETRY_SECONDS * 2**self._failures, MAX_RETRY_SECONDS)
