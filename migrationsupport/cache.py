@@ -11,7 +11,8 @@ cache alias), under the same versioned keys, and a copy of the version that Redi
 drop the moment the version changes (``migrationsupport/version_copy.py``): a hit of a page then
 makes no round trip to Redis at all, and sees every change made before the request began, less
 the network's delay (at most 1 s should that connection die unnoticed). An anonymous API answer
-still makes one round trip, to count it against the rate (its script reads the version too).
+is counted against the rate on another connection of the process's own, without waiting for
+Redis's reply (``migrationsupport/rate_count.py``).
 
 With read replicas (``migrationsupport/db_router.py``) a page may be built from a replica that
 has not yet replayed the edit that bumped the version; stored under the new version, such a page
@@ -46,6 +47,7 @@ from .api_defaults import (
     remember_rate,
 )
 from .db_router import request_read_replica
+from .rate_count import rate_count
 from .version_copy import version_copy
 
 logger = logging.getLogger(__name__)
@@ -62,16 +64,22 @@ API_PREFIX = "/api/"
 
 def _version_and_api_count(request) -> tuple[int, CachedAnswerThrottle | None, int | None]:
     """The content version, and this anonymous API request counted against the API's rate:
-    one round trip to Redis for both (``count_in_window``)."""
+    without waiting for Redis (``rate_count``) where this process keeps a copy of the version,
+    else one round trip to Redis for both (``count_in_window``)."""
     limiter = CachedAnswerThrottle()
     counter = limiter.window_key(request, None)
     if counter is None:
         return content_version(), None, None
-    count, version = count_in_window(cache, counter, limiter.duration, read=VERSION_KEY)
+    pool = _version_pool() if settings.API_COUNT_WITHOUT_WAITING else None
+    count = rate_count.add(pool, cache.make_key(counter), limiter.duration) if pool is not None else None
+    if count is not None:
+        version = content_version()
+    else:
+        count, read = count_in_window(cache, counter, limiter.duration, read=VERSION_KEY)
+        # None: not set yet, or lost; content_version() starts it afresh.
+        version = content_version() if read is None else int(read)
     remember_rate(request, limit=limiter.num_requests, count=count, reset=limiter.window_end)
-    if version is None:  # not set yet, or lost: content_version() starts it afresh
-        return content_version(), limiter, count
-    return int(version), limiter, count
+    return version, limiter, count
 
 
 def api_throttled(wait: float | None, headers: dict[str, str] | None = None) -> JsonResponse:

@@ -245,6 +245,10 @@ PAGE_CACHE_EXCLUDE: tuple[str, ...] = ("/admin/", "/healthz")
 # (migrationsupport/version_copy.py): a cached page without a round trip to Redis. 0: read it on
 # every request, as before 6 December 2026.
 PAGE_CACHE_VERSION_COPY = envbool("PAGE_CACHE_VERSION_COPY", True)
+# With the copy, an anonymous API answer the page cache serves is counted against the API's rate
+# without waiting for Redis's reply (migrationsupport/rate_count.py): judged by the count Redis
+# answered last plus this process's increments since. 0: wait for the count on every request.
+API_COUNT_WITHOUT_WAITING = envbool("API_COUNT_WITHOUT_WAITING", True)
 
 # ?as_of= views (migrationsupport/asof.py): at most this many snapshot schemas are kept (the least
 # recently used are dropped); answers carry Cache-Control max-age this long (a past snapshot never

@@ -19,15 +19,14 @@ copy read while a message was being read or the version bumped is not kept (``ge
 After a change, a copy is trusted for at most ``MAX_AGE`` seconds, so a connection that died
 without its socket noticing (no message can reach it; TCP keepalive is on) costs at most that
 much staleness per change. A closed connection is noticed at once; until a new one subscribes
-(after ``RETRY_SECONDS``, doubling while it keeps failing) every request reads the version, as
-with the copy turned off. A Redis that refuses tracking (some managed services refuse
-``CLIENT``) is not asked again by that process.
+(after ``redis_connections.RETRY_SECONDS``, doubling while it keeps failing) every request reads
+the version, as with the copy turned off. A Redis that refuses tracking (some managed services
+refuse ``CLIENT``) is not asked again by that process.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -36,17 +35,13 @@ from redis import ConnectionPool
 from redis.connection import AbstractConnection
 from redis.exceptions import ResponseError
 
+from .redis_connections import Retry, own_connection
+
 logger = logging.getLogger(__name__)
 
 INVALIDATIONS = "__redis__:invalidate"
 #: Seconds a copy is trusted without being read again.
 MAX_AGE = 1.0
-#: Seconds before another attempt at a tracking connection after one failed (a Redis restarted or
-#: down), doubled after each failure in a row up to ``MAX_RETRY_SECONDS``.
-RETRY_SECONDS = 5.0
-MAX_RETRY_SECONDS = 300.0
-#: The tracking connection's timeouts: a request never waits longer on it.
-SOCKET_SECONDS = 1.0
 
 
 class VersionCopy:
@@ -64,15 +59,14 @@ class VersionCopy:
         # Moves whenever the copy may have become stale: a message read, this process's bump, a
         # new connection. A version read under another generation is not kept.
         self._generation = 0
-        self._failures = 0
-        self._retry_at = 0.0
+        self._retry = Retry()
 
     def get(self, pool: ConnectionPool, key: str) -> tuple[int | None, int]:
         """(the version, if this process holds a copy Redis has not changed since, else None;
         the generation to give ``keep`` with the version read instead)."""
         with self._lock:
             if self._watching != (pool, key):
-                if time.monotonic() >= self._retry_at:
+                if self._retry.due():
                     self._watch(pool, key)
                 return None, self._generation
             # Messages are read even without a copy: one left unread would drop the next.
@@ -119,22 +113,12 @@ class VersionCopy:
         return False
 
     def _watch(self, pool: ConnectionPool, key: str) -> None:
-        """A connection that hears of every change of ``key`` (the cache's own address, TLS and
-        password), subscribed before the version is next read. Its own, not the pool's: in the
-        RESP2 protocol, with timeouts, and named for ``CLIENT LIST``."""
+        """A connection of its own (``own_connection``) that hears of every change of ``key``,
+        subscribed before the version is next read."""
         self._close()
-        options = {
-            **pool.connection_kwargs,
-            "protocol": 2,
-            "socket_timeout": SOCKET_SECONDS,
-            "socket_connect_timeout": SOCKET_SECONDS,
-            "client_name": f"content-version-{os.getpid()}",
-        }
-        if "host" in options:  # TCP (a Unix socket has no keepalive)
-            options["socket_keepalive"] = True
         connection: AbstractConnection | None = None
         try:
-            connection = pool.connection_class(**options)
+            connection = own_connection(pool, "content-version")
             connection.send_command("CLIENT", "ID")
             own_id = connection.read_response()
             connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", own_id, "BCAST", "PREFIX", key)
@@ -151,16 +135,12 @@ class VersionCopy:
                 exc_info=True,
             )
             if refused:
-                self._retry_at = math.inf
+                self._retry.refused()
             else:
-                self._failed()
+                self._retry.failed()
             return
-        self._connection, self._watching, self._failures = connection, (pool, key), 0
-
-    def _failed(self) -> None:
-        delay = min(RETRY_SECONDS * 2**self._failures, MAX_RETRY_SECONDS)
-        self._failures += 1
-        self._retry_at = time.monotonic() + delay
+        self._connection, self._watching = connection, (pool, key)
+        self._retry.succeeded()
 
     def _close(self, *, failed: bool = False) -> None:
         if self._connection is not None:
@@ -168,7 +148,7 @@ class VersionCopy:
         self._connection = self._watching = None
         self._stale()
         if failed:
-            self._failed()
+            self._retry.failed()
 
 
 version_copy = VersionCopy()

@@ -1,5 +1,7 @@
 import logging
 import os
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -9,9 +11,11 @@ from django.core.cache import cache
 from django_redis import get_redis_connection
 
 from migrationsupport.cache import VERSION_KEY, content_version
+from migrationsupport.rate_count import rate_count
 from regions.models import Region
 from tests.factories import RegionFactory
 from tests.support.database import child_database_url
+from tests.support.gunicorn import BASE_DIR as ROOT
 from tests.support.gunicorn import start_gunicorn
 
 
@@ -246,18 +250,33 @@ def _regions_at_an_anonymous_rate(shared_redis, settings, rate: str):
     return prefix, get_redis_connection("default")
 
 
+@pytest.fixture(params=[True, False], ids=["without-waiting", "round-trip"])
+def counting(request, settings):
+    """Both ways of counting a cached API answer: sent without waiting for Redis's reply
+    (``rate_count``), or one round trip with the version's read (``count_in_window``)."""
+    settings.API_COUNT_WITHOUT_WAITING = request.param
+    rate_count._close()
+    rate_count._reset()
+    yield request.param
+    rate_count._close()
+
+
 @pytest.mark.django_db
-def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, shared_redis, settings):
-    """Issue 16, point 8, on the real Redis path: the content version and the API's anonymous
-    counter in one round trip; a built answer is not counted again by the view's throttle."""
+def test_with_redis_every_api_answer_is_counted_once_cached_or_built(
+    client, shared_redis, settings, counting
+):
+    """Issue 16, point 8, on the real Redis path: every anonymous API answer counted, cached or
+    built; a built answer is not counted again by the view's throttle."""
     prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "3/min")
 
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    rate_count.settle()  # counted without waiting: Redis's reply read
     (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
     assert int(redis.get(counter)) == 1  # built by the view, counted once
     assert 0 < redis.ttl(counter) <= 60
     assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
     assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
+    rate_count.settle()
     assert int(redis.get(counter)) == 3
     throttled = client.get("/api/v1/regions/")
     assert throttled.status_code == 429
@@ -266,14 +285,16 @@ def test_with_redis_every_api_answer_is_counted_once_cached_or_built(client, sha
 
 
 @pytest.mark.django_db
-def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings):
-    """The counter is called by its script's hash; a new or restarted Redis knows no script yet
-    (``SCRIPT FLUSH`` here): the request is still counted, and the next one finds the script."""
+def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings, counting):
+    """The round trip calls the counter by its script's hash (the other way sends it whole); a new
+    or restarted Redis knows no script yet (``SCRIPT FLUSH`` here): the request is still counted,
+    and the next one finds the script."""
     prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "5/min")
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     redis.script_flush()
     assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "3"
     assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "2"
+    rate_count.settle()
     (counter,) = redis.keys(f"{prefix}:*throttle_anon_*")
     assert int(redis.get(counter)) == 3
 
@@ -405,7 +426,7 @@ def _tracking_connections(redis) -> list[dict]:
 
 def test_a_closed_tracking_connection_means_reading_redis_until_a_new_one_listens(version_copy, monkeypatch):
     _, reads = version_copy
-    monkeypatch.setattr("migrationsupport.version_copy.RETRY_SECONDS", 0)
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
     redis = get_redis_connection("default")
     (own,) = _tracking_connections(redis)
     redis.client_kill_filter(_id=own["id"])  # as a Redis restart would
@@ -458,7 +479,7 @@ def test_an_unreachable_redis_is_asked_again_only_after_a_while(monkeypatch):
 
     from migrationsupport.version_copy import VersionCopy
 
-    monkeypatch.setattr("migrationsupport.version_copy.RETRY_SECONDS", 0.2)
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0.2)
     copy, key = VersionCopy(), "prefix:content-version"
     pool = ConnectionPool.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     attempts = _counting_attempts(pool)
@@ -480,7 +501,7 @@ def test_a_redis_that_refuses_tracking_is_not_asked_again(shared_redis, monkeypa
     from migrationsupport.version_copy import VersionCopy
 
     url, _ = shared_redis
-    monkeypatch.setattr("migrationsupport.version_copy.RETRY_SECONDS", 0)
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
     redis = get_redis_connection("default")
     user = f"no-client-{uuid.uuid4().hex}"
     redis.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all", "-client"])
@@ -493,3 +514,217 @@ def test_a_redis_that_refuses_tracking_is_not_asked_again(shared_redis, monkeypa
         assert len(attempts) == 1
     finally:
         redis.acl_deluser(user)
+
+
+# --- Cached API answers counted without waiting (migrationsupport/rate_count.py) ----------------
+
+
+@pytest.fixture
+def without_waiting(shared_redis, settings):
+    """Anonymous API answers at 100 a minute, counted without waiting; Redis and the counter key
+    of this client's window."""
+    settings.PAGE_CACHE_VERSION_COPY = True
+    settings.API_COUNT_WITHOUT_WAITING = True
+    rate_count._close()
+    rate_count._reset()
+    prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "100/min")
+    yield redis, f"{prefix}:*throttle_anon_*"
+    rate_count._close()
+
+
+def _api_connections(redis) -> list[dict]:
+    return [c for c in redis.client_list() if c["name"] == f"api-count-{os.getpid()}"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("waits", [False, True], ids=["without-waiting", "round-trip"])
+def test_a_cached_api_answer_is_served_while_redis_holds_its_count(client, without_waiting, settings, waits):
+    """``CLIENT PAUSE ... WRITE`` holds every write (the increment) for 400 ms, and nothing else
+    a hit does (its page and the version are this process's own copies): the hit goes out at once
+    and is counted once Redis resumes; waiting for the count, it waits for the pause."""
+    redis, counters = without_waiting
+    settings.API_COUNT_WITHOUT_WAITING = not waits
+    assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
+    redis.execute_command("CLIENT", "PAUSE", 400, "WRITE")
+    try:
+        started = time.monotonic()
+        hit = client.get("/api/v1/regions/")
+        elapsed = time.monotonic() - started
+    finally:
+        redis.execute_command("CLIENT", "UNPAUSE")
+    assert hit["X-Cache"] == "hit"
+    assert hit["X-RateLimit-Remaining"] == "97"
+    assert (elapsed >= 0.3) if waits else (elapsed < 0.2)
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    assert int(redis.get(counter)) == 3
+
+
+@pytest.mark.django_db
+def test_answers_whose_counts_redis_has_not_answered_yet_count(client, without_waiting):
+    """No reply while Redis is paused: each answer is judged by this process's own increments."""
+    redis, counters = without_waiting
+    assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    rate_count.settle()
+    redis.execute_command("CLIENT", "PAUSE", 300, "WRITE")
+    try:
+        remaining = [client.get("/api/v1/regions/")["X-RateLimit-Remaining"] for _ in range(3)]
+    finally:
+        redis.execute_command("CLIENT", "UNPAUSE")
+    assert remaining == ["98", "97", "96"]
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    assert int(redis.get(counter)) == 4
+
+
+@pytest.mark.django_db
+def test_an_answer_is_judged_by_redis_last_count_plus_its_process_own_since(client, without_waiting):
+    """Other processes' answers (added to the counter here by hand) count from Redis's next reply
+    on: the request after it is throttled. Until then this process judges by what it knows."""
+    redis, counters = without_waiting
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "99"
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    redis.incrby(counter, 98)  # 98 answers served by other processes
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # not heard of yet
+    rate_count.settle()  # Redis's reply to that request: 100
+    assert client.get("/api/v1/regions/").status_code == 429
+    rate_count.settle()
+    assert int(redis.get(counter)) == 101  # every answer counted, the refused one too
+
+
+@pytest.mark.django_db
+def test_a_counting_connection_closed_by_redis_means_round_trips_until_a_new_one(
+    client, without_waiting, monkeypatch
+):
+    redis, counters = without_waiting
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0.2)
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)  # each answer sent at once
+    client.get("/api/v1/regions/")
+    rate_count.settle()
+    (own,) = _api_connections(redis)
+    redis.client_kill_filter(_id=own["id"])  # as a Redis restart or an idle timeout would
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # counted by a round trip
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "97"  # and again: not yet
+    assert _api_connections(redis) == []
+    time.sleep(0.25)
+    assert client.get("/api/v1/regions/").status_code == 200  # on a new connection...
+    rate_count.settle()
+    (new,) = _api_connections(redis)
+    assert new["id"] != own["id"]
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "95"  # ...judged by its reply
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    assert int(redis.get(counter)) == 5  # nothing lost, nothing counted twice
+
+
+@pytest.mark.django_db
+def test_increments_held_when_the_connection_fails_go_out_on_the_next_one(
+    client, without_waiting, monkeypatch
+):
+    redis, counters = without_waiting
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 60)
+    client.get("/api/v1/regions/")  # sent
+    client.get("/api/v1/regions/")  # held
+    client.get("/api/v1/regions/")  # held
+    (own,) = _api_connections(redis)
+    redis.client_kill_filter(_id=own["id"])
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # a round trip: 1 + 1
+    assert client.get("/api/v1/regions/").status_code == 200  # a new connection, with the held two
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    assert int(redis.get(counter)) == 5  # nothing lost, nothing counted twice
+
+
+def test_an_unreachable_redis_is_not_asked_to_count_on_every_request(monkeypatch):
+    from redis import ConnectionPool
+
+    from migrationsupport.rate_count import RateCount
+
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0.2)
+    counter = RateCount()
+    pool = ConnectionPool.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    attempts = _counting_attempts(pool)
+    assert counter.add(pool, "prefix:counter", 60) is None
+    assert counter.add(pool, "prefix:counter", 60) is None
+    assert len(attempts) == 1
+    time.sleep(0.25)
+    assert counter.add(pool, "prefix:counter", 60) is None
+    assert len(attempts) == 2
+
+
+def _count_within_a_second(redis, key: str, expected: int) -> int:
+    deadline = time.monotonic() + 1
+    while int(redis.get(key) or 0) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return int(redis.get(key) or 0)
+
+
+def test_increments_soon_after_a_send_are_held_for_the_next_one(shared_redis, monkeypatch):
+    from migrationsupport.rate_count import RateCount
+
+    _, prefix = shared_redis
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 60)
+    counter, key = RateCount(), f"{prefix}:counter"
+    redis = get_redis_connection("default")
+    try:
+        assert [counter.add(redis.connection_pool, key, 60) for _ in range(3)] == [1, 2, 3]
+        assert _count_within_a_second(redis, key, 1) == 1  # the first sent at once, then held
+        time.sleep(0.1)
+        assert int(redis.get(key)) == 1
+        assert 0 < redis.ttl(key) <= 60
+        assert [counter.add(redis.connection_pool, f"{key}:new", 60) for _ in range(2)] == [1, 2]  # held
+        monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
+        assert counter.add(redis.connection_pool, key, 60) == 4  # sent with the held ones
+        assert _count_within_a_second(redis, key, 4) == 4
+        assert _count_within_a_second(redis, f"{key}:new", 2) == 2
+        assert 0 < redis.ttl(f"{key}:new") <= 60  # created by one command adding 2: it expires too
+    finally:
+        counter._close()
+
+
+def test_a_process_sends_what_it_holds_when_it_exits(shared_redis):
+    url, prefix = shared_redis
+    key = f"{prefix}:counter"
+    script = (
+        "import sys; from redis import ConnectionPool; from migrationsupport import rate_count as m; "
+        "m.HOLD_SECONDS = 60; pool = ConnectionPool.from_url(sys.argv[1]); "
+        "counts = [m.rate_count.add(pool, sys.argv[2], 60) for _ in range(3)]; assert counts == [1, 2, 3]"
+    )
+    subprocess.run([sys.executable, "-c", script, url, key], check=True, cwd=ROOT, timeout=30)
+    assert _count_within_a_second(get_redis_connection("default"), key, 3) == 3
+
+
+def test_the_counts_a_process_keeps_are_bounded(shared_redis, monkeypatch):
+    """A counter's key names its window: counts of past windows are let go."""
+    from migrationsupport.rate_count import RateCount
+
+    _, prefix = shared_redis
+    monkeypatch.setattr("migrationsupport.rate_count.MAX_KEYS", 3)
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
+    counter = RateCount()
+    pool = get_redis_connection("default").connection_pool
+    try:
+        for window in range(5):
+            assert counter.add(pool, f"{prefix}:counter:{window}", 60) == 1
+            counter.settle()
+        assert counter.add(pool, f"{prefix}:counter:5", 60) == 1
+        assert len(counter._answered) <= 3
+        assert counter.add(pool, f"{prefix}:counter:5", 60) == 2  # its own count still known
+    finally:
+        counter._close()
+
+
+@pytest.mark.django_db
+def test_a_forked_worker_starts_without_its_parents_counting_connection(client, without_waiting):
+    client.get("/api/v1/regions/")
+    assert rate_count._connection is not None
+    pid = os.fork()
+    if pid == 0:  # the child: exits 0 only when it holds nothing of the parent's
+        os._exit(0 if rate_count._connection is None and not rate_count._sent else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert rate_count._connection is not None
