@@ -157,8 +157,8 @@ def count_in_window(cache, key: str, seconds: int, *, read: str | None = None) -
     return count, cache.get(read) if read else None
 
 
-#: Set on a request by the page cache, which counted it against the API's anonymous rate in the
-#: same round trip as its content-version read (``migrationsupport.cache``): the count.
+#: Set on a request by the page cache, which counted it against the API's anonymous rate
+#: (``migrationsupport.cache``): the count.
 COUNTED_ATTRIBUTE = "api_anonymous_count"
 
 #: Set on a request by the throttles that counted it: the tightest rate, for the answer's
@@ -193,7 +193,8 @@ class AnonymousRateThrottle(AnonRateThrottle):
     DRF's ``SimpleRateThrottle`` keeps the time of every request in the window as one list in the
     cache, read, rewritten and written back on each request: thousands of entries at high rates,
     which made a cached answer twice as slow once it was counted too (docs/performance.md). Here
-    each (scope, address, window) is one counter, raised by one atomic increment. A fixed window
+    each (scope, address, window) is one counter, raised by atomic increments (those of cached
+    answers possibly a few at once, ``migrationsupport.rate_count``). A fixed window
     lets a client make up to twice the rate across a window's edge, never more. The rate is read
     on each request (DRF reads it once at import), so ``API_ANON_RATE`` and test overrides of
     ``REST_FRAMEWORK`` take effect."""

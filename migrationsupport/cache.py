@@ -64,21 +64,25 @@ API_PREFIX = "/api/"
 
 def _version_and_api_count(request) -> tuple[int, CachedAnswerThrottle | None, int | None]:
     """The content version, and this anonymous API request counted against the API's rate:
-    without waiting for Redis (``rate_count``) where this process keeps a copy of the version,
-    else one round trip to Redis for both (``count_in_window``)."""
+    without waiting for Redis (``rate_count``) with the version copy on, the version first (a
+    request whose version cannot be read is served from the database and counted by the view's
+    throttle, once); else one round trip to Redis for both (``count_in_window``)."""
     limiter = CachedAnswerThrottle()
     counter = limiter.window_key(request, None)
     if counter is None:
         return content_version(), None, None
     pool = _version_pool() if settings.API_COUNT_WITHOUT_WAITING else None
-    count = rate_count.add(pool, cache.make_key(counter), limiter.duration) if pool is not None else None
-    if count is not None:
+    count = None
+    if pool is not None:
         version = content_version()
-    else:
+        count = rate_count.add(pool, cache.make_key(counter), limiter.duration)
+    if count is None:
         count, read = count_in_window(cache, counter, limiter.duration, read=VERSION_KEY)
         # None: not set yet, or lost; content_version() starts it afresh.
         version = content_version() if read is None else int(read)
     remember_rate(request, limit=limiter.num_requests, count=count, reset=limiter.window_end)
+    # Counted here once, for the view's throttle too (should reading the page fail after this).
+    setattr(request, COUNTED_ATTRIBUTE, count)
     return version, limiter, count
 
 
@@ -252,12 +256,14 @@ class PublicPageCacheMiddleware:
         except Exception:  # the cache is down: serve from the database
             logger.warning("Page cache unavailable", exc_info=True)
             return self.get_response(request)
-        if limiter is not None and count is not None:
-            # The API's rate counts what a client reads, cached or built alike: counted here
-            # once, for the view's throttle too.
-            if cached is not None and not limiter.allow_count(count):
-                return api_throttled(limiter.wait(), rate_limit_headers(request))
-            setattr(request, COUNTED_ATTRIBUTE, count)
+        # The API's rate counts what a client reads, cached or built alike.
+        if (
+            limiter is not None
+            and count is not None
+            and cached is not None
+            and not limiter.allow_count(count)
+        ):
+            return api_throttled(limiter.wait(), rate_limit_headers(request))
         if cached is not None:
             # ``cached`` is this request's own copy (the caches unpickle a new one on each read).
             cached["X-Cache"] = "hit"

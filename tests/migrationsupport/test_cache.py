@@ -255,10 +255,10 @@ def counting(request, settings):
     """Both ways of counting a cached API answer: sent without waiting for Redis's reply
     (``rate_count``), or one round trip with the version's read (``count_in_window``)."""
     settings.API_COUNT_WITHOUT_WAITING = request.param
-    rate_count._close()
+    rate_count._close(keep_held=False)
     rate_count._reset()
     yield request.param
-    rate_count._close()
+    rate_count._close(keep_held=False)
 
 
 @pytest.mark.django_db
@@ -285,10 +285,11 @@ def test_with_redis_every_api_answer_is_counted_once_cached_or_built(
 
 
 @pytest.mark.django_db
-def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings, counting):
-    """The round trip calls the counter by its script's hash (the other way sends it whole); a new
-    or restarted Redis knows no script yet (``SCRIPT FLUSH`` here): the request is still counted,
-    and the next one finds the script."""
+def test_the_counter_works_on_a_redis_that_lost_its_scripts(client, shared_redis, settings):
+    """The round trip calls the counter by its script's hash (``rate_count`` sends it whole); a
+    new or restarted Redis knows no script yet (``SCRIPT FLUSH`` here): the request is still
+    counted, and the next one finds the script."""
+    settings.API_COUNT_WITHOUT_WAITING = False
     prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "5/min")
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     redis.script_flush()
@@ -525,11 +526,11 @@ def without_waiting(shared_redis, settings):
     of this client's window."""
     settings.PAGE_CACHE_VERSION_COPY = True
     settings.API_COUNT_WITHOUT_WAITING = True
-    rate_count._close()
+    rate_count._close(keep_held=False)
     rate_count._reset()
     prefix, redis = _regions_at_an_anonymous_rate(shared_redis, settings, "100/min")
     yield redis, f"{prefix}:*throttle_anon_*"
-    rate_count._close()
+    rate_count._close(keep_held=False)
 
 
 def _api_connections(redis) -> list[dict]:
@@ -538,12 +539,15 @@ def _api_connections(redis) -> list[dict]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("waits", [False, True], ids=["without-waiting", "round-trip"])
-def test_a_cached_api_answer_is_served_while_redis_holds_its_count(client, without_waiting, settings, waits):
+def test_a_cached_api_answer_is_served_while_redis_holds_its_count(
+    client, without_waiting, settings, waits, monkeypatch
+):
     """``CLIENT PAUSE ... WRITE`` holds every write (the increment) for 400 ms, and nothing else
     a hit does (its page and the version are this process's own copies): the hit goes out at once
     and is counted once Redis resumes; waiting for the count, it waits for the pause."""
     redis, counters = without_waiting
     settings.API_COUNT_WITHOUT_WAITING = not waits
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)  # sent, not held
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     assert client.get("/api/v1/regions/")["X-Cache"] == "hit"
     redis.execute_command("CLIENT", "PAUSE", 400, "WRITE")
@@ -562,9 +566,10 @@ def test_a_cached_api_answer_is_served_while_redis_holds_its_count(client, witho
 
 
 @pytest.mark.django_db
-def test_answers_whose_counts_redis_has_not_answered_yet_count(client, without_waiting):
+def test_answers_whose_counts_redis_has_not_answered_yet_count(client, without_waiting, monkeypatch):
     """No reply while Redis is paused: each answer is judged by this process's own increments."""
     redis, counters = without_waiting
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)  # sent, not held
     assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
     rate_count.settle()
     redis.execute_command("CLIENT", "PAUSE", 300, "WRITE")
@@ -576,6 +581,24 @@ def test_answers_whose_counts_redis_has_not_answered_yet_count(client, without_w
     rate_count.settle()
     (counter,) = redis.keys(counters)
     assert int(redis.get(counter)) == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failing", ["content_version", "_cached_page"])
+def test_an_answer_the_cache_fails_to_serve_is_counted_once(client, without_waiting, monkeypatch, failing):
+    """The cache fails before or after the count: the answer is built, and counted once."""
+    redis, counters = without_waiting
+
+    def fails(*args):
+        raise ConnectionError("the cache is down")
+
+    monkeypatch.setattr(f"migrationsupport.cache.{failing}", fails)
+    answer = client.get("/api/v1/regions/")
+    assert answer.status_code == 200
+    assert "X-Cache" not in answer
+    rate_count.settle()
+    (counter,) = redis.keys(counters)
+    assert int(redis.get(counter)) == 1
 
 
 @pytest.mark.django_db
@@ -595,32 +618,53 @@ def test_an_answer_is_judged_by_redis_last_count_plus_its_process_own_since(clie
 
 
 @pytest.mark.django_db
-def test_a_counting_connection_closed_by_redis_means_round_trips_until_a_new_one(
+def test_a_connection_redis_closes_while_nothing_is_on_its_way_is_replaced_at_once(
     client, without_waiting, monkeypatch
 ):
+    """A Redis restart, an idle timeout: nothing lost, and no round trip for it."""
     redis, counters = without_waiting
-    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0.2)
-    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)  # each answer sent at once
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)  # sent, not held
     client.get("/api/v1/regions/")
     rate_count.settle()
     (own,) = _api_connections(redis)
-    redis.client_kill_filter(_id=own["id"])  # as a Redis restart or an idle timeout would
-    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # counted by a round trip
-    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "97"  # and again: not yet
-    assert _api_connections(redis) == []
-    time.sleep(0.25)
-    assert client.get("/api/v1/regions/").status_code == 200  # on a new connection...
+    redis.client_kill_filter(_id=own["id"])
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # what it knew, kept
     rate_count.settle()
     (new,) = _api_connections(redis)
     assert new["id"] != own["id"]
-    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "95"  # ...judged by its reply
-    rate_count.settle()
     (counter,) = redis.keys(counters)
-    assert int(redis.get(counter)) == 5  # nothing lost, nothing counted twice
+    assert int(redis.get(counter)) == 2
 
 
 @pytest.mark.django_db
-def test_increments_held_when_the_connection_fails_go_out_on_the_next_one(
+def test_a_reply_overdue_means_round_trips_until_a_new_connection(client, without_waiting, monkeypatch):
+    """No reply within ``SOCKET_SECONDS`` of a send (a host gone without closing anything): the
+    connection is dropped, the answers counted with a round trip, a new one tried later."""
+    redis, _ = without_waiting
+    monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
+    monkeypatch.setattr("migrationsupport.rate_count.SOCKET_SECONDS", 0.05)
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0.5)
+    assert client.get("/api/v1/regions/")["X-Cache"] == "miss"
+    rate_count.settle()
+    (own,) = _api_connections(redis)
+    redis.execute_command("CLIENT", "PAUSE", 300, "WRITE")
+    try:
+        assert client.get("/api/v1/regions/")["X-Cache"] == "hit"  # sent; no reply while paused
+        time.sleep(0.1)
+        assert client.get("/api/v1/regions/").status_code == 200  # overdue: a round trip
+    finally:
+        redis.execute_command("CLIENT", "UNPAUSE")
+    assert _api_connections(redis) == []
+    assert client.get("/api/v1/regions/").status_code == 200  # a round trip again, not yet a new one
+    assert _api_connections(redis) == []
+    time.sleep(0.5)
+    client.get("/api/v1/regions/")
+    (new,) = _api_connections(redis)
+    assert new["id"] != own["id"]
+
+
+@pytest.mark.django_db
+def test_increments_held_when_the_connection_is_lost_go_out_on_the_next_one(
     client, without_waiting, monkeypatch
 ):
     redis, counters = without_waiting
@@ -632,11 +676,12 @@ def test_increments_held_when_the_connection_fails_go_out_on_the_next_one(
     (own,) = _api_connections(redis)
     redis.client_kill_filter(_id=own["id"])
     monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
-    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "98"  # a round trip: 1 + 1
-    assert client.get("/api/v1/regions/").status_code == 200  # a new connection, with the held two
+    # A new connection at once, with the held two: 1 known + 2 held + this one.
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "96"
     rate_count.settle()
     (counter,) = redis.keys(counters)
-    assert int(redis.get(counter)) == 5  # nothing lost, nothing counted twice
+    assert int(redis.get(counter)) == 4  # nothing lost, nothing counted twice
+    assert client.get("/api/v1/regions/")["X-RateLimit-Remaining"] == "95"
 
 
 def test_an_unreachable_redis_is_not_asked_to_count_on_every_request(monkeypatch):
@@ -683,7 +728,7 @@ def test_increments_soon_after_a_send_are_held_for_the_next_one(shared_redis, mo
         assert _count_within_a_second(redis, f"{key}:new", 2) == 2
         assert 0 < redis.ttl(f"{key}:new") <= 60  # created by one command adding 2: it expires too
     finally:
-        counter._close()
+        counter._close(keep_held=False)
 
 
 def test_a_process_sends_what_it_holds_when_it_exits(shared_redis):
@@ -699,11 +744,11 @@ def test_a_process_sends_what_it_holds_when_it_exits(shared_redis):
 
 
 def test_the_counts_a_process_keeps_are_bounded(shared_redis, monkeypatch):
-    """A counter's key names its window: counts of past windows are let go."""
+    """Past ``MAX_KEYS``, the counts answered longest ago are let go (a key names its window)."""
     from migrationsupport.rate_count import RateCount
 
     _, prefix = shared_redis
-    monkeypatch.setattr("migrationsupport.rate_count.MAX_KEYS", 3)
+    monkeypatch.setattr("migrationsupport.rate_count.MAX_KEYS", 4)
     monkeypatch.setattr("migrationsupport.rate_count.HOLD_SECONDS", 0)
     counter = RateCount()
     pool = get_redis_connection("default").connection_pool
@@ -711,11 +756,34 @@ def test_the_counts_a_process_keeps_are_bounded(shared_redis, monkeypatch):
         for window in range(5):
             assert counter.add(pool, f"{prefix}:counter:{window}", 60) == 1
             counter.settle()
-        assert counter.add(pool, f"{prefix}:counter:5", 60) == 1
-        assert len(counter._answered) <= 3
-        assert counter.add(pool, f"{prefix}:counter:5", 60) == 2  # its own count still known
+        counter.add(pool, f"{prefix}:counter:5", 60)  # reads no reply: lets the older half go
+        assert len(counter._answered) <= 4
+        assert counter.add(pool, f"{prefix}:counter:4", 60) == 2  # answered last: still known
+        assert counter.add(pool, f"{prefix}:counter:0", 60) == 1  # answered first: let go (2 in Redis)
     finally:
-        counter._close()
+        counter._close(keep_held=False)
+
+
+def test_a_redis_that_refuses_the_counting_connection_is_not_asked_again(shared_redis, monkeypatch):
+    """A user without the ``CLIENT`` command (the connection names itself with ``CLIENT SETNAME``)."""
+    from redis import ConnectionPool
+
+    from migrationsupport.rate_count import RateCount
+
+    url, _ = shared_redis
+    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
+    redis = get_redis_connection("default")
+    user = f"no-client-{uuid.uuid4().hex}"
+    redis.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all", "-client"])
+    try:
+        counter = RateCount()
+        pool = ConnectionPool.from_url(url, username=user, password="")
+        attempts = _counting_attempts(pool)
+        for _ in range(3):
+            assert counter.add(pool, "prefix:counter", 60) is None
+        assert len(attempts) == 1
+    finally:
+        redis.acl_deluser(user)
 
 
 @pytest.mark.django_db
