@@ -495,11 +495,11 @@ def test_an_unreachable_redis_is_asked_again_only_after_a_while(monkeypatch):
     assert len(attempts) == 2
 
 
-def test_a_redis_that_refuses_tracking_is_not_asked_again(shared_redis, monkeypatch):
-    """A user without the ``CLIENT`` command (as on managed services that disable it)."""
+@pytest.fixture
+def redis_without_client(shared_redis, monkeypatch):
+    """A pool for a Redis user without the ``CLIENT`` command (as on managed services that
+    disable it), and the connections it is asked to make."""
     from redis import ConnectionPool
-
-    from migrationsupport.version_copy import VersionCopy
 
     url, _ = shared_redis
     monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
@@ -507,14 +507,20 @@ def test_a_redis_that_refuses_tracking_is_not_asked_again(shared_redis, monkeypa
     user = f"no-client-{uuid.uuid4().hex}"
     redis.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all", "-client"])
     try:
-        copy = VersionCopy()
         pool = ConnectionPool.from_url(url, username=user, password="")
-        attempts = _counting_attempts(pool)
-        for _ in range(3):
-            assert copy.get(pool, "prefix:content-version")[0] is None
-        assert len(attempts) == 1
+        yield pool, _counting_attempts(pool)
     finally:
         redis.acl_deluser(user)
+
+
+def test_a_redis_that_refuses_tracking_is_not_asked_again(redis_without_client):
+    from migrationsupport.version_copy import VersionCopy
+
+    pool, attempts = redis_without_client
+    copy = VersionCopy()
+    for _ in range(3):
+        assert copy.get(pool, "prefix:content-version")[0] is None
+    assert len(attempts) == 1
 
 
 # --- Cached API answers counted without waiting (migrationsupport/rate_count.py) ----------------
@@ -764,26 +770,15 @@ def test_the_counts_a_process_keeps_are_bounded(shared_redis, monkeypatch):
         counter._close(keep_held=False)
 
 
-def test_a_redis_that_refuses_the_counting_connection_is_not_asked_again(shared_redis, monkeypatch):
-    """A user without the ``CLIENT`` command (the connection names itself with ``CLIENT SETNAME``)."""
-    from redis import ConnectionPool
-
+def test_a_redis_that_refuses_the_counting_connection_is_not_asked_again(redis_without_client):
+    """The connection names itself with ``CLIENT SETNAME``."""
     from migrationsupport.rate_count import RateCount
 
-    url, _ = shared_redis
-    monkeypatch.setattr("migrationsupport.redis_connections.RETRY_SECONDS", 0)
-    redis = get_redis_connection("default")
-    user = f"no-client-{uuid.uuid4().hex}"
-    redis.acl_setuser(user, enabled=True, nopass=True, keys=["*"], commands=["+@all", "-client"])
-    try:
-        counter = RateCount()
-        pool = ConnectionPool.from_url(url, username=user, password="")
-        attempts = _counting_attempts(pool)
-        for _ in range(3):
-            assert counter.add(pool, "prefix:counter", 60) is None
-        assert len(attempts) == 1
-    finally:
-        redis.acl_deluser(user)
+    pool, attempts = redis_without_client
+    counter = RateCount()
+    for _ in range(3):
+        assert counter.add(pool, "prefix:counter", 60) is None
+    assert len(attempts) == 1
 
 
 @pytest.mark.django_db
