@@ -18,16 +18,18 @@ process counts that client in a window (or after a new connection, or once the c
 was let go among the ``MAX_KEYS`` it keeps): there is no reply to go by yet. So a client may be
 served a few answers past its rate. Every answer is counted in Redis, those a process holds when
 it goes quiet with its next request or when it exits, except those on their way when the
-connection fails (sent, or being sent): lost rather than counted twice.
+connection fails (sent, or being sent: lost, but for the request that found the failure, which
+its caller counts, possibly twice), and those still held by a process that exits while it cannot
+reach Redis or is switched to another one.
 
 A connection that fails is dropped (what is held stays for the next one): one Redis closed while
 nothing was on its way (a restart, an idle timeout) is replaced by the next request; otherwise (a
 Redis error in a reply, a write that fails, no reply within ``SOCKET_SECONDS`` of a send, a
 connection that cannot be made) another is tried after ``redis_connections.RETRY_SECONDS``
 (doubling while it keeps failing), and a Redis that refuses the connection's ``CLIENT SETNAME``
-(some managed services disable ``CLIENT``) is not asked again. Meanwhile ``add`` answers None and
-the caller counts with a round trip, as before. No thread: the connection is only used by
-requests, under a lock. A forked child starts afresh.
+for good (an ACL, some managed services disable ``CLIENT``) is not asked again. Meanwhile
+``add`` answers None and the caller counts with a round trip, as before. No thread: the
+connection is only used by requests, under a lock. A forked child starts afresh.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ from collections import Counter, deque
 from redis import ConnectionPool
 from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 
 from .redis_connections import SOCKET_SECONDS, Retry, own_connection
+from .redis_connections import refused as is_refused
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class RateCount:
             except ConnectionLost:  # nothing lost: a new connection at once, this one counted by it
                 self._close(keep_held=True, keep_known=True)
                 if not self._open(pool):
+                    self._answered.clear()  # a Redis restarted without its data may count less
                     return None
             except Exception:
                 self._failed()
@@ -128,20 +131,24 @@ class RateCount:
     def flush(self) -> None:
         """Send what is held and read the replies, for at most ``SOCKET_SECONDS`` (at exit)."""
         with self._lock:
-            if self._connection is None or self._pool is None:
+            pool = self._pool
+            if pool is None or (self._connection is None and not (self._held and self._open(pool))):
                 return
             try:
                 try:
                     self._read_replies(time.monotonic())
                 except ConnectionLost:
-                    pool = self._pool
                     self._close(keep_held=True, keep_known=True)
                     if not self._open(pool):
                         return
                 if self._held:
                     self._send()
                 deadline = time.monotonic() + SOCKET_SECONDS
-                while self._sent and self._connection.can_read(timeout=max(0.0, deadline - time.monotonic())):
+                while (
+                    self._sent
+                    and self._connection is not None
+                    and self._connection.can_read(timeout=max(0.0, deadline - time.monotonic()))
+                ):
                     self._read_reply()
             except Exception:
                 logger.warning("Could not send the last API answers' counts", exc_info=True)
@@ -215,7 +222,7 @@ class RateCount:
         except Exception as error:
             if connection is not None:
                 connection.disconnect()
-            refused = isinstance(error, ResponseError)  # CLIENT SETNAME not allowed: not asked again
+            refused = is_refused(error)  # CLIENT SETNAME not allowed: not asked again
             logger.warning(
                 "%s to count API answers without waiting: counted with a round trip",
                 "Redis refuses a connection" if refused else "Could not connect",

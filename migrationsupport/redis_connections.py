@@ -13,6 +13,7 @@ import time
 
 from redis import ConnectionPool
 from redis.connection import AbstractConnection
+from redis.exceptions import NoPermissionError, ResponseError
 
 #: The connections' timeouts, in seconds.
 SOCKET_SECONDS = 1.0
@@ -49,7 +50,7 @@ class Retry:
         return time.monotonic() >= self.at
 
     def failed(self) -> None:
-        self.at = time.monotonic() + min(RETRY_SECONDS * 2**self.failures, MAX_RETRY_SECONDS)
+        self.at = time.monotonic() + min(RETRY_SECONDS * 2 ** min(self.failures, 16), MAX_RETRY_SECONDS)
         self.failures += 1
 
     def refused(self) -> None:
@@ -57,3 +58,11 @@ class Retry:
 
     def succeeded(self) -> None:
         self.failures = 0
+
+
+def refused(error: Exception) -> bool:
+    """Whether Redis refused a command for good (an ACL without it, a command a managed service
+    disables), not for the moment (a Redis busy with a script, loading its data)."""
+    if isinstance(error, NoPermissionError):
+        return True
+    return isinstance(error, ResponseError) and str(error).lower().startswith("unknown")

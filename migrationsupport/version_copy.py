@@ -33,9 +33,9 @@ import time
 
 from redis import ConnectionPool
 from redis.connection import AbstractConnection
-from redis.exceptions import ResponseError
 
 from .redis_connections import Retry, own_connection
+from .redis_connections import refused as is_refused
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class VersionCopy:
         except Exception as error:
             if connection is not None:
                 connection.disconnect()
-            refused = isinstance(error, ResponseError)  # not allowed here: not asked again
+            refused = is_refused(error)  # not allowed here: not asked again
             logger.warning(
                 "%s the content version: read on every request",
                 "Redis refuses to track" if refused else "Could not track",

@@ -254,6 +254,7 @@ def _regions_at_an_anonymous_rate(shared_redis, settings, rate: str):
 def counting(request, settings):
     """Both ways of counting a cached API answer: sent without waiting for Redis's reply
     (``rate_count``), or one round trip with the version's read (``count_in_window``)."""
+    settings.PAGE_CACHE_VERSION_COPY = True
     settings.API_COUNT_WITHOUT_WAITING = request.param
     rate_count._close(keep_held=False)
     rate_count._reset()
@@ -282,6 +283,7 @@ def test_with_redis_every_api_answer_is_counted_once_cached_or_built(
     assert throttled.status_code == 429
     assert 0 < int(throttled["Retry-After"]) <= 60
     assert client.get("/api/v1/regions/", REMOTE_ADDR="192.0.2.9")["X-Cache"] == "hit"
+    assert bool(_api_connections(redis)) == counting  # counted the way the test says
 
 
 @pytest.mark.django_db
@@ -580,10 +582,13 @@ def test_answers_whose_counts_redis_has_not_answered_yet_count(client, without_w
     rate_count.settle()
     redis.execute_command("CLIENT", "PAUSE", 300, "WRITE")
     try:
+        started = time.monotonic()
         remaining = [client.get("/api/v1/regions/")["X-RateLimit-Remaining"] for _ in range(3)]
+        elapsed = time.monotonic() - started
     finally:
         redis.execute_command("CLIENT", "UNPAUSE")
     assert remaining == ["98", "97", "96"]
+    assert elapsed < 0.2  # none of them waited for Redis
     rate_count.settle()
     (counter,) = redis.keys(counters)
     assert int(redis.get(counter)) == 4
@@ -791,3 +796,24 @@ def test_a_forked_worker_starts_without_its_parents_counting_connection(client, 
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert rate_count._connection is not None
+
+
+def test_a_redis_refuses_for_good_only_a_command_it_does_not_allow():
+    from redis.exceptions import BusyLoadingError, NoPermissionError, ResponseError
+
+    from migrationsupport.redis_connections import refused
+
+    assert refused(NoPermissionError("User has no permissions to run the 'client|setname' command"))
+    assert refused(ResponseError("unknown command 'CLIENT', with args beginning with: 'SETNAME'"))
+    assert not refused(ResponseError("BUSY Redis is busy running a script."))
+    assert not refused(BusyLoadingError("Redis is loading the dataset in memory"))
+    assert not refused(ConnectionError("refused by the network"))
+
+
+def test_the_delay_between_attempts_stops_growing():
+    from migrationsupport.redis_connections import MAX_RETRY_SECONDS, Retry
+
+    retry = Retry()
+    retry.failures = 5_000  # days of failures in a row
+    retry.failed()
+    assert 0 < retry.at - time.monotonic() <= MAX_RETRY_SECONDS
