@@ -47,7 +47,6 @@ from redis.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from .redis_connections import SOCKET_SECONDS, Retry, own_connection
-from .redis_connections import refused as is_refused
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +102,7 @@ class RateCount:
                 if self._sent or due:  # before sending: a connection Redis closed is noticed
                     self._read_replies(now)
             except ConnectionLost:  # nothing lost: a new connection at once, this one counted by it
-                self._close(keep_held=True, keep_known=True)
-                if not self._open(pool):
-                    self._answered.clear()  # a Redis restarted without its data may count less
+                if not self._replace(pool):
                     return None
             except Exception:
                 self._failed()
@@ -138,8 +135,7 @@ class RateCount:
                 try:
                     self._read_replies(time.monotonic())
                 except ConnectionLost:
-                    self._close(keep_held=True, keep_known=True)
-                    if not self._open(pool):
+                    if not self._replace(pool):
                         return
                 if self._held:
                     self._send()
@@ -214,6 +210,16 @@ class RateCount:
             del self._unanswered[key]
         self._retry.succeeded()
 
+    def _replace(self, pool: ConnectionPool) -> bool:
+        """A new connection for one Redis closed with nothing on its way, keeping what is held
+        and known; without one, what was known is dropped (a Redis restarted without its data
+        may count less)."""
+        self._close(keep_held=True, keep_known=True)
+        if self._open(pool):
+            return True
+        self._answered.clear()
+        return False
+
     def _open(self, pool: ConnectionPool) -> bool:
         connection = None
         try:
@@ -222,16 +228,12 @@ class RateCount:
         except Exception as error:
             if connection is not None:
                 connection.disconnect()
-            refused = is_refused(error)  # CLIENT SETNAME not allowed: not asked again
+            refused = self._retry.failed_with(error)  # CLIENT SETNAME not allowed: not asked again
             logger.warning(
                 "%s to count API answers without waiting: counted with a round trip",
                 "Redis refuses a connection" if refused else "Could not connect",
                 exc_info=True,
             )
-            if refused:
-                self._retry.refused()
-            else:
-                self._retry.failed()
             return False
         self._connection, self._pool = connection, pool
         return True

@@ -56,6 +56,14 @@ class Retry:
     def refused(self) -> None:
         self.at = math.inf
 
+    def failed_with(self, error: Exception) -> bool:
+        """``refused()`` if Redis refused for good (``refused``), else ``failed()``: which one."""
+        if refused(error):
+            self.refused()
+            return True
+        self.failed()
+        return False
+
     def succeeded(self) -> None:
         self.failures = 0
 

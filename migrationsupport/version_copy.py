@@ -35,7 +35,6 @@ from redis import ConnectionPool
 from redis.connection import AbstractConnection
 
 from .redis_connections import Retry, own_connection
-from .redis_connections import refused as is_refused
 
 logger = logging.getLogger(__name__)
 
@@ -128,16 +127,12 @@ class VersionCopy:
         except Exception as error:
             if connection is not None:
                 connection.disconnect()
-            refused = is_refused(error)  # not allowed here: not asked again
+            refused = self._retry.failed_with(error)  # not allowed here: not asked again
             logger.warning(
                 "%s the content version: read on every request",
                 "Redis refuses to track" if refused else "Could not track",
                 exc_info=True,
             )
-            if refused:
-                self._retry.refused()
-            else:
-                self._retry.failed()
             return
         self._connection, self._watching = connection, (pool, key)
         self._retry.succeeded()
