@@ -111,6 +111,26 @@ def test_explorer_filter_changes_the_rows_without_javascript(page_without_js, si
     assert "region=western-balkans" in download.get_attribute("href")
 
 
+def test_explorer_bars_are_drawn_to_scale_on_their_track(page, site):
+    page.goto(site + "/funding/")
+    bars = page.locator(".chart-bars li svg")
+    assert bars.count() > 1
+    for index in range(bars.count()):
+        svg = bars.nth(index)
+        box = svg.bounding_box()
+        track, filled = svg.locator("rect").all()
+        # The SVG as wide as its item, the track as wide as the SVG, the bar its percent of it.
+        item = page.locator(".chart-bars li").nth(index).bounding_box()
+        assert box["width"] == pytest.approx(item["width"], abs=1) and box["height"] == 12
+        assert track.bounding_box()["width"] == pytest.approx(box["width"], abs=0.5)
+        percent = float(filled.get_attribute("width").rstrip("%"))
+        assert filled.bounding_box()["width"] == pytest.approx(box["width"] * percent / 100, abs=0.5)
+        colours = [rect.evaluate("el => getComputedStyle(el).fill") for rect in (track, filled)]
+        assert colours[0] != colours[1] and "none" not in colours
+    first = bars.first.locator("rect").nth(1)
+    assert first.get_attribute("width") == "100.00%"  # the largest fills its track
+
+
 def test_skip_link_is_the_first_stop_and_focus_is_visible(page, site):
     page.goto(site + "/")
     page.keyboard.press("Tab")
