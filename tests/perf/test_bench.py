@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from tests.factories import RegionFactory
 from tests.support.bench import PAGES, Result, render
 from tests.support.bench_urls import one_query
+from tests.support.timings import machine_probe, probe_line
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,11 @@ def test_every_kind_is_one_address_per_page_kind_and_api_list():
     assert "/api/v1/funding/totals/?region=sahel" in paths
     assert not [path for path in paths if path.startswith("/api/v1/regions/") and path != "/api/v1/regions/"]
     assert len(paths) == len(set(paths))
+
+
+def test_machine_probe_times_both_pieces_of_work():
+    probe = machine_probe(runs=1)
+    assert set(probe) == {"template", "python"} and all(ms > 0 for ms in probe.values())
+    line = probe_line({"template": 12.34, "python": 5.0}, "at the start")
+    assert line.startswith("Machine probe at the start (median of 5): ")
+    assert "Django template 12.3 ms" in line and "Python sort 5.0 ms" in line

@@ -38,6 +38,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.support.gunicorn import start_gunicorn
+from tests.support.timings import machine_probe, probe_line
 
 BENCH_SETTINGS = "tests.support.bench_settings"
 #: The "cache" column of the run whose reads go to the replica (caching off).
@@ -155,6 +156,7 @@ class Command(BaseCommand):
         if db["ENGINE"] != "django.db.backends.postgresql":
             raise CommandError("bench runs on PostgreSQL: set DATABASE_URL.")
         self.wrk = self._ensure_wrk()
+        started = machine_probe()
         bench_db = f"{db['NAME']}_bench"
         self.bench_url = (
             f"postgres://{db['USER']}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{bench_db}"
@@ -185,7 +187,8 @@ class Command(BaseCommand):
                 self._wait_for_replica()
                 # Same queries as "off", made on the replica.
                 results += self._run(size, REPLICA_RUN, queries, duration, connections, workers)
-        table = render(results)
+        table = render(results) + "\n" + probe_line(started, "at the start")
+        table += probe_line(machine_probe(), "after the runs")
         if timing_runs:
             table += "\n" + self._slowest(timing_runs)
         self.stdout.write(table)
