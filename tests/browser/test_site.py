@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from migrationsupport.charts import BAR_HEIGHT
+
 # One page of every type, read by axe-core as a browser renders it.
 PAGE_TYPES = [
     "/",
@@ -115,18 +117,30 @@ def test_explorer_bars_are_drawn_to_scale_on_their_track(page, site):
     page.goto(site + "/funding/")
     bars = page.locator(".chart-bars li svg")
     assert bars.count() > 1
+    # The stylesheet's two colours as the browser resolves a fill (rgb(...)).
+    colours = page.evaluate(
+        """() => ['--blue-soft', '--blue'].map(name => {
+            const probe = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+            probe.style.fill = getComputedStyle(document.documentElement).getPropertyValue(name);
+            document.querySelector('svg').appendChild(probe);
+            const fill = getComputedStyle(probe).fill;
+            probe.remove();
+            return fill;
+        })"""
+    )
+    assert colours[0] != colours[1]
     for index in range(bars.count()):
         svg = bars.nth(index)
         box = svg.bounding_box()
         track, filled = svg.locator("rect").all()
         # The SVG as wide as its item, the track as wide as the SVG, the bar its percent of it.
         item = page.locator(".chart-bars li").nth(index).bounding_box()
-        assert box["width"] == pytest.approx(item["width"], abs=1) and box["height"] == 12
+        assert box["width"] == pytest.approx(item["width"], abs=1) and box["height"] == BAR_HEIGHT
         assert track.bounding_box()["width"] == pytest.approx(box["width"], abs=0.5)
         percent = float(filled.get_attribute("width").rstrip("%"))
         assert filled.bounding_box()["width"] == pytest.approx(box["width"] * percent / 100, abs=0.5)
-        colours = [rect.evaluate("el => getComputedStyle(el).fill") for rect in (track, filled)]
-        assert colours[0] != colours[1] and "none" not in colours
+        # The track in the stylesheet's soft blue, the bar in its blue (unstyled, both are black).
+        assert [rect.evaluate("el => getComputedStyle(el).fill") for rect in (track, filled)] == colours
     first = bars.first.locator("rect").nth(1)
     assert first.get_attribute("width") == "100.00%"  # the largest fills its track
 

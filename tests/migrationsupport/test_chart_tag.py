@@ -55,7 +55,7 @@ def test_each_item_is_a_labelled_bar_sized_in_percent_of_the_largest(language):
     for bar in bars:
         svg = bar.find("svg")
         assert svg.get("class") == "chart-bar-svg" and svg.get("aria-hidden") == "true"
-        assert svg.get("height") == str(BAR_HEIGHT)
+        assert svg.get("width") == "100%" and svg.get("height") == str(BAR_HEIGHT)
         track, filled = svg.findall("rect")
         assert track.get("width") == track.get("height") == filled.get("height") == "100%"
     # SVG numbers in any locale (no decimal comma), a tiny amount still a sliver.
