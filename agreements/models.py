@@ -155,6 +155,9 @@ class Agreement(PublishableModel):
         indexes = [
             # The agreements list's order.
             models.Index(fields=["title", "id"], name="agreement_title_idx"),
+            # A region's first agreements by its parties' regions, walked in the digests' order
+            # (migrationsupport/site/digests.py, ``_first_by_party_region``).
+            models.Index(fields=["kind", "title", "id"], name="agreement_kind_title_idx"),
             # Full-text search.
             GinIndex(fields=["search_document"], name="agreement_search_idx"),
             # Search's "did you mean" (pg_trgm's ``%`` and ``<%`` on UPPER(title)).

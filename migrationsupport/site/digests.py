@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.db import connections
 from django.db.models import F, Prefetch, Q, QuerySet, Value, Window
@@ -250,30 +251,125 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
 def _first_agreements(digests: dict[int, RegionDigest], limit: int) -> list[Agreement]:
     """The first agreements of each region, by its own region or its parties' regions (one
     query; their parties are read by ``_add_countries``)."""
-    agreement_ids = Q(
-        pk__in=_first_ids(
-            Agreement.objects.published().filter(region__in=set(digests)),
-            digests,
-            limit,
-            region="region_id",
-            record="pk",
-            order_by=["kind", "title", "pk"],
+    own = _first_ids(
+        Agreement.objects.published().filter(region__in=set(digests)),
+        digests,
+        limit,
+        region="region_id",
+        record="pk",
+        order_by=["kind", "title", "pk"],
+    )
+    by_parties = _first_by_party_region(digests, limit)
+    if isinstance(own, RawSQL) and isinstance(by_parties, RawSQL):
+        # One list of ids: the agreements are then read by their primary key (two lists ORed
+        # would read every agreement to test it against both).
+        agreement_ids = Q(
+            pk__in=RawSQL(f"({own.sql}) UNION ALL ({by_parties.sql})", (*own.params, *by_parties.params))  # noqa: S611
         )
-    ) | Q(
-        pk__in=_first_ids(
-            # DISTINCT: an agreement with two parties in a region is one of its first ones, once.
-            Agreement.parties.through.objects.filter(
-                published_q("country"), published_q("agreement"), country__region__in=set(digests)
-            ).distinct(),
+    else:
+        agreement_ids = Q(pk__in=own) | Q(pk__in=by_parties)
+    agreements = agreements_with_latest_event().prefetch_related(None).filter(agreement_ids)
+    return list(agreements.order_by("kind", "title", "pk"))
+
+
+#: How many published agreements, in the digests' order, are walked to find a region's first
+#: ones by its parties' regions before every agreement with a party there is ranked instead.
+PARTY_WALK = 500
+
+
+def _first_by_party_region(digests: dict[int, RegionDigest], limit: int) -> QuerySet | RawSQL:
+    """The ids of the first agreements of each region by its parties' regions (``_first_ids``;
+    an agreement with two parties there counts once).
+
+    Ranking every agreement with a party in the region sorts them all by title (836 of the demo
+    data's 5 000 in a region, 2-3 ms a region, docs/performance.md). On PostgreSQL a region with
+    published countries first walks the published agreements in the digests' order
+    (``agreement_kind_title_idx``), keeping those with a party there, and stops at the number
+    wanted or after ``PARTY_WALK`` agreements; only a region the walk left short is ranked in
+    full (the same ids either way: the walk follows the same order)."""
+    pairs = Agreement.parties.through.objects.filter(
+        published_q("country"), published_q("agreement"), country__region__in=set(digests)
+    )
+    if not _lateral(connections[pairs.db]) or not digests:
+        return _first_ids(
+            pairs.distinct(),  # an agreement with two parties in a region is one of its first, once
             digests,
             limit,
             region="country__region_id",
             record="agreement_id",
             order_by=["agreement__kind", "agreement__title", "agreement_id"],
         )
+    sql, params = _party_walk_sql(PARTY_WALK)
+    return RawSQL(sql, params(sorted(digests), limit + 1))  # noqa: S611 - the ORM's own SQL
+
+
+# The walk for each region with published countries, then, for a region it left short, its
+# agreements with a party there ranked in full (``OFFSET 0`` keeps the planner from walking the
+# index again for the LIMIT, through every agreement, as it would for a region with few).
+_PARTY_WALK_SQL = """
+WITH "walked" AS (
+    SELECT "wanted"."region_id", "firsts"."id"
+    FROM unnest(%s::bigint[]) AS "wanted" ("region_id")
+    CROSS JOIN LATERAL (
+        SELECT "walk"."id" FROM ({walk}) AS "walk" ("id", "kind", "title")
+        WHERE EXISTS ({party})
+        ORDER BY "walk"."kind", "walk"."title", "walk"."id" LIMIT %s
+    ) AS "firsts"
+    WHERE EXISTS ({country})
+)
+SELECT "id" FROM "walked"
+UNION ALL
+SELECT "firsts"."id"
+FROM unnest(%s::bigint[]) AS "wanted" ("region_id")
+CROSS JOIN LATERAL (
+    SELECT "ranked"."id" FROM ({ranked} OFFSET 0) AS "ranked" ("id", "kind", "title")
+    ORDER BY "ranked"."kind", "ranked"."title", "ranked"."id" LIMIT %s
+) AS "firsts"
+WHERE EXISTS ({country})
+    AND (SELECT count(*) FROM "walked" WHERE "walked"."region_id" = "wanted"."region_id") < %s
+"""
+
+
+@cache
+def _party_walk_sql(walk: int) -> tuple[str, Callable[[list[int], int], tuple]]:
+    """``_first_by_party_region``'s SQL for PostgreSQL, compiled once per process (no part of it
+    depends on the request: the public's rule is ``published_q``, not the time), and its
+    parameters for these regions' ids and number of agreements each."""
+    wanted = RawSQL('"wanted"."region_id"', ())
+    walk_sql, walk_params = (
+        Agreement.objects.published()
+        .order_by("kind", "title", "pk")
+        .values_list("pk", "kind", "title")[:walk]
+        .query.sql_with_params()
     )
-    agreements = agreements_with_latest_event().prefetch_related(None).filter(agreement_ids)
-    return list(agreements.order_by("kind", "title", "pk"))
+    party_sql, party_params = (
+        Agreement.parties.through.objects.filter(
+            published_q("country"), agreement_id=RawSQL('"walk"."id"', ()), country__region_id=wanted
+        )
+        .values("pk")
+        .query.sql_with_params()
+    )
+    country_sql, country_params = (
+        Country.objects.published().filter(region_id=wanted).values("pk").query.sql_with_params()
+    )
+    ranked_sql, ranked_params = (
+        Agreement.parties.through.objects.filter(
+            published_q("country"), published_q("agreement"), country__region_id=wanted
+        )
+        .distinct()
+        .values_list("agreement_id", "agreement__kind", "agreement__title")
+        .order_by()
+        .query.sql_with_params()
+    )
+    sql = _PARTY_WALK_SQL.format(walk=walk_sql, party=party_sql, country=country_sql, ranked=ranked_sql)
+
+    def params(region_ids: list[int], count: int) -> tuple:
+        return (
+            *(region_ids, *walk_params, *party_params, count, *country_params),
+            *(region_ids, *ranked_params, count, *country_params, count),
+        )
+
+    return sql, params
 
 
 def _add_agreements(digests: dict[int, RegionDigest], agreements: list[Agreement]) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 
+from agreements.models import AgreementKind
 from funding.models import FundingRecord
 from migrationsupport.models import Status
 from migrationsupport.site import digests
@@ -109,6 +110,37 @@ def test_an_agreement_with_several_parties_in_a_region_counts_once_among_its_fir
 
     assert len(digest.agreements) == REGION_LIST_LIMIT
     assert digest.more == {"agreements"}
+
+
+@pytest.mark.parametrize("walk", [4, digests.PARTY_WALK], ids=["walk-of-4", "walk-of-PARTY_WALK"])
+@pytest.mark.parametrize("lateral", [True, False], ids=["lateral-limits", "window"])
+def test_each_region_gets_its_first_agreements_by_its_parties_however_found(lateral, walk, monkeypatch):
+    # On PostgreSQL the agreements are walked in the lists' order until a region has enough (3
+    # shown + 1 to know there are more) or PARTY_WALK were walked; a region left short is ranked
+    # in full. With a walk of 4, "dense" is served by the walk and "sparse" (whose agreements
+    # come last) by the ranking; both must get what ranking everything gives.
+    monkeypatch.setattr(digests, "_lateral", lambda connection: lateral)
+    monkeypatch.setattr(digests, "PARTY_WALK", walk)
+    dense, sparse, bare = (RegionFactory(slug=slug) for slug in ("dense", "sparse", "bare"))
+    near, far = CountryFactory(region=dense, iso_code="AL"), CountryFactory(region=sparse, iso_code="RS")
+    hidden = CountryFactory(region=bare, iso_code="ME", status=Status.DRAFT)
+    AgreementFactory(title="A draft", parties=[near, far], status=Status.DRAFT)
+    AgreementFactory(title="B both parties", parties=[near, CountryFactory(region=dense, iso_code="MK")])
+    for letter in "CDEF":
+        AgreementFactory(title=f"{letter} near", parties=[near, hidden])
+    # A statement comes after every readmission agreement, whatever its title.
+    for number in (1, 2):
+        AgreementFactory(title=f"A near statement {number}", kind=AgreementKind.STATEMENT, parties=[near])
+    AgreementFactory(title="Y far statement", kind=AgreementKind.STATEMENT, parties=[far])
+    AgreementFactory(title="Z far", parties=[far])
+
+    found = {d.region.slug: d for d in region_digests(regions=[dense, sparse, bare], limit=3)}
+
+    assert [a.title for a in found["dense"].agreements] == ["B both parties", "C near", "D near"]
+    assert found["dense"].more == {"agreements"}
+    assert [a.title for a in found["sparse"].agreements] == ["Z far", "Y far statement"]
+    assert found["sparse"].more == set()
+    assert found["bare"].agreements == []
 
 
 def test_each_region_shows_its_own_first_ones_when_records_span_regions():
