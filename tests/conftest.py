@@ -138,6 +138,16 @@ def _no_page_throttles(settings):
 
 
 @pytest.fixture(autouse=True)
+def _api_plans_per_test(monkeypatch):
+    """The public's API plans are kept per process (``migrationsupport.api.records.public_plan``):
+    each test starts without them, as a new worker would, so a test that replaces a plan sees its
+    own. Kept in the test's own dict, the process's stays as it was."""
+    from migrationsupport.api import records
+
+    monkeypatch.setattr(records, "_public_plans", {})
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Accounts are created in many tests (officers, API tokens, admin_user): Django's default
     PBKDF2 costs about a second a password on a busy 2-core machine and buys nothing here. No

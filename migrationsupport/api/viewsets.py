@@ -40,7 +40,7 @@ from ..spreadsheets import CSV_CHUNK, cell, csv_download
 from .conditional import WRITE_METHODS, ConditionalRequestsMixin
 from .csv import CSVRenderer, csv_aliases, csv_columns, csv_table
 from .csv_rows import CSVRowPlan
-from .records import RecordPlan
+from .records import RecordPlan, public_plan
 
 
 def shows_drafts(request, model: type[models.Model]) -> bool:
@@ -189,7 +189,9 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer()
         if not isinstance(serializer, Serializer):
             return None
-        return RecordPlan.plan(serializer, show_drafts=self.show_drafts)
+        if self.show_drafts:
+            return RecordPlan.plan(serializer, show_drafts=True)
+        return public_plan(serializer)
 
     #: The plan ``retrieve`` reads its record with (``get_object`` loads the record its way).
     reading_plan: RecordPlan | None = None

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from migrationsupport.api import records as api_records
 from migrationsupport.api.records import RecordPlan
 from tests.api.support import ENDPOINTS
 from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: every type, drafts among relations
@@ -26,8 +27,9 @@ SERIALIZED: set[str] = set()
 
 def _json(client, url, params, *, fast: bool, monkeypatch) -> bytes:
     with monkeypatch.context() as patch:
-        if not fast:
+        if not fast:  # no plan, and none kept from the fast answer (``public_plan``)
             patch.setattr(RecordPlan, "plan", classmethod(lambda cls, *args, **kwargs: None))
+            patch.setattr(api_records, "_public_plans", {})
         response = client.get(url, params)
         assert response.status_code == 200, response.content
         return response.content
@@ -67,6 +69,32 @@ def test_fast_json_records_are_the_serializers(
         assert (planned[-1] is None) == (name in SERIALIZED)
         assert fast_detail == _json(client, detail, {}, fast=False, monkeypatch=monkeypatch)
         assert json.loads(fast_detail) == record
+
+
+def test_the_publics_plan_is_kept_for_each_scheme_and_host(api, staff_client, settings, monkeypatch):
+    # Built once per serializer and host (``public_plan``), each host's answers still give its
+    # own addresses, and an officer's drafts are planned for each answer, never kept.
+    settings.ALLOWED_HOSTS = ["one.example", "two.example", "testserver"]
+    FundingRecordFactory(slug="shown")
+    FundingRecordFactory(slug="draft", status="draft")
+    built = []
+    plan = RecordPlan.plan.__func__
+
+    def spy(cls, *args, **kwargs):
+        built.append(kwargs["show_drafts"])
+        return plan(cls, *args, **kwargs)
+
+    monkeypatch.setattr(RecordPlan, "plan", classmethod(spy))
+    url = ENDPOINTS["funding"].list_url()
+    officer = staff_client(ENDPOINTS["funding"].perm("view"))
+    addresses = []
+    for host in ("one.example", "two.example", "one.example", "two.example"):
+        (record,) = api.get(url, HTTP_HOST=host).json()["results"]
+        addresses.append(record["api_url"])
+        assert {r["slug"] for r in officer.get(url).json()["results"]} == {"shown", "draft"}
+    assert [urlsplit(address).netloc for address in addresses] == ["one.example", "two.example"] * 2
+    assert built.count(False) == 2  # one plan per host
+    assert built.count(True) == 4  # one per officer's answer
 
 
 def test_an_empty_page_makes_no_relation_query(api, django_assert_num_queries):
@@ -113,4 +141,5 @@ def test_an_agreements_timeline_is_read_in_one_query_for_the_page_as_the_seriali
     for events in timelines:
         assert [event["date"] for event in events] == sorted(event["date"] for event in events)
     monkeypatch.setattr(RecordPlan, "plan", classmethod(lambda cls, *args, **kwargs: None))
+    monkeypatch.setattr(api_records, "_public_plans", {})
     assert fast == api.get(url).content
