@@ -23,6 +23,7 @@ from functools import cache
 from typing import Any
 
 from django.db import models
+from django.urls import get_script_prefix
 from rest_framework import serializers
 
 from ..chunks import RelatedValues
@@ -112,25 +113,32 @@ class RecordPlan(CSVRowPlan):
 
 #: How many of the public's plans a process keeps (``public_plan``); past this, it starts again.
 PUBLIC_PLANS_KEPT = 64
-_public_plans: dict[tuple[type, str], RecordPlan | None] = {}
+_public_plans: dict[tuple[type, str, str], RecordPlan | None] = {}
 
 
 def public_plan(serializer: serializers.Serializer) -> RecordPlan | None:
     """``RecordPlan.plan(serializer, show_drafts=False)``, built once per process for each
-    serializer class and the scheme and host its request's addresses start with, not once per
-    answer (1.4-2.8 ms of an API answer of 8-18 ms, docs/performance.md).
+    serializer class, scheme and host and script prefix, not once per answer (1.4-2.8 ms of an
+    API answer of 8-18 ms, docs/performance.md).
 
-    That is all a plan reads of its request: the fields of a serializer class are the same for
-    every request, and what a reader writes of the request is an absolute address (``Addresses``,
-    a method field's ``get_url``), the same for the same scheme and host. The drafts an officer
-    sees are planned per answer (``RecordPlan.plan``)."""
+    Those are all that a plan's answers take from their request: the fields of a serializer class
+    are the same for every request, and what a reader writes of the request is an absolute
+    address (``Addresses``, a method field's ``get_url``; ``reverse()`` reads the script prefix).
+    A kept plan holds on to the request it was built for (its readers' serializer and context),
+    so a process keeps at most ``PUBLIC_PLANS_KEPT`` such requests. The drafts an officer sees are
+    planned per answer (``RecordPlan.plan``)."""
     request = serializer.context.get("request")
-    key = (type(serializer), request._current_scheme_host if request is not None else "")
-    if key not in _public_plans:
-        if len(_public_plans) >= PUBLIC_PLANS_KEPT:
-            _public_plans.clear()
-        _public_plans[key] = RecordPlan.plan(serializer, show_drafts=False)
-    return _public_plans[key]
+    host = request._current_scheme_host if request is not None else ""
+    key = (type(serializer), host, get_script_prefix())
+    try:
+        return _public_plans[key]
+    except KeyError:
+        pass
+    plan = RecordPlan.plan(serializer, show_drafts=False)
+    if len(_public_plans) >= PUBLIC_PLANS_KEPT:
+        _public_plans.clear()
+    _public_plans[key] = plan
+    return plan
 
 
 @cache

@@ -71,7 +71,7 @@ def test_fast_json_records_are_the_serializers(
         assert json.loads(fast_detail) == record
 
 
-def test_the_publics_plan_is_kept_for_each_scheme_and_host(api, staff_client, settings, monkeypatch):
+def test_the_publics_plan_is_kept_for_each_host(api, staff_client, settings, monkeypatch):
     # Built once per serializer and host (``public_plan``), each host's answers still give its
     # own addresses, and an officer's drafts are planned for each answer, never kept.
     settings.ALLOWED_HOSTS = ["one.example", "two.example", "testserver"]

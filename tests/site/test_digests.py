@@ -118,16 +118,18 @@ def test_each_region_gets_its_first_agreements_by_its_parties_however_found(late
     # On PostgreSQL the agreements are walked in the lists' order until a region has enough (3
     # shown + 1 to know there are more) or PARTY_WALK were walked; a region left short is ranked
     # in full. With a walk of 4, "dense" is served by the walk and "sparse" (whose agreements
-    # come last) by the ranking; both must get what ranking everything gives.
+    # come last but one) by the ranking; both must get what ranking everything gives.
     monkeypatch.setattr(digests, "_lateral", lambda connection: lateral)
     monkeypatch.setattr(digests, "PARTY_WALK", walk)
     dense, sparse, bare = (RegionFactory(slug=slug) for slug in ("dense", "sparse", "bare"))
     near, far = CountryFactory(region=dense, iso_code="AL"), CountryFactory(region=sparse, iso_code="RS")
     hidden = CountryFactory(region=bare, iso_code="ME", status=Status.DRAFT)
     AgreementFactory(title="A draft", parties=[near, far], status=Status.DRAFT)
-    AgreementFactory(title="B both parties", parties=[near, CountryFactory(region=dense, iso_code="MK")])
-    for letter in "CDEF":
+    # Created out of the lists' order.
+    for letter in "FEDC":
         AgreementFactory(title=f"{letter} near", parties=[near, hidden])
+    # Walked first, also in "sparse": the walk finds one of sparse's, which still needs ranking.
+    AgreementFactory(title="B both parties", parties=[near, CountryFactory(region=dense, iso_code="MK"), far])
     # A statement comes after every readmission agreement, whatever its title.
     for number in (1, 2):
         AgreementFactory(title=f"A near statement {number}", kind=AgreementKind.STATEMENT, parties=[near])
@@ -138,7 +140,7 @@ def test_each_region_gets_its_first_agreements_by_its_parties_however_found(late
 
     assert [a.title for a in found["dense"].agreements] == ["B both parties", "C near", "D near"]
     assert found["dense"].more == {"agreements"}
-    assert [a.title for a in found["sparse"].agreements] == ["Z far", "Y far statement"]
+    assert [a.title for a in found["sparse"].agreements] == ["B both parties", "Z far", "Y far statement"]
     assert found["sparse"].more == set()
     assert found["bare"].agreements == []
 
