@@ -370,7 +370,7 @@ def answer_sql(
     columns = ", ".join(_COLUMNS)
     from . import snapshot  # it reads this module's staleness rules
 
-    if in_memory and snapshot.combination_of(records) is not None:
+    if in_memory and snapshot.combination_of(records, threshold_alone=group_by is not None) is not None:
         nulls = ", ".join(f"NULL AS {column}" for column in _COLUMNS[1:-3])
         return (
             f"SELECT '{MEMORY}' AS row_kind, {nulls}, generation.value AS record_id, "  # noqa: S608

@@ -422,12 +422,21 @@ def _batches(cursor, size: int = 2_000) -> Iterator[tuple]:
 _snapshots = _Snapshots()
 
 
-def combination_of(records: QuerySet[FundingRecord]) -> Combination | None:
-    """The filters ``records`` is the combination of, when it is two or more of them together,
-    exactly as ``FundingFilter`` left it, each filter reading only watched tables, on PostgreSQL
-    and today's data; else None (no query)."""
+def combination_of(records: QuerySet[FundingRecord], *, threshold_alone: bool = False) -> Combination | None:
+    """The filters ``records`` is the combination of, when it is two or more of them together
+    (or, with ``threshold_alone``, an amount threshold alone), exactly as ``FundingFilter`` left
+    it, each filter reading only watched tables, on PostgreSQL and today's data; else None (no
+    query).
+
+    A threshold alone has stored rows (``funding.ranges``): its size is one of them, and so is
+    each of its overall totals; but grouped, its totals are an index probe per row of the
+    answer (947 for the explorer's regions, 16-25 ms at +100 000), where in memory they are a
+    comparison with the amounts held (``rollup.answer_sql`` asks for them; docs/performance.md)."""
     combination = getattr(records.query, "funding_combination", None)
-    if combination is None or len(combination.singles) < 2 or not enabled():
+    if combination is None or not enabled():
+        return None
+    alone_allowed = threshold_alone and combination.bounds[:1] not in ((), (None,))
+    if len(combination.singles) < 2 and not alone_allowed:
         return None
     if records.model is not FundingRecord or connections[records.db].vendor != "postgresql":
         return None
@@ -444,7 +453,8 @@ def combination_of(records: QuerySet[FundingRecord]) -> Combination | None:
 def _chosen(records: QuerySet[FundingRecord], generation: int) -> tuple[Snapshot, np.ndarray] | None:
     """The snapshot at ``generation`` and the records of the combination ``records`` in it, or
     None if the data has moved on since ``generation`` was read current."""
-    combination = combination_of(records)
+    # A threshold alone only comes here when its grouped totals were asked for in memory.
+    combination = combination_of(records, threshold_alone=True)
     snapshot = None if combination is None else _snapshots.at(records.db, generation)
     if combination is None or snapshot is None:
         return None

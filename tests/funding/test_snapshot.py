@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from funding import rollup, snapshot
 from funding.filters import FundingFilter
 from funding.models import FundingRecord
-from funding.selectors import GROUPINGS, computed_rows, funding_totals
+from funding.selectors import GROUPINGS, computed_rows, funding_totals, funding_totals_and_groups
 from migrationsupport.models import Status
 from regions.models import Region
 from tests.factories import FundingRecordFactory, RegionFactory
@@ -58,7 +58,8 @@ def _combinations() -> list[dict]:
         {"top_level": "false"},
     ]
     pairs = [one | other for one, other in combinations(singles, 2) if one.keys() != other.keys()]
-    return [*pairs, {"region": regions[0], "donor": "european_commission", "year_min": "2024"}]
+    triple = {"region": regions[0], "donor": "european_commission", "year_min": "2024"}
+    return [*pairs, triple, {"amount_min": "5000000"}, {"amount_max": "5000000"}]  # thresholds alone
 
 
 # The explorer's order, and the API's by amount.
@@ -85,6 +86,8 @@ def assert_memory_equals_computed() -> None:
             assert found is not None, f"{data} was not answered in memory after a rebuild"
             assert _rows(found) == _rows(computed_rows(records, group_by)), (data, group_by)
         assert snapshot.combination_size(records, generation) == records.count(), data
+        if snapshot.combination_of(records) is None:  # a threshold alone: counted, cut by SQL
+            continue
         # Pages in the list's order, as SQL cuts them (ties broken by title, then id).
         snapshot.counted(records, generation)
         for ordering in (ORDERINGS[0], ORDERINGS[1]):
@@ -141,7 +144,7 @@ def test_a_combination_is_totalled_in_memory_in_one_query(
     addresses = ("/api/v1/funding/totals/?region=r&amount_min=1", "/funding/?region=r&donor=eu")
     answers = {address: client.get(address).content for address in addresses}
     # The same bytes as computed by SQL.
-    monkeypatch.setattr(snapshot, "combination_of", lambda records: None)
+    monkeypatch.setattr(snapshot, "combination_of", lambda records, **kwargs: None)
     for address in addresses:
         assert client.get(address).content == answers[address], address
     # The whole and the record of its own, the part inside its whole, "of which" the Commission's.
@@ -206,6 +209,33 @@ def test_one_filter_alone_is_not_a_combination(nested):
     assert snapshot.combination_of(_filtered(region="r").qs) is None
     assert snapshot.combination_of(_filtered().qs) is None
     assert snapshot.combination_of(_filtered(region="r", donor="eu").qs) is not None
+    # An amount threshold alone only when its grouped totals are asked for (its size and overall
+    # totals are stored rows); no other filter alone, ever.
+    assert snapshot.combination_of(_filtered(amount_min="1").qs) is None
+    assert snapshot.combination_of(_filtered(amount_min="1").qs, threshold_alone=True) is not None
+    assert snapshot.combination_of(_filtered(region="r").qs, threshold_alone=True) is None
+    assert snapshot.combination_of(_filtered().qs, threshold_alone=True) is None
+
+
+@pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
+def test_a_threshold_alone_is_grouped_in_memory_and_counted_from_its_stored_rows(
+    nested, bound, django_assert_num_queries
+):
+    records = _filtered(**{bound: "4000000"}).qs
+    assert funding_totals_and_groups(records=records, group_by="region")  # reads the snapshot
+    with django_assert_num_queries(2):  # the memory row, then the region labels
+        funding_totals_and_groups(records=records, group_by="region")
+    used = []
+    rows = snapshot.combination_rows
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot, "combination_rows", lambda *args: used.append(args[1]) or rows(*args))
+        grouped = funding_totals_and_groups(records=records, group_by="region")
+        overall = funding_totals(records=records)
+    assert used == ["region"]  # the grouped totals from memory, the overall ones from stored rows
+    assert grouped[0] == overall
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot, "combination_rows", lambda *args: None)  # as if moved on: SQL
+        assert funding_totals_and_groups(records=records, group_by="region") == grouped
 
 
 def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
