@@ -354,7 +354,9 @@ def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[
     rows = _rows(records, answer_sql(records, group_by, in_memory=True))
     if rows and rows[0]["row_kind"] == MEMORY:  # several filters together, current: in memory
         found = combination_rows(records, group_by, rows[0]["record_id"])
-        return found if found is not None else computed_rows(records, group_by)  # moved on since
+        if found is None:  # moved on since, or no snapshot held: stored rows if current, else SQL
+            return _rows(records, answer_sql(records, group_by))
+        return found
     return rows
 
 

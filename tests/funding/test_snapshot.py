@@ -86,7 +86,7 @@ def assert_memory_equals_computed() -> None:
             assert found is not None, f"{data} was not answered in memory after a rebuild"
             assert _rows(found) == _rows(computed_rows(records, group_by)), (data, group_by)
         assert snapshot.combination_size(records, generation) == records.count(), data
-        if snapshot.combination_of(records) is None:  # a threshold alone: counted, cut by SQL
+        if len(data) == 1:  # a threshold alone: counted and cut by SQL (its stored size)
             continue
         # Pages in the list's order, as SQL cuts them (ties broken by title, then id).
         snapshot.counted(records, generation)
@@ -203,6 +203,12 @@ def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nes
             found = snapshot.combination_rows(records, group_by, generation)
             assert found is not None
             assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, threshold)
+        # The threshold alone (its grouped totals are read from memory, ``threshold_alone``).
+        alone = _filtered(**{bound: threshold}).qs
+        for group_by in ("region", "country"):
+            found = snapshot.combination_rows(alone, group_by, generation)
+            assert found is not None
+            assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, threshold, "alone")
 
 
 def test_one_filter_alone_is_not_a_combination(nested):
@@ -231,11 +237,14 @@ def test_a_threshold_alone_is_grouped_in_memory_and_counted_from_its_stored_rows
         patch.setattr(snapshot, "combination_rows", lambda *args: used.append(args[1]) or rows(*args))
         grouped = funding_totals_and_groups(records=records, group_by="region")
         overall = funding_totals(records=records)
-    assert used == ["region"]  # the grouped totals from memory, the overall ones from stored rows
+    assert used == ["region"]  # the grouped totals from memory, the overall ones not
     assert grouped[0] == overall
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(snapshot, "combination_rows", lambda *args: None)  # as if moved on: SQL
-        assert funding_totals_and_groups(records=records, group_by="region") == grouped
+        patch.setattr(snapshot, "combination_rows", lambda *args: None)  # as if moved on
+        with CaptureQueriesContext(connection) as queries:
+            assert funding_totals_and_groups(records=records, group_by="region") == grouped
+    # Then the stored rows, still current, not the totals computed from every record.
+    assert "funding_fundingrangetotalsrow" in queries.captured_queries[1]["sql"]
 
 
 def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
