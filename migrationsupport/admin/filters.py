@@ -41,15 +41,20 @@ class ManyToManyListFilter(admin.SimpleListFilter):
     """
 
     field_name = ""
+    #: The address's parameter (``regions__id__exact``), also for ``PublishableAdmin.lookup_allowed``.
+    parameter_name = ""
 
     @classmethod
     def of(cls, field_name: str) -> type[ManyToManyListFilter]:
-        return type(f"{field_name.title()}ListFilter", (cls,), {"field_name": field_name})
+        return type(
+            f"{field_name.title()}ListFilter",
+            (cls,),
+            {"field_name": field_name, "parameter_name": f"{field_name}__id__exact"},
+        )
 
     def __init__(self, request, params, model, model_admin):
         self.field = model._meta.get_field(self.field_name)
         self.title = self.field.verbose_name
-        self.parameter_name = f"{self.field_name}__id__exact"
         super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):

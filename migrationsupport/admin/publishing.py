@@ -23,6 +23,7 @@ from .. import services
 from ..models import PublishableModel, Status
 from ..preview import public_path, render_preview
 from .columns import last_editor, names
+from .filters import ManyToManyListFilter
 from .forms import PublishableAdminForm, posted_version
 from .history import PublishableHistoryMixin
 
@@ -76,6 +77,20 @@ class PublishableAdmin(PublishableHistoryMixin, SimpleHistoryAdmin):
 
     def get_list_filter(self, request):
         return ("status", *super().get_list_filter(request))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """Django's rule, and the parameter of each ``ManyToManyListFilter`` of this list: since
+        5.2.20 Django allows a lookup across a to-many relation only when a list filter is named
+        after the relation (``regions``), which this filter's ``regions__id__exact`` is not."""
+        filters = self.get_list_filter(request) if request is not None else self.list_filter
+        if any(
+            isinstance(item, type)
+            and issubclass(item, ManyToManyListFilter)
+            and item.parameter_name == lookup
+            for item in filters
+        ):
+            return True
+        return super().lookup_allowed(lookup, value, request)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
