@@ -346,13 +346,14 @@ def computed_rows(records: QuerySet[FundingRecord], group_by: str | None) -> lis
 
 def _total_rows(records: QuerySet[FundingRecord], group_by: str | None) -> list[dict]:
     """The totals' rows: stored when ``records`` is a set whose totals are stored and current
-    (``funding.rollup``), from the in-memory snapshot for a combination of filters while the data
-    is current (``funding.snapshot``), computed otherwise; one query either way."""
+    (``funding.rollup``), from the in-memory snapshot for a combination of filters (or an amount
+    threshold alone, grouped) while the data is current (``funding.snapshot``), computed
+    otherwise; one query either way."""
     from .rollup import MEMORY, answer_sql
     from .snapshot import combination_rows
 
     rows = _rows(records, answer_sql(records, group_by, in_memory=True))
-    if rows and rows[0]["row_kind"] == MEMORY:  # several filters together, current: in memory
+    if rows and rows[0]["row_kind"] == MEMORY:  # current: in memory (``snapshot.combination_of``)
         found = combination_rows(records, group_by, rows[0]["record_id"])
         if found is None:  # moved on since, or no snapshot held: stored rows if current, else SQL
             return _rows(records, answer_sql(records, group_by))
