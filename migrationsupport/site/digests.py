@@ -287,12 +287,10 @@ def _first_by_party_region(digests: dict[int, RegionDigest], limit: int) -> Quer
     (``agreement_kind_title_idx``), keeping those with a party there, and stops at the number
     wanted or after ``PARTY_WALK`` agreements; only a region the walk left short is ranked in
     full (the same ids either way: the walk follows the same order)."""
-    pairs = Agreement.parties.through.objects.filter(
-        published_q("country"), published_q("agreement"), country__region__in=set(digests)
-    )
-    if not _lateral(connections[pairs.db]) or not digests:
+    if not _lateral(connections[Agreement.parties.through.objects.db]) or not digests:
         return _first_ids(
-            pairs.distinct(),  # an agreement with two parties in a region is one of its first, once
+            # DISTINCT: an agreement with two parties in a region is one of its first, once.
+            _party_links(country__region__in=set(digests)).distinct(),
             digests,
             limit,
             region="country__region_id",
@@ -301,6 +299,13 @@ def _first_by_party_region(digests: dict[int, RegionDigest], limit: int) -> Quer
         )
     sql, params = _party_walk_sql(PARTY_WALK)
     return RawSQL(sql, params(sorted(digests), limit + 1))  # noqa: S611 - the ORM's own SQL
+
+
+def _party_links(**regions) -> QuerySet:
+    """The links of published agreements to their published parties in ``regions``."""
+    return Agreement.parties.through.objects.filter(
+        published_q("country"), published_q("agreement"), **regions
+    )
 
 
 # The walk for each region with published countries, then, for a region it left short, its
@@ -353,9 +358,7 @@ def _party_walk_sql(walk: int) -> tuple[str, Callable[[list[int], int], tuple]]:
         Country.objects.published().filter(region_id=wanted).values("pk").query.sql_with_params()
     )
     ranked_sql, ranked_params = (
-        Agreement.parties.through.objects.filter(
-            published_q("country"), published_q("agreement"), country__region_id=wanted
-        )
+        _party_links(country__region_id=wanted)
         .distinct()
         .values_list("agreement_id", "agreement__kind", "agreement__title")
         .order_by()
