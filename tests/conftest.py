@@ -148,6 +148,15 @@ def _api_plans_per_test(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _compiled_queries_per_test():
+    """Queries kept compiled per process (``migrationsupport.compiled``): each test starts
+    without them, as a new worker would."""
+    from migrationsupport import compiled
+
+    compiled.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Accounts are created in many tests (officers, API tokens, admin_user): Django's default
     PBKDF2 costs about a second a password on a busy 2-core machine and buys nothing here. No

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 from django.db import connections
 from django.db.models import F, Prefetch, Q, QuerySet, Value, Window
@@ -16,6 +16,7 @@ from agreements.models import Agreement, Document
 from agreements.selectors import agreements_with_latest_event, documents_latest_first
 from funding.listings import funding_largest_first
 from funding.models import FundingRecord, Instrument, PledgingConference
+from migrationsupport import compiled
 from migrationsupport.models import published_q
 from migrationsupport.richtext import plain_words
 from migrationsupport.views import FIRST_ROWS
@@ -189,8 +190,13 @@ def region_digests(
     _add_funding(digests, limit)
     _add_documents(digests, limit)
     agreements = _first_agreements(digests, limit)
-    figures = list(
-        PopulationFigure.objects.for_public().prefetch_related(None).filter(country__region__in=set(digests))
+    figures = compiled.rows(
+        ("digests.figures", _key(digests)),
+        lambda: (
+            PopulationFigure.objects.for_public()
+            .prefetch_related(None)
+            .filter(country__region__in=set(digests))
+        ),
     )
     _add_countries(digests, agreements=agreements, figures=figures)
     _add_agreements(digests, agreements)
@@ -198,6 +204,12 @@ def region_digests(
         _add(digests, [figure.country.region_id], "populations", figure)
     _add_linked_records(digests, limit)
     return _nest(regions, digests, most_specific=most_specific)
+
+
+def _key(digests: dict[int, RegionDigest]) -> tuple[int, ...]:
+    """The digests' regions, as part of the key of a query kept compiled (``compiled.rows``):
+    every query here depends only on them, the number of records wanted and the ids it names."""
+    return tuple(sorted(digests))
 
 
 def _add(digests: dict[int, RegionDigest], region_ids: Iterable[int | None], attribute: str, obj) -> None:
@@ -223,6 +235,15 @@ def _in_digest_regions(
 
 
 def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
+    by_region: dict[int, list[FundingRecord]] = defaultdict(list)
+    for record in compiled.rows(("digests.funding", _key(digests), limit), lambda: _funding(digests, limit)):
+        by_region[record.digest_region].append(record)
+    for region_id, records in by_region.items():
+        digest = digests[region_id]
+        digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built in _nest
+
+
+def _funding(digests: dict[int, RegionDigest], limit: int) -> QuerySet[FundingRecord]:
     funding_ids = _first_ids(
         FundingRecord.regions.through.objects.filter(
             published_q("fundingrecord"), region_id__in=set(digests)
@@ -237,20 +258,19 @@ def _add_funding(digests: dict[int, RegionDigest], limit: int) -> None:
             "fundingrecord_id",
         ],
     )
-    by_region: dict[int, list[FundingRecord]] = defaultdict(list)
     # A figure shows its instrument and source (``{% funding_node %}``), not its parent (the
     # tree is built from ``parent_id``) nor its conference: only those two are joined.
     shown = funding_largest_first(relations=False).select_related(None).select_related("instrument", "source")
-    for record in _in_digest_regions(shown, funding_ids, digests):
-        by_region[record.digest_region].append(record)
-    for region_id, records in by_region.items():
-        digest = digests[region_id]
-        digest.funding = funding_tree(digest.cap("funding", records))  # final trees are built in _nest
+    return _in_digest_regions(shown, funding_ids, digests)
 
 
 def _first_agreements(digests: dict[int, RegionDigest], limit: int) -> list[Agreement]:
     """The first agreements of each region, by its own region or its parties' regions (one
     query; their parties are read by ``_add_countries``)."""
+    return compiled.rows(("digests.agreements", _key(digests), limit), lambda: _agreements(digests, limit))
+
+
+def _agreements(digests: dict[int, RegionDigest], limit: int) -> QuerySet[Agreement]:
     own = _first_ids(
         Agreement.objects.published().filter(region__in=set(digests)),
         digests,
@@ -269,7 +289,7 @@ def _first_agreements(digests: dict[int, RegionDigest], limit: int) -> list[Agre
     else:
         agreement_ids = Q(pk__in=own) | Q(pk__in=by_parties)
     agreements = agreements_with_latest_event().prefetch_related(None).filter(agreement_ids)
-    return list(agreements.order_by("kind", "title", "pk"))
+    return agreements.order_by("kind", "title", "pk")
 
 
 #: How many published agreements, in the digests' order, are walked to find a region's first
@@ -387,6 +407,15 @@ def _add_agreements(digests: dict[int, RegionDigest], agreements: list[Agreement
 
 
 def _add_documents(digests: dict[int, RegionDigest], limit: int) -> None:
+    for document in compiled.rows(
+        ("digests.documents", _key(digests), limit), lambda: _documents(digests, limit)
+    ):
+        _add(digests, [document.digest_region], "documents", document)
+    for digest in digests.values():
+        digest.documents = digest.cap("documents", digest.documents)
+
+
+def _documents(digests: dict[int, RegionDigest], limit: int) -> QuerySet[Document]:
     document_ids = _first_ids(
         Document.regions.through.objects.filter(published_q("document"), region_id__in=set(digests)),
         digests,
@@ -395,10 +424,7 @@ def _add_documents(digests: dict[int, RegionDigest], limit: int) -> None:
         record="document_id",
         order_by=[F("document__date").desc(nulls_last=True), "document__title", "document_id"],
     )
-    for document in _in_digest_regions(documents_latest_first(relations=False), document_ids, digests):
-        _add(digests, [document.digest_region], "documents", document)
-    for digest in digests.values():
-        digest.documents = digest.cap("documents", digest.documents)
+    return _in_digest_regions(documents_latest_first(relations=False), document_ids, digests)
 
 
 def _add_countries(
@@ -409,21 +435,12 @@ def _add_countries(
     each region (with the source cited next to a stated status), the agreements' parties (the
     note beside a party's name; their regions place the agreement) and the population figures'
     origins. Each list in the order its prefetch would give (by name: names are unique)."""
-    # The union is ordered, not its parts. A country is shown by its name, notes and stated
-    # status with its source: the source is joined, not its region (placed by ``owner``).
-    public = Country.objects.for_public().select_related(None).select_related("source").order_by()
-    named = [
-        public.filter(region__in=set(digests)).annotate(named_by=Value("region"), owner=F("region_id")),
-        public.filter(agreements__in=[agreement.pk for agreement in agreements]).annotate(
-            named_by=Value("agreement"), owner=F("agreements")
-        ),
-        public.filter(origin_of_population_figures__in=[figure.pk for figure in figures]).annotate(
-            named_by=Value("figure"), owner=F("origin_of_population_figures")
-        ),
-    ]
+    agreement_ids = tuple(sorted(agreement.pk for agreement in agreements))
+    figure_ids = tuple(sorted(figure.pk for figure in figures))
+    key = ("digests.countries", _key(digests), agreement_ids, figure_ids)
     parties: dict[int, list[Country]] = defaultdict(list)
     origins: dict[int, list[Country]] = defaultdict(list)
-    for country in named[0].union(*named[1:], all=True).order_by("name"):
+    for country in compiled.rows(key, lambda: _countries(digests, agreement_ids, figure_ids)):
         if country.named_by == "region":
             _add(digests, [country.owner], "countries", country)
         else:
@@ -434,11 +451,28 @@ def _add_countries(
         figure.published_origins = origins[figure.pk]
 
 
+def _countries(
+    digests: dict[int, RegionDigest], agreement_ids: tuple[int, ...], figure_ids: tuple[int, ...]
+) -> QuerySet[Country]:
+    # The union is ordered, not its parts. A country is shown by its name, notes and stated
+    # status with its source: the source is joined, not its region (placed by ``owner``).
+    public = Country.objects.for_public().select_related(None).select_related("source").order_by()
+    named = [
+        public.filter(region__in=set(digests)).annotate(named_by=Value("region"), owner=F("region_id")),
+        public.filter(agreements__in=agreement_ids).annotate(
+            named_by=Value("agreement"), owner=F("agreements")
+        ),
+        public.filter(origin_of_population_figures__in=figure_ids).annotate(
+            named_by=Value("figure"), owner=F("origin_of_population_figures")
+        ),
+    ]
+    return named[0].union(*named[1:], all=True).order_by("name")
+
+
 def _add_linked_records(digests: dict[int, RegionDigest], limit: int) -> None:
     """Instruments and conferences, the first ``limit`` of each region (``RegionDigest.more``
     notes a list that had more: the page links to the filtered list), and routes, few per region
     (``/routes/`` lists them all)."""
-    ids = set(digests)
     # Read from the links to the regions, each with its record joined: one query per record type.
     # The lists show no instrument's or conference's source: none is joined.
     for name, through, record, order_by in (
@@ -451,25 +485,34 @@ def _add_linked_records(digests: dict[int, RegionDigest], limit: int) -> None:
             [F("pledgingconference__date").desc(), "pledgingconference__name", "pledgingconference_id"],
         ),
     ):
-        links = through.objects.filter(published_q(record), region_id__in=ids)
-        first = _first_ids(
-            links, digests, limit, region="region_id", record=f"{record}_id", order_by=order_by
-        )
+        first_links = partial(_first_links, digests, limit, through=through, record=record, order_by=order_by)
         by_region: dict[int, list] = defaultdict(list)
-        for link in links.filter(**{f"{record}_id__in": first}).select_related(record).order_by(*order_by):
+        for link in compiled.rows((f"digests.{name}", _key(digests), limit), first_links):
             by_region[link.region_id].append(getattr(link, record))
         for region_id, records in by_region.items():
             setattr(digests[region_id], name, digests[region_id].cap(name, records))
-    routes = (
-        Route.regions.through.objects.filter(published_q("route"), region_id__in=ids)
+    for route_link in compiled.rows(("digests.routes", _key(digests)), lambda: _route_links(digests)):
+        _add(digests, [route_link.region_id], "routes", route_link.route)
+
+
+def _first_links(
+    digests: dict[int, RegionDigest], limit: int, *, through, record: str, order_by: list
+) -> QuerySet:
+    """The links of the first ``limit`` (and one) records of each region to it, the record joined."""
+    links = through.objects.filter(published_q(record), region_id__in=set(digests))
+    first = _first_ids(links, digests, limit, region="region_id", record=f"{record}_id", order_by=order_by)
+    return links.filter(**{f"{record}_id__in": first}).select_related(record).order_by(*order_by)
+
+
+def _route_links(digests: dict[int, RegionDigest]) -> QuerySet:
+    return (
+        Route.regions.through.objects.filter(published_q("route"), region_id__in=set(digests))
         .select_related("route")
         .order_by("route__name", "route_id")
         .prefetch_related(
             Prefetch("route__figures", queryset=RouteFigure.objects.for_public(), to_attr="published_figures")
         )
     )
-    for route_link in routes:
-        _add(digests, [route_link.region_id], "routes", route_link.route)
 
 
 def _nest(
