@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, reduce
+from functools import lru_cache, partial, reduce
 from operator import or_
 from typing import Generic, TypeVar
 
@@ -45,6 +45,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from . import compiled
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
 from .models import PageSection, Theme, published_q
 from .registry import registry
@@ -273,32 +274,41 @@ def _vector(record_type: RecordType) -> SearchVector | CombinedExpression | F:
     return text_vector(record_type)
 
 
-def _linked_ids(record_type: RecordType, names: list[NameMatch]) -> QuerySet | None:
-    """The ids of the published or draft records linked to the country the whole query names
-    (a published one: a link to a draft country must not lift a record), or None."""
+def linked_country_ids(
+    record_type: RecordType, names: list[NameMatch], read: dict | None = None
+) -> tuple[int, ...] | None:
+    """The ids of the published countries the whole query names, when ``record_type`` links
+    records to countries (a link to a draft country must not lift a record), or None; ``read``
+    keeps them per country model and field for the next record type. One small query: with the
+    ids written in, PostgreSQL knows from its statistics how many records link to
+    the country. Joined to the countries instead, it guessed the average (5 883 at +100 000
+    funding records) for every country, and walked all 100 000 records by title for one that
+    has none (160 ms)."""
     codes = {match.code for match in names if not match.rest}
     if not codes or not record_type.country_code_field:
         return None
-    model = record_type.queryset().model
     relation, _, code_field = record_type.country_code_field.rpartition("__")
-    if not relation:  # the record is the country
-        linked = model._default_manager.filter(published_q(), **{f"{code_field}__in": codes})
-        return linked.annotate(record=F("pk")).values("record")
-    # The countries' ids first (one small query), then the links alone: with the ids written in,
-    # PostgreSQL knows from its statistics how many records link to the country. Joined to the
-    # countries instead, it guessed the average (5 883 at +100 000 funding records) for every
-    # country, and walked all 100 000 records by title for one that has none (160 ms).
-    field = model._meta.get_field(relation)
-    country = field.related_model
-    ids = list(
-        country._default_manager.filter(published_q(), **{f"{code_field}__in": codes}).values_list(
-            "pk", flat=True
-        )
-    )
-    if not ids:
+    model = record_type.queryset().model
+    country = model._meta.get_field(relation).related_model if relation else model
+    read = {} if read is None else read
+    if (country, code_field) not in read:
+        found = country._default_manager.filter(published_q(), **{f"{code_field}__in": codes})
+        read[country, code_field] = tuple(sorted(found.values_list("pk", flat=True)))
+    return read[country, code_field]
+
+
+def _linked_ids(record_type: RecordType, country_ids: tuple[int, ...] | None) -> QuerySet | None:
+    """The ids of the published or draft records linked to these countries
+    (``linked_country_ids``), or None."""
+    if not country_ids or not record_type.country_code_field:
         return None
+    model = record_type.queryset().model
+    relation = record_type.country_code_field.rpartition("__")[0]
+    if not relation:  # the record is the country
+        return model._default_manager.filter(pk__in=country_ids).annotate(record=F("pk")).values("record")
+    field = model._meta.get_field(relation)
     links = field.remote_field.through._default_manager.filter(
-        **{f"{field.m2m_reverse_field_name()}__in": ids}
+        **{f"{field.m2m_reverse_field_name()}__in": country_ids}
     )
     return links.annotate(record=F(field.m2m_field_name())).values("record")
 
@@ -315,11 +325,18 @@ def matching_ids(record_type: RecordType, search_query: SearchQuery) -> QuerySet
     )
 
 
-def _matches(record_type: RecordType, query: str, names: list[NameMatch], *, limit: int) -> QuerySet:
-    """The first ``limit`` published records matching ``query``: linked ones first (``_linked_ids``),
-    then by rank, title and id."""
+def _matches(
+    record_type: RecordType,
+    query: str,
+    names: list[NameMatch],
+    *,
+    limit: int,
+    country_ids: tuple[int, ...] | None,
+) -> QuerySet:
+    """The first ``limit`` published records matching ``query``: those linked to the countries
+    it names (``linked_country_ids``) first, then by rank, title and id."""
     queryset = record_type.queryset()
-    linked_ids = _linked_ids(record_type, names)
+    linked_ids = _linked_ids(record_type, country_ids)
     if linked_ids is not None:
         queryset = queryset.annotate(linked=Exists(linked_ids.filter(record=OuterRef("pk"))))
     else:
@@ -411,9 +428,16 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
     names = query_names(query)
     terms = highlight_terms(query, names)
     groups = []
+    countries: dict = {}  # the named countries' ids, read once for all the record types
     for record_type in sorted(registry.search, key=lambda record_type: record_type.position):
         hits = []
-        for obj in _matches(record_type, query, names, limit=limit):
+        country_ids = linked_country_ids(record_type, names, countries)
+        # The same SQL for the same query while the countries it names are the same.
+        key = ("search", record_type.label, query, tuple(names), country_ids, limit)
+        found = compiled.rows(
+            key, partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids)
+        )
+        for obj in found:
             title, summary = record_type.title(obj), record_type.summary(obj)
             hits.append(
                 SearchHit(

@@ -215,12 +215,18 @@ def test_search_makes_one_query_per_record_type_however_many_records_match(
         FundingRecordFactory(title=f"Türkiye programme {number}", countries=[turkiye])
     AgreementFactory(title="EU-Turkey readmission agreement", parties=[turkiye])
 
-    # One per registered record type, and the country's id for each type linked to countries
-    # (funding, agreements); none per hit or name.
-    with django_assert_num_queries(13):
+    # One per registered record type, and the named country's id (once for the three types
+    # linked to countries: funding, agreements, countries); none per hit or name.
+    with django_assert_num_queries(12):
         groups = search_records("Turkey")
 
     assert len(next(group for group in groups if group.label == "Funding").hits) == 20  # bounded
+
+
+def _matches(record_type, query, names, *, limit):
+    """``search._matches`` for the countries the query names, as the search page asks it."""
+    country_ids = search.linked_country_ids(record_type, names)
+    return search._matches(record_type, query, names, limit=limit, country_ids=country_ids)
 
 
 def _every_match_ranked(record_type, query, names):
@@ -257,7 +263,7 @@ def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     names = query_names(query)
 
-    shown = [record.pk for record in search._matches(record_type, query, names, limit=limit)]
+    shown = [record.pk for record in _matches(record_type, query, names, limit=limit)]
 
     assert shown == _every_match_ranked(record_type, query, names)[:limit]
 
@@ -280,7 +286,7 @@ def test_a_linked_record_holding_one_word_of_the_names_ranks_above_the_other_lin
     factory(title="Zebra fund elsewhere", description="<p>For the Republic.</p>")
     names = query_names("Turkey")
 
-    shown = [record.title for record in search._matches(record_type, "Turkey", names, limit=limit)]
+    shown = [record.title for record in _matches(record_type, "Turkey", names, limit=limit)]
 
     expected = _every_match_ranked(record_type, "Turkey", names)[:limit]
     assert shown == [record_type.queryset().get(pk=pk).title for pk in expected]
@@ -295,10 +301,10 @@ def test_a_country_nothing_links_to_is_searched_by_its_names_alone(turkiye):
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     names = query_names("Afghanistan")
 
-    shown = [record.title for record in search._matches(record_type, "Afghanistan", names, limit=20)]
+    shown = [record.title for record in _matches(record_type, "Afghanistan", names, limit=20)]
 
     assert shown == ["Support in Afghanistan"]
-    assert search._linked_ids(record_type, names).count() == 0
+    assert search._linked_ids(record_type, search.linked_country_ids(record_type, names)).count() == 0
 
 
 @pytest.mark.parametrize(("query", "parts"), [("border", 1), ("Turkey", 3)])
@@ -307,7 +313,7 @@ def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, pa
     # read the whole table for "migration", 5 matches): the text match is on the ranked rows
     # themselves, and each part (text, linked) is cut before the page's rows are read.
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
-    sql = str(search._matches(record_type, query, query_names(query), limit=20).query)
+    sql = str(_matches(record_type, query, query_names(query), limit=20).query)
 
     # One LIMIT for the text matches alone; for a country's name one for each part (text matches,
     # linked records holding a word of the query, the other linked ones by title) and the page's.
