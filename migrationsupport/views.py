@@ -3,6 +3,7 @@ filtered list pages. The pages themselves live in their apps and in ``migrations
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING
 
 import django_filters.fields
@@ -13,6 +14,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import DetailView, ListView
 from django.views.generic.base import ContextMixin
 
+from . import compiled
 from .footnotes import Footnotes
 from .history import with_last_published_change
 from .registry import registry
@@ -28,7 +30,16 @@ FIRST_ROWS = 25
 
 def first_of(queryset: QuerySet, limit: int = FIRST_ROWS) -> tuple[list, bool]:
     """The first ``limit`` rows of ``queryset`` and whether there are more, from ``limit + 1`` rows."""
-    rows = list(queryset[: limit + 1])
+    return _cut(list(queryset[: limit + 1]), limit)
+
+
+def first_kept(key: Hashable, build: Callable[[], QuerySet], limit: int = FIRST_ROWS) -> tuple[list, bool]:
+    """``first_of(build())``, the query built and compiled once per process for ``key``
+    (``compiled.rows``): a record's page keyed by the record, never by what a visitor typed."""
+    return _cut(compiled.rows((key, limit), lambda: build()[: limit + 1]), limit)
+
+
+def _cut(rows: list, limit: int) -> tuple[list, bool]:
     return rows[:limit], len(rows) > limit
 
 

@@ -24,6 +24,7 @@ from agreements.selectors import (
     documents_latest_first,
 )
 from funding.listings import funding_largest_first
+from migrationsupport import compiled
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.models import PageSection, Theme
 from migrationsupport.search import (
@@ -34,7 +35,7 @@ from migrationsupport.search import (
     search_suggestion,
 )
 from migrationsupport.throttling import throttle
-from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_of
+from migrationsupport.views import HOME, PageMixin, PublishedDetailView, first_kept, first_of
 from regions.models import Country, PopulationFigure, Region, Route, RouteFigure
 
 from .catalogue import (
@@ -101,9 +102,16 @@ class ThemeDetailView(PublishedDetailView):
         context = super().get_context_data(**kwargs)
         theme = self.object
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
-        funding, more_funding = first_of(funding_largest_first(relations=False).filter(themes=theme))
-        agreements, more_agreements = first_of(agreements_with_latest_event().filter(themes=theme))
-        documents, more_documents = first_of(documents_latest_first(relations=False).filter(themes=theme))
+        funding, more_funding = first_kept(
+            ("theme.funding", theme.pk), lambda: funding_largest_first(relations=False).filter(themes=theme)
+        )
+        agreements, more_agreements = first_kept(
+            ("theme.agreements", theme.pk), lambda: agreements_with_latest_event().filter(themes=theme)
+        )
+        documents, more_documents = first_kept(
+            ("theme.documents", theme.pk),
+            lambda: documents_latest_first(relations=False).filter(themes=theme),
+        )
         context.update(
             funding=funding,
             agreements=agreements,
@@ -177,20 +185,32 @@ class CountryDetailView(PublishedDetailView):
         region = country.region
         figures = PopulationFigure.objects.for_public()
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
-        agreements, more_agreements = first_of(agreements_with_timeline().filter(parties=country))
-        funding, more_funding = first_of(funding_largest_first(relations=False).filter(countries=country))
-        documents, more_documents = first_of(
-            documents_latest_first(relations=False).filter(countries=country)
+        agreements, more_agreements = first_kept(
+            ("country.agreements", country.pk), lambda: agreements_with_timeline().filter(parties=country)
+        )
+        funding, more_funding = first_kept(
+            ("country.funding", country.pk),
+            lambda: funding_largest_first(relations=False).filter(countries=country),
+        )
+        documents, more_documents = first_kept(
+            ("country.documents", country.pk),
+            lambda: documents_latest_first(relations=False).filter(countries=country),
         )
         context.update(
             region=region,
-            populations=figures.filter(country=country),
-            origin_of=figures.filter(origins=country),
+            populations=compiled.rows(
+                ("country.populations", country.pk), lambda: figures.filter(country=country)
+            ),
+            origin_of=compiled.rows(
+                ("country.origin_of", country.pk), lambda: figures.filter(origins=country)
+            ),
             agreements=agreements,
             agreement_lanes=agreement_lanes(agreements),
             families=FAMILIES,
             funding=funding,
-            routes=Route.objects.published().filter(countries=country),  # listed by name
+            routes=compiled.rows(  # listed by name
+                ("country.routes", country.pk), lambda: Route.objects.published().filter(countries=country)
+            ),
             documents=documents,
             more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
         )
@@ -225,7 +245,10 @@ class RouteDetailView(PublishedDetailView):
         agreements, more_agreements = first_of(
             agreements_with_timeline().filter(pk__in=with_route_party).order_by("title", "pk")
         )
-        documents, more_documents = first_of(documents_latest_first(relations=False).filter(routes=route))
+        documents, more_documents = first_kept(
+            ("route.documents", route.pk),
+            lambda: documents_latest_first(relations=False).filter(routes=route),
+        )
         context.update(
             agreements=agreements,
             documents=documents,
