@@ -8,13 +8,13 @@ contract: the site layer provides the ones the models' ``get_absolute_url`` reve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.contrib.sitemaps import Sitemap
-    from django.db.models import Model
+    from django.db.models import Model, QuerySet
 
     from .search import NameMatch, RecordType
 
@@ -40,8 +40,9 @@ class Registry:
     #: URL names of list pages, listed in the "pages" section of the sitemap.
     list_pages: list[str] = field(default_factory=list)
     api_routes: list[ApiRoute] = field(default_factory=list)
-    #: Callables returning the records with a note shown wherever they are named (the Belarus note).
-    noted_records: list[Callable[[], Iterable]] = field(default_factory=list)
+    #: Callables returning the records with a note shown wherever they are named (the Belarus
+    #: note): a queryset whose SQL depends on nothing else (kept compiled, ``views.noted_records``).
+    noted_records: list[Callable[[], QuerySet]] = field(default_factory=list)
     #: Derived tables (stored computations over records) an ``as_of`` snapshot holds, each group
     #: with the callable that fills them: it runs with the snapshot's schema first on the
     #: ``search_path`` (``migrationsupport.asof``), so the normal rebuild code reads the records

@@ -63,10 +63,11 @@ class HomeView(PageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        # Listed by name only: no related record to load.
-        themes = list(Theme.objects.published())
-        routes = list(Route.objects.published())
-        sections = list(PageSection.objects.for_public())
+        # Listed by name only: no related record to load. Every query here is the same on every
+        # request (the regions' are the published ones), built and compiled once per process.
+        themes = compiled.rows("home.themes", Theme.objects.published)
+        routes = compiled.rows("home.routes", Route.objects.published)
+        sections = compiled.rows("home.sections", PageSection.objects.for_public)
         # Lists the page sections introduce, shown right after their section (or on their own).
         extras = {"key-areas": ("themes", themes), "whole-of-route": ("routes", routes)}
         for section in sections:
@@ -76,9 +77,13 @@ class HomeView(PageMixin, TemplateView):
             themes=themes,
             routes=routes,
             leftover_extras=[kind for kind, _ in extras.values()],
-            digests=region_digests(regions=Region.objects.published(), limit=OVERVIEW_LIST_LIMIT),
+            digests=region_digests(
+                regions=compiled.rows("home.regions", Region.objects.published), limit=OVERVIEW_LIST_LIMIT
+            ),
             # The latest ones; the documents list (linked below them) pages through all of them.
-            documents=documents_latest_first(relations=False)[:HOME_DOCUMENTS_LIMIT],
+            documents=compiled.rows(
+                "home.documents", lambda: documents_latest_first(relations=False)[:HOME_DOCUMENTS_LIMIT]
+            ),
         )
         return context
 
