@@ -122,10 +122,14 @@ class ListedChoices(ModelChoiceIterator):
     one query. Django's iterator reads them through ``QuerySet.iterator()``, a server-side
     cursor on PostgreSQL: three round trips (declare, fetch, close) for each list of the form."""
 
+    #: A list page's field (``kept_choices``): its query is kept compiled per process.
+    key: Hashable | None = None
+
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.queryset.all():
+        objs = self.queryset.all() if self.key is None else compiled.rows(self.key, self.queryset.all)
+        for obj in objs:
             yield self.choice(obj)
 
 
@@ -135,6 +139,17 @@ class ListedFilterChoices(django_filters.fields.ModelChoiceIterator, ListedChoic
 
 #: The iterator each model choice field's own one is replaced with (``prepare_form``).
 _LISTED = {ModelChoiceIterator: ListedChoices, django_filters.fields.ModelChoiceIterator: ListedFilterChoices}
+
+
+_kept_choices: dict[tuple[type, Hashable], type[ListedChoices]] = {}
+
+
+def kept_choices(iterator: type[ModelChoiceIterator], key: Hashable) -> type[ListedChoices]:
+    """``_LISTED[iterator]`` with its query built and compiled once per process for ``key``: a
+    list page's filter field, whose choices are the same query on every request (the published
+    regions, countries, key areas...: ``filters.published_choices``). One class per key."""
+    listed = _LISTED[iterator]
+    return _kept_choices.setdefault((listed, key), type(listed.__name__, (listed,), {"key": key}))
 
 
 class FilteredListView(FilterMixin, PageMixin, ListView):
@@ -179,7 +194,7 @@ class FilteredListView(FilterMixin, PageMixin, ListView):
             if isinstance(field, forms.ModelChoiceField):
                 field.empty_label = "Any"
                 if field.iterator in _LISTED:
-                    field.iterator = _LISTED[field.iterator]
+                    field.iterator = kept_choices(field.iterator, (type(self), name))
                     widget.choices = field.choices  # the widget holds the choices made at its creation
             elif isinstance(field, forms.ChoiceField):
                 # The stubs type what ``choices`` gives as what it accepts; it gives (key, label) pairs.

@@ -179,3 +179,21 @@ def test_at_most_kept_keys_the_least_recently_used_dropped_first(monkeypatch):
     compiled.rows("a", builds["a"])
     compiled.rows("b", builds["b"])
     assert {key: counted.calls for key, counted in builds.items()} == {"a": 1, "b": 2, "c": 1}
+
+
+def test_a_list_pages_filter_choices_are_kept_compiled_and_read_fresh(client, settings, compilations):
+    settings.PAGE_CACHE_SECONDS = 0
+    RegionFactory(name="Alpha region")
+    assert "Alpha region" in client.get("/agreements/").content.decode()
+    before = compilations[0]
+    client.get("/agreements/")
+    fewer = compilations[0] - before
+    RegionFactory(name="Beta region")
+    before = compilations[0]
+    page = client.get("/agreements/").content.decode()
+
+    assert "Alpha region" in page
+    assert "Beta region" in page  # the choices' rows are read again
+    assert compilations[0] - before == fewer  # and their SQL is not compiled again
+    kept = [key for key in compiled._kept if isinstance(key, tuple) and len(key) == 2]
+    assert "region" in {name for _view, name in kept}, kept
