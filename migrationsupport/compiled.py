@@ -26,6 +26,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 #: How many keys a process keeps: a region digest is 8, a search 9 (one per record type); one
 #: takes about 26 kB (tracemalloc over 60 searches), so at most about 13 MB a process.
@@ -42,9 +43,10 @@ class _Kept:
 
     def __init__(self, queryset: QuerySet) -> None:
         self.queryset = queryset
-        self.compiled: dict[str, tuple[str | None, tuple, dict[str, Any]]] = {}
+        # Per database: the SQL, its parameters, where each value goes in them, compiler state.
+        self.compiled: dict[str, tuple[str | None, tuple, list[tuple[int, int]], dict[str, Any]]] = {}
 
-    def rows(self) -> list:
+    def rows(self, values: tuple) -> list:
         queryset = self.queryset.all()  # a clone
         query = queryset.query
         original = query.get_compiler
@@ -57,8 +59,17 @@ class _Kept:
                     sql, params = compiler.as_sql()
                 except EmptyResultSet:
                     sql, params = None, ()
-                self.compiled[alias] = (sql, params, {name: getattr(compiler, name) for name in _STATE})
-            sql, params, state = self.compiled[alias]
+                slots = [
+                    (place, param.number) for place, param in enumerate(params) if isinstance(param, _Slot)
+                ]
+                state = {name: getattr(compiler, name) for name in _STATE}
+                self.compiled[alias] = (sql, tuple(params), slots, state)
+            sql, params, slots, state = self.compiled[alias]
+            if slots:
+                bound = list(params)
+                for place, number in slots:
+                    bound[place] = values[number]
+                params = tuple(bound)
             vars(compiler).update(state)
             compiler.as_sql = lambda *args, **kwargs: _frozen(sql, params)
             return compiler
@@ -74,24 +85,39 @@ def _frozen(sql: str | None, params: tuple) -> tuple[str, tuple]:
     return sql, params
 
 
+class _Slot:
+    """The place of the n-th value of ``rows(key, build, *values)`` in the kept parameters."""
+
+    __slots__ = ("number",)
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
 _kept: OrderedDict[Hashable, _Kept] = OrderedDict()
 _lock = Lock()
 
 
-def rows(key: Hashable, build: Callable[[], QuerySet]) -> list:
+def rows(key: Hashable, build: Callable[..., QuerySet], *values: object) -> list:
     """The rows of ``build()``'s queryset, read now; built and compiled once per process for
-    ``key`` (which must name all its SQL depends on) and database."""
+    ``key`` (which must name all its SQL depends on) and database.
+
+    With ``values``, ``build`` takes an expression standing for each (``filter(slug=slug)``)
+    and ``key`` names the query's shape: one SQL for every value (a record's page, whichever
+    record), each run with its own values in their places. An expression is a plain parameter
+    (``%s``): where Django would adapt the value (a list for ``__in``, a pattern for
+    ``__contains``), pass it ready."""
     with _lock:
         kept = _kept.get(key)
         if kept is not None:
             _kept.move_to_end(key)
     if kept is None:
-        kept = _Kept(build())
+        kept = _Kept(build(*(RawSQL("%s", (_Slot(number),)) for number in range(len(values)))))
         with _lock:
             kept = _kept.setdefault(key, kept)
             while len(_kept) > KEPT:
                 _kept.popitem(last=False)
-    return kept.rows()
+    return kept.rows(values)
 
 
 def forget() -> None:

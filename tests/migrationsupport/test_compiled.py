@@ -31,9 +31,9 @@ class Counted:
         self.build = build
         self.calls = 0
 
-    def __call__(self):
+    def __call__(self, *values):
         self.calls += 1
-        return self.build()
+        return self.build(*values)
 
 
 @pytest.fixture
@@ -197,3 +197,31 @@ def test_a_list_pages_filter_choices_are_kept_compiled_and_read_fresh(client, se
     assert compilations[0] - before == fewer  # and their SQL is not compiled again
     kept = [key for key in compiled._kept if isinstance(key, tuple) and len(key) == 2]
     assert "region" in {name for _view, name in kept}, kept
+
+
+def test_values_take_their_places_in_one_sql_for_every_value(compilations):
+    region = _data()
+    names = sorted(Country.objects.published().filter(region=region).values_list("name", flat=True))
+    built = Counted(lambda name, code: Country.objects.published().filter(name=name).exclude(iso_code=code))
+    before = compilations[0]
+
+    found = [compiled.rows("by name", built, name, "ZZ") for name in [*names, "Nowhere"]]
+
+    assert [[country.name for country in rows] for rows in found] == [[name] for name in names] + [[]]
+    assert (built.calls, compilations[0] - before) == (1, 1)
+    code = Country.objects.get(name=names[0]).iso_code
+    assert compiled.rows("by name", built, names[0], code) == []  # the second value in its place
+
+
+def test_a_records_page_is_found_by_one_sql_and_a_draft_is_not_found(client, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    region = _data()
+    shown = Country.objects.published().filter(region=region).order_by("name")
+    for country in shown:
+        page = client.get(f"/countries/{country.iso_code.lower()}/")
+        assert page.status_code == 200
+        assert country.name in page.content.decode()
+    drafted = Country.objects.get(region=region, status=Status.DRAFT)
+    assert client.get(f"/countries/{drafted.iso_code.lower()}/").status_code == 404
+    assert client.get("/countries/qq/").status_code == 404
+    assert [key for key in compiled._kept if "object" in key]  # kept for the view, not per country
