@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.paginator import Paginator
 from django.db.models import Case, F, Q, QuerySet, When
 
+from migrationsupport import compiled
 from migrationsupport.views import FIRST_ROWS
 
 from . import rollup, snapshot
@@ -65,18 +68,28 @@ def fulfilment_links(
     """A record's published links, in one query: what it fulfils (every link, by the title of
     what it fulfils) and, with ``against``, the first ``limit`` links reported against it (by the
     title of what fulfils it) and whether there are more. A link never joins a record to itself
-    (``fulfilment_not_itself``), so each link is in one list only."""
-    links = Fulfilment.objects.for_public()
-    shown = Q(fulfilling=record)
-    if against:
-        first = links.filter(fulfilled=record).order_by("fulfilling__title", "pk").values("pk")[: limit + 1]
-        # Each side of the OR on its own indexed column, so PostgreSQL reads both by their
-        # indexes (a BitmapOr); ``OR pk IN (first)`` alone read every link (docs/performance.md).
-        shown |= Q(fulfilled=record, pk__in=first)
+    (``fulfilment_not_itself``), so each link is in one list only. The query is kept compiled
+    per process, the record's id in its place (``compiled.rows``)."""
     fulfils: list[Fulfilment] = []
     fulfilled_by: list[Fulfilment] = []
-    # Each list in its own order: the title of the record at the link's other end, then the link.
-    other_title = Case(When(fulfilling=record, then=F("fulfilled__title")), default=F("fulfilling__title"))
-    for link in links.filter(shown).order_by(other_title, "pk"):
+    key = ("fulfilment_links", against, limit)
+    for link in compiled.rows(key, partial(_fulfilment_links, against=against, limit=limit), record.pk):
         (fulfils if link.fulfilling_id == record.pk else fulfilled_by).append(link)
     return fulfils, fulfilled_by[:limit], len(fulfilled_by) > limit
+
+
+def _fulfilment_links(record_id, *, against: bool, limit: int) -> QuerySet[Fulfilment]:
+    links = Fulfilment.objects.for_public()
+    shown = Q(fulfilling_id=record_id)
+    if against:
+        first = (
+            links.filter(fulfilled_id=record_id).order_by("fulfilling__title", "pk").values("pk")[: limit + 1]
+        )
+        # Each side of the OR on its own indexed column, so PostgreSQL reads both by their
+        # indexes (a BitmapOr); ``OR pk IN (first)`` alone read every link (docs/performance.md).
+        shown |= Q(fulfilled_id=record_id, pk__in=first)
+    # Each list in its own order: the title of the record at the link's other end, then the link.
+    other_title = Case(
+        When(fulfilling_id=record_id, then=F("fulfilled__title")), default=F("fulfilling__title")
+    )
+    return links.filter(shown).order_by(other_title, "pk")
