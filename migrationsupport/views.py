@@ -34,10 +34,13 @@ def first_of(queryset: QuerySet, limit: int = FIRST_ROWS) -> tuple[list, bool]:
     return _cut(list(queryset[: limit + 1]), limit)
 
 
-def first_kept(key: Hashable, build: Callable[[], QuerySet], limit: int = FIRST_ROWS) -> tuple[list, bool]:
-    """``first_of(build())``, the query built and compiled once per process for ``key``
-    (``compiled.rows``): a record's page keyed by the record, never by what a visitor typed."""
-    return _cut(compiled.rows((key, limit), lambda: build()[: limit + 1]), limit)
+def first_kept(
+    key: Hashable, build: Callable[..., QuerySet], *values, limit: int = FIRST_ROWS
+) -> tuple[list, bool]:
+    """``first_of(build(*values))``, the query built and compiled once per process for ``key``,
+    each value in its place (``compiled.rows``): a record's lists, keyed by their shape and run
+    with the record's id."""
+    return _cut(compiled.rows((key, limit), lambda *slots: build(*slots)[: limit + 1], *values), limit)
 
 
 def _cut(rows: list, limit: int) -> tuple[list, bool]:

@@ -108,14 +108,13 @@ class ThemeDetailView(PublishedDetailView):
         theme = self.object
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
         funding, more_funding = first_kept(
-            ("theme.funding", theme.pk), lambda: funding_largest_first(relations=False).filter(themes=theme)
+            "theme.funding", lambda pk: funding_largest_first(relations=False).filter(themes=pk), theme.pk
         )
         agreements, more_agreements = first_kept(
-            ("theme.agreements", theme.pk), lambda: agreements_with_latest_event().filter(themes=theme)
+            "theme.agreements", lambda pk: agreements_with_latest_event().filter(themes=pk), theme.pk
         )
         documents, more_documents = first_kept(
-            ("theme.documents", theme.pk),
-            lambda: documents_latest_first(relations=False).filter(themes=theme),
+            "theme.documents", lambda pk: documents_latest_first(relations=False).filter(themes=pk), theme.pk
         )
         context.update(
             funding=funding,
@@ -190,31 +189,32 @@ class CountryDetailView(PublishedDetailView):
         region = country.region
         figures = PopulationFigure.objects.for_public()
         # Bounded like a region's lists; the explorer and the filtered lists show them all.
+        # Each list's query kept compiled per process, the country's id in its place.
         agreements, more_agreements = first_kept(
-            ("country.agreements", country.pk), lambda: agreements_with_timeline().filter(parties=country)
+            "country.agreements", lambda pk: agreements_with_timeline().filter(parties=pk), country.pk
         )
         funding, more_funding = first_kept(
-            ("country.funding", country.pk),
-            lambda: funding_largest_first(relations=False).filter(countries=country),
+            "country.funding",
+            lambda pk: funding_largest_first(relations=False).filter(countries=pk),
+            country.pk,
         )
         documents, more_documents = first_kept(
-            ("country.documents", country.pk),
-            lambda: documents_latest_first(relations=False).filter(countries=country),
+            "country.documents",
+            lambda pk: documents_latest_first(relations=False).filter(countries=pk),
+            country.pk,
         )
         context.update(
             region=region,
             populations=compiled.rows(
-                ("country.populations", country.pk), lambda: figures.filter(country=country)
+                "country.populations", lambda pk: figures.filter(country=pk), country.pk
             ),
-            origin_of=compiled.rows(
-                ("country.origin_of", country.pk), lambda: figures.filter(origins=country)
-            ),
+            origin_of=compiled.rows("country.origin_of", lambda pk: figures.filter(origins=pk), country.pk),
             agreements=agreements,
             agreement_lanes=agreement_lanes(agreements),
             families=FAMILIES,
             funding=funding,
             routes=compiled.rows(  # listed by name
-                ("country.routes", country.pk), lambda: Route.objects.published().filter(countries=country)
+                "country.routes", lambda pk: Route.objects.published().filter(countries=pk), country.pk
             ),
             documents=documents,
             more={"agreements": more_agreements, "funding": more_funding, "documents": more_documents},
@@ -251,8 +251,7 @@ class RouteDetailView(PublishedDetailView):
             agreements_with_timeline().filter(pk__in=with_route_party).order_by("title", "pk")
         )
         documents, more_documents = first_kept(
-            ("route.documents", route.pk),
-            lambda: documents_latest_first(relations=False).filter(routes=route),
+            "route.documents", lambda pk: documents_latest_first(relations=False).filter(routes=pk), route.pk
         )
         context.update(
             agreements=agreements,

@@ -99,6 +99,8 @@ def addresses(pairs: bool) -> Iterator[str]:
         ("/instruments/{}/", Instrument, "funding_records", "slug"),
         ("/conferences/{}/", PledgingConference, "pledges", "slug"),
         ("/funding/{}/", FundingRecord, "children", "slug"),
+        # A followed figure with the most reported against it: its follow-through is computed.
+        ("/funding/{}/", FundingRecord, "fulfilled_by", "slug"),
         ("/agreements/{}/", Agreement, "events", "slug"),
         ("/documents/{}/", Document, "regions", "slug"),
         ("/routes/{}/", Route, "figures", "slug"),
