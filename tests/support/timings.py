@@ -105,10 +105,13 @@ def addresses(pairs: bool) -> Iterator[str]:
         ("/documents/{}/", Document, "regions", "slug"),
         ("/routes/{}/", Route, "figures", "slug"),
     ]
+    shown = set()
     for pattern, model, relation, key in details:
         value = _most_linked(model, relation, key)
-        if value:
-            yield pattern.format(value.lower() if key == "iso_code" else value)
+        path = value and pattern.format(value.lower() if key == "iso_code" else value)
+        if path and path not in shown:  # the followed figure may be the one with most parts
+            shown.add(path)
+            yield path
     # Search by a country's name: every record linked to it comes first, ranked (not only the
     # text matches, as for "migration").
     country = _most_linked(Country, "funding_records", "name")
