@@ -1,40 +1,47 @@
 """Queries a page runs with the same SQL on every request, built and compiled once per process.
 
 Django builds a queryset (``filter()``, ``select_related()``...) and compiles it to SQL anew
-for every request: 0.3-1.4 ms a query, 9 ms of the overview's 48 ms at +100 000 records
-(docs/performance.md, 6 December, eleventh session). A region digest's lists, for one set of
-regions, are the same SQL every time; only the rows change. ``rows(key, build)`` keeps, per
-process, the queryset ``build()`` returned for ``key`` and, for each database it is read from,
-the SQL it compiled to with what Django needs to read its rows back (the selected columns, the
-joined records' layout, the annotations); a later call runs that SQL again and reads fresh rows
-through the queryset's own iterable (``for_public()``'s hiding of drafts included) and its
-``prefetch_related()`` (whose own queries are built each time). Nothing read is kept: only SQL.
+for every request: 0.3-1.4 ms a query, 9 ms of the overview's 46 ms at +100 000 records
+(docs/performance.md, "6 December 2026 (eleventh session)"). A region digest's lists, for one
+set of regions, are the same SQL every time; only the rows change. ``rows(key, build)`` keeps,
+per process, the queryset ``build()`` returned for ``key`` and, for each database it is read
+from, the SQL it compiled to with what Django needs to read its rows back (the selected columns,
+the joined records' layout, the annotations); a later call runs that SQL again and reads fresh
+rows through the queryset's own iterable (``for_public()``'s hiding of drafts included) and its
+``prefetch_related()`` (whose own queries are built each time, from copies of its ``Prefetch``
+objects: Django marks a prefetch's queryset with the instance it serves, which must not outlive
+the call). Nothing read is kept: only SQL.
 
 ``key`` must name everything ``build()``'s SQL depends on (its arguments: ids, limits), and the
 SQL must depend on nothing else: not the time, the request, the user or the active time zone.
 The public's rule (``published_q``) is a status, not a time, so a published list qualifies.
-The queryset is never handed out (a chained ``filter()`` would run the kept SQL): callers get
-a list. At most ``KEPT`` keys are kept, the least recently used dropped first.
+Callers get a list, never a queryset: the clone evaluated here answers the kept SQL whatever is
+chained to it. Keys are kept in pools (``POOLS``), the least recently used dropped first: what
+visitors type (searches) has its own, so it never pushes out what every page reads.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 
-#: How many keys a process keeps: a region digest is 8, a search 9 (one per record type); one
-#: takes about 26 kB (tracemalloc over 60 searches), so at most about 13 MB a process.
-KEPT = 512
+#: How many keys each pool keeps. One takes about 26 kB (tracemalloc over 60 searches), per
+#: database it is read from. "pages": a region digest is 8 keys, a list page's filter choices
+#: one per field, a record's page one per view (the record is a value, not a key); "search": a
+#: search is 11 keys (one per record type), so the last 23 searches.
+POOLS = {"pages": 512, "search": 256}
 
 # What a compiler's as_sql() sets that reading the rows back needs (Django 5.2, whose
 # ModelIterable, ValuesListIterable and SQLCompiler.execute_sql/results_iter read these;
-# tests/migrationsupport/test_compiled.py compares every shape used with the ORM's own answer).
+# tests/migrationsupport/test_compiled.py compares the shapes the pages use with the ORM's own
+# answer, and the pages' HTML was compared before and after: docs/performance.md).
 _STATE = ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
 
 
@@ -48,6 +55,8 @@ class _Kept:
 
     def rows(self, values: tuple) -> list:
         queryset = self.queryset.all()  # a clone
+        lookups = queryset._prefetch_related_lookups  # type: ignore[attr-defined]  # Django's own
+        queryset._prefetch_related_lookups = tuple(map(_own_copy, lookups))  # type: ignore[attr-defined]
         query = queryset.query
         original = query.get_compiler
 
@@ -59,9 +68,7 @@ class _Kept:
                     sql, params = compiler.as_sql()
                 except EmptyResultSet:
                     sql, params = None, ()
-                slots = [
-                    (place, param.number) for place, param in enumerate(params) if isinstance(param, _Slot)
-                ]
+                slots = [(place, p.number) for place, p in enumerate(params) if isinstance(p, _Slot)]
                 state = {name: getattr(compiler, name) for name in _STATE}
                 self.compiled[alias] = (sql, tuple(params), slots, state)
             sql, params, slots, state = self.compiled[alias]
@@ -79,6 +86,15 @@ class _Kept:
         return list(queryset)
 
 
+def _own_copy(lookup):
+    """A ``Prefetch`` with a queryset of its own for this call (a lookup by name is a string)."""
+    if not isinstance(lookup, Prefetch) or lookup.queryset is None:
+        return lookup
+    own = copy.copy(lookup)
+    own.queryset = lookup.queryset.all()
+    return own
+
+
 def _frozen(sql: str | None, params: tuple) -> tuple[str, tuple]:
     if sql is None:  # a query that can match nothing (``pk__in=[]``): Django runs none
         raise EmptyResultSet
@@ -94,33 +110,35 @@ class _Slot:
         self.number = number
 
 
-_kept: OrderedDict[Hashable, _Kept] = OrderedDict()
+_pools: dict[str, OrderedDict[Hashable, _Kept]] = {name: OrderedDict() for name in POOLS}
 _lock = Lock()
 
 
-def rows(key: Hashable, build: Callable[..., QuerySet], *values: object) -> list:
+def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: str = "pages") -> list:
     """The rows of ``build()``'s queryset, read now; built and compiled once per process for
     ``key`` (which must name all its SQL depends on) and database.
 
     With ``values``, ``build`` takes an expression standing for each (``filter(slug=slug)``)
     and ``key`` names the query's shape: one SQL for every value (a record's page, whichever
     record), each run with its own values in their places. An expression is a plain parameter
-    (``%s``): where Django would adapt the value (a list for ``__in``, a pattern for
-    ``__contains``), pass it ready."""
+    (``%s``) compared as it is: for a lookup that makes something of its value (``__in`` takes
+    a list, ``__contains`` a pattern it escapes), put the value in the key instead."""
+    kept_in = _pools[pool]
     with _lock:
-        kept = _kept.get(key)
+        kept = kept_in.get(key)
         if kept is not None:
-            _kept.move_to_end(key)
+            kept_in.move_to_end(key)
     if kept is None:
         kept = _Kept(build(*(RawSQL("%s", (_Slot(number),)) for number in range(len(values)))))
         with _lock:
-            kept = _kept.setdefault(key, kept)
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
+            kept = kept_in.setdefault(key, kept)
+            while len(kept_in) > POOLS[pool]:
+                kept_in.popitem(last=False)
     return kept.rows(values)
 
 
 def forget() -> None:
-    """Drop every kept query (tests: a new test database's content types, another schema)."""
+    """Drop every kept query (tests: each starts as a new worker would)."""
     with _lock:
-        _kept.clear()
+        for kept_in in _pools.values():
+            kept_in.clear()

@@ -435,7 +435,9 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
         # The same SQL for the same query while the countries it names are the same.
         key = ("search", record_type.label, query, tuple(names), country_ids, limit)
         found = compiled.rows(
-            key, partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids)
+            key,
+            partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids),
+            pool="search",  # what visitors type never pushes out what every page reads
         )
         for obj in found:
             title, summary = record_type.title(obj), record_type.summary(obj)

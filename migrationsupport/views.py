@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
 from django.http import Http404
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 from django.views.generic.base import ContextMixin
 
@@ -95,7 +96,8 @@ class PublishedDetailView(PageMixin, DetailView):
 
         found = compiled.rows((type(self), "object", field), build, self.kwargs[self.slug_url_kwarg])
         if not found:
-            raise Http404(f"No {self.model._meta.verbose_name} found matching the query")
+            name = self.model._meta.verbose_name
+            raise Http404(_("No %(verbose_name)s found matching the query") % {"verbose_name": name})
         return found[0]
 
     def get_breadcrumbs(self):

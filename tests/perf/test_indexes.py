@@ -103,5 +103,8 @@ def test_a_records_latest_dates_and_its_follow_ups_are_read_by_primary_key():
         cursor.execute(f"EXPLAIN {queries[0]['sql']}")
         text = "\n".join(row[0] for row in cursor.fetchall())
 
-    # Not every record scanned and tested against the two lists (hashed subplans ORed).
-    assert "OR (hashed SubPlan" not in text, text
+    # Not every record scanned and tested against the two lists: a filter of hashed subplans
+    # ORed ("(hashed SubPlan 2) OR (hashed SubPlan 3)" in PostgreSQL 15's words).
+    filters = [line for line in text.splitlines() if "Filter:" in line]
+    ored = [line for line in filters if "hashed SubPlan" in line and " OR " in line]
+    assert not ored, text
