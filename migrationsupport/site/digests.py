@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 
 from django.db import connections
 from django.db.models import F, Prefetch, Q, QuerySet, Value, Window
@@ -317,8 +317,7 @@ def _first_by_party_region(digests: dict[int, RegionDigest], limit: int) -> Quer
             record="agreement_id",
             order_by=["agreement__kind", "agreement__title", "agreement_id"],
         )
-    sql, params = _party_walk_sql(PARTY_WALK)
-    return RawSQL(sql, params(sorted(digests), limit + 1))  # noqa: S611 - the ORM's own SQL
+    return _party_walk(sorted(digests), limit + 1, walk=PARTY_WALK)
 
 
 def _party_links(**regions) -> QuerySet:
@@ -355,11 +354,9 @@ WHERE EXISTS ({country})
 """
 
 
-@cache
-def _party_walk_sql(walk: int) -> tuple[str, Callable[[list[int], int], tuple]]:
-    """``_first_by_party_region``'s SQL for PostgreSQL, compiled once per process (no part of it
-    depends on the request: the public's rule is ``published_q``, not the time), and its
-    parameters for these regions' ids and number of agreements each."""
+def _party_walk(region_ids: list[int], count: int, *, walk: int) -> RawSQL:
+    """``_first_by_party_region``'s query on PostgreSQL for these regions' first ``count``
+    agreements (built on a miss only: the digests' query holding it is kept compiled)."""
     wanted = RawSQL('"wanted"."region_id"', ())
     walk_sql, walk_params = (
         Agreement.objects.published()
@@ -385,14 +382,11 @@ def _party_walk_sql(walk: int) -> tuple[str, Callable[[list[int], int], tuple]]:
         .query.sql_with_params()
     )
     sql = _PARTY_WALK_SQL.format(walk=walk_sql, party=party_sql, country=country_sql, ranked=ranked_sql)
-
-    def params(region_ids: list[int], count: int) -> tuple:
-        return (
-            *(region_ids, *walk_params, *party_params, count, *country_params),
-            *(region_ids, *ranked_params, count, *country_params, count),
-        )
-
-    return sql, params
+    params = (
+        *(region_ids, *walk_params, *party_params, count, *country_params),
+        *(region_ids, *ranked_params, count, *country_params, count),
+    )
+    return RawSQL(sql, params)  # noqa: S611 - the ORM's own SQL and parameters
 
 
 def _add_agreements(digests: dict[int, RegionDigest], agreements: list[Agreement]) -> None:
