@@ -16,13 +16,16 @@ the call). Nothing read is kept: only SQL.
 SQL must depend on nothing else: not the time, the request, the user or the active time zone.
 The public's rule (``published_q``) is a status, not a time, so a published list qualifies.
 Callers get a list, never a queryset: the clone evaluated here answers the kept SQL whatever is
-chained to it. Keys are kept in pools (``POOLS``), the least recently used dropped first: what
+chained to it. A key is kept under the code that builds its queryset (``build``'s function,
+through ``functools.partial``): two call sites never read each other's SQL, whatever their keys.
+Keys are kept in pools (``POOLS``), the least recently used dropped first: what
 visitors type (searches) has its own, so it never pushes out what every page reads.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from threading import Lock
@@ -124,6 +127,7 @@ def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: s
     (``%s``) compared as it is: for a lookup that makes something of its value (``__in`` takes
     a list, ``__contains`` a pattern it escapes), put the value in the key instead."""
     kept_in = _pools[pool]
+    key = (_site(build), key)
     with _lock:
         kept = kept_in.get(key)
         if kept is not None:
@@ -135,6 +139,15 @@ def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: s
             while len(kept_in) > POOLS[pool]:
                 kept_in.popitem(last=False)
     return kept.rows(values)
+
+
+def _site(build: Callable) -> object:
+    """The code ``build`` runs (a lambda's, a function's, a method's, a partial's function's),
+    or its type for a callable object: the namespace of its keys."""
+    while isinstance(build, functools.partial):
+        build = build.func
+    function = getattr(build, "__func__", build)
+    return getattr(function, "__code__", type(build))
 
 
 def forget() -> None:

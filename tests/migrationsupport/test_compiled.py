@@ -3,6 +3,8 @@ built and compiled once per key and database (migrationsupport/compiled.py)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.db import connection
 from django.db.models import F, Prefetch, Value
@@ -13,7 +15,7 @@ from agreements.models import Agreement
 from migrationsupport import compiled
 from migrationsupport.models import Status
 from migrationsupport.site.views import CountryDetailView
-from regions.models import Country, Route, RouteFigure
+from regions.models import Country, Region, Route, RouteFigure
 from tests.factories import (
     AgreementFactory,
     CountryFactory,
@@ -179,6 +181,24 @@ def test_the_same_sql_runs_again_and_another_key_is_its_own(compilations):
     assert names == sorted(Country.objects.published().filter(region=other).values_list("name", flat=True))
 
 
+def test_two_call_sites_never_share_a_key():
+    region = _data()
+    countries = sorted(Country.objects.published().filter(region=region).values_list("name", flat=True))
+
+    def regions():
+        return Region.objects.filter(pk=region.pk)
+
+    by_lambda = compiled.rows(
+        "same", lambda: Country.objects.published().filter(region=region).order_by("name")
+    )
+    by_function = compiled.rows("same", regions)
+    by_partial = compiled.rows("same", partial(Route.objects.filter, pk=-1))
+
+    assert [country.name for country in by_lambda] == countries
+    assert by_function == [region]
+    assert by_partial == []
+
+
 def test_at_most_kept_keys_the_least_recently_used_dropped_first(monkeypatch):
     monkeypatch.setitem(compiled.POOLS, "pages", 2)
     builds = {key: Counted(lambda: Country.objects.all()) for key in "abc"}
@@ -198,7 +218,7 @@ def test_a_list_pages_filter_choices_are_kept_compiled_and_read_fresh(client, se
 
     assert "Alpha region" in page
     assert "Beta region" in page  # the choices' rows are read again
-    kept = [key for key in compiled._pools["pages"] if isinstance(key, tuple) and len(key) == 2]
+    kept = [key for _site, key in compiled._pools["pages"] if isinstance(key, tuple) and len(key) == 2]
     assert "region" in {name for _view, name in kept}, kept  # their SQL kept for the view
 
 
@@ -228,7 +248,7 @@ def test_a_records_page_is_found_by_one_sql_and_a_draft_is_not_found(client, set
     assert client.get(f"/countries/{drafted.iso_code.lower()}/").status_code == 404
     assert client.get("/countries/qq/").status_code == 404
     # One SQL kept for the view, not one per country.
-    assert [key for key in compiled._pools["pages"] if "object" in key] == [
+    assert [key for _site, key in compiled._pools["pages"] if "object" in key] == [
         (CountryDetailView, "object", "iso_code")
     ]
 
