@@ -89,6 +89,8 @@ def addresses(pairs: bool) -> Iterator[str]:
         "/changes/feed/",
         "/data/",
         "/search/?q=migration",
+        # Misspelt: few results, so the titles spelled like it are looked for ("did you mean").
+        "/search/?q=migraton+routes",
         "/sitemap.xml",
         "/sitemap-funding.xml",
     )
