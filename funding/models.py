@@ -350,6 +350,9 @@ class FundingRecord(PartialDatesMixin, PublishableModel):
             # The admin's search, which also matches the slug and the implementer.
             GinIndex(OpClass(Upper("slug"), name="gin_trgm_ops"), name="funding_slug_trgm_idx"),
             GinIndex(OpClass(Upper("implementer"), name="gin_trgm_ops"), name="funding_implementer_trgm_idx"),
+            # The API's ``?search=``, which matches the title, the description and the implementer:
+            # without this one, every record's description was read (226 ms at +100 000 records).
+            GinIndex(OpClass(Upper("description"), name="gin_trgm_ops"), name="funding_description_trgm_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,11 +11,14 @@ from django.contrib import admin
 from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from rest_framework.request import Request
 
 from agreements.models import Document
 from funding import selectors
+from funding.api import FundingRecordViewSet
 from funding.listings import fulfilment_links
 from funding.models import Fulfilment, FundingRecord
+from migrationsupport.api_defaults import BoundedSearchFilter
 from migrationsupport.models import Status
 from migrationsupport.search import search_suggestion
 from tests.factories import DocumentFactory, FulfilmentFactory, FundingRecordFactory
@@ -45,6 +48,20 @@ def test_admin_funding_search_uses_a_trigram_index_per_field():
     text = plan(found.order_by().values("pk"))
 
     for index in ("funding_title_trgm_idx", "funding_slug_trgm_idx", "funding_implementer_trgm_idx"):
+        assert index in text, text
+
+
+def test_the_api_funding_search_uses_a_trigram_index_per_field():
+    """``/api/v1/funding/?search=`` matches the title, the description and the implementer:
+    each through its own trigram index (the description without one read every record, 226 ms
+    at +100 000: docs/performance.md)."""
+    request = Request(RequestFactory().get("/api/v1/funding/", {"search": "border"}))
+    view = FundingRecordViewSet(request=request, action="list", format_kwarg=None)
+    found = BoundedSearchFilter().filter_queryset(request, FundingRecord.objects.all(), view)
+
+    text = plan(found.order_by().values("pk"))
+
+    for index in ("funding_title_trgm_idx", "funding_description_trgm_idx", "funding_implementer_trgm_idx"):
         assert index in text, text
 
 

@@ -126,6 +126,8 @@ def addresses(pairs: bool) -> Iterator[str]:
         value = model.objects.published().order_by("pk").values_list(key, flat=True).first()
         if value is not None:
             yield f"/api/v1/{route.prefix}/{value}/"
+    # The API's text search (?search=), which matches the title, description and implementer.
+    yield "/api/v1/funding/?search=border"
     yield "/api/v1/funding/totals/"
     for group in ("region", "country", "theme", "instrument", "year"):
         yield f"/api/v1/funding/totals/?group_by={group}"
