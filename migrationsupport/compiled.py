@@ -16,8 +16,9 @@ the call). Nothing read is kept: only SQL.
 SQL must depend on nothing else: not the time, the request, the user or the active time zone.
 The public's rule (``published_q``) is a status, not a time, so a published list qualifies.
 Callers get a list, never a queryset: the clone evaluated here answers the kept SQL whatever is
-chained to it. A key is kept under the code that builds its queryset (``build``'s function,
-through ``functools.partial``): two call sites never read each other's SQL, whatever their keys.
+chained to it. A key is kept under the code that builds its queryset (``_site``): call sites
+with code of their own never read each other's SQL, whatever their keys; calls that share code
+(one helper's lambda: pass the caller's function as ``site``) are told apart by their keys.
 Keys are kept in pools (``POOLS``), the least recently used dropped first: what
 visitors type (searches) has its own, so it never pushes out what every page reads.
 """
@@ -117,7 +118,13 @@ _pools: dict[str, OrderedDict[Hashable, _Kept]] = {name: OrderedDict() for name 
 _lock = Lock()
 
 
-def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: str = "pages") -> list:
+def rows(
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    *values: object,
+    pool: str = "pages",
+    site: Callable | None = None,
+) -> list:
     """The rows of ``build()``'s queryset, read now; built and compiled once per process for
     ``key`` (which must name all its SQL depends on) and database.
 
@@ -125,9 +132,12 @@ def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: s
     and ``key`` names the query's shape: one SQL for every value (a record's page, whichever
     record), each run with its own values in their places. An expression is a plain parameter
     (``%s``) compared as it is: for a lookup that makes something of its value (``__in`` takes
-    a list, ``__contains`` a pattern it escapes), put the value in the key instead."""
+    a list, ``__contains`` a pattern it escapes), put the value in the key instead.
+
+    ``site``: the caller's function when ``build`` is a helper's wrapper of it: the key is kept
+    under its code (``_site``), else under ``build``'s."""
     kept_in = _pools[pool]
-    key = (_site(build), key)
+    key = (_site(site or build), key)
     with _lock:
         kept = kept_in.get(key)
         if kept is not None:
@@ -142,12 +152,17 @@ def rows(key: Hashable, build: Callable[..., QuerySet], *values: object, pool: s
 
 
 def _site(build: Callable) -> object:
-    """The code ``build`` runs (a lambda's, a function's, a method's, a partial's function's),
-    or its type for a callable object: the namespace of its keys."""
+    """Where ``build``'s code is (its file, first line and qualified name: two identical lambdas
+    in two modules are two sites), through ``functools.partial``, with the model of a manager's
+    or queryset's bound method (every manager method shares one code: ``Theme.objects.published``
+    and ``Route.objects.published``); a callable object's type."""
     while isinstance(build, functools.partial):
         build = build.func
-    function = getattr(build, "__func__", build)
-    return getattr(function, "__code__", type(build))
+    code = getattr(getattr(build, "__func__", build), "__code__", None)
+    if code is None:
+        return type(build)
+    owner = getattr(build, "__self__", None)
+    return (code.co_filename, code.co_firstlineno, code.co_qualname, getattr(owner, "model", None))
 
 
 def forget() -> None:

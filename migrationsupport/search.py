@@ -36,7 +36,7 @@ from django.contrib.postgres.search import (
     SearchVector,
     TrigramWordSimilarity,
 )
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Upper
@@ -468,21 +468,32 @@ def _similarity(a: str, b: str) -> float:
     return len(first & second) / len(first | second)
 
 
+#: The suggestion's titles read with every operator priced at 100 times PostgreSQL's default
+#: ``cpu_operator_cost`` (0.0025): ``_by_index``.
+PRICED_OPERATORS = "SET LOCAL cpu_operator_cost = 0.25"
+
+
 def _by_index(titles: QuerySet) -> list:
     """The titles, each large table read through its trigram index rather than scanned. pg_trgm
     declares its operators as cheap as ``=``, and comparing a title costs about a hundred times
     more: PostgreSQL compared all 5 010 documents' titles (24 of the query's 38 ms at +100 000
     funding records) rather than read the index it judged dearer (2 ms). For this statement
-    operators are priced a hundred times their default (``SET LOCAL``, in a transaction of its
+    operators are priced at 100 times the default (``PRICED_OPERATORS``, in a transaction of its
     own); inside one already open (an ``as_of`` snapshot's) the plan is left as it is.
     docs/performance.md, "6 December 2026 (twelfth session)"."""
     alias = titles.db
-    if connections[alias].in_atomic_block:
+    if connections[alias].in_atomic_block or not connections[alias].get_autocommit():
         return list(titles)
-    with transaction.atomic(using=alias):
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SET LOCAL cpu_operator_cost = 0.25")
-        return list(titles)
+    try:
+        with transaction.atomic(using=alias):
+            with connections[alias].cursor() as cursor:
+                cursor.execute(PRICED_OPERATORS)
+            return list(titles)
+    except (OperationalError, InterfaceError):
+        # Leaving the block rolled back, which clears Django's mark of a failed connection: the
+        # database router reads it to answer from the primary when a replica fails.
+        connections[alias].errors_occurred = True
+        raise
 
 
 def search_suggestion(query: str, *, per_type: int = 3) -> str | None:

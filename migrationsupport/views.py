@@ -41,7 +41,8 @@ def first_kept(
     """``first_of(build(*values))``, the query built and compiled once per process for ``key``,
     each value in its place (``compiled.rows``): a record's lists, keyed by their shape and run
     with the record's id."""
-    return _cut(compiled.rows((key, limit), lambda *slots: build(*slots)[: limit + 1], *values), limit)
+    first = compiled.rows((key, limit), lambda *slots: build(*slots)[: limit + 1], *values, site=build)
+    return _cut(first, limit)
 
 
 def _cut(rows: list, limit: int) -> tuple[list, bool]:

@@ -4,6 +4,8 @@ import django.contrib.postgres.indexes
 import django.db.models.functions.text
 from django.db import migrations
 
+from migrationsupport.operations import AddIndexOnPostgreSQL
+
 
 class Migration(migrations.Migration):
 
@@ -14,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnPostgreSQL(
             model_name='fundingrecord',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('description'), name='gin_trgm_ops'), name='funding_description_trgm_idx'),
         ),

@@ -193,10 +193,13 @@ def test_two_call_sites_never_share_a_key():
     )
     by_function = compiled.rows("same", regions)
     by_partial = compiled.rows("same", partial(Route.objects.filter, pk=-1))
+    # Every manager method shares one code: told apart by the manager's model.
+    by_manager = compiled.rows("same", Region.objects.all)
 
     assert [country.name for country in by_lambda] == countries
     assert by_function == [region]
     assert by_partial == []
+    assert by_manager == list(Region.objects.all())
 
 
 def test_at_most_kept_keys_the_least_recently_used_dropped_first(monkeypatch):
