@@ -15,10 +15,11 @@ from .models import Fulfilment, FundingRecord
 
 
 class CombinationPaginator(Paginator):
-    """Pages of funding records in which a combination of filters counted in memory
-    (``rollup.count``) has its page's records found in the same snapshot (``snapshot.page_ids``)
-    and read by primary key, in the list's order: not by walking the ordered index past every
-    record that fails one of the filters. Any other list is cut by SQL, as Django does."""
+    """Pages of funding records whose records are found in a snapshot (``snapshot.page_ids``)
+    and read by primary key, in the list's order: every page of a combination of filters counted
+    in memory (``rollup.count``), not by walking the ordered index past every record that fails
+    one of the filters; every page past the first of one filter or none, not by reading every
+    row before it (``OFFSET``). Any other list is cut by SQL, as Django does."""
 
     def page(self, number):
         number = self.validate_number(number)

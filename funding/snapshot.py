@@ -433,10 +433,20 @@ def combination_of(records: QuerySet[FundingRecord], *, threshold_alone: bool = 
     answer (947 for the explorer's regions, 16-25 ms at +100 000), where in memory they are a
     comparison with the amounts held (``rollup.answer_sql`` asks for them; docs/performance.md)."""
     combination = getattr(records.query, "funding_combination", None)
-    if combination is None or not enabled():
+    if combination is None:
         return None
     alone_allowed = threshold_alone and combination.bounds[:1] not in ((), (None,))
     if len(combination.singles) < 2 and not alone_allowed:
+        return None
+    return _filtered_set(records)
+
+
+def _filtered_set(records: QuerySet[FundingRecord]) -> Combination | None:
+    """What ``FundingFilter`` left on ``records``, whatever the number of filters, when its
+    records can be read into a snapshot: unchanged since, each filter (or the set itself when no
+    filter is set) reading only watched tables, on PostgreSQL and today's data; else None."""
+    combination = getattr(records.query, "funding_combination", None)
+    if combination is None or not enabled():
         return None
     if records.model is not FundingRecord or connections[records.db].vendor != "postgresql":
         return None
@@ -447,18 +457,24 @@ def combination_of(records: QuerySet[FundingRecord], *, threshold_alone: bool = 
             return None
     except EmptyResultSet:
         return None
-    return combination if combination.single_queries is not None else None
+    if combination.single_queries is None:
+        return None
+    if not combination.singles and not tables_named(combination.query[0]) <= WATCHED_TABLES:
+        return None
+    return combination
 
 
-def _chosen(records: QuerySet[FundingRecord], generation: int) -> tuple[Snapshot, np.ndarray] | None:
-    """The snapshot at ``generation`` and the records of the combination ``records`` in it, or
-    None if the data has moved on since ``generation`` was read current."""
-    # A threshold alone only comes here when its grouped totals were asked for in memory.
-    combination = combination_of(records, threshold_alone=True)
+def _chosen(
+    records: QuerySet[FundingRecord], generation: int, combination: Combination | None
+) -> tuple[Snapshot, np.ndarray] | None:
+    """The snapshot at ``generation`` and the records of ``combination`` (the filters of
+    ``records``) in it, or None if the data has moved on since ``generation`` was read current."""
     snapshot = None if combination is None else _snapshots.at(records.db, generation)
     if combination is None or snapshot is None:
         return None
-    queries = combination.single_queries or []
+    # Each filter's records, intersected; with no filter, the set's own (every published record
+    # for the public; drafts too for staff).
+    queries = combination.single_queries or [combination.query]
     keys = [_key(sql, params) for sql, params in queries]
     bounds = combination.bounds or (None,) * len(queries)
     # An amount threshold's records from the amounts held (every new threshold would otherwise
@@ -518,13 +534,14 @@ def combination_rows(
 ) -> list[dict] | None:
     """The totals' rows of a combination of filters (``selectors._TOTALS_SQL``'s) at
     ``generation``, or None if the data has moved on since."""
-    found = _chosen(records, generation)
+    # A threshold alone only comes here when its grouped totals were asked for in memory.
+    found = _chosen(records, generation, combination_of(records, threshold_alone=True))
     return None if found is None else found[0].rows(found[1], group_by)
 
 
 def combination_size(records: QuerySet[FundingRecord], generation: int) -> int | None:
     """How many records a combination of filters selects at ``generation``, or None."""
-    found = _chosen(records, generation)
+    found = _chosen(records, generation, combination_of(records, threshold_alone=True))
     return None if found is None else int(np.count_nonzero(found[1]))
 
 
@@ -537,18 +554,30 @@ def counted(records: QuerySet[FundingRecord], generation: int | None) -> None:
 
 
 def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[int] | None:
-    """The ids of the records from ``bottom`` to ``top`` in ``records``' order, for a combination
-    counted in memory in this request (``counted``), from the same snapshot: the order of every
-    record is read once per ordering (by the ordering's own SQL, under the same condition as
-    the rest), and the page is the set's records in it. As fresh as that count: no query here
-    once the filters' records and the order are read (a write between the two is the race any
-    count then page has). None when that is not so: the page is
-    then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the page's
-    records of every filter: the rarer the combination, the further)."""
-    combination = combination_of(records)
-    if combination is None or not combination.counted_at:
+    """The ids of the records from ``bottom`` to ``top`` in ``records``' order, from a snapshot:
+    for a combination counted in memory in this request (``counted``), from the same snapshot;
+    for a set of one filter or none, past its first page, from the snapshot of the generation
+    current now (one query). The order of every record is read once per ordering (by the
+    ordering's own SQL, under the same condition as the rest), and the page is the set's records
+    in it. As fresh as the count: no query here once the filters' records and the order are read
+    (a write between the two is the race any count then page has). None when that is not so: the
+    page is then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the
+    page's records of every filter: the rarer the combination, the further; ``OFFSET`` reads
+    every row before the page)."""
+    combination = getattr(records.query, "funding_combination", None)
+    if combination is None:
         return None
-    generation = combination.counted_at[0]
+    several = len(combination.singles) >= 2
+    if several and not combination.counted_at:
+        return None  # counted by SQL: the data moved on
+    if not several and not bottom:
+        # The first page of one filter or none: SQL's ``LIMIT`` reads as few rows as it needs,
+        # and the most asked page needs no snapshot. Past it, SQL reads every row before the page
+        # (``OFFSET``, and for a filter every row of the order until it has met that many of its
+        # own; docs/performance.md).
+        return None
+    if _filtered_set(records) is None:
+        return None
     if not records.query.order_by:
         return None  # no order to follow
     try:
@@ -558,7 +587,16 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
         return None
     if not tables_named(sql) <= WATCHED_TABLES:
         return None  # an order that reads tables whose writes are not watched
-    found = _chosen(records, generation)
+    if several:
+        generation = combination.counted_at[0]
+    else:
+        with connections[records.db].cursor() as cursor:
+            cursor.execute(GENERATION_SQL, [DEFINITION])
+            row = cursor.fetchone()
+        if row is None:  # a write since the last rebuild
+            return None
+        generation = row[0]
+    found = _chosen(records, generation, combination)
     if found is None:
         return None
     snapshot, chosen = found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from decimal import Decimal
-from itertools import combinations
+from itertools import combinations, product
 
 import pytest
 import time_machine
@@ -38,16 +38,20 @@ def _rows(rows: list[dict]) -> Counter:
 
 
 def _filtered(**data) -> FundingFilter:
-    filterset = FundingFilter(data=data, queryset=FundingRecord.objects.published())
+    return _filtered_from(FundingRecord.objects.published(), **data)
+
+
+def _filtered_from(records, **data) -> FundingFilter:
+    filterset = FundingFilter(data=data, queryset=records)
     assert filterset.is_valid(), filterset.errors
     return filterset
 
 
-def _combinations() -> list[dict]:
-    """Pairs, and one triple, of filters whose values the random examples' records have (the
-    region and its sub-region while published)."""
+def _singles() -> list[dict]:
+    """Filters whose values the random examples' records have (the region and its sub-region
+    while published)."""
     regions = list(Region.objects.published().order_by("pk").values_list("slug", flat=True))
-    singles: list[dict] = [
+    return [
         *({"region": slug} for slug in regions),
         {"donor": "eu"},
         {"donor": "european_commission"},
@@ -57,6 +61,12 @@ def _combinations() -> list[dict]:
         {"amount_min": "5000000"},
         {"top_level": "false"},
     ]
+
+
+def _combinations() -> list[dict]:
+    """Pairs, and one triple, of ``_singles``."""
+    singles = _singles()
+    regions = [single["region"] for single in singles if "region" in single]
     pairs = [one | other for one, other in combinations(singles, 2) if one.keys() != other.keys()]
     triple = {"region": regions[0], "donor": "european_commission", "year_min": "2024"}
     return [*pairs, triple, {"amount_min": "5000000"}, {"amount_max": "5000000"}]  # thresholds alone
@@ -86,7 +96,7 @@ def assert_memory_equals_computed() -> None:
             assert found is not None, f"{data} was not answered in memory after a rebuild"
             assert _rows(found) == _rows(computed_rows(records, group_by)), (data, group_by)
         assert snapshot.combination_size(records, generation) == records.count(), data
-        if len(data) == 1:  # a threshold alone: counted and cut by SQL (its stored size)
+        if len(data) == 1:  # a threshold alone: counted by SQL (its stored size)
             continue
         # Pages in the list's order, as SQL cuts them (ties broken by title, then id).
         snapshot.counted(records, generation)
@@ -95,6 +105,16 @@ def assert_memory_equals_computed() -> None:
             ids = list(ordered.values_list("pk", flat=True))
             assert snapshot.page_ids(ordered, 0, 100) == ids, (data, ordering)
             assert snapshot.page_ids(ordered, 1, 3) == ids[1:3], (data, ordering)
+    # Pages past the first of one filter, or none (the public's set, and the staff's with
+    # drafts), cut from the snapshot as SQL cuts them; the first, by SQL.
+    base_sets = (FundingRecord.objects.published(), FundingRecord.objects.all())
+    singles = [{}, *_singles(), {"amount_max": "5000000"}]
+    for base, data, ordering in product(base_sets, singles, ORDERINGS):
+        ordered = _filtered_from(base, **data).qs.order_by(*ordering)
+        ids = list(ordered.values_list("pk", flat=True))
+        assert snapshot.page_ids(ordered, 1, 100) == ids[1:100], (data, ordering)
+        assert snapshot.page_ids(ordered, 2, 4) == ids[2:4], (data, ordering)
+        assert snapshot.page_ids(ordered, 0, 100) is None, (data, ordering)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -173,6 +193,45 @@ def test_a_combination_s_pages_are_cut_in_memory_as_sql_cuts_them(nested, client
     monkeypatch.setattr(snapshot, "page_ids", lambda *args: None)
     assert client.get(f"/api/v1/funding/?{query}").content == in_memory.content
     assert in_memory.json()["results"]
+
+
+@pytest.mark.parametrize("staff", [False, True])
+@pytest.mark.parametrize(
+    ("query", "later"),
+    [
+        ("page_size=1", False),
+        ("page_size=1&page=2", True),
+        ("page_size=1&page=last&ordering=title", True),
+        ("region=r&page_size=1&page=2&ordering=-amount", True),
+        ("amount_min=1&page_size=2&page=2", True),
+    ],
+)
+def test_a_later_page_of_one_filter_or_none_is_cut_in_memory_as_sql_cuts_it(
+    nested, client, django_user_model, monkeypatch, query, later, staff
+):
+    # First in every order asked for: a draft in the public's pages would move every page.
+    FundingRecordFactory(
+        title="A draft",
+        amount=20 * M,
+        regions=[nested.regions.get(slug="r")],
+        period_start=datetime.date(2026, 1, 1),
+        period_start_precision="year",
+        status=Status.DRAFT,
+    )
+    assert rollup.rebuild()
+    if staff:  # drafts too
+        client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw"))
+    used = []
+    page_ids = snapshot.page_ids
+    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    in_memory = client.get(f"/api/v1/funding/?{query}")
+    assert in_memory.status_code == 200
+    assert used and (used[-1] is not None) == later, used
+    monkeypatch.setattr(snapshot, "page_ids", lambda *args: None)
+    by_sql = client.get(f"/api/v1/funding/?{query}")
+    assert by_sql.content == in_memory.content
+    assert by_sql.json()["results"]
+    assert by_sql.json()["count"] == (4 if staff else 3)  # the draft for staff only
 
 
 @pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
@@ -258,9 +317,14 @@ def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
 def test_a_write_since_the_rebuild_is_never_read_from_memory(nested, django_assert_num_queries):
     records = _filtered(region="r", donor="eu").qs
     assert rollup.count(records) == 2
+    one_filter = _filtered(region="r").qs.order_by(*ORDERINGS[0])
+    assert snapshot.page_ids(one_filter, 1, 3) is not None
     FundingRecordFactory(amount=1 * M, regions=[nested.regions.get(slug="r")], donor="eu")
-    # Stale until the rebuild: counted and totalled by SQL, in the same one query each.
+    # Stale until the rebuild: counted and totalled by SQL, in the same one query each; a
+    # later page of one filter cut by SQL (the one query saying the data moved on).
     assert _generation() is None
+    with django_assert_num_queries(1):
+        assert snapshot.page_ids(one_filter, 1, 3) is None
     with django_assert_num_queries(1):
         assert rollup.count(records) == 3
     with django_assert_num_queries(1):

@@ -88,6 +88,10 @@ BUDGETS = {
     # countries, key areas, parts, the figures each may overlap); 2 of fulfilment links (what
     # each fulfils, what fulfils it), each with the record at its other end.
     "/api/v1/funding/?region=r": 10,
+    # A later page: the same, and the data's generation (the page cut from the snapshot of it,
+    # ``funding.snapshot.page_ids``, which the first request read: the filter's records, the
+    # order).
+    "/api/v1/funding/?region=r&page=2&page_size=1": 11,
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
     # Pledges followed through (funding.selectors.follow_through, "follow" below): the promised

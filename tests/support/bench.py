@@ -60,7 +60,8 @@ def every_kind() -> list[tuple[str, str]]:
     """``--pages all``: the baselines, then one address of every HTML page kind and every API
     list (issue 16, point 3), chosen as ``tests.support.timings`` chooses them (the record of
     each kind with the most linked records), the explorer, the API list and the totals filtered
-    by the largest region. Needs Django set up on the data to measure."""
+    by the largest region, the explorer's and the API list's last pages. Needs Django set up on
+    the data to measure."""
     from tests.support.timings import addresses, filter_values
 
     region = filter_values()["region"]
@@ -70,6 +71,7 @@ def every_kind() -> list[tuple[str, str]]:
         if not _API_DETAIL.fullmatch(path) and ("?" not in path or path.startswith("/search/"))
     ]
     paths += [f"/funding/?region={region}", f"/api/v1/funding/?region={region}"]
+    paths += ["/funding/?page=last", "/api/v1/funding/?page=last"]
     paths.append(f"/api/v1/funding/totals/?region={region}")
     return [*PAGES[:2], *((path, path) for path in paths)]
 

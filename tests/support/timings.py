@@ -132,6 +132,13 @@ def addresses(pairs: bool) -> Iterator[str]:
     for group in ("region", "country", "theme", "instrument", "year"):
         yield f"/api/v1/funding/totals/?group_by={group}"
     values = filter_values()
+    # The last page, unfiltered and of one filter: SQL would read every row before it (OFFSET).
+    last_pages = ["page=last"]
+    if "region" in values:
+        last_pages.append(f"region={values['region']}&page=last")
+    for query in last_pages:
+        yield f"/funding/?{query}"
+        yield f"/api/v1/funding/?{query}"
     combos: list[tuple[str, ...]] = [(name,) for name in values]
     if pairs:
         combos += list(combinations(values, 2))
