@@ -173,6 +173,15 @@ def _uses_operators(query: str) -> bool:
     return '"' in query or bool(re.search(r"(^|\s)-|\bor\b", query, flags=re.IGNORECASE))
 
 
+def _excludes_only(query: str) -> bool:
+    """Whether every word of ``query`` excludes one word ("-migration -syria"): every record it
+    matches holds none of its words, so all rank the same (``any_word``), and by title, the
+    tie-break, is the order they are listed in, which a title index reads first to last (ranking
+    them read every record: 179-201 ms at +100 000 funding records)."""
+    words = query.split()
+    return bool(words) and all(re.fullmatch(r"-[^\W_]+", word) for word in words)
+
+
 def query_names(query: str) -> list[NameMatch]:
     """Every other name ``query`` uses, from the apps' ``registry.search_names``; none when it
     uses websearch syntax (in "frontex -serbia", Serbia is what the person does not want)."""
@@ -345,7 +354,9 @@ def _matches(
         vector = _vector(record_type)
         search_query = compiled_text_query(query, tuple(names))
         rank = SearchRank(vector, search_query)
-        order = ("-rank", record_type.title_field, "pk")
+        order: tuple[str, ...] = (record_type.title_field, "pk")
+        if not _excludes_only(query):
+            order = ("-rank", *order)
         # Ranked, ordered and cut where the rows are found: the text matches through their index
         # and the linked records through their links (a UNION rather than an OR, which would make
         # PostgreSQL read every row). Ranking the matches joined back to the table instead read

@@ -268,6 +268,34 @@ def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit
     assert shown == _every_match_ranked(record_type, query, names)[:limit]
 
 
+@pytest.mark.parametrize(
+    ("query", "by_title"),
+    [
+        ("-border", True),
+        ("-border -programme", True),
+        ("-türkiye -2024", True),
+        ("-facility", True),
+        # A phrase excluded (hyphenated words are one): a record holding one of its words ranks
+        # above one holding none.
+        ('-"border programme"', False),
+        ("-border-programme", False),
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 3, 20])
+def test_a_query_that_only_excludes_words_lists_its_matches_as_ranked(turkiye, query, by_title, limit):
+    for number in range(4):
+        FundingRecordFactory(title=f"Border programme {number}", description="<p>Border border.</p>")
+        FundingRecordFactory(title=f"Zeta {number}", description="<p>Facility, facility.</p>")
+        FundingRecordFactory(title=f"Programme {number}", description="<p>Border 2024.</p>")
+    record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
+    # Read by title (its index), not ranked: every match holds none of the query's words.
+    assert search._excludes_only(query) is by_title
+    shown = [record.pk for record in _matches(record_type, query, [], limit=limit)]
+    ranked = _every_match_ranked(record_type, query, [])
+    assert ranked, query
+    assert shown == ranked[:limit]
+
+
 @pytest.mark.parametrize("label", ["Funding", "Agreements and arrangements"])
 @pytest.mark.parametrize("limit", [1, 3, 20])
 def test_a_linked_record_holding_one_word_of_the_names_ranks_above_the_other_linked_ones(
