@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from functools import cached_property
 from itertools import combinations
 
 from django.core.exceptions import EmptyResultSet
@@ -222,9 +223,10 @@ class FundingTotal:
         verb = "Committed or allocated" if self.measure == Measure.COMMITTED else self.measure_label
         return f"{verb} by {_donor_phrase(self.donor)}"
 
-    @property
+    @cached_property
     def display(self) -> str:
-        """The total as a sentence says it: a range when figures may overlap."""
+        """The total as a sentence says it: a range when figures may overlap. Kept: a page
+        writes a group's twice (its bar in the chart, its row in the table)."""
         if not self.is_range:
             return str(self.lower_display)
         condition = "if the figures that may overlap are all separate"

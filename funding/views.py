@@ -116,6 +116,11 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
             records = self.object_list
             totals, groups = funding_totals_and_groups(records=records, group_by=group)
             with_amount = sum(t.records + t.nested for t in totals)
+            # Each total's groups (the same measure and donor), in their order: one pass over the
+            # groups (their number times the totals' was 4 700 comparisons a page at +100 000).
+            bars: dict[tuple, list] = {(total.measure, total.donor): [] for total in totals}
+            for g in groups:
+                bars.setdefault((g.measure, g.donor), []).append((g.label, g.upper, g.display))
             context.update(
                 totals=totals,
                 counted=sum(t.records for t in totals),
@@ -127,18 +132,12 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
                     {
                         "id": f"funding-chart-{number}",
                         "title": f"{total.heading}, by {group}",
-                        "chart": bar_chart(
-                            (g.label, g.upper, g.display) for g in groups if _same_total(g, total)
-                        ),
+                        "chart": bar_chart(bars[total.measure, total.donor]),
                     }
                     for number, total in enumerate(totals, start=1)
                 ],
             )
         return context
-
-
-def _same_total(group, total) -> bool:
-    return (group.measure, group.donor) == (total.measure, total.donor)
 
 
 @method_decorator(throttle(AnonymousExportThrottle), name="dispatch")
