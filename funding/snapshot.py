@@ -68,6 +68,10 @@ _CURRENT_SQL = (
 GENERATION_SQL = f"SELECT value FROM {_STATE} WHERE name = '{GENERATION}' AND NOT {_STALE_SQL}"  # noqa: S608
 # A filter's records kept per snapshot (each 1 bit a record: 12.5 kB at 100 000 records).
 MASKS_KEPT = 256
+#: From this row on, a page of one filter or none reads into the snapshot what is not held yet
+#: (``page_ids``): SQL's ``OFFSET`` reads every row before the page (at +100 000: 37-46 ms of SQL
+#: at row 10 000, 250-470 ms at the last; docs/performance.md).
+DEEP_ROWS = 10_000
 # Orders of the records kept per snapshot, the least recently used dropped first (8 bytes a
 # record each: 0.8 MB at 100 000 records).
 ORDERS_KEPT = 8
@@ -465,12 +469,18 @@ def _filtered_set(records: QuerySet[FundingRecord]) -> Combination | None:
 
 
 def _chosen(
-    records: QuerySet[FundingRecord], generation: int, combination: Combination | None
+    records: QuerySet[FundingRecord], generation: int, combination: Combination | None, *, read: bool = True
 ) -> tuple[Snapshot, np.ndarray] | None:
     """The snapshot at ``generation`` and the records of ``combination`` (the filters of
-    ``records``) in it, or None if the data has moved on since ``generation`` was read current."""
-    snapshot = None if combination is None else _snapshots.at(records.db, generation)
-    if combination is None or snapshot is None:
+    ``records``) in it, or None if the data has moved on since ``generation`` was read current
+    (or, with ``read=False``, if the snapshot or a filter's records would have to be read)."""
+    if combination is None:
+        return None
+    held = _snapshots.latest
+    if not read and (held is None or held.generation != generation):
+        return None
+    snapshot = _snapshots.at(records.db, generation)
+    if snapshot is None:
         return None
     # Each filter's records, intersected; with no filter, the set's own (every published record
     # for the public; drafts too for staff).
@@ -493,6 +503,8 @@ def _chosen(
         for key, query in zip(keys, queries, strict=True)
         if key not in packed and key not in compared
     ]
+    if missing and not read:
+        return None
     if missing:  # every filter's records not read yet, in one query
         columns = ", ".join(
             f"(SELECT ARRAY_AGG(ids.id) FROM ({sql}) AS ids (id))"  # noqa: S608 - the filters' own SQL
@@ -557,7 +569,8 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
     """The ids of the records from ``bottom`` to ``top`` in ``records``' order, from a snapshot:
     for a combination counted in memory in this request (``counted``), from the same snapshot;
     for a set of one filter or none, past its first page, from the snapshot of the generation
-    current now (one query). The order of every record is read once per ordering (by the
+    current now (one query), read into it from ``DEEP_ROWS`` on (before, only if all of it is
+    held already). The order of every record is read once per ordering (by the
     ordering's own SQL, under the same condition as the rest), and the page is the set's records
     in it. As fresh as the count: no query here once the filters' records and the order are read
     (a write between the two is the race any count then page has). None when that is not so: the
@@ -571,14 +584,9 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
     if several and not combination.counted_at:
         return None  # counted by SQL: the data moved on
     if not several and not bottom:
-        # The first page of one filter or none: SQL's ``LIMIT`` reads as few rows as it needs,
-        # and the most asked page needs no snapshot. Past it, SQL reads every row before the page
-        # (``OFFSET``, and for a filter every row of the order until it has met that many of its
-        # own; docs/performance.md).
+        # The first page of one filter or none: SQL's ``LIMIT`` reads as few rows as it needs.
         return None
-    if _filtered_set(records) is None:
-        return None
-    if not records.query.order_by:
+    if _filtered_set(records) is None or not records.query.order_by:
         return None  # no order to follow
     try:
         ordered = FundingRecord._base_manager.order_by(*records.query.order_by).values("pk")
@@ -587,21 +595,31 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
         return None
     if not tables_named(sql) <= WATCHED_TABLES:
         return None  # an order that reads tables whose writes are not watched
+    key = _key(sql, params)
+    # What is not held yet (the snapshot, the set's records, the order: up to 1.5 s at +100 000,
+    # once per process and rebuild) is read for a combination, and for a page at ``DEEP_ROWS``
+    # or past it, whose SQL costs more than a page of the first ones; a page before it is cut
+    # by SQL unless all of it is held (docs/performance.md).
+    read = several or bottom >= DEEP_ROWS
     if several:
         generation = combination.counted_at[0]
     else:
+        held = _snapshots.latest
+        if not read and (held is None or held.order_of(key) is None):
+            return None
         with connections[records.db].cursor() as cursor:
             cursor.execute(GENERATION_SQL, [DEFINITION])
             row = cursor.fetchone()
         if row is None:  # a write since the last rebuild
             return None
         generation = row[0]
-    found = _chosen(records, generation, combination)
+    found = _chosen(records, generation, combination, read=read)
     if found is None:
         return None
     snapshot, chosen = found
-    key = _key(sql, params)
     order = snapshot.order_of(key)
+    if order is None and not read:
+        return None
     if order is None:
         with connections[records.db].cursor() as cursor:
             cursor.execute(

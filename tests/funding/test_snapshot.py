@@ -109,12 +109,14 @@ def assert_memory_equals_computed() -> None:
     # drafts), cut from the snapshot as SQL cuts them; the first, by SQL.
     base_sets = (FundingRecord.objects.published(), FundingRecord.objects.all())
     singles = [{}, *_singles(), {"amount_max": "5000000"}]
-    for base, data, ordering in product(base_sets, singles, ORDERINGS):
-        ordered = _filtered_from(base, **data).qs.order_by(*ordering)
-        ids = list(ordered.values_list("pk", flat=True))
-        assert snapshot.page_ids(ordered, 1, 100) == ids[1:100], (data, ordering)
-        assert snapshot.page_ids(ordered, 2, 4) == ids[2:4], (data, ordering)
-        assert snapshot.page_ids(ordered, 0, 100) is None, (data, ordering)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot, "DEEP_ROWS", 1)  # read from the second row
+        for base, data, ordering in product(base_sets, singles, ORDERINGS):
+            ordered = _filtered_from(base, **data).qs.order_by(*ordering)
+            ids = list(ordered.values_list("pk", flat=True))
+            assert snapshot.page_ids(ordered, 1, 100) == ids[1:100], (data, ordering)
+            assert snapshot.page_ids(ordered, 2, 4) == ids[2:4], (data, ordering)
+            assert snapshot.page_ids(ordered, 0, 100) is None, (data, ordering)
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -221,6 +223,7 @@ def test_a_later_page_of_one_filter_or_none_is_cut_in_memory_as_sql_cuts_it(
     assert rollup.rebuild()
     if staff:  # drafts too
         client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw"))
+    monkeypatch.setattr(snapshot, "DEEP_ROWS", 1)  # read from the second row
     used = []
     page_ids = snapshot.page_ids
     monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
@@ -232,6 +235,26 @@ def test_a_later_page_of_one_filter_or_none_is_cut_in_memory_as_sql_cuts_it(
     assert by_sql.content == in_memory.content
     assert by_sql.json()["results"]
     assert by_sql.json()["count"] == (4 if staff else 3)  # the draft for staff only
+
+
+def test_a_page_before_deep_rows_reads_nothing_into_the_snapshot(
+    nested, monkeypatch, django_assert_num_queries
+):
+    """Before ``DEEP_ROWS``, a later page of one filter is cut from the snapshot only when the
+    snapshot, the filter's records and the order are all held: it never pays their reading."""
+    monkeypatch.setattr(snapshot._snapshots, "latest", None)  # a new process
+    monkeypatch.setattr(snapshot, "DEEP_ROWS", 2)
+    ordered = _filtered(region="r").qs.order_by(*ORDERINGS[0])
+    ids = list(ordered.values_list("pk", flat=True))
+    with django_assert_num_queries(0):
+        assert snapshot.page_ids(ordered, 1, 2) is None  # cut by SQL
+    assert snapshot.page_ids(ordered, 2, 3) == ids[2:3]  # deep: reads the snapshot, records, order
+    with django_assert_num_queries(1):  # the generation
+        assert snapshot.page_ids(ordered, 1, 2) == ids[1:2]
+    # Another filter's records are not held: cut by SQL, after the generation.
+    other = _filtered(region="o").qs.order_by(*ORDERINGS[0])
+    with django_assert_num_queries(1):
+        assert snapshot.page_ids(other, 1, 2) is None
 
 
 @pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
@@ -314,7 +337,8 @@ def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
     assert [total.upper for total in funding_totals(records=narrower)] == [10 * M]
 
 
-def test_a_write_since_the_rebuild_is_never_read_from_memory(nested, django_assert_num_queries):
+def test_a_write_since_the_rebuild_is_never_read_from_memory(nested, django_assert_num_queries, monkeypatch):
+    monkeypatch.setattr(snapshot, "DEEP_ROWS", 1)
     records = _filtered(region="r", donor="eu").qs
     assert rollup.count(records) == 2
     one_filter = _filtered(region="r").qs.order_by(*ORDERINGS[0])

@@ -89,8 +89,8 @@ BUDGETS = {
     # each fulfils, what fulfils it), each with the record at its other end.
     "/api/v1/funding/?region=r": 10,
     # A later page: the same, and the data's generation (the page cut from the snapshot of it,
-    # ``funding.snapshot.page_ids``, which the first request read: the filter's records, the
-    # order).
+    # ``funding.snapshot.page_ids``: the snapshot, the region's records and the order are held,
+    # read by the explorer's combination above, whose order is the API's).
     "/api/v1/funding/?region=r&page=2&page_size=1": 11,
     # 1 count; 1 page; prefetches of parties, themes, events.
     "/api/v1/agreements/": 5,
