@@ -15,7 +15,7 @@ from migrationsupport.api_defaults import AnonymousExportThrottle, ApiPagination
 from . import rollup
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
-from .listings import CombinationPaginator
+from .listings import SnapshotPaginator
 from .models import Fulfilment, FundingRecord, Instrument, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
@@ -80,9 +80,9 @@ class IatiRenderer(BaseRenderer):
 
 
 class FundingPagination(ApiPagination):
-    """The API's pages, cut in memory for a combination of filters (``CombinationPaginator``)."""
+    """The API's pages, cut from the snapshot where it serves them (``SnapshotPaginator``)."""
 
-    django_paginator_class = CombinationPaginator
+    django_paginator_class = SnapshotPaginator
 
 
 class FundingRecordViewSet(PublishableViewSet):

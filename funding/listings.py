@@ -14,7 +14,7 @@ from . import rollup, snapshot
 from .models import Fulfilment, FundingRecord
 
 
-class CombinationPaginator(Paginator):
+class SnapshotPaginator(Paginator):
     """Pages of funding records whose records are found in a snapshot (``snapshot.page_ids``)
     and read by primary key, in the list's order: every page of a combination of filters counted
     in memory (``rollup.count``), not by walking the ordered index past every record that fails

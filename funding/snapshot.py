@@ -20,6 +20,10 @@ that this still holds, in the same statement; if it does not, the request is ans
 before (``funding.rollup``), and the next request after the rebuild reads a new snapshot.
 Amounts are added as integers of cents (two float sums of 32-bit halves, each exact below 2**53):
 the sums are the database's to the cent.
+
+Pages too (``page_ids``): a list's page is its set's records in an order of every record read
+once, rather than SQL's walk past every row before it (``OFFSET``, or the ordered index until it
+has met the page's records of every filter).
 """
 
 from __future__ import annotations
@@ -69,8 +73,8 @@ GENERATION_SQL = f"SELECT value FROM {_STATE} WHERE name = '{GENERATION}' AND NO
 # A filter's records kept per snapshot (each 1 bit a record: 12.5 kB at 100 000 records).
 MASKS_KEPT = 256
 #: From this row on, a page of one filter or none reads into the snapshot what is not held yet
-#: (``page_ids``): SQL's ``OFFSET`` reads every row before the page (at +100 000: 37-46 ms of SQL
-#: at row 10 000, 250-470 ms at the last; docs/performance.md).
+#: (``page_ids``): SQL's ``OFFSET`` reads every row before the page (at +100 000, the API's list:
+#: 37-46 ms of SQL at row 10 000, 420-480 ms a request at the last; docs/performance.md).
 DEEP_ROWS = 10_000
 # Orders of the records kept per snapshot, the least recently used dropped first (8 bytes a
 # record each: 0.8 MB at 100 000 records).
@@ -476,33 +480,27 @@ def _chosen(
     (or, with ``read=False``, if the snapshot or a filter's records would have to be read)."""
     if combination is None:
         return None
-    held = _snapshots.latest
-    if not read and (held is None or held.generation != generation):
-        return None
-    snapshot = _snapshots.at(records.db, generation)
+    if read:
+        snapshot = _snapshots.at(records.db, generation)
+    else:  # the one held, never another read in its place
+        held = _snapshots.latest
+        snapshot = held if held is not None and held.generation == generation and held.exact else None
     if snapshot is None:
         return None
-    # Each filter's records, intersected; with no filter, the set's own (every published record
-    # for the public; drafts too for staff).
-    queries = combination.single_queries or [combination.query]
-    keys = [_key(sql, params) for sql, params in queries]
-    bounds = combination.bounds or (None,) * len(queries)
+    members = _members(combination)
+    keys = [key for key, _query, _bound in members]
     # An amount threshold's records from the amounts held (every new threshold would otherwise
     # read its records, up to every published one); every other filter's, read once.
     compared = {
         key: mask
-        for key, query, bound in zip(keys, queries, bounds, strict=True)
+        for key, query, bound in members
         if bound is not None and (mask := _amount_mask(snapshot, query, bound)) is not None
     }
     packed: dict[str, np.ndarray] = {}
     for key in keys:
         if key not in compared and (mask := snapshot.mask_of(key)) is not None:
             packed[key] = mask
-    missing = [
-        (key, query)
-        for key, query in zip(keys, queries, strict=True)
-        if key not in packed and key not in compared
-    ]
+    missing = [(key, query) for key, query, _bound in members if key not in packed and key not in compared]
     if missing and not read:
         return None
     if missing:  # every filter's records not read yet, in one query
@@ -526,6 +524,27 @@ def _chosen(
             compared[key] if key in compared else np.unpackbits(packed[key], count=snapshot.size).view(bool)
         )
     return snapshot, chosen
+
+
+def _members(combination: Combination) -> list[tuple[str, tuple[str, tuple], tuple[str, Decimal] | None]]:
+    """(key, SQL and parameters, amount bound or None) of each filter of ``combination``, whose
+    records intersected are its set; with no filter, the set's own (every published record for
+    the public; drafts too for staff)."""
+    queries = combination.single_queries or [combination.query]
+    bounds = combination.bounds or (None,) * len(queries)
+    return [(_key(*query), query, bound) for query, bound in zip(queries, bounds, strict=True)]
+
+
+def _all_held(held: Snapshot | None, combination: Combination, order_key: str) -> bool:
+    """Whether the snapshot ``held`` holds the order ``order_key`` names and each filter's
+    records of ``combination`` (an amount threshold's are compared with the amounts held)."""
+    return (
+        held is not None
+        and held.order_of(order_key) is not None
+        and all(
+            bound is not None or held.mask_of(key) is not None for key, _query, bound in _members(combination)
+        )
+    )
 
 
 def _amount_mask(
@@ -572,8 +591,9 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
     current now (one query), read into it from ``DEEP_ROWS`` on (before, only if all of it is
     held already). The order of every record is read once per ordering (by the
     ordering's own SQL, under the same condition as the rest), and the page is the set's records
-    in it. As fresh as the count: no query here once the filters' records and the order are read
-    (a write between the two is the race any count then page has). None when that is not so: the
+    in it. As fresh as the count (a write between the two is the race any count then page has):
+    for a combination, no query here once the filters' records and the order are read. None when
+    that is not so: the
     page is then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the
     page's records of every filter: the rarer the combination, the further; ``OFFSET`` reads
     every row before the page)."""
@@ -587,7 +607,7 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
         # The first page of one filter or none: SQL's ``LIMIT`` reads as few rows as it needs.
         return None
     if _filtered_set(records) is None or not records.query.order_by:
-        return None  # no order to follow
+        return None  # not a set of the filters' alone, or no order to follow
     try:
         ordered = FundingRecord._base_manager.order_by(*records.query.order_by).values("pk")
         sql, params = ordered.query.sql_with_params()
@@ -604,9 +624,8 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
     if several:
         generation = combination.counted_at[0]
     else:
-        held = _snapshots.latest
-        if not read and (held is None or held.order_of(key) is None):
-            return None
+        if not read and not _all_held(_snapshots.latest, combination, key):
+            return None  # cut by SQL, no query spent
         with connections[records.db].cursor() as cursor:
             cursor.execute(GENERATION_SQL, [DEFINITION])
             row = cursor.fetchone()

@@ -31,7 +31,7 @@ from . import rollup
 from .exports import funding_csv_rows
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
-from .listings import CombinationPaginator, fulfilment_links, funding_largest_first, funding_latest_first
+from .listings import SnapshotPaginator, fulfilment_links, funding_largest_first, funding_latest_first
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
@@ -54,7 +54,7 @@ class FundingRecordsFilterMixin(FilterMixin):
         return funding_latest_first()
 
 
-class StoredCountPaginator(CombinationPaginator):
+class StoredCountPaginator(SnapshotPaginator):
     """Pages of funding records whose count is the stored size of a large set (``rollup.count``)."""
 
     @cached_property

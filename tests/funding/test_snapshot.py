@@ -251,10 +251,29 @@ def test_a_page_before_deep_rows_reads_nothing_into_the_snapshot(
     assert snapshot.page_ids(ordered, 2, 3) == ids[2:3]  # deep: reads the snapshot, records, order
     with django_assert_num_queries(1):  # the generation
         assert snapshot.page_ids(ordered, 1, 2) == ids[1:2]
-    # Another filter's records are not held: cut by SQL, after the generation.
+    # Another filter's records are not held: cut by SQL, no query spent.
     other = _filtered(region="o").qs.order_by(*ORDERINGS[0])
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         assert snapshot.page_ids(other, 1, 2) is None
+
+
+@pytest.mark.parametrize("query", ["search=border", "updated_since=2020-01-01"])
+def test_a_later_page_narrowed_beyond_the_filters_is_cut_by_sql(nested, client, monkeypatch, query):
+    """The API's search, and any other narrowing the filters' set does not hold, changes the
+    set's SQL: never paged from the filters' records."""
+    for number in range(2):
+        FundingRecordFactory(title=f"Border {number}", amount=M, regions=[nested.regions.get(slug="r")])
+    assert rollup.rebuild()
+    monkeypatch.setattr(snapshot, "DEEP_ROWS", 1)
+    used = []
+    page_ids = snapshot.page_ids
+    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    assert client.get("/api/v1/funding/?region=r&page_size=1&page=2").status_code == 200
+    assert used[-1] is not None  # the same set without the narrowing: from the snapshot
+    response = client.get(f"/api/v1/funding/?region=r&{query}&page_size=1&page=2")
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] > 1
+    assert used[-1] is None
 
 
 @pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
