@@ -413,8 +413,12 @@ def _read(database: str, generation: int) -> Snapshot | None:
             [generation, DEFINITION, generation, DEFINITION],
         )
         found = cursor.fetchall()
-        if not all(row[2] for row in found):
-            return None
+    if not all(row[2] for row in found):
+        return None
+    # Streamed from a server-side cursor where allowed (not behind PgBouncer in transaction mode:
+    # ``DISABLE_SERVER_SIDE_CURSORS``): a client-side one holds every row at once, and the worker
+    # kept the memory after (+59 MB of resident memory at +100 000 records, +29 MB streamed).
+    with connections[database].chunked_cursor() as cursor:
         cursor.execute(_RECORDS_SQL, [generation, DEFINITION])
         read = Snapshot(
             generation, _batches(cursor), [(one, other) for one, other, _ in found if one is not None]
