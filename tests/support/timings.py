@@ -130,6 +130,8 @@ def addresses(pairs: bool) -> Iterator[str]:
             yield f"/api/v1/{route.prefix}/{value}/"
     # The API's text search (?search=), which matches the title, description and implementer.
     yield "/api/v1/funding/?search=border"
+    # The change feed (not a registry route): every public change, each as its full representation.
+    yield "/api/v1/changes/"
     yield "/api/v1/funding/totals/"
     for group in ("region", "country", "theme", "instrument", "year"):
         yield f"/api/v1/funding/totals/?group_by={group}"
