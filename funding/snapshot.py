@@ -593,14 +593,13 @@ def page_ids(records: QuerySet[FundingRecord], bottom: int, top: int) -> list[in
     for a combination counted in memory in this request (``counted``), from the same snapshot;
     for a set of one filter or none, past its first page, from the snapshot of the generation
     current now (one query), read into it from ``DEEP_ROWS`` on (before, only if all of it is
-    held already). The order of every record is read once per ordering (by the
-    ordering's own SQL, under the same condition as the rest), and the page is the set's records
-    in it. As fresh as the count (a write between the two is the race any count then page has):
-    for a combination, no query here once the filters' records and the order are read. None when
-    that is not so: the
-    page is then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it has met the
-    page's records of every filter: the rarer the combination, the further; ``OFFSET`` reads
-    every row before the page)."""
+    held already). The order of every record is read once per ordering (by the ordering's own
+    SQL, under the same condition as the rest), and the page is the set's records in it. As
+    fresh as the count (a write between the two is the race any count then page has): for a
+    combination, no query here once the filters' records and the order are read. None when that
+    is not so: the page is then cut by SQL (``ORDER BY … LIMIT`` walks the ordered index until it
+    has met the page's records of every filter: the rarer the combination, the further;
+    ``OFFSET`` reads every row before the page)."""
     combination = getattr(records.query, "funding_combination", None)
     if combination is None:
         return None

@@ -173,7 +173,7 @@ def _uses_operators(query: str) -> bool:
     return '"' in query or bool(re.search(r"(^|\s)-|\bor\b", query, flags=re.IGNORECASE))
 
 
-def _excludes_only(query: str) -> bool:
+def _one_word_left_out(query: str) -> bool:
     """Whether ``query`` is one word left out ("-migration"): every record it matches ranks the
     same, 0 (``ts_rank`` of a query whose top is a NOT adds up its words found, and a match holds
     none), so by title, the tie-break, is the order they are listed in, which a title index reads
@@ -356,7 +356,7 @@ def _matches(
         search_query = compiled_text_query(query, tuple(names))
         rank = SearchRank(vector, search_query)
         order: tuple[str, ...] = (record_type.title_field, "pk")
-        if not _excludes_only(query):
+        if not _one_word_left_out(query):
             order = ("-rank", *order)
         # Ranked, ordered and cut where the rows are found: the text matches through their index
         # and the linked records through their links (a UNION rather than an OR, which would make

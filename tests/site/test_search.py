@@ -294,7 +294,7 @@ def test_a_query_that_only_excludes_words_lists_its_matches_as_ranked(turkiye, q
     FundingRecordFactory(title="Other", description="")
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     # Read by title (its index), not ranked: every match holds none of the query's words.
-    assert search._excludes_only(query) is by_title
+    assert search._one_word_left_out(query) is by_title
     shown = [record.pk for record in _matches(record_type, query, [], limit=limit)]
     ranked = _every_match_ranked(record_type, query, [])
     assert ranked, query
