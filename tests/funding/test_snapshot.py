@@ -175,6 +175,14 @@ def test_a_combination_is_totalled_in_memory_in_one_query(
     assert b'"donor":"european_commission","amount":4000000.00' in answers[addresses[0]]
 
 
+def _pages_cut(monkeypatch) -> list:
+    """What each ``snapshot.page_ids`` call answers from now on (None: the page cut by SQL)."""
+    used: list = []
+    page_ids = snapshot.page_ids
+    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    return used
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -186,9 +194,7 @@ def test_a_combination_is_totalled_in_memory_in_one_query(
     ],
 )
 def test_a_combination_s_pages_are_cut_in_memory_as_sql_cuts_them(nested, client, monkeypatch, query):
-    used = []
-    page_ids = snapshot.page_ids
-    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    used = _pages_cut(monkeypatch)
     in_memory = client.get(f"/api/v1/funding/?{query}")
     assert in_memory.status_code == 200
     assert used and used[-1] is not None, "the page was cut by SQL"
@@ -224,9 +230,7 @@ def test_a_later_page_of_one_filter_or_none_is_cut_in_memory_as_sql_cuts_it(
     if staff:  # drafts too
         client.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw"))
     monkeypatch.setattr(snapshot, "DEEP_ROWS", 1)  # read from the second row
-    used = []
-    page_ids = snapshot.page_ids
-    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    used = _pages_cut(monkeypatch)
     in_memory = client.get(f"/api/v1/funding/?{query}")
     assert in_memory.status_code == 200
     assert used and (used[-1] is not None) == later, used
@@ -265,9 +269,7 @@ def test_a_later_page_narrowed_beyond_the_filters_is_cut_by_sql(nested, client, 
         FundingRecordFactory(title=f"Border {number}", amount=M, regions=[nested.regions.get(slug="r")])
     assert rollup.rebuild()
     monkeypatch.setattr(snapshot, "DEEP_ROWS", 1)
-    used = []
-    page_ids = snapshot.page_ids
-    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+    used = _pages_cut(monkeypatch)
     assert client.get("/api/v1/funding/?region=r&page_size=1&page=2").status_code == 200
     assert used[-1] is not None  # the same set without the narrowing: from the snapshot
     response = client.get(f"/api/v1/funding/?region=r&{query}&page_size=1&page=2")
