@@ -179,7 +179,12 @@ def _pages_cut(monkeypatch) -> list:
     """What each ``snapshot.page_ids`` call answers from now on (None: the page cut by SQL)."""
     used: list = []
     page_ids = snapshot.page_ids
-    monkeypatch.setattr(snapshot, "page_ids", lambda *args: used.append(page_ids(*args)) or used[-1])
+
+    def recorded(*args):
+        used.append(page_ids(*args))
+        return used[-1]
+
+    monkeypatch.setattr(snapshot, "page_ids", recorded)
     return used
 
 
