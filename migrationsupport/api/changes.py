@@ -152,8 +152,9 @@ class ChangeFeedView(APIView):
     @staticmethod
     def representations(request, rows, routes) -> dict[tuple[str, int], dict]:
         """The public representation of each record in ``rows`` the public sees now, by the
-        record's own endpoint (its queryset, loading and serializer, as an anonymous client gets
-        them, whoever asks): the queries of one list page per record type in the page."""
+        record's own endpoint (its queryset, loading and reading plan or serializer, as an
+        anonymous client gets them, whoever asks): the queries of one list page per record type
+        in the page."""
         wanted: dict[str, set[int]] = defaultdict(set)
         for row in rows:
             wanted[row.model_label].add(row.object_id)
@@ -163,8 +164,14 @@ class ChangeFeedView(APIView):
                 request=request, format_kwarg=None, args=(), kwargs={}, action="list"
             )
             viewset.show_drafts = False  # the public's representation, for staff clients too
-            records = list(viewset.get_queryset().filter(pk__in=ids))
-            data = viewset.get_serializer(records, many=True).data
+            queryset = viewset.get_queryset().filter(pk__in=ids)
+            plan = viewset.record_plan()
+            if plan is None:
+                records = list(queryset)
+                data = viewset.get_serializer(records, many=True).data
+            else:
+                records = list(plan.prepare(queryset))
+                data = plan.records(records)
             for record, item in zip(records, data, strict=True):
                 found[(label, record.pk)] = item
         return found
