@@ -23,6 +23,7 @@ from migrationsupport.models import PublicChange, Status
 from migrationsupport.registry import registry
 from regions.models import Region
 from tests.api.support import route_figure
+from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: every type, drafts among relations
 from tests.factories import (
     AgreementEventFactory,
     AgreementFactory,
@@ -259,3 +260,19 @@ def test_rows_of_a_transaction_still_running_are_not_served_yet():
         assert PublicChange.objects.count() > before
         # Inside the writing transaction its own rows are not served either.
         assert len(changes.feed_rows(after=None, limit=1000, model_labels=changes.api_routes())) == served
+
+
+def test_a_page_reads_each_record_type_in_one_query_with_its_relations(dataset, django_assert_num_queries):  # noqa: F811
+    """Records of every type with several related records each, drafts among them: the feed's
+    objects are the lists' own, read in one query per record type on the page (its to-many
+    relations with it, ``RecordPlan.with_relations``), one for the agreements' events, and the
+    feed's own two (its horizon and its rows)."""
+    client = APIClient()
+    page = {"page_size": "100"}
+    types = {entry["type"] for entry in client.get(FEED, page).json()["results"]}
+    assert {"funding", "agreements", "documents", "instruments", "routes"} <= types
+    with django_assert_num_queries(2 + len(types) + 1):
+        assert client.get(FEED, page).status_code == 200
+    mirror = Mirror(client)
+    mirror.poll(page_size=100)
+    assert_exact(mirror, client)

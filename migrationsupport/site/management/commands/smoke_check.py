@@ -25,6 +25,8 @@ PAGES = (
     "/search/?q=border",
     "/api/v1/funding/?region=western-balkans",
     "/api/v1/funding/totals/?group_by=region",
+    # Every record type's objects (their to-many relations read with them on PostgreSQL only).
+    "/api/v1/changes/?page_size=100",
     "/sitemap.xml",
     # Pledges followed through (the closure query has a form of its own for PostgreSQL).
     "/conferences/brussels-conference-viii-2024/",
