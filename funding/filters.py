@@ -32,9 +32,9 @@ class Combination:
 
     records: QuerySet
     singles: tuple[QuerySet, ...]
-    # For each single, (lookup, value) when it is an amount threshold (``amount_min``,
-    # ``amount_max``), else None: ``funding.snapshot`` compares the amounts it holds instead of
-    # reading the records at or beyond each new threshold.
+    # For each single, (filter name, value) when it is a threshold (``THRESHOLDS``), else None:
+    # ``funding.snapshot`` compares the amounts or years it holds instead of reading the records
+    # at or beyond each new threshold.
     bounds: tuple[tuple[str, Decimal] | None, ...] = ()
     # The data's generation the set was last counted at in this request (``rollup.count``): its
     # pages are then cut from the same snapshot (``snapshot.page_ids``).
@@ -60,8 +60,26 @@ class Combination:
         return queries if all(tables_named(sql) <= WATCHED_TABLES for sql, _params in queries) else None
 
 
-#: The amount thresholds (``amount`` compared with the value, ``gte`` or ``lte``).
-AMOUNT_BOUNDS = ("amount_min", "amount_max")
+def periods_reaching(records: QuerySet, year) -> QuerySet:
+    """``year_min``: periods that end in or after ``year``; an ongoing one (a start, no end)
+    reaches every later year."""
+    ongoing = Q(period_end__isnull=True, period_start__isnull=False)
+    return records.filter(Q(period_end__year__gte=year) | ongoing)
+
+
+def periods_starting_by(records: QuerySet, year) -> QuerySet:
+    """``year_max``: periods that start in or before ``year``."""
+    return records.filter(period_start__year__lte=year)
+
+
+#: The thresholds: each filter's records, as ``FundingFilter`` selects them (``funding.snapshot``
+#: compares a threshold's SQL with this one's before it answers from the values it holds).
+THRESHOLDS = {
+    "amount_min": lambda records, value: records.filter(amount__gte=value),
+    "amount_max": lambda records, value: records.filter(amount__lte=value),
+    "year_min": periods_reaching,
+    "year_max": periods_starting_by,
+}
 
 
 class FundingFilter(SharedFormFilterSet):
@@ -139,7 +157,7 @@ class FundingFilter(SharedFormFilterSet):
             single = self.filters[name].filter(queryset, value)
             if single is not queryset:
                 singles.append(single)
-                bounds.append((self.filters[name].lookup_expr, value) if name in AMOUNT_BOUNDS else None)
+                bounds.append((name, value) if name in THRESHOLDS else None)
         records.query.funding_combination = Combination(records.all(), tuple(singles), tuple(bounds))
         return records
 
@@ -151,17 +169,10 @@ class FundingFilter(SharedFormFilterSet):
         return queryset.filter(period_start__year=value, period_end__year=value)
 
     def filter_year_min(self, queryset, name, value):
-        if value is None:
-            return queryset
-        # Ongoing periods (no end) reach every later year.
-        return queryset.filter(
-            Q(period_end__year__gte=value) | Q(period_end__isnull=True, period_start__isnull=False)
-        )
+        return queryset if value is None else periods_reaching(queryset, value)
 
     def filter_year_max(self, queryset, name, value):
-        if value is None:
-            return queryset
-        return queryset.filter(period_start__year__lte=value)
+        return queryset if value is None else periods_starting_by(queryset, value)
 
 
 class InstrumentFilter(django_filters.FilterSet):

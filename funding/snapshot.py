@@ -6,8 +6,9 @@ triple... of filters is another set, too many to store: computed by SQL they rea
 (a region and a year together: 67 000 records, 270–390 ms for the totals and 60–70 ms for the
 count at +100 000). So each process keeps a ``Snapshot`` of every funding record as columns (its
 parent chain, amount, measure, donor, qualifier and group keys) and, per filter and value, the
-records that filter selects alone (read once, by the filter's own SQL; an amount threshold's
-compared with the amounts held, as each new threshold would read up to every record). A combination's set is
+records that filter selects alone (read once, by the filter's own SQL; a threshold's, of an
+amount or a year, compared with the amounts and years held, as each new threshold would read up
+to every record). A combination's set is
 the intersection of its filters' sets; its totals are the rows ``selectors._TOTALS_SQL`` computes
 (the same row kinds, the same rules for nesting, parts and overlap marks), found with array
 operations over that set: a few milliseconds for any combination.
@@ -44,6 +45,7 @@ from migrationsupport.asof import reading_the_past
 from migrationsupport.models import published_sql
 from migrationsupport.values import Qualifier
 
+from .filters import THRESHOLDS
 from .models import MAX_NESTING_DEPTH, FundingRecord
 from .rollup import (
     _STALE_SQL,
@@ -110,6 +112,7 @@ class Snapshot:
     def __init__(self, generation: int, rows: Iterable[tuple], marks: list[tuple[int, int]]) -> None:
         self.generation = generation
         ids, parents, units, instruments = array("q"), array("q"), array("q"), array("q")
+        starts, ends = array("i"), array("i")  # a period's first and last years (0: not stated)
         has_amount, published = bytearray(), bytearray()
         qualifier, measure, donor, year = _Codes(), _Codes(), _Codes(), _Codes()
         linked = {group_by: _Codes() for group_by in ("region", "country", "theme")}
@@ -128,6 +131,8 @@ class Snapshot:
             instruments.append(-1 if row[6] is None else row[6])
             published.append(row[7])
             year.add(_year_key(row[8], row[9]))
+            starts.append(0 if row[8] is None else row[8].year)
+            ends.append(0 if row[9] is None else row[9].year)
             for position, group_by in enumerate(linked, start=10):
                 linked[group_by].add(row[position] or NOT_STATED)
         self.size = n = len(ids)
@@ -152,6 +157,8 @@ class Snapshot:
         self.groups |= {group_by: codes.done() for group_by, codes in linked.items()}
         own = np.frombuffer(instruments, dtype=np.int64)
         self.published = np.frombuffer(published, dtype=bool).copy()
+        self.start_year = np.frombuffer(starts, dtype=np.int32).copy()
+        self.end_year = np.frombuffer(ends, dtype=np.int32).copy()
         self.groups["instrument"] = self._instrument_keys(own, self.published)
         assert set(self.groups) == {None, *GROUPINGS}
         pairs = np.array(marks, dtype=np.int64).reshape(-1, 2)
@@ -174,20 +181,30 @@ class Snapshot:
             str(value) if value != -1 else NOT_STATED for value in values.tolist()
         ]
 
-    def amount_mask(self, lookup: str, value: Decimal) -> np.ndarray | None:
-        """The published records whose amount is at least (``gte``) or at most (``lte``)
-        ``value``, as PostgreSQL compares them (a record with no amount: neither), from the
-        amounts held here; None for another lookup or amounts not all held exactly."""
-        if not self.exact:
+    def threshold_mask(self, name: str, value: Decimal) -> np.ndarray | None:
+        """The published records of the threshold ``name`` (``filters.THRESHOLDS``) at
+        ``value``, from the amounts and years held here, as PostgreSQL compares them: an amount
+        at least (``amount_min``) or at most (``amount_max``) the value (a record with no amount:
+        neither); a period ending in or after the year, or started and ongoing (``year_min``),
+        or starting in or before it (``year_max``). None for another name, amounts not all held
+        exactly, or a year that is not a whole number."""
+        if name in ("amount_min", "amount_max"):
+            if not self.exact:
+                return None
+            scaled = value.scaleb(_AMOUNT_PLACES)
+            if name == "amount_min":
+                within = self.units >= _units(scaled.to_integral_value(ROUND_CEILING))
+            else:
+                within = self.units <= _units(scaled.to_integral_value(ROUND_FLOOR))
+            return within & self.has_amount & self.published
+        if name not in ("year_min", "year_max") or value != value.to_integral_value():
             return None
-        scaled = value.scaleb(_AMOUNT_PLACES)
-        if lookup == "gte":
-            within = self.units >= _units(scaled.to_integral_value(ROUND_CEILING))
-        elif lookup == "lte":
-            within = self.units <= _units(scaled.to_integral_value(ROUND_FLOOR))
-        else:
-            return None
-        return within & self.has_amount & self.published
+        year = int(value)
+        started = self.start_year != 0
+        if name == "year_max":
+            return started & (self.start_year <= year) & self.published
+        ended = self.end_year != 0
+        return ((ended & (self.end_year >= year)) | (~ended & started)) & self.published
 
     def mask_of(self, key: str) -> np.ndarray | None:
         """The records (packed bits) of the filter whose SQL ``key`` names, if read already."""
@@ -436,14 +453,15 @@ _snapshots = _Snapshots()
 
 def combination_of(records: QuerySet[FundingRecord], *, threshold_alone: bool = False) -> Combination | None:
     """The filters ``records`` is the combination of, when it is two or more of them together
-    (or, with ``threshold_alone``, an amount threshold alone), exactly as ``FundingFilter`` left
+    (or, with ``threshold_alone``, a threshold alone), exactly as ``FundingFilter`` left
     it, each filter reading only watched tables, on PostgreSQL and today's data; else None (no
     query).
 
     A threshold alone has stored rows (``funding.ranges``): its size is one of them, and so is
     each of its overall totals; but grouped, its totals are an index probe per row of the
     answer (947 for the explorer's regions, 16-25 ms at +100 000), where in memory they are a
-    comparison with the amounts held (``rollup.answer_sql`` asks for them; docs/performance.md)."""
+    comparison with the amounts or years held (``rollup.answer_sql`` asks for them;
+    docs/performance.md)."""
     combination = getattr(records.query, "funding_combination", None)
     if combination is None:
         return None
@@ -493,12 +511,12 @@ def _chosen(
         return None
     members = _members(combination)
     keys = [key for key, _query, _bound in members]
-    # An amount threshold's records from the amounts held (every new threshold would otherwise
+    # A threshold's records from the amounts or years held (every new threshold would otherwise
     # read its records, up to every published one); every other filter's, read once.
     compared = {
         key: mask
         for key, query, bound in members
-        if bound is not None and (mask := _amount_mask(snapshot, query, bound)) is not None
+        if bound is not None and (mask := _threshold_mask(snapshot, query, bound)) is not None
     }
     packed: dict[str, np.ndarray] = {}
     for key in keys:
@@ -541,7 +559,7 @@ def _members(combination: Combination) -> list[tuple[str, tuple[str, tuple], tup
 
 def _all_held(held: Snapshot | None, combination: Combination, order_key: str) -> bool:
     """Whether the snapshot ``held`` holds the order ``order_key`` names and each filter's
-    records of ``combination`` (an amount threshold's are compared with the amounts held)."""
+    records of ``combination`` (a threshold's are compared with the amounts or years held)."""
     return (
         held is not None
         and held.order_of(order_key) is not None
@@ -551,17 +569,16 @@ def _all_held(held: Snapshot | None, combination: Combination, order_key: str) -
     )
 
 
-def _amount_mask(
+def _threshold_mask(
     snapshot: Snapshot, query: tuple[str, tuple], bound: tuple[str, Decimal]
 ) -> np.ndarray | None:
-    """The records of an amount threshold ``bound`` (lookup, value) from the snapshot's amounts,
-    when ``query`` is exactly that threshold's SQL over the published records (else None: read by
-    its SQL, as any filter)."""
-    lookup, value = bound
-    published = FundingRecord.objects.published().filter(**{f"amount__{lookup}": value})
-    if query != _ids_query(published):
+    """The records of a threshold ``bound`` (filter name, value) from the snapshot's amounts or
+    years, when ``query`` is exactly that threshold's SQL over the published records (else None:
+    read by its SQL, as any filter)."""
+    name, value = bound
+    if query != _ids_query(THRESHOLDS[name](FundingRecord.objects.published(), value)):
         return None
-    return snapshot.amount_mask(lookup, value)
+    return snapshot.threshold_mask(name, value)
 
 
 def combination_rows(

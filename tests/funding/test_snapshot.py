@@ -295,7 +295,7 @@ def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nes
     # Published records with an amount only (the draft is not, nor the one without an amount).
     held = snapshot._snapshots.latest
     assert (
-        held.amount_mask("gte", Decimal(0)).sum()
+        held.threshold_mask("amount_min", Decimal(0)).sum()
         == FundingRecord.objects.published().filter(amount__gte=0).count()
         == 4
     )
@@ -319,23 +319,73 @@ def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nes
             assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, threshold, "alone")
 
 
+def _period(start: int | None, end: int | None) -> dict:
+    return {
+        "period_start": datetime.date(start, 3, 1) if start else None,
+        "period_start_precision": "month" if start else "",
+        "period_end": datetime.date(end, 7, 1) if end else None,
+        "period_end_precision": "month" if end else "",
+    }
+
+
+@pytest.mark.parametrize("bound", ["year_min", "year_max"])
+def test_a_year_threshold_is_compared_in_memory_as_postgresql_compares_it(nested, bound):
+    # Periods of every shape: none, ongoing (a start, no end), an end alone, one year, several;
+    # a draft; ``nested``'s whole starts in 2024 with no end.
+    region = nested.regions.get(slug="r")
+    for start, end in ((None, None), (2023, None), (None, 2024), (2022, 2022), (2021, 2024)):
+        FundingRecordFactory(amount=2 * M, regions=[region], donor="eu", **_period(start, end))
+    FundingRecordFactory(
+        amount=5 * M, regions=[region], donor="eu", status=Status.DRAFT, **_period(2020, 2020)
+    )
+    assert rollup.rebuild()
+    generation = _generation()
+    assert rollup.count(_filtered(region="r", donor="eu").qs) == 7  # reads the region's records
+    years = ["1", "2019", "2020", "2021", "2022", "2023", "2024", "2025", "9999"]
+    for year in years:
+        records = _filtered(region="r", **{bound: year}).qs
+        with CaptureQueriesContext(connection) as queries:
+            size = snapshot.combination_size(records, generation)
+        # Each new year from the years held: no query reads its records.
+        assert not any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries), year
+        assert size == records.count(), (bound, year)
+        for group_by in (None, "region", "year"):
+            found = snapshot.combination_rows(records, group_by, generation)
+            assert found is not None
+            assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, year)
+        alone = _filtered(**{bound: year}).qs  # alone, grouped: from memory too
+        for group_by in ("region", "country"):
+            found = snapshot.combination_rows(alone, group_by, generation)
+            assert found is not None
+            assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, year, "alone")
+    # A year that is no whole number is read by its own SQL, and still right.
+    records = _filtered(region="r", **{bound: "2022.5"}).qs
+    with CaptureQueriesContext(connection) as queries:
+        assert snapshot.combination_size(records, generation) == records.count()
+    assert any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries)
+
+
 def test_one_filter_alone_is_not_a_combination(nested):
     assert snapshot.combination_of(_filtered(region="r").qs) is None
     assert snapshot.combination_of(_filtered().qs) is None
     assert snapshot.combination_of(_filtered(region="r", donor="eu").qs) is not None
-    # An amount threshold alone only when its grouped totals are asked for (its size and overall
-    # totals are stored rows); no other filter alone, ever.
+    # A threshold alone only when its grouped totals are asked for (its size and overall totals
+    # are stored rows); no other filter alone, ever.
     assert snapshot.combination_of(_filtered(amount_min="1").qs) is None
     assert snapshot.combination_of(_filtered(amount_min="1").qs, threshold_alone=True) is not None
+    assert snapshot.combination_of(_filtered(year_max="2024").qs, threshold_alone=True) is not None
     assert snapshot.combination_of(_filtered(region="r").qs, threshold_alone=True) is None
     assert snapshot.combination_of(_filtered().qs, threshold_alone=True) is None
 
 
-@pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
+@pytest.mark.parametrize(
+    ("bound", "value"),
+    [("amount_min", "4000000"), ("amount_max", "4000000"), ("year_min", "2024"), ("year_max", "2024")],
+)
 def test_a_threshold_alone_is_grouped_in_memory_and_counted_from_its_stored_rows(
-    nested, bound, django_assert_num_queries
+    nested, bound, value, django_assert_num_queries
 ):
-    records = _filtered(**{bound: "4000000"}).qs
+    records = _filtered(**{bound: value}).qs
     assert funding_totals_and_groups(records=records, group_by="region")  # reads the snapshot
     with django_assert_num_queries(2):  # the memory row, then the region labels
         funding_totals_and_groups(records=records, group_by="region")
