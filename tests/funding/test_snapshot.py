@@ -300,23 +300,28 @@ def test_an_amount_threshold_is_compared_in_memory_as_postgresql_compares_it(nes
         == 4
     )
     thresholds = ["3000000", "3000000.01", "3000000.02", "-1", "0", "10000000", "999999999999"]
-    for threshold in thresholds:
-        records = _filtered(region="r", **{bound: threshold}).qs
+    _assert_compared_in_memory(bound, thresholds, generation, (None, "region"))
+
+
+def _assert_compared_in_memory(bound: str, values: list[str], generation: int, groupings: tuple) -> None:
+    """Each value of the threshold ``bound``, with the region "r" and alone (grouped: read from
+    memory, ``threshold_alone``), answered from the values held (no query reads its records),
+    with the computed rows and size."""
+    for value in values:
+        records = _filtered(region="r", **{bound: value}).qs
         with CaptureQueriesContext(connection) as queries:
             size = snapshot.combination_size(records, generation)
-        # Each new threshold from the amounts held: no query reads its records.
-        assert not any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries), threshold
-        assert size == records.count(), (bound, threshold)
-        for group_by in (None, "region"):
+        assert not any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries), value
+        assert size == records.count(), (bound, value)
+        for group_by in groupings:
             found = snapshot.combination_rows(records, group_by, generation)
             assert found is not None
-            assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, threshold)
-        # The threshold alone (its grouped totals are read from memory, ``threshold_alone``).
-        alone = _filtered(**{bound: threshold}).qs
+            assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, value)
+        alone = _filtered(**{bound: value}).qs
         for group_by in ("region", "country"):
             found = snapshot.combination_rows(alone, group_by, generation)
             assert found is not None
-            assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, threshold, "alone")
+            assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, value, "alone")
 
 
 def _period(start: int | None, end: int | None) -> dict:
@@ -342,22 +347,7 @@ def test_a_year_threshold_is_compared_in_memory_as_postgresql_compares_it(nested
     generation = _generation()
     assert rollup.count(_filtered(region="r", donor="eu").qs) == 7  # reads the region's records
     years = ["1", "2019", "2020", "2021", "2022", "2023", "2024", "2025", "9999"]
-    for year in years:
-        records = _filtered(region="r", **{bound: year}).qs
-        with CaptureQueriesContext(connection) as queries:
-            size = snapshot.combination_size(records, generation)
-        # Each new year from the years held: no query reads its records.
-        assert not any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries), year
-        assert size == records.count(), (bound, year)
-        for group_by in (None, "region", "year"):
-            found = snapshot.combination_rows(records, group_by, generation)
-            assert found is not None
-            assert _rows(found) == _rows(computed_rows(records, group_by)), (bound, year)
-        alone = _filtered(**{bound: year}).qs  # alone, grouped: from memory too
-        for group_by in ("region", "country"):
-            found = snapshot.combination_rows(alone, group_by, generation)
-            assert found is not None
-            assert _rows(found) == _rows(computed_rows(alone, group_by)), (bound, year, "alone")
+    _assert_compared_in_memory(bound, years, generation, (None, "region", "year"))
     # A year that is no whole number is read by its own SQL, and still right.
     records = _filtered(region="r", **{bound: "2022.5"}).qs
     with CaptureQueriesContext(connection) as queries:
