@@ -72,8 +72,10 @@ def periods_starting_by(records: QuerySet, year) -> QuerySet:
     return records.filter(period_start__year__lte=year)
 
 
-#: The thresholds: each filter's records, as ``FundingFilter`` selects them (``funding.snapshot``
-#: compares a threshold's SQL with this one's before it answers from the values it holds).
+#: The thresholds: each filter's records as ``FundingFilter`` selects them (the year filters call
+#: these functions; the amount filters' ``lookup_expr`` says the same). ``funding.snapshot``
+#: answers from the values it holds only when a threshold's SQL is exactly this one's: a
+#: difference sends it to SQL, never to a wrong answer.
 THRESHOLDS = {
     "amount_min": lambda records, value: records.filter(amount__gte=value),
     "amount_max": lambda records, value: records.filter(amount__lte=value),

@@ -186,8 +186,9 @@ class Snapshot:
         ``value``, from the amounts and years held here, as PostgreSQL compares them: an amount
         at least (``amount_min``) or at most (``amount_max``) the value (a record with no amount:
         neither); a period ending in or after the year, or started and ongoing (``year_min``),
-        or starting in or before it (``year_max``). None for another name, amounts not all held
-        exactly, or a year that is not a whole number."""
+        or starting in or before it (``year_max``): the year as Django makes it for its lookup
+        (``int()``, which drops a fraction: 2022.5 is 2022). None for another name or amounts not
+        all held exactly."""
         if name in ("amount_min", "amount_max"):
             if not self.exact:
                 return None
@@ -197,7 +198,7 @@ class Snapshot:
             else:
                 within = self.units <= _units(scaled.to_integral_value(ROUND_FLOOR))
             return within & self.has_amount & self.published
-        if name not in ("year_min", "year_max") or value != value.to_integral_value():
+        if name not in ("year_min", "year_max"):
             return None
         year = int(value)
         started = self.start_year != 0
@@ -549,7 +550,7 @@ def _chosen(
 
 
 def _members(combination: Combination) -> list[tuple[str, tuple[str, tuple], tuple[str, Decimal] | None]]:
-    """(key, SQL and parameters, amount bound or None) of each filter of ``combination``, whose
+    """(key, SQL and parameters, threshold or None) of each filter of ``combination``, whose
     records intersected are its set; with no filter, the set's own (every published record for
     the public; drafts too for staff)."""
     queries = combination.single_queries or [combination.query]

@@ -160,8 +160,9 @@ class ChangeFeedView(APIView):
     def representations(request, rows, routes) -> dict[tuple[str, int], dict]:
         """The public representation of each record in ``rows`` the public sees now, by the
         record's own endpoint (its queryset, loading and reading plan or serializer, as an
-        anonymous client gets them, whoever asks): one query per record type in the page (and
-        one per nested list, an agreement's events), its to-many relations read with it."""
+        anonymous client gets them, whoever asks): on PostgreSQL one query per record type in the
+        page, its to-many relations read with it (``_public_records``), and one per nested list
+        (an agreement's events)."""
         wanted: dict[str, set[int]] = defaultdict(set)
         for row in rows:
             wanted[row.model_label].add(row.object_id)

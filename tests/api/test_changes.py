@@ -263,10 +263,14 @@ def test_rows_of_a_transaction_still_running_are_not_served_yet():
 
 
 def test_a_page_reads_each_record_type_in_one_query_with_its_relations(dataset, django_assert_num_queries):  # noqa: F811
-    """Records of every type with several related records each, drafts among them: the feed's
-    objects are the lists' own, read in one query per record type on the page (its to-many
-    relations with it, ``RecordPlan.with_relations``), one for the agreements' events, and the
-    feed's own two (its horizon and its rows)."""
+    """Records of every type with related records, drafts among them, several in an order their
+    ids do not follow: the feed's objects are the lists' own, read in one query per record type
+    on the page (its to-many relations with it, ``RecordPlan.with_relations``), one for the
+    agreements' events, and the feed's own two (its horizon and its rows)."""
+    # Related records whose ids run against their names' order (the lists' order).
+    zeta, alpha = CountryFactory(name="Zeta"), CountryFactory(name="Alpha")
+    DocumentFactory().countries.set([zeta, alpha])
+    FundingRecordFactory(countries=[zeta, alpha], themes=[ThemeFactory(name="Z"), ThemeFactory(name="A")])
     client = APIClient()
     page = {"page_size": "100"}
     types = {entry["type"] for entry in client.get(FEED, page).json()["results"]}

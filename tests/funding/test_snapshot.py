@@ -346,13 +346,9 @@ def test_a_year_threshold_is_compared_in_memory_as_postgresql_compares_it(nested
     assert rollup.rebuild()
     generation = _generation()
     assert rollup.count(_filtered(region="r", donor="eu").qs) == 7  # reads the region's records
-    years = ["1", "2019", "2020", "2021", "2022", "2023", "2024", "2025", "9999"]
+    # A fraction too: Django's lookup drops it (2022.5 is 2022), and so does the snapshot.
+    years = ["1", "2019", "2020", "2021", "2022", "2022.5", "2023.9", "2024", "2025", "9999"]
     _assert_compared_in_memory(bound, years, generation, (None, "region", "year"))
-    # A year that is no whole number is read by its own SQL, and still right.
-    records = _filtered(region="r", **{bound: "2022.5"}).qs
-    with CaptureQueriesContext(connection) as queries:
-        assert snapshot.combination_size(records, generation) == records.count()
-    assert any("ARRAY_AGG" in query["sql"] for query in queries.captured_queries)
 
 
 def test_one_filter_alone_is_not_a_combination(nested):
