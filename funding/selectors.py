@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
@@ -237,6 +238,48 @@ class FundingTotal:
 
 def _donor_phrase(donor: str) -> str:
     return f"the {Donor(donor).label}"
+
+
+def qualifier_of_sum(qualifiers: Iterable[str]) -> str:
+    """``total_qualifier`` of a sum of totals, from their qualifiers: it depends only on which
+    qualifiers the figures had ("about" already stands for a mix)."""
+    present = set(qualifiers)
+    return total_qualifier(
+        more_than=Qualifier.MORE_THAN in present,
+        almost=Qualifier.ALMOST in present,
+        about=Qualifier.ABOUT in present,
+    )
+
+
+def combined_total(totals: Sequence[FundingTotal], *, label: str) -> FundingTotal:
+    """Groups of one grouped answer, of one measure and donor, as one total labelled ``label``
+    (the explorer's row for the groups it does not show one by one). Each counted figure is in
+    one group only, and the figures left out of the lower bounds were chosen over the whole
+    answer: the groups' bounds, counts and parts add up as their records would."""
+    first = totals[0]
+    if any((total.measure, total.donor) != (first.measure, first.donor) for total in totals):
+        raise ValueError("Only totals of one measure and donor add up.")
+    parts: dict[str, tuple[Decimal, int, list[str]]] = {}
+    for total in totals:
+        for part in total.parts:
+            amount, records, qualifiers = parts.get(part.donor, (Decimal(0), 0, []))
+            parts[part.donor] = (amount + part.amount, records + part.records, [*qualifiers, part.qualifier])
+    return FundingTotal(
+        measure=first.measure,
+        donor=first.donor,
+        lower=sum((total.lower for total in totals), Decimal(0)),
+        upper=sum((total.upper for total in totals), Decimal(0)),
+        lower_qualifier=qualifier_of_sum(total.lower_qualifier for total in totals),
+        upper_qualifier=qualifier_of_sum(total.upper_qualifier for total in totals),
+        records=sum(total.records for total in totals),
+        nested=sum(total.nested for total in totals),
+        overlapping=sum(total.overlapping for total in totals),
+        parts=tuple(
+            FundingPart(donor=donor, amount=amount, qualifier=qualifier_of_sum(qualifiers), records=records)
+            for donor, (amount, records, qualifiers) in sorted(parts.items(), key=lambda item: -item[1][0])
+        ),
+        label=label,
+    )
 
 
 def _members(records: QuerySet[FundingRecord], group_by: str | None) -> QuerySet:

@@ -35,6 +35,8 @@ from .listings import SnapshotPaginator, fulfilment_links, funding_largest_first
 from .models import Donor, FundingRecord, Instrument, Measure, PledgingConference
 from .selectors import (
     FOLLOWED_MEASURES,
+    FundingTotal,
+    combined_total,
     conference_pledges,
     donor_pledges,
     follow_through,
@@ -45,6 +47,19 @@ from .selectors import (
 EXPLORER = ("Funding explorer", "funding:explorer")
 # How the explorer's chart and its table group the total: the `group` query parameter.
 CHART_GROUPINGS = {"region": "region", "instrument": "instrument"}
+# How many groups of each measure and donor the explorer's charts and table show one by one, the
+# largest first; the others are one row, added up ("13 others together"). At +100 000 records
+# there are 21 of each (315 rows); all of them are in the totals' CSV it links to.
+GROUP_ROWS = 8
+
+
+def _largest_groups(groups: list[FundingTotal]) -> list[FundingTotal]:
+    """The first ``GROUP_ROWS`` of one measure and donor's groups (largest first, "not stated"
+    last) and the others as one total; all of them when one more row would show them all."""
+    if len(groups) <= GROUP_ROWS + 1:
+        return groups
+    others = groups[GROUP_ROWS:]
+    return [*groups[:GROUP_ROWS], combined_total(others, label=f"{len(others)} others together")]
 
 
 class FundingRecordsFilterMixin(FilterMixin):
@@ -118,21 +133,29 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
             with_amount = sum(t.records + t.nested for t in totals)
             # Each total's groups (the same measure and donor), in their order: one pass over the
             # groups (their number times the totals' was 4 700 comparisons a page at +100 000).
-            bars: dict[tuple, list] = {(total.measure, total.donor): [] for total in totals}
+            by_total: dict[tuple, list[FundingTotal]] = {(total.measure, total.donor): [] for total in totals}
             for g in groups:
-                bars.setdefault((g.measure, g.donor), []).append((g.label, g.upper, g.display))
+                by_total.setdefault((g.measure, g.donor), []).append(g)
+            shown = {key: _largest_groups(rows) for key, rows in by_total.items()}
+            # The table's rows: each total's shown groups, in the totals' order (as groups).
+            table = [row for rows in shown.values() for row in rows]
             context.update(
                 totals=totals,
                 counted=sum(t.records for t in totals),
                 nested=sum(t.nested for t in totals),
                 without_amount=context["result_count"] - with_amount,
-                groups=groups,
+                groups=table,
+                group_count=len(groups),
+                groups_cut=len(table) < len(groups),  # a cut makes one row of two or more
+                group_rows=GROUP_ROWS,
                 # One chart per measure and donor: bars of different measures never share a scale.
                 charts=[
                     {
                         "id": f"funding-chart-{number}",
                         "title": f"{total.heading}, by {group}",
-                        "chart": bar_chart(bars[total.measure, total.donor]),
+                        "chart": bar_chart(
+                            (g.label, g.upper, g.display) for g in shown[total.measure, total.donor]
+                        ),
                     }
                     for number, total in enumerate(totals, start=1)
                 ],

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime
 from decimal import Decimal
 from itertools import combinations
@@ -12,7 +13,10 @@ from funding.filters import FundingFilter
 from funding.models import FundingRecord
 from funding.selectors import (
     SEVERAL_YEARS,
+    FundingPart,
+    FundingTotal,
     _each_record_once,
+    combined_total,
     computed_rows,
     funding_totals,
     funding_totals_and_groups,
@@ -394,6 +398,7 @@ def funding_sets(draw):
                 "index": index,
                 "parent": parent,
                 "amount": draw(st.sampled_from([None, *range(1, 50, 3)])),
+                "qualifier": draw(st.sampled_from(["exact", "more_than", "almost", "about"])),
                 "measure": draw(st.sampled_from(MEASURES)) if parent is None else None,
                 "donor": draw(st.sampled_from(DONORS)),
                 "regions": draw(st.sets(st.integers(min_value=0, max_value=2), max_size=2)),
@@ -420,6 +425,7 @@ def check_against_reference(records, overlaps):
         created.append(
             FundingRecordFactory(
                 amount=None if spec["amount"] is None else spec["amount"] * M,
+                qualifier=spec["qualifier"] if spec["amount"] is not None else "exact",
                 measure=parent.measure if parent else spec["measure"],
                 donor=spec["donor"] if parent is None else parent.donor,
                 parent=parent,
@@ -468,6 +474,49 @@ def check_against_reference(records, overlaps):
                 lower, upper = summed.get((t.measure, t.donor), (0, 0))
                 summed[(t.measure, t.donor)] = (lower + t.lower, upper + t.upper)
             assert summed == overall
+            # Added up as one row (the explorer's "others together"), all the groups of a measure
+            # and donor are its overall total: bounds, qualifiers, counts.
+            for total in funding_totals(records=queryset):
+                groups = [t for t in got if (t.measure, t.donor) == (total.measure, total.donor)]
+                assert combined_total(groups, label="all") == dataclasses.replace(total, label="all")
+
+
+def _total(upper, qualifier="exact", *, lower=None, lower_qualifier=None, parts=(), **counts):
+    return FundingTotal(
+        measure="committed",
+        donor="eu",
+        lower=upper if lower is None else lower,
+        upper=upper,
+        lower_qualifier=lower_qualifier or qualifier,
+        upper_qualifier=qualifier,
+        records=counts.get("records", 1),
+        nested=counts.get("nested", 0),
+        overlapping=counts.get("overlapping", 0),
+        parts=parts,
+        key=counts.get("key", "1"),
+        label=counts.get("label", "A region"),
+    )
+
+
+def test_groups_added_up_as_one_row_keep_the_rules_of_a_sum():
+    commission = "european_commission"
+    groups = [
+        _total(100 * M, "more_than", parts=(FundingPart(commission, 10 * M, "exact", 1),), nested=1),
+        _total(50 * M, "almost", lower=20 * M, lower_qualifier="exact", overlapping=1, records=2),
+        _total(7 * M, parts=(FundingPart(commission, 5 * M, "more_than", 2),), nested=2, key=None),
+    ]
+
+    row = combined_total(groups, label="3 others together")
+
+    assert (row.lower, row.upper) == (127 * M, 157 * M)
+    # More than plus almost is about; the lower bound left out the "almost" figure.
+    assert (row.upper_qualifier, row.lower_qualifier) == ("about", "more_than")
+    assert (row.records, row.nested, row.overlapping, row.is_range) == (4, 3, 1, True)
+    assert row.parts == (FundingPart(commission, 15 * M, "more_than", 3),)
+    assert (row.key, row.label, row.recipients) == (None, "3 others together", ())
+    assert combined_total(groups[2:], label="x").upper_qualifier == "exact"
+    with pytest.raises(ValueError, match="one measure and donor"):
+        combined_total([groups[0], dataclasses.replace(groups[1], donor="eu_and_member_states")], label="x")
 
 
 def test_total_qualifier_rules():

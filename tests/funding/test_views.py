@@ -221,6 +221,44 @@ def test_explorer_chart_groups_by_region_or_instrument_with_a_table_beside_it(cl
     assert client.get("/funding/?group=nonsense").context["group"] == "region"
 
 
+def test_explorer_shows_the_largest_groups_and_adds_up_the_others_in_one_row(client, source):
+    """Past nine groups of a measure and donor, the chart and the table show the eight largest and
+    one row for the others (its sum follows the rules of any total); the CSV has them all."""
+    qualifiers = {3: "more_than", 2: "almost"}
+    for size in range(11, 0, -1):  # €110 million in Region 11 ... €10 million in Region 1
+        FundingRecordFactory(
+            title=f"Figure {size}",
+            amount=size * Decimal(10_000_000),
+            qualifier=qualifiers.get(size, "exact"),
+            regions=[RegionFactory(name=f"Region {size}", slug=f"region-{size}")],
+            source=source,
+        )
+
+    response = client.get("/funding/?country=&group=region")
+
+    groups = response.context["groups"]
+    largest = [f"Region {size}" for size in range(11, 3, -1)]
+    assert [g.label for g in groups] == [*largest, "3 others together"]
+    others = groups[-1]
+    assert (others.upper, others.records, others.upper_qualifier) == (Decimal(60_000_000), 3, "about")
+    [chart] = response.context["charts"]
+    assert [bar.label for bar in chart["chart"].bars][-2:] == ["Region 4", "3 others together"]
+    text = text_of(response)
+    assert "3 others together about €60 million" in text
+    assert "its 8 largest are shown and the others added up in one row" in text
+    body = response.content.decode()
+    link = "/api/v1/funding/totals/?country=&amp;group_by=region&amp;format=csv"
+    assert f'<a class="button-link" href="{link}">Download all 11 rows as CSV</a>' in body
+    rows = list(csv.DictReader(io.StringIO(client.get(link.replace("&amp;", "&")).content.decode())))
+    assert sorted(row["label"] for row in rows) == sorted(f"Region {size}" for size in range(1, 12))
+
+    # Nine groups are all shown: one row for the others would stand for one group.
+    nine = client.get("/funding/?amount_min=30000000")
+    assert [g.label for g in nine.context["groups"]] == [f"Region {size}" for size in range(11, 2, -1)]
+    assert "others together" not in nine.content.decode()
+    assert "rows as CSV" not in nine.content.decode()
+
+
 @pytest.mark.parametrize(
     "query", ["region=atlantis", "year=abc", "country=XX", "amount_min=lots", "top_level=maybe&year=twenty"]
 )
