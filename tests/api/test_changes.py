@@ -23,7 +23,6 @@ from migrationsupport.models import PublicChange, Status
 from migrationsupport.registry import registry
 from regions.models import Region
 from tests.api.support import route_figure
-from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: every type, drafts among relations
 from tests.factories import (
     AgreementEventFactory,
     AgreementFactory,
@@ -262,7 +261,7 @@ def test_rows_of_a_transaction_still_running_are_not_served_yet():
         assert len(changes.feed_rows(after=None, limit=1000, model_labels=changes.api_routes())) == served
 
 
-def test_a_page_reads_each_record_type_in_one_query_with_its_relations(dataset, django_assert_num_queries):  # noqa: F811
+def test_a_page_reads_each_record_type_in_one_query_with_its_relations(dataset, django_assert_num_queries):
     """Records of every type with related records, drafts among them, several in an order their
     ids do not follow: the feed's objects are the lists' own, read in one query per record type
     on the page (its to-many relations with it, ``RecordPlan.with_relations``), one for the

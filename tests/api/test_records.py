@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from migrationsupport.api import records as api_records
 from migrationsupport.api.records import RecordPlan
 from tests.api.support import ENDPOINTS
-from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: every type, drafts among relations
 from tests.factories import FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +39,7 @@ def _json(client, url, params, *, fast: bool, monkeypatch) -> bytes:
 def test_fast_json_records_are_the_serializers(
     api,
     staff_client,
-    dataset,  # noqa: F811
+    dataset,
     monkeypatch,
     name,
     who,

@@ -16,7 +16,6 @@ from migrationsupport.api_defaults import DecimalJSONRenderer
 from migrationsupport.serializers import ApiConventionsMixin
 from migrationsupport.values import Qualifier
 from tests.api.support import API
-from tests.api.test_csv_rows import dataset  # noqa: F401  # the fixture: nesting, overlap, drafts
 
 amounts = st.decimals(min_value=0, max_value=Decimal("1e14"), places=3, allow_nan=False)
 texts = st.text(max_size=12)
@@ -88,7 +87,7 @@ def test_the_fast_object_is_used():
 
 
 @pytest.mark.django_db
-def test_totals_answers_are_the_fields(api, dataset, monkeypatch):  # noqa: F811
+def test_totals_answers_are_the_fields(api, dataset, monkeypatch):
     for group_by in ("", "region", "country", "theme", "instrument", "year"):
         for fmt in ("json", "csv"):
             params = {"group_by": group_by, "format": fmt} if group_by else {"format": fmt}
