@@ -240,6 +240,13 @@ def _donor_phrase(donor: str) -> str:
     return f"the {Donor(donor).label}"
 
 
+def _largest_part_first(item: tuple) -> tuple:
+    """``(donor, (amount, ...))`` of a total's parts: the largest first, equal amounts by donor
+    scope, broadest first (so the order never depends on the order the rows came in)."""
+    donor, (amount, *_counts) = item
+    return (-amount, _DONOR_ORDER[donor])
+
+
 def qualifier_of_sum(qualifiers: Iterable[str]) -> str:
     """``total_qualifier`` of a sum of totals, from their qualifiers: it depends only on which
     qualifiers the figures had ("about" already stands for a mix)."""
@@ -255,7 +262,8 @@ def combined_total(totals: Sequence[FundingTotal], *, label: str) -> FundingTota
     """Groups of one grouped answer, of one measure and donor, as one total labelled ``label``
     (the explorer's row for the groups it does not show one by one). Each counted figure is in
     one group only, and the figures left out of the lower bounds were chosen over the whole
-    answer: the groups' bounds, counts and parts add up as their records would."""
+    answer: the groups' bounds, counts and parts add up as their records would. Its ``key`` is
+    None as a "not stated" group's is: it is no group of an answer, only a row of a page."""
     first = totals[0]
     if any((total.measure, total.donor) != (first.measure, first.donor) for total in totals):
         raise ValueError("Only totals of one measure and donor add up.")
@@ -276,7 +284,7 @@ def combined_total(totals: Sequence[FundingTotal], *, label: str) -> FundingTota
         overlapping=sum(total.overlapping for total in totals),
         parts=tuple(
             FundingPart(donor=donor, amount=amount, qualifier=qualifier_of_sum(qualifiers), records=records)
-            for donor, (amount, records, qualifiers) in sorted(parts.items(), key=lambda item: -item[1][0])
+            for donor, (amount, records, qualifiers) in sorted(parts.items(), key=_largest_part_first)
         ),
         label=label,
     )
@@ -633,7 +641,7 @@ def _to_total(
             qualifier=total_qualifier(more_than=q[0], almost=q[1], about=q[2]),
             records=count,
         )
-        for part_donor, (amount, count, q) in sorted(slot["parts"].items(), key=lambda item: -item[1][0])
+        for part_donor, (amount, count, q) in sorted(slot["parts"].items(), key=_largest_part_first)
     )
     key, label, recipients = name
     return FundingTotal(

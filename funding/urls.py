@@ -8,6 +8,7 @@ urlpatterns = [
     path("funding/", views.FundingExplorerView.as_view(), name="explorer"),
     path("funding-figures/", views.FundingMethodView.as_view(), name="method"),
     path("funding/export.csv", views.FundingExportView.as_view(), name="export-csv"),
+    path("funding/totals.csv", views.FundingTotalsExportView.as_view(), name="totals-csv"),
     path("funding/iati-activities.xml", views.FundingIatiExportView.as_view(), name="export-iati"),
     path("funding/<slug:slug>/", views.FundingRecordDetailView.as_view(), name="record-detail"),
     path("instruments/", views.InstrumentListView.as_view(), name="instrument-list"),

@@ -12,6 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from migrationsupport.addresses import absolute_address
+from migrationsupport.api.csv import csv_columns, csv_table
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import PublishableQuerySet, Source, published_or_none
@@ -43,23 +44,35 @@ from .selectors import (
     funding_totals,
     funding_totals_and_groups,
 )
+from .serializers import FundingTotalSerializer
 
 EXPLORER = ("Funding explorer", "funding:explorer")
 # How the explorer's chart and its table group the total: the `group` query parameter.
 CHART_GROUPINGS = {"region": "region", "instrument": "instrument"}
 # How many groups of each measure and donor the explorer's charts and table show one by one, the
-# largest first; the others are one row, added up ("13 others together"). At +100 000 records
-# there are 21 of each (315 rows); all of them are in the totals' CSV it links to.
+# largest first; the others are one row, added up ("13 others together"), and the records without
+# the grouping keep their own row. At +100 000 records there are 21 of each (315 rows); all of
+# them are in the CSV linked below the table (``FundingTotalsExportView``).
 GROUP_ROWS = 8
 
 
+def _grouping(request) -> str:
+    """The explorer's ``group`` parameter: region (the default) or instrument."""
+    group = request.GET.get("group")
+    return group if group in CHART_GROUPINGS else "region"
+
+
 def _largest_groups(groups: list[FundingTotal]) -> list[FundingTotal]:
-    """The first ``GROUP_ROWS`` of one measure and donor's groups (largest first, "not stated"
-    last) and the others as one total; all of them when one more row would show them all."""
-    if len(groups) <= GROUP_ROWS + 1:
+    """One measure and donor's groups (largest first, "not stated" last) as the page shows them:
+    the first ``GROUP_ROWS`` stated ones and the other stated ones added up in one row, when that
+    row would stand for two or more; the "not stated" row (records without the grouping, or whose
+    region or instrument is a draft) always on its own, however large."""
+    stated = [group for group in groups if group.key]
+    if len(stated) <= GROUP_ROWS + 1:
         return groups
-    others = groups[GROUP_ROWS:]
-    return [*groups[:GROUP_ROWS], combined_total(others, label=f"{len(others)} others together")]
+    others = stated[GROUP_ROWS:]
+    combined = combined_total(others, label=f"{len(others)} others together")
+    return [*stated[:GROUP_ROWS], combined, *(group for group in groups if not group.key)]
 
 
 class FundingRecordsFilterMixin(FilterMixin):
@@ -124,8 +137,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        group = self.request.GET.get("group")
-        group = group if group in CHART_GROUPINGS else "region"
+        group = _grouping(self.request)
         context["group"] = group
         if self.filters_valid:
             records = self.object_list
@@ -135,7 +147,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
             # groups (their number times the totals' was 4 700 comparisons a page at +100 000).
             by_total: dict[tuple, list[FundingTotal]] = {(total.measure, total.donor): [] for total in totals}
             for g in groups:
-                by_total.setdefault((g.measure, g.donor), []).append(g)
+                by_total[g.measure, g.donor].append(g)  # a group's records make its total
             shown = {key: _largest_groups(rows) for key, rows in by_total.items()}
             # The table's rows: each total's shown groups, in the totals' order (as groups).
             table = [row for rows in shown.values() for row in rows]
@@ -147,7 +159,7 @@ class FundingExplorerView(FundingRecordsFilterMixin, FilteredListView):
                 groups=table,
                 group_count=len(groups),
                 groups_cut=len(table) < len(groups),  # a cut makes one row of two or more
-                group_rows=GROUP_ROWS,
+                groups_shown=GROUP_ROWS,
                 # One chart per measure and donor: bars of different measures never share a scale.
                 charts=[
                     {
@@ -178,6 +190,24 @@ class FundingExportView(FundingRecordsFilterMixin, View):
             funding_csv_rows(self.get_queryset(), absolute_url=partial(absolute_address, request)),
             filename=f"funding-{timezone.localdate():%Y-%m-%d}.csv",
         )
+
+
+@method_decorator(throttle(AnonymousExportThrottle), name="dispatch")
+class FundingTotalsExportView(FundingExportView):
+    """Every row of the explorer's "Totals by …" as CSV (the page shows each measure and donor's
+    largest groups): the same filters, grouping and published records as the page, in the
+    columns of the API's grouped totals (``/api/v1/funding/totals/?group_by=…&format=csv``),
+    each group keyed by its records' slugs."""
+
+    def get(self, request, *args, **kwargs):
+        if not self.filters_valid:
+            return super().get(request, *args, **kwargs)  # the same 400
+        _totals, groups = funding_totals_and_groups(
+            records=self.get_queryset(), group_by=_grouping(request), identified=True
+        )
+        data = FundingTotalSerializer(groups, many=True).data
+        rows = csv_table(data, csv_columns(FundingTotalSerializer()))
+        return csv_download(rows, filename=f"funding-totals-{timezone.localdate():%Y-%m-%d}.csv")
 
 
 @method_decorator(throttle(AnonymousExportThrottle), name="dispatch")

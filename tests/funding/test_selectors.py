@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from funding import rollup
 from funding.filters import FundingFilter
-from funding.models import FundingRecord
+from funding.models import DONOR_BREADTH, FundingRecord
 from funding.selectors import (
     SEVERAL_YEARS,
     FundingPart,
@@ -417,6 +417,12 @@ def test_totals_match_the_reference_on_random_nested_shared_and_overlapping_sets
         transaction.set_rollback(True)
 
 
+def narrower(donor: str, whole) -> bool:
+    """Whether a record may give ``donor`` as its own: any without a whole, else its whole's
+    donor or a narrower one."""
+    return whole is None or DONOR_BREADTH[donor] <= DONOR_BREADTH[whole.donor]
+
+
 def check_against_reference(records, overlaps):
     regions = [RegionFactory(name=f"Region {i}") for i in range(3)]
     created = []
@@ -427,7 +433,9 @@ def check_against_reference(records, overlaps):
                 amount=None if spec["amount"] is None else spec["amount"] * M,
                 qualifier=spec["qualifier"] if spec["amount"] is not None else "exact",
                 measure=parent.measure if parent else spec["measure"],
-                donor=spec["donor"] if parent is None else parent.donor,
+                # A part's donor is its whole's or a narrower one: its money is then a part
+                # ("of which … by the Commission") of the whole's total.
+                donor=spec["donor"] if narrower(spec["donor"], parent) else parent.donor,
                 parent=parent,
                 regions=[regions[i] for i in spec["regions"]],
             )
@@ -505,6 +513,9 @@ def test_groups_added_up_as_one_row_keep_the_rules_of_a_sum():
         _total(50 * M, "almost", lower=20 * M, lower_qualifier="exact", overlapping=1, records=2),
         _total(7 * M, parts=(FundingPart(commission, 5 * M, "more_than", 2),), nested=2, key=None),
     ]
+    tied = (FundingPart(commission, 3 * M, "exact", 1), FundingPart("eu", 3 * M, "about", 1))
+    wide = [_total(9 * M, parts=tied), _total(2 * M, parts=(FundingPart(commission, M, "more_than", 1),))]
+    wide = [dataclasses.replace(total, donor="eu_and_member_states") for total in wide]
 
     row = combined_total(groups, label="3 others together")
 
@@ -515,8 +526,18 @@ def test_groups_added_up_as_one_row_keep_the_rules_of_a_sum():
     assert row.parts == (FundingPart(commission, 15 * M, "more_than", 3),)
     assert (row.key, row.label, row.recipients) == (None, "3 others together", ())
     assert combined_total(groups[2:], label="x").upper_qualifier == "exact"
-    with pytest.raises(ValueError, match="one measure and donor"):
-        combined_total([groups[0], dataclasses.replace(groups[1], donor="eu_and_member_states")], label="x")
+    # Parts of several donors: the largest first, equal amounts by donor scope, broadest first.
+    assert combined_total(wide[:1], label="x").parts == (
+        FundingPart("eu", 3 * M, "about", 1),
+        FundingPart(commission, 3 * M, "exact", 1),
+    )
+    assert combined_total(wide, label="x").parts == (
+        FundingPart(commission, 4 * M, "more_than", 2),
+        FundingPart("eu", 3 * M, "about", 1),
+    )
+    for other in ({"donor": "eu_and_member_states"}, {"measure": "paid"}):
+        with pytest.raises(ValueError, match="one measure and donor"):
+            combined_total([groups[0], dataclasses.replace(groups[1], **other)], label="x")
 
 
 def test_total_qualifier_rules():

@@ -222,8 +222,9 @@ def test_explorer_chart_groups_by_region_or_instrument_with_a_table_beside_it(cl
 
 
 def test_explorer_shows_the_largest_groups_and_adds_up_the_others_in_one_row(client, source):
-    """Past nine groups of a measure and donor, the chart and the table show the eight largest and
-    one row for the others (its sum follows the rules of any total); the CSV has them all."""
+    """Past nine stated groups of a measure and donor, the chart and the table show the eight
+    largest and one row for the others (its sum follows the rules of any total); the records
+    without a region keep their own row, however large; the CSV has every row."""
     qualifiers = {3: "more_than", 2: "almost"}
     for size in range(11, 0, -1):  # €110 million in Region 11 ... €10 million in Region 1
         FundingRecordFactory(
@@ -233,30 +234,55 @@ def test_explorer_shows_the_largest_groups_and_adds_up_the_others_in_one_row(cli
             regions=[RegionFactory(name=f"Region {size}", slug=f"region-{size}")],
             source=source,
         )
+    FundingRecordFactory(title="Anywhere", amount=Decimal(500_000_000), regions=[], source=source)
 
     response = client.get("/funding/?country=&group=region")
 
     groups = response.context["groups"]
     largest = [f"Region {size}" for size in range(11, 3, -1)]
-    assert [g.label for g in groups] == [*largest, "3 others together"]
-    others = groups[-1]
+    assert [g.label for g in groups] == [*largest, "3 others together", "No region stated"]
+    others = groups[-2]
     assert (others.upper, others.records, others.upper_qualifier) == (Decimal(60_000_000), 3, "about")
+    assert groups[-1].upper == Decimal(500_000_000)
     [chart] = response.context["charts"]
-    assert [bar.label for bar in chart["chart"].bars][-2:] == ["Region 4", "3 others together"]
+    assert [bar.label for bar in chart["chart"].bars][-3:] == [
+        "Region 4",
+        "3 others together",
+        "No region stated",
+    ]
     text = text_of(response)
     assert "3 others together about €60 million" in text
     assert "its 8 largest are shown and the others added up in one row" in text
+    assert "the records with no region stated keep a row of their own" in text
     body = response.content.decode()
-    link = "/api/v1/funding/totals/?country=&amp;group_by=region&amp;format=csv"
-    assert f'<a class="button-link" href="{link}">Download all 11 rows as CSV</a>' in body
-    rows = list(csv.DictReader(io.StringIO(client.get(link.replace("&amp;", "&")).content.decode())))
-    assert sorted(row["label"] for row in rows) == sorted(f"Region {size}" for size in range(1, 12))
+    link = "/funding/totals.csv?country=&amp;group=region"
+    assert f'<a class="button-link" href="{link}">Download all 12 rows as CSV</a>' in body
+    download = client.get(link.replace("&amp;", "&"))
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(download.getvalue().decode())))
+    labels = [f"Region {size}" for size in range(1, 12)] + ["No region stated"]
+    assert sorted(row["label"] for row in rows) == sorted(labels)
+    assert {row["key"] for row in rows} == {f"region-{size}" for size in range(1, 12)} | {""}
+    # A draft record is in neither the page nor its CSV.
+    FundingRecordFactory(amount=Decimal(1), regions=[RegionFactory(name="Draft only")], status=Status.DRAFT)
+    assert (
+        len(list(csv.reader(io.StringIO(client.get(link.replace("&amp;", "&")).getvalue().decode())))) == 13
+    )
 
-    # Nine groups are all shown: one row for the others would stand for one group.
+    # Ten: eight and two others together. Nine: all shown (one row would stand for one group).
+    ten = client.get("/funding/?amount_min=20000000").context["groups"]
+    assert [g.label for g in ten] == [*largest, "2 others together", "No region stated"]
     nine = client.get("/funding/?amount_min=30000000")
-    assert [g.label for g in nine.context["groups"]] == [f"Region {size}" for size in range(11, 2, -1)]
+    labels = [f"Region {size}" for size in range(11, 2, -1)] + ["No region stated"]
+    assert [g.label for g in nine.context["groups"]] == labels
     assert "others together" not in nine.content.decode()
     assert "rows as CSV" not in nine.content.decode()
+
+
+def test_the_totals_csv_with_bad_filters_answers_400_with_the_reason(client):
+    response = client.get("/funding/totals.csv?year=abc")
+    assert response.status_code == 400
+    assert response.content.decode().startswith("year:")
 
 
 @pytest.mark.parametrize(
