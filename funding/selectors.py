@@ -263,7 +263,8 @@ def combined_total(totals: Sequence[FundingTotal], *, label: str) -> FundingTota
     (the explorer's row for the groups it does not show one by one). Each counted figure is in
     one group only, and the figures left out of the lower bounds were chosen over the whole
     answer: the groups' bounds, counts and parts add up as their records would. Its ``key`` is
-    None as a "not stated" group's is: it is no group of an answer, only a row of a page."""
+    None: it is no group of an answer, only a row of a page, which places it itself (a "not
+    stated" group's key is None or empty too: never tell them apart by their keys)."""
     first = totals[0]
     if any((total.measure, total.donor) != (first.measure, first.donor) for total in totals):
         raise ValueError("Only totals of one measure and donor add up.")

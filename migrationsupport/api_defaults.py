@@ -259,8 +259,9 @@ class AnonymousExpensiveThrottle(AnonymousRateThrottle):
 
 
 class AnonymousExportThrottle(AnonymousRateThrottle):
-    """CSV downloads of whole filtered lists (``/funding/export.csv``, ``?format=csv``):
-    ``EXPORT_ANON_RATE`` per address."""
+    """Downloads of whole filtered lists (``/funding/export.csv``, the explorer's totals
+    ``/funding/totals.csv``, its IATI file, the API's ``?format=csv``): ``EXPORT_ANON_RATE`` per
+    address."""
 
     scope = "export"
 

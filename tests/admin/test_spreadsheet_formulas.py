@@ -17,7 +17,7 @@ from migrationsupport.models import Status
 from migrationsupport.spreadsheets import FORMULA_STARTS, safe_cell, unescape_cell
 from tests.admin.test_import_export import CSV_FORMAT, XLSX_FORMAT, confirm, csv_rows, dry_run, export
 from tests.api.support import ENDPOINTS
-from tests.factories import FundingRecordFactory
+from tests.factories import FundingRecordFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +111,12 @@ def _csv_cells(body: bytes) -> list[str]:
 def test_every_public_csv_writes_a_formula_in_any_text_field_as_text(client):
     for endpoint in ENDPOINTS.values():
         _with_formulas(endpoint)
+    # The explorer's totals are labelled by region names (unique: not in _text_fields).
+    FundingRecordFactory(amount=1, regions=[RegionFactory(name=PAYLOAD, slug="formula-region")])
     downloads = {
         **{e.list_url(): client.get(e.list_url(), {"format": "csv"}) for e in ENDPOINTS.values()},
         "/funding/export.csv": client.get("/funding/export.csv"),
+        "/funding/totals.csv": client.get("/funding/totals.csv"),
     }
     for url, response in downloads.items():
         assert response.status_code == 200, url

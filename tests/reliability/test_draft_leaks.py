@@ -488,6 +488,16 @@ def test_no_csv_export_shows_a_draft(client, world):
         assert not leaks_in_csv(body), path
 
 
+def test_the_explorers_totals_csv_shows_no_draft_even_to_staff(client, admin_client, world):
+    # The page's CSV of its grouped totals: the public's records and names for everyone (the
+    # API's totals show drafts to staff who may see them).
+    for who in (client, admin_client):
+        for path in ("/funding/totals.csv", "/funding/totals.csv?group=instrument&region=western-balkans"):
+            response = who.get(path)
+            assert response.status_code == 200
+            assert not leaks_in_csv(response.content.decode()), path
+
+
 def _api_get(api: APIClient, url: str, **params):
     cache.clear()  # the anonymous throttle's counters
     response = api.get(url, params)

@@ -19,6 +19,9 @@ PAGES = {
     "explorer": "/funding/",
     "search": "/search/?q=support",
     "export": "/funding/export.csv",
+    # Each download counted once: a subclass of the export view once counted them twice.
+    "totals-export": "/funding/totals.csv",
+    "iati-export": "/funding/iati-activities.xml",
 }
 
 
