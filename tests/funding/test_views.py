@@ -279,6 +279,24 @@ def test_explorer_shows_the_largest_groups_and_adds_up_the_others_in_one_row(cli
     assert "rows as CSV" not in nine.content.decode()
 
 
+@pytest.mark.parametrize("group", ["region", "instrument"])
+@pytest.mark.parametrize("query", ["", "country=RS&year=2024", "donor=eu", "region=syria-response"])
+def test_the_totals_csv_has_the_rows_of_the_apis_grouped_totals(client, balkans_and_syria, group, query):
+    """The page's CSV and the API's anonymous answer for the same filters: the same rows, the
+    same columns, with a draft record in the data that neither may count."""
+    FundingRecordFactory(amount=Decimal(5), regions=[RegionFactory(name="Draft only")], status=Status.DRAFT)
+
+    def rows(address: str) -> list[list[str]]:
+        response = client.get(address)
+        assert response.status_code == 200, address
+        return list(csv.reader(io.StringIO(response.getvalue().decode())))
+
+    page = rows(f"/funding/totals.csv?group={group}&{query}")
+    api = rows(f"/api/v1/funding/totals/?group_by={group}&format=csv&{query}")
+    assert page == api
+    assert len(page) > 1  # a header and at least one group
+
+
 def test_the_totals_csv_with_bad_filters_answers_400_with_the_reason(client):
     response = client.get("/funding/totals.csv?year=abc")
     assert response.status_code == 400

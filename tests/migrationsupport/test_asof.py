@@ -80,6 +80,8 @@ LIST_PAGES = [
     "/search/?q=package",
     "/sitemap.xml",
     "/funding/export.csv",
+    "/funding/totals.csv",
+    "/funding/totals.csv?group=instrument",
 ]
 DETAIL_PAGES = [
     "/regions/sahel/",

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.django_db
 LIST_PAGES = {
     "/funding/": (FundingFilter, ("group", "page")),
     "/funding/export.csv": (FundingFilter, ()),
+    "/funding/totals.csv": (FundingFilter, ("group",)),
     "/agreements/": (AgreementFilter, ("page",)),
     "/documents/": (DocumentFilter, ("page",)),
     "/countries/": (CountryFilter, ("page",)),
@@ -52,7 +53,13 @@ NUMBERS_NO_COLUMN_HOLDS = (
     "0.001",  # amounts are in cents
     "12345678901234567",  # more digits than numeric(16, 2)
 )
-AMOUNT_ADDRESSES = ("/funding/", "/funding/export.csv", "/api/v1/funding/", "/api/v1/funding/totals/")
+AMOUNT_ADDRESSES = (
+    "/funding/",
+    "/funding/export.csv",
+    "/funding/totals.csv",
+    "/api/v1/funding/",
+    "/api/v1/funding/totals/",
+)
 
 
 @pytest.fixture
