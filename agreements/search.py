@@ -19,6 +19,7 @@ RECORD_TYPES = (
         shared_text_fields=("description",),
         country_code_field="parties__iso_code",
         document_column="search_document",
+        sentence_titles=True,
     ),
     RecordType(
         "Key documents",
@@ -30,5 +31,6 @@ RECORD_TYPES = (
         ),
         position=50,
         document_column="search_document",
+        sentence_titles=True,
     ),
 )

@@ -23,6 +23,7 @@ RECORD_TYPES = (
         position=30,
         country_code_field="countries__iso_code",
         document_column="search_document",
+        sentence_titles=True,
     ),
     RecordType(
         "Financing instruments",

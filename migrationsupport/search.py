@@ -44,6 +44,7 @@ from django.db.models.sql import Query
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from psycopg.errors import QueryCanceled
 
 from . import compiled
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
@@ -57,6 +58,10 @@ SEARCH_CONFIG = "ms_english"
 FEW_RESULTS = 3
 #: How close a title's word must be to a query word to be offered instead (pg_trgm similarity).
 SUGGESTION_SIMILARITY = 0.3
+#: The titles of a type with ``sentence_titles`` a suggestion compares, at most: the first its
+#: trigram index finds. A misspelt common word ("Synthetik") is like a word of every title that
+#: has it ("Synthetic"), and each is compared once found (550 ms at +100 000 funding records).
+SUGGESTION_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,10 @@ class RecordType(Generic[RecordT]):
     #: The column that stores the weighted document (``fulltext.SearchDocumentField``), read
     #: instead of building it from the text of every row ranked.
     document_column: str | None = None
+    #: Its titles are sentences ("Support to returnees in Niger"), not names ("Syria"), and its
+    #: records many: a misspelt query is looked for among them as a word of a title only, among
+    #: a bounded number of them (``search_suggestion``).
+    sentence_titles: bool = False
 
 
 def plain(text: str, words: int = 30) -> str:
@@ -480,19 +489,30 @@ def _similarity(a: str, b: str) -> float:
     return len(first & second) / len(first | second)
 
 
+#: The longest a suggestion's titles are looked for, in milliseconds (2-6 ms at +100 000 funding
+#: records). Past it the page offers none: a misspelt word that shares most of its trigrams with a
+#: word many titles have ("fundng", "funding") makes every one of those titles a candidate the
+#: index cannot rule out, each compared (330 ms for 100 000 of them, to find none alike).
+SUGGESTION_TIMEOUT_MS = 20
 #: The suggestion's titles read with every operator priced at 100 times PostgreSQL's default
-#: ``cpu_operator_cost`` (0.0025): ``_by_index``.
-PRICED_OPERATORS = "SET LOCAL cpu_operator_cost = 0.25"
+#: ``cpu_operator_cost`` (0.0025), for at most ``SUGGESTION_TIMEOUT_MS``: ``_by_index``. One
+#: statement for both settings (``set_config`` with ``is_local``: ``SET LOCAL``).
+PRICED_OPERATORS = (
+    "SELECT set_config('cpu_operator_cost', '0.25', true), "
+    f"set_config('statement_timeout', '{SUGGESTION_TIMEOUT_MS}', true)"
+)
 
 
 def _by_index(titles: QuerySet) -> list:
-    """The titles, each large table read through its trigram index rather than scanned. pg_trgm
-    declares its operators as cheap as ``=``, and comparing a title costs about a hundred times
-    more: PostgreSQL compared all 5 010 documents' titles (24 of the query's 38 ms at +100 000
-    funding records) rather than read the index it judged dearer (2 ms). For this statement
-    operators are priced at 100 times the default (``PRICED_OPERATORS``, in a transaction of its
-    own); inside one already open (an ``as_of`` snapshot's) the plan is left as it is.
-    docs/performance.md, "6 December 2026 (twelfth session)"."""
+    """The titles, each large table read through its trigram index rather than scanned, or none
+    when they take longer than ``SUGGESTION_TIMEOUT_MS``. pg_trgm declares its operators as cheap
+    as ``=``, and comparing a title costs about a hundred times more: PostgreSQL compared all
+    5 010 documents' titles (24 of the query's 38 ms at +100 000 funding records) rather than
+    read the index it judged dearer (2 ms). For this statement operators are priced at 100 times
+    the default and a timeout is set (``PRICED_OPERATORS``, in a transaction of its own); inside
+    one already open (an ``as_of`` snapshot's) the plan is left as it is, with no timeout.
+    docs/performance.md, "6 December 2026 (twelfth session)" and "7 December 2026 (sixteenth
+    session)"."""
     alias = titles.db
     if connections[alias].in_atomic_block or not connections[alias].get_autocommit():
         return list(titles)
@@ -501,11 +521,40 @@ def _by_index(titles: QuerySet) -> list:
             with connections[alias].cursor() as cursor:
                 cursor.execute(PRICED_OPERATORS)
             return list(titles)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError) as error:
+        if isinstance(error.__cause__, QueryCanceled):
+            return []  # too long to look for: no suggestion (the connection is fine)
         # Leaving the block rolled back, which clears Django's mark of a failed connection: the
         # database router reads it to answer from the primary when a replica fails.
         connections[alias].errors_occurred = True
         raise
+
+
+def _alike_titles(record_type: RecordType, query: str, limit: int) -> QuerySet:
+    """The ``limit`` titles of a record type most like ``query`` (upper case), by pg_trgm's
+    operators, which the trigram indexes on ``UPPER(title)`` serve: ``<%`` (a word of the title
+    alike, 0.6) or, for titles that are names, ``%`` too (the whole title alike, 0.3: "Syrai" is
+    0.33 like "Syria", 0.5 like a word of it). A lower word threshold needs a SET, one query more;
+    without an operator every title is compared (240 ms at 100 000 funding records).
+
+    Titles that are sentences (``sentence_titles``) are not compared whole: no index narrows ``%``
+    for a short query, every title sharing two of its trigrams is a candidate ("Syrai" and
+    "Synthetic ...": all 100 000 compared, 630 ms, to find none alike); and the nearest are
+    chosen among the first ``SUGGESTION_CANDIDATES`` the index finds."""
+    records = record_type.queryset().order_by().annotate(upper_title=Upper(record_type.title_field))
+    alike = Q(upper_title__trigram_word_similar=query)
+    if record_type.sentence_titles:
+        first = records.filter(alike).values("pk")[:SUGGESTION_CANDIDATES]
+        records = records.filter(pk__in=first)
+    else:
+        records = records.filter(alike | Q(upper_title__trigram_similar=query))
+    return (
+        records.annotate(
+            suggested=F(record_type.title_field), similarity=TrigramWordSimilarity(query, "upper_title")
+        )
+        .order_by("-similarity")
+        .values_list("suggested", flat=True)[:limit]
+    )
 
 
 def search_suggestion(query: str, *, per_type: int = 3) -> str | None:
@@ -518,25 +567,7 @@ def search_suggestion(query: str, *, per_type: int = 3) -> str | None:
     query = normalise_query(query)
     if not query or connection.vendor != "postgresql" or _uses_operators(query):
         return None
-    titles = [
-        record_type.queryset()
-        .order_by()
-        .annotate(
-            suggested=F(record_type.title_field),
-            upper_title=Upper(record_type.title_field),
-            similarity=TrigramWordSimilarity(query.upper(), "upper_title"),
-        )
-        # pg_trgm's operators, which funding's trigram index on UPPER(title) serves: ``%`` (the
-        # whole title alike, 0.3: a country's name) or ``<%`` (a word of it alike, 0.6: a long
-        # title). A lower word threshold needs a SET, one query more; without an operator every
-        # title is compared (240 ms at 100 000 funding records, 5 ms with the index).
-        .filter(
-            Q(upper_title__trigram_similar=query.upper()) | Q(upper_title__trigram_word_similar=query.upper())
-        )
-        .order_by("-similarity")
-        .values_list("suggested", flat=True)[:per_type]
-        for record_type in registry.search
-    ]
+    titles = [_alike_titles(record_type, query.upper(), per_type) for record_type in registry.search]
     if not titles:
         return None
     vocabulary: dict[str, str] = {}  # folded word -> as written

@@ -6,6 +6,8 @@ one fits the query; the plan names it. The plan is read, never timed.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from django.contrib import admin
 from django.db import connection, transaction
@@ -18,10 +20,11 @@ from funding import selectors
 from funding.api import FundingRecordViewSet
 from funding.listings import fulfilment_links
 from funding.models import Fulfilment, FundingRecord
+from migrationsupport import search
 from migrationsupport.api_defaults import BoundedSearchFilter
 from migrationsupport.models import Status
-from migrationsupport.search import PRICED_OPERATORS, search_suggestion
-from tests.factories import DocumentFactory, FulfilmentFactory, FundingRecordFactory
+from migrationsupport.search import PRICED_OPERATORS, SUGGESTION_CANDIDATES, search_suggestion
+from tests.factories import CountryFactory, DocumentFactory, FulfilmentFactory, FundingRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +154,7 @@ def test_a_suggestion_reads_the_titles_through_their_trigram_indexes():
     as cheap as ``=``, so PostgreSQL compared every document's title when their table looked
     small (5 010 at +100 000 records: 24 ms of the query's 38). The suggestion is read with
     operators priced as what they cost, and the documents' trigram index then serves it."""
-    source = DocumentFactory(title="Morocco").source
+    source = DocumentFactory(title="Action plan for Morocco").source
     Document.objects.bulk_create(
         Document(title=f"Readmission {n}", slug=f"readmission-{n}", source=source, status=Status.PUBLISHED)
         for n in range(DOCUMENTS)
@@ -159,7 +162,7 @@ def test_a_suggestion_reads_the_titles_through_their_trigram_indexes():
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Document._meta.db_table}")
     with CaptureQueriesContext(connection) as queries:
-        assert search_suggestion("Marocco") == "Morocco"
+        assert search_suggestion("Morrocco") == "Morocco"  # like a word of the title
     statements = [query["sql"] for query in queries]
     titles = next(n for n, sql in enumerate(statements) if "suggested" in sql)
     assert statements[titles - 1] == PRICED_OPERATORS, statements
@@ -170,3 +173,77 @@ def test_a_suggestion_reads_the_titles_through_their_trigram_indexes():
         cursor.execute(f"EXPLAIN {statements[titles]}")
         text = "\n".join(row[0] for row in cursor.fetchall())
     assert "document_title_trgm_idx" in text, text
+
+
+def _sentences(count: int) -> None:
+    """``count`` published funding records whose titles begin alike, as the demo data's do."""
+    first = cast(FundingRecord, FundingRecordFactory(title="Synthetic funding 0"))
+    FundingRecord.objects.bulk_create(
+        FundingRecord(
+            title=f"Synthetic funding {n}",
+            slug=f"synthetic-{n}",
+            source=first.source,
+            status=Status.PUBLISHED,
+        )
+        for n in range(1, count)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {FundingRecord._meta.db_table}")
+
+
+def _titles_compared(node: dict, table: str) -> int:
+    """The rows of ``table`` a plan compared with pg_trgm's operators (``%``, ``%>``): those a
+    scan with one in its filter or recheck condition returned or removed."""
+    compared = 0
+    conditions = node.get("Filter", "") + node.get("Recheck Cond", "")
+    if node.get("Relation Name") == table and "%" in conditions:
+        returned = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+        compared = (
+            returned + node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+        )
+    return compared + sum(_titles_compared(child, table) for child in node.get("Plans", ()))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("query", "suggested"),
+    [
+        ("Syrai", "Syria"),  # shares two trigrams with every "Synthetic ..." title: 0.33 alike as a whole
+        ("Synthetik", "Synthetic"),  # like a word of every title
+    ],
+)
+def test_a_suggestion_reads_a_bounded_number_of_sentence_titles(query, suggested):
+    """A title that is a sentence is compared by its words, and only until
+    ``SUGGESTION_CANDIDATES`` are found alike: the titles compared do not grow with the records
+    whose titles share the query's trigrams (compared whole too, "Syrai" had every funding title
+    compared at +100 000: 630 ms; docs/performance.md)."""
+    CountryFactory(name="Syria", iso_code="SY")
+    _sentences(3 * SUGGESTION_CANDIDATES)
+    with CaptureQueriesContext(connection) as queries:
+        assert search_suggestion(query) == suggested
+    statement = next(query["sql"] for query in queries if "suggested" in query["sql"])
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(PRICED_OPERATORS)
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}")
+        [[explained]] = cursor.fetchone()
+    compared = _titles_compared(explained["Plan"], FundingRecord._meta.db_table)
+    assert compared <= SUGGESTION_CANDIDATES, compared  # of 300 alike
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_suggestion_that_takes_too_long_is_given_up_without_an_error(client, monkeypatch):
+    """A misspelt word sharing most trigrams with a word of many titles ("fundng", "funding")
+    makes each of them a candidate the index cannot rule out, compared one by one (330 ms at
+    +100 000): past ``SUGGESTION_TIMEOUT_MS`` the page offers no suggestion, and answers."""
+    CountryFactory(name="Funding", iso_code="FU")  # a name alike as a whole: the suggestion
+    _sentences(5000)
+    monkeypatch.setattr(search, "PRICED_OPERATORS", "SELECT set_config('statement_timeout', '10000', true)")
+    assert search_suggestion("fundng") == "Funding"
+
+    monkeypatch.setattr(search, "PRICED_OPERATORS", "SELECT set_config('statement_timeout', '1', true)")
+    assert search_suggestion("fundng") is None
+    response = client.get("/search/", {"q": "fundng"})
+    assert response.status_code == 200
+    assert "Did you mean" not in response.content.decode()
+    assert FundingRecord.objects.count() == 5000  # the connection is as good as before
