@@ -22,6 +22,7 @@ On SQLite, used only for local development, it is a case-insensitive match on th
 from __future__ import annotations
 
 import html
+import logging
 import re
 import unicodedata
 from collections.abc import Callable
@@ -58,9 +59,10 @@ SEARCH_CONFIG = "ms_english"
 FEW_RESULTS = 3
 #: How close a title's word must be to a query word to be offered instead (pg_trgm similarity).
 SUGGESTION_SIMILARITY = 0.3
-#: The titles of a type with ``sentence_titles`` a suggestion compares, at most: the first its
+#: The titles alike of a type with ``sentence_titles`` a suggestion chooses among: the first its
 #: trigram index finds. A misspelt common word ("Synthetik") is like a word of every title that
-#: has it ("Synthetic"), and each is compared once found (550 ms at +100 000 funding records).
+#: has it ("Synthetic"), and ranking them all took 550 ms at +100 000 funding records. (Titles
+#: the index proposes that are not alike are not bounded by this: ``SUGGESTION_TIMEOUT_MS``.)
 SUGGESTION_CANDIDATES = 100
 
 
@@ -121,8 +123,8 @@ class RecordType(Generic[RecordT]):
     #: instead of building it from the text of every row ranked.
     document_column: str | None = None
     #: Its titles are sentences ("Support to returnees in Niger"), not names ("Syria"), and its
-    #: records many: a misspelt query is looked for among them as a word of a title only, among
-    #: a bounded number of them (``search_suggestion``).
+    #: records many: a misspelt query is looked for among them as a word of a title only, the
+    #: nearest among the first ``SUGGESTION_CANDIDATES`` found alike (``search_suggestion``).
     sentence_titles: bool = False
 
 
@@ -489,18 +491,25 @@ def _similarity(a: str, b: str) -> float:
     return len(first & second) / len(first | second)
 
 
-#: The longest a suggestion's titles are looked for, in milliseconds (2-6 ms at +100 000 funding
-#: records). Past it the page offers none: a misspelt word that shares most of its trigrams with a
-#: word many titles have ("fundng", "funding") makes every one of those titles a candidate the
-#: index cannot rule out, each compared (330 ms for 100 000 of them, to find none alike).
+#: The longest a suggestion's titles are looked for, in milliseconds (2-6 ms of SQL at +100 000
+#: funding records). Past it the page offers none: a misspelt word that shares most of its
+#: trigrams with a word many titles have ("fundng", "funding") makes every one of those titles a
+#: candidate the index cannot rule out, each compared (330 ms for 100 000 of them, to find none
+#: alike). The timeout counts planning too; tests set a generous one (tests/conftest.py).
 SUGGESTION_TIMEOUT_MS = 20
-#: The suggestion's titles read with every operator priced at 100 times PostgreSQL's default
-#: ``cpu_operator_cost`` (0.0025), for at most ``SUGGESTION_TIMEOUT_MS``: ``_by_index``. One
-#: statement for both settings (``set_config`` with ``is_local``: ``SET LOCAL``).
-PRICED_OPERATORS = (
-    "SELECT set_config('cpu_operator_cost', '0.25', true), "
-    f"set_config('statement_timeout', '{SUGGESTION_TIMEOUT_MS}', true)"
-)
+
+logger = logging.getLogger(__name__)
+
+
+def priced_operators() -> str:
+    """The statement ``_by_index`` runs before the suggestion's titles: every operator priced at
+    100 times PostgreSQL's default ``cpu_operator_cost`` (0.0025) and a statement timeout of
+    ``SUGGESTION_TIMEOUT_MS``, both for the transaction only (``set_config``'s ``is_local``: what
+    ``SET LOCAL`` does), in one statement."""
+    return (
+        "SELECT set_config('cpu_operator_cost', '0.25', true), "
+        f"set_config('statement_timeout', '{int(SUGGESTION_TIMEOUT_MS)}', true)"
+    )
 
 
 def _by_index(titles: QuerySet) -> list:
@@ -509,21 +518,24 @@ def _by_index(titles: QuerySet) -> list:
     as ``=``, and comparing a title costs about a hundred times more: PostgreSQL compared all
     5 010 documents' titles (24 of the query's 38 ms at +100 000 funding records) rather than
     read the index it judged dearer (2 ms). For this statement operators are priced at 100 times
-    the default and a timeout is set (``PRICED_OPERATORS``, in a transaction of its own); inside
-    one already open (an ``as_of`` snapshot's) the plan is left as it is, with no timeout.
-    docs/performance.md, "6 December 2026 (twelfth session)" and "7 December 2026 (sixteenth
-    session)"."""
+    the default and a timeout is set (``priced_operators``, in a transaction of its own); inside
+    one already open (an ``as_of`` snapshot's) the plan is left as it is, with no timeout (a
+    timeout there would last to the end of the request's transaction). A suggestion given up
+    rolls its transaction back, and psycopg then forgets the connection's prepared statements
+    (``migrationsupport.prepared``): its next requests plan theirs again. docs/performance.md,
+    "6 December 2026 (twelfth session)" and "7 December 2026 (sixteenth session)"."""
     alias = titles.db
     if connections[alias].in_atomic_block or not connections[alias].get_autocommit():
         return list(titles)
     try:
         with transaction.atomic(using=alias):
             with connections[alias].cursor() as cursor:
-                cursor.execute(PRICED_OPERATORS)
+                cursor.execute(priced_operators())
             return list(titles)
     except (OperationalError, InterfaceError) as error:
         if isinstance(error.__cause__, QueryCanceled):
-            return []  # too long to look for: no suggestion (the connection is fine)
+            logger.info("A search suggestion was given up after %s ms.", SUGGESTION_TIMEOUT_MS)
+            return []  # no suggestion; the connection is fine (the rollback cleared Django's mark)
         # Leaving the block rolled back, which clears Django's mark of a failed connection: the
         # database router reads it to answer from the primary when a replica fails.
         connections[alias].errors_occurred = True
@@ -534,13 +546,14 @@ def _alike_titles(record_type: RecordType, query: str, limit: int) -> QuerySet:
     """The ``limit`` titles of a record type most like ``query`` (upper case), by pg_trgm's
     operators, which the trigram indexes on ``UPPER(title)`` serve: ``<%`` (a word of the title
     alike, 0.6) or, for titles that are names, ``%`` too (the whole title alike, 0.3: "Syrai" is
-    0.33 like "Syria", 0.5 like a word of it). A lower word threshold needs a SET, one query more;
-    without an operator every title is compared (240 ms at 100 000 funding records).
+    0.33 like "Syria", 0.5 like a word of it). A lower word threshold would be one more
+    ``set_config`` in ``priced_operators``; without an operator every title is compared (240 ms
+    at 100 000 funding records).
 
     Titles that are sentences (``sentence_titles``) are not compared whole: no index narrows ``%``
     for a short query, every title sharing two of its trigrams is a candidate ("Syrai" and
-    "Synthetic ...": all 100 000 compared, 630 ms, to find none alike); and the nearest are
-    chosen among the first ``SUGGESTION_CANDIDATES`` the index finds."""
+    "Synthetic ...": all 100 000 compared, 639 ms, to find none alike); and the nearest are
+    chosen among the first ``SUGGESTION_CANDIDATES`` found alike."""
     records = record_type.queryset().order_by().annotate(upper_title=Upper(record_type.title_field))
     alike = Q(upper_title__trigram_word_similar=query)
     if record_type.sentence_titles:

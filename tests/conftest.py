@@ -138,6 +138,16 @@ def _no_page_throttles(settings):
 
 
 @pytest.fixture(autouse=True)
+def _generous_suggestion_timeout(monkeypatch):
+    """A search suggestion gives up after ``SUGGESTION_TIMEOUT_MS`` (20 ms: 2-6 ms of SQL at
+    +100 000 records), planning included: a busy CI machine or a new connection must not make a
+    test's suggestion vanish. tests/perf/test_indexes.py sets it short to see it give up."""
+    from migrationsupport import search
+
+    monkeypatch.setattr(search, "SUGGESTION_TIMEOUT_MS", 10_000)
+
+
+@pytest.fixture(autouse=True)
 def _api_plans_per_test(monkeypatch):
     """The public's API plans are kept per process (``migrationsupport.api.records.public_plan``):
     each test starts without them, as a new worker would, so a test that replaces a plan sees its

@@ -70,9 +70,8 @@ BUDGETS = {
     # 1 region (filter validation); the records (one server-side cursor) + 4 prefetches (regions,
     # countries, key areas, the figures each may overlap).
     "/funding/export.csv?region=r&year_min=2024&year_max=2024": 6,
-    # Every row of the explorer's "Totals by region" (/funding/totals.csv): the region (filter
-    # validation); the stored totals read with the data's generation (none stored for this set);
-    # the totals by region in one query.
+    # Every row of the explorer's "Totals by region" (/funding/totals.csv): 1 region (filter
+    # validation); 1 totals by region (stored, in memory or computed: one statement); 1 labels.
     "/funding/totals.csv?region=r&year_min=2024&year_max=2024": 3,
     # 1 count; 1 page with the current status (one subquery); parties; events; 4 option lists
     # (country, region, route, key area).
