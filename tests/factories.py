@@ -70,7 +70,7 @@ def _codes_named_in_tests() -> frozenset[str]:
 
 
 # The codes the factories give, in turn: two letters that are no country's in ISO 3166-1 (the
-# seed's fixtures and ``generate_demo_data`` use real ones) and that no test names itself. A test
+# seed's fixtures use real ones) and that no test names itself. A test
 # that named one after its factories had taken it met a unique constraint, and one that used a
 # fixed code as unknown ("ZZ") found it taken, whenever the sequence reached it (CI, 7 December).
 _FREE_CODES = tuple(
