@@ -12,11 +12,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from migrationsupport.addresses import absolute_address
-from migrationsupport.api.csv import csv_columns, csv_table
+from migrationsupport.api.csv import csv_columns, csv_document
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.charts import bar_chart
 from migrationsupport.models import PublishableQuerySet, Source, published_or_none
-from migrationsupport.spreadsheets import csv_download, csv_lines
+from migrationsupport.spreadsheets import csv_download
 from migrationsupport.throttling import throttle
 from migrationsupport.views import (
     HOME,
@@ -205,9 +205,9 @@ class FundingTotalsExportView(FundingExportView):  # throttled as downloads by i
             records=self.get_queryset(), group_by=_grouping(request), identified=True
         )
         data = FundingTotalSerializer(groups, many=True).data
-        rows = csv_table(data, csv_columns(FundingTotalSerializer()))
         # A few hundred rows, made in memory: not streamed, so the page cache keeps it.
-        response = HttpResponse("".join(csv_lines(rows)), content_type="text/csv; charset=utf-8")
+        text = csv_document(data, csv_columns(FundingTotalSerializer()))
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="funding-totals-{timezone.localdate():%Y-%m-%d}.csv"'
         )

@@ -40,6 +40,12 @@ def csv_table(
         yield [flat.get(source) for source in sources]
 
 
+def csv_document(rows: Iterable[dict], columns: list[str] | None = None) -> str:
+    """A small answer's JSON rows as one CSV text (``csv_table``'s rows in the site's dialect),
+    for what is not streamed: the API's totals and the explorer's ``/funding/totals.csv``."""
+    return "".join(csv_lines(csv_table(rows, columns)))
+
+
 def csv_aliases(serializer: serializers.Serializer) -> dict[str, str]:
     """CSV columns of API 1.0 kept until 1.2, after the others: a partial date ``<name>`` was
     the column ``<name>_date`` (a flattened object), e.g. ``period_start_date``, ``date_date``."""
@@ -84,4 +90,4 @@ class CSVRenderer(BaseRenderer):
         rows = data if isinstance(data, list) else [data]
         view = (renderer_context or {}).get("view")
         columns = view.get_csv_columns() if hasattr(view, "get_csv_columns") else None
-        return "".join(csv_lines(csv_table(rows, columns))).encode(self.charset)
+        return csv_document(rows, columns).encode(self.charset)
