@@ -38,7 +38,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Value, Window
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Upper
 from django.db.models.sql import Query
@@ -64,6 +64,12 @@ SUGGESTION_SIMILARITY = 0.3
 #: has it ("Synthetic"), and ranking them all took 550 ms at +100 000 funding records. (Titles
 #: the index proposes that are not alike are not bounded by this: ``SUGGESTION_TIMEOUT_MS``.)
 SUGGESTION_CANDIDATES = 100
+#: The matches of one type ranked for a query that names no country: the first found (in the
+#: table's order, through the search index or the table). Ranking every match of a word most
+#: records hold ("funding") read and ranked all 100 000 funding records: 62 ms of SQL at
+#: +100 000. The page says when a type has more matches than this, and that the results shown
+#: are the best of the first ones found.
+RANKED_MATCHES = 1000
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,11 @@ class SearchHit:
 class SearchGroup:
     label: str
     hits: list[SearchHit]
+    #: How many records of the type match, up to ``RANKED_MATCHES``; None when the query
+    #: names a country (its linked records are found by their links, not counted).
+    matched: int | None = None
+    #: More than ``RANKED_MATCHES`` match: ``hits`` are the best of the first ones found.
+    more: bool = False
 
 
 @dataclass(frozen=True)
@@ -367,16 +378,26 @@ def _matches(
         search_query = compiled_text_query(query, tuple(names))
         rank = SearchRank(vector, search_query)
         order: tuple[str, ...] = (record_type.title_field, "pk")
-        if not _one_word_left_out(query):
+        ranked = not _one_word_left_out(query)
+        if ranked:
             order = ("-rank", *order)
         # Ranked, ordered and cut where the rows are found: the text matches through their index
         # and the linked records through their links (a UNION rather than an OR, which would make
-        # PostgreSQL read every row). Ranking the matches joined back to the table instead read
-        # all 100 000 funding records for "migration" (5 matches: the planner expects thousands
-        # from a prefix query and joins by hash).
+        # PostgreSQL read every row). Ranking all the matches joined back to the table instead
+        # read all 100 000 funding records for "migration" (5 matches: the planner expects
+        # thousands from a prefix query and joins by hash); a bounded number joined back is
+        # looked up by id.
         found = queryset.alias(document=vector).filter(document=search_query).annotate(rank=rank)
-        if linked_ids is None:
+        if linked_ids is None and not ranked:  # in title order, the title's index walked
             return found.order_by(*order)[:limit]
+        if linked_ids is None:
+            # The first ``RANKED_MATCHES`` + 1 found, ranked and counted (the one more tells
+            # that there are more than ``RANKED_MATCHES``). Unordered, so PostgreSQL stops at
+            # the last one: in the table for a word most records hold, through the index for a
+            # rarer one (ordered by id, "migration" walked all 100 000 ids for its 5 matches).
+            first = found.order_by().values("pk")[: RANKED_MATCHES + 1]
+            found = queryset.filter(pk__in=first).annotate(rank=rank, matched=Window(Count("pk")))
+            return found.order_by(*order)[: min(limit, RANKED_MATCHES)]
         # The first ``limit`` of all are among the first ``limit`` of each part: a record's place
         # depends on the record alone, and the unlinked records shown are at most ``limit`` less
         # the linked ones.
@@ -456,7 +477,7 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
         hits = []
         country_ids = linked_country_ids(record_type, names, countries)
         # The same SQL for the same query while the countries it names are the same.
-        key = ("search", record_type.label, query, tuple(names), country_ids, limit)
+        key = ("search", record_type.label, query, tuple(names), country_ids, limit, RANKED_MATCHES)
         found = compiled.rows(
             key,
             partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids),
@@ -475,7 +496,16 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
                 )
             )
         if hits:
-            groups.append(SearchGroup(record_type.label, hits))
+            # Counted only when no country is named (``_matches``).
+            matched = getattr(found[0], "matched", None)
+            groups.append(
+                SearchGroup(
+                    record_type.label,
+                    hits,
+                    matched=None if matched is None else min(matched, RANKED_MATCHES),
+                    more=matched is not None and matched > RANKED_MATCHES,
+                )
+            )
     # Stable: the groups with a linked record first, each part in position order.
     return sorted(groups, key=lambda group: not group.hits[0].linked)
 

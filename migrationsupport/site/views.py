@@ -141,6 +141,13 @@ class SearchView(PageMixin, TemplateView):
             max_length=MAX_QUERY_LENGTH,
             groups=groups,
             hit_count=hit_count,
+            # All the records matching, when every group counted them (none is a country's).
+            match_count=(
+                sum(group.matched for group in groups)
+                if all(group.matched is not None for group in groups)
+                else None
+            ),
+            more_matches=any(group.more for group in groups),
             # One more query, only when the results are few: the nearest spelling, if any.
             suggestion=search_suggestion(query) if query and hit_count < FEW_RESULTS else None,
         )

@@ -208,6 +208,49 @@ def test_search_page_links_the_suggestion_when_nothing_matches(client):
     assert "Did you mean" not in text_of(client.get("/search/", {"q": "Morocco"}))
 
 
+def test_search_page_says_how_many_records_match_beyond_those_shown(client):
+    for number in range(22):
+        FundingRecordFactory(title=f"Border management {number}")
+    AgreementFactory(title="Border cooperation arrangement")
+
+    text = text_of(client.get("/search/", {"q": "border"}))
+
+    assert "23 records match “border”." in text
+    assert "Funding (20 of 22)" in text
+    assert "Agreements and arrangements (1)" in text
+    assert "first" not in text  # every match was ranked
+
+
+def test_a_word_many_records_hold_is_ranked_among_the_first_found(client, monkeypatch):
+    """Past ``RANKED_MATCHES`` matches of a type, the page shows the best of the first ones found
+    and says so, instead of ranking every one (a word every record holds ranked all 100 000 funding
+    records at +100 000; docs/performance.md)."""
+    monkeypatch.setattr(search, "RANKED_MATCHES", 4)
+    for number in range(6):
+        FundingRecordFactory(title=f"Border management {number}")
+    AgreementFactory(title="Border cooperation arrangement")
+
+    text = text_of(client.get("/search/", {"q": "border"}))
+    found = {group.label: group for group in search_records("border")}
+
+    assert "More than 5 records match “border”." in text
+    assert "Funding (4 of more than 4)" in text
+    assert "The most relevant of the first 4 found. Add a word to narrow the search." in text
+    assert "Agreements and arrangements (1)" in text
+    funding, agreements = found["Funding"], found["Agreements and arrangements"]
+    assert (funding.matched, funding.more, len(funding.hits)) == (4, True, 4)
+    assert (agreements.matched, agreements.more) == (1, False)
+
+
+def test_search_page_counts_no_match_when_a_country_is_named(turkiye, client):
+    # The records linked to the country are found by their links, not counted.
+    text = text_of(client.get("/search/", {"q": "Turkey"}))
+
+    assert "results for “Turkey”." in text
+    assert "match “Turkey”" not in text
+    assert {group.matched for group in search_records("Turkey")} == {None}
+
+
 def test_search_makes_one_query_per_record_type_however_many_records_match(
     turkiye, django_assert_num_queries
 ):
@@ -342,9 +385,10 @@ def test_a_country_nothing_links_to_is_searched_by_its_names_alone(turkiye):
 
 @pytest.mark.parametrize(("query", "parts"), [("border", 1), ("Turkey", 3)])
 def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, parts):
-    # Not every match ranked, then joined back to the table (at +100 000 funding records that
-    # read the whole table for "migration", 5 matches): the text match is on the ranked rows
-    # themselves, and each part (text, linked) is cut before the page's rows are read.
+    # Not every match joined back to the table (at +100 000 funding records that read the whole
+    # table for "migration", 5 matches): the text matches alone are cut at ``RANKED_MATCHES`` + 1
+    # before they are joined back, and each part (text, linked) is cut before the page's rows are
+    # read.
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     sql = str(_matches(record_type, query, query_names(query), limit=20).query)
 
@@ -352,7 +396,8 @@ def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, pa
     # linked records holding a word of the query, the other linked ones by title) and the page's.
     assert sql.count("LIMIT 20") == (1 if parts == 1 else 4)
     if parts == 1:
-        assert " IN (SELECT" not in sql and '"funding_fundingrecord"."title"' in sql.split("@@")[0]
+        matches = sql.split(" IN (SELECT ", 1)[1]
+        assert "@@" in matches and matches.index("@@") < matches.index(f"LIMIT {search.RANKED_MATCHES + 1})")
 
 
 def test_sqlite_fallback_finds_other_names_too(turkiye, monkeypatch):
