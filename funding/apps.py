@@ -8,9 +8,10 @@ class FundingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        from migrationsupport.models import Theme
         from migrationsupport.registry import registry
         from migrationsupport.sitemaps import published_sitemap
-        from regions.models import Region
+        from regions.models import Country, Region
 
         from . import api, rollup, search
         from .models import (
@@ -18,6 +19,7 @@ class FundingConfig(AppConfig):
             FundingFollowThroughStored,
             FundingRangeTotalsRow,
             FundingRecord,
+            FundingTotalsAnswer,
             FundingTotalsChange,
             FundingTotalsRow,
             FundingTotalsSet,
@@ -39,6 +41,8 @@ class FundingConfig(AppConfig):
         )
         registry.api("instruments", api.InstrumentViewSet, "instrument")
         registry.api("funding", api.FundingRecordViewSet, "funding")
+        # The rebuild stores the API's grouped totals as the API writes them (funding.rollup).
+        rollup.register_answer_writer(api.STORED_ANSWER)
         registry.api("conferences", api.PledgingConferenceViewSet, "conference")
 
         # An as_of snapshot stores the totals of the records as they stood (migrationsupport.asof),
@@ -53,6 +57,7 @@ class FundingConfig(AppConfig):
                     FundingTotalsState,
                     FundingFollowThroughStored,
                     FundingRangeTotalsRow,
+                    FundingTotalsAnswer,
                 ),
                 lambda: rollup.rebuild(force=True, filtered=False),
             )
@@ -68,6 +73,16 @@ class FundingConfig(AppConfig):
             )
             post_delete.connect(
                 rollup.rebuild_after_commit, sender=sender, dispatch_uid=f"funding-totals-delete-{name}"
+            )
+        # The stored API answers name countries, key areas and instruments, which no trigger
+        # watches (their rows do not change the totals): their writes store the answers again.
+        for named in (Country, Theme, Instrument):
+            name = named._meta.model_name
+            post_save.connect(
+                rollup.answers_after_commit, sender=named, dispatch_uid=f"funding-answers-save-{name}"
+            )
+            post_delete.connect(
+                rollup.answers_after_commit, sender=named, dispatch_uid=f"funding-answers-delete-{name}"
             )
         for field in ("regions", "countries", "themes", "may_overlap"):
             m2m_changed.connect(

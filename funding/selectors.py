@@ -41,14 +41,16 @@ _M2M = {
     "country": (FundingRecord.countries.through, "country_id", Country),
     "theme": (FundingRecord.themes.through, "theme_id", Theme),
 }
-_LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
+# The records a group is named after (``_visible_labels``): its name is the record's ``str()``,
+# its identifier (``identified``) one of its fields.
+LABEL_MODELS: dict[str, type[Region | Country | Theme | Instrument]] = {
     "region": Region,
     "country": Country,
     "theme": Theme,
     "instrument": Instrument,
 }
 # How the API names a group: the stable identifier of each of its records (``identified``).
-_IDENTIFIERS = {"region": "slug", "country": "iso_code", "theme": "slug", "instrument": "slug"}
+IDENTIFIERS = {"region": "slug", "country": "iso_code", "theme": "slug", "instrument": "slug"}
 
 # ``members``: the records of the set that state an amount. ``lineage``: each member's ancestors,
 # up to the deepest nesting allowed. ``enclosed``: the members with an ancestor among the members;
@@ -527,7 +529,16 @@ def funding_totals_and_groups(
     ``identified``: each group keyed as the API names it, by its records' stable identifiers
     (slugs, ISO codes; ``recipients`` too) in the order of their names, and null for the
     records without the grouping, instead of by ids."""
-    rows = _total_rows(records, group_by)
+    return totals_and_groups_of_rows(
+        _total_rows(records, group_by), group_by, include_drafts=include_drafts, identified=identified
+    )
+
+
+def totals_and_groups_of_rows(
+    rows: list[dict], group_by: str, *, include_drafts: bool = False, identified: bool = False
+) -> tuple[list[FundingTotal], list[FundingTotal]]:
+    """``funding_totals_and_groups`` of the totals' rows of a set in ``group_by`` (stored ones:
+    ``funding.rollup``)."""
     return (
         _totals_from_rows(rows, None, include_drafts),
         _totals_from_rows(rows, group_by, include_drafts, identified=identified),
@@ -667,14 +678,14 @@ def _visible_labels(
 ) -> dict[str, tuple[str, str]]:
     """{id: (name, stable identifier)} of the regions, countries, themes or instruments the
     groups may name."""
-    model = _LABEL_MODELS.get(group_by or "")
+    model = LABEL_MODELS.get(group_by or "")
     if model is None:
         return {}
     ids = {int(part) for row in rows for part in (row["group_key"] or "").split(",") if part}
     objects = model.objects.filter(pk__in=ids)
     if not include_drafts:
         objects = objects.published()
-    identifier = _IDENTIFIERS[group_by or ""]
+    identifier = IDENTIFIERS[group_by or ""]
     if group_by == "country":
         return {str(pk): (name, code) for pk, name, code in objects.values_list("pk", "name", identifier)}
     return {str(obj.pk): (str(obj), getattr(obj, identifier)) for obj in objects}
