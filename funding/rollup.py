@@ -301,6 +301,11 @@ def stored_answer(records: QuerySet[FundingRecord], group_by: str) -> bytes | No
     return None if row is None else row[0].encode()
 
 
+def _row_dicts(cursor) -> list[dict]:
+    """The rows ``cursor`` read, of the columns ``_COLUMNS``, as ``selectors`` takes them."""
+    return [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _store_answers(cursor, key: str, groupings: list[str]) -> None:
     """The API's answers for set ``key`` in ``groupings``, from its rows just stored."""
     if _answer_writer is None:
@@ -311,7 +316,7 @@ def _store_answers(cursor, key: str, groupings: list[str]) -> None:
             f"SELECT {columns} FROM {_ROWS} WHERE totals_set = %s AND grouping = %s",  # noqa: S608
             [key, group_by],
         )
-        rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        rows = _row_dicts(cursor)
         cursor.execute(
             f"INSERT INTO {_ANSWERS} (totals_set, grouping, fingerprint, body) "  # noqa: S608
             f"VALUES (%s, %s, {_names_sql(group_by)}, %s)",
@@ -682,7 +687,7 @@ def stored_rows(group_by: str | None, records: QuerySet[FundingRecord] | None = 
     # together, so a replica answers "stale" until it has replayed the rebuild.
     with connections[router.db_for_read(FundingTotalsRow)].cursor() as cursor:
         cursor.execute(sql, [key, group_by or "", key, group_by or "", DEFINITION])
-        rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+        rows = _row_dicts(cursor)
     if any(row["row_kind"] == "stale" for row in rows):
         return None
     return rows
