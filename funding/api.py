@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import django
 import orjson
 import rest_framework
 from django.db.models import F, Prefetch
@@ -15,11 +16,13 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from migrationsupport import api_defaults, exactjson, values
+from migrationsupport import models as core_models
 from migrationsupport import serializers as core_serializers
 from migrationsupport.api import PublishableViewSet, csv_columns
 from migrationsupport.api_defaults import AnonymousExportThrottle, ApiPagination, DecimalJSONRenderer
+from regions import models as region_models
 
-from . import rollup, selectors, serializers
+from . import models, rollup, selectors, serializers
 from .filters import FundingFilter, InstrumentFilter, PledgingConferenceFilter
 from .iati import iati_download
 from .listings import SnapshotPaginator
@@ -266,14 +269,25 @@ def _stored_answer_body(rows: list[dict], group_by: str) -> bytes:
 #: of the libraries that write them.
 STORED_ANSWER = rollup.AnswerWriter(
     write=_stored_answer_body,
-    code=hashlib.md5(  # noqa: S324 - a fingerprint, not a secret
+    code=hashlib.sha256(
         repr(
             (
                 Path(__file__).read_bytes(),
                 [
                     Path(module.__file__ or "").read_bytes()
-                    for module in (selectors, serializers, values, exactjson, api_defaults, core_serializers)
+                    for module in (
+                        selectors,
+                        serializers,
+                        models,  # an instrument's name: ``str()``
+                        region_models,
+                        core_models,
+                        values,
+                        exactjson,
+                        api_defaults,
+                        core_serializers,
+                    )
                 ],
+                django.VERSION,
                 rest_framework.VERSION,
                 orjson.__version__,
             )

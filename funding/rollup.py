@@ -267,16 +267,18 @@ def _names_sql(group_by: str) -> str:
     answer in ``group_by`` depends on besides its set's rows: that code, and the name and
     identifier of every published record a group may be named after (``selectors.LABEL_MODELS``;
     nothing for years). Any rename, new code or change of status leaves the stored answers of the
-    grouping unserved until they are stored again (``store_answers``, which the save of such a
-    record queues; the next rebuild)."""
+    grouping unserved until they are stored again (``store_answers``: queued by the save of such
+    a record, and run by ``manage.py rebuild_funding_totals``, after a deploy say; a rebuild)."""
     model = LABEL_MODELS.get(group_by)
     if model is None:
         return "md5(%s)"
     fields = {field.name: field.column for field in model._meta.concrete_fields}
     named = ("name", "short_name", IDENTIFIERS[group_by])  # ``str()``'s fields, and the identifier
     columns = ", ".join(f"l.{fields[name]}" for name in named if name in fields)
+    # A row's text quotes any value holding a comma, a quote or a parenthesis: no two lists of
+    # names give the same text.
     return (
-        f"(SELECT md5(%s || coalesce(string_agg(concat_ws('|', l.id, {columns}), ',' ORDER BY l.id), '')) "  # noqa: S608
+        f"(SELECT md5(%s || coalesce(string_agg(row(l.id, {columns})::text, ',' ORDER BY l.id), '')) "  # noqa: S608
         f"FROM {model._meta.db_table} AS l WHERE {published_sql('l')})"
     )
 
@@ -312,15 +314,19 @@ def _store_answers(cursor, key: str, groupings: list[str]) -> None:
         return
     columns = ", ".join(_COLUMNS)
     for group_by in groupings:
+        # The names' fingerprint before the answer reads the names (each statement sees what was
+        # committed when it began): a rename committed in between leaves an answer whose
+        # fingerprint is already not the names', never one with the old name under the new one.
+        cursor.execute(f"SELECT {_names_sql(group_by)}", [_answer_writer.code])
+        (names,) = cursor.fetchone()
         cursor.execute(
             f"SELECT {columns} FROM {_ROWS} WHERE totals_set = %s AND grouping = %s",  # noqa: S608
             [key, group_by],
         )
-        rows = _row_dicts(cursor)
+        body = _answer_writer.write(_row_dicts(cursor), group_by)
         cursor.execute(
-            f"INSERT INTO {_ANSWERS} (totals_set, grouping, fingerprint, body) "  # noqa: S608
-            f"VALUES (%s, %s, {_names_sql(group_by)}, %s)",
-            [key, group_by, _answer_writer.code, _answer_writer.write(rows, group_by).decode()],
+            f"INSERT INTO {_ANSWERS} (totals_set, grouping, fingerprint, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
+            [key, group_by, names, body.decode()],
         )
 
 

@@ -88,8 +88,9 @@ class SearchHit:
 class SearchGroup:
     label: str
     hits: list[SearchHit]
-    #: How many records of the type match, up to ``RANKED_MATCHES``; None when the query
-    #: names a country (its linked records are found by their links, not counted).
+    #: How many records of the type match, up to ``RANKED_MATCHES``; None where not counted:
+    #: a type linked to the country the query names (its linked records are found by their
+    #: links), a query that only leaves a word out (in title order), SQLite.
     matched: int | None = None
     #: More than ``RANKED_MATCHES`` match: ``hits`` are the best of the first ones found.
     more: bool = False

@@ -170,8 +170,10 @@ def database(url: str) -> dict[str, Any]:
             # PostgreSQL's JIT compiles any query it costs above 100 000 (a total over every
             # funding record) and spends longer compiling than the query then runs
             # (docs/performance.md): a web request is never long enough to win that back. A
-            # DATABASE_URL with its own ?options= keeps those.
-            config.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+            # sequential scan starts at the table's first page, not where another one running
+            # has got to: search ranks the first matches a scan finds (``RANKED_MATCHES``), the
+            # same ones on every request. A DATABASE_URL with its own ?options= keeps those.
+            config.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off -c synchronize_seqscans=off")
     return config
 
 

@@ -141,7 +141,7 @@ class SearchView(PageMixin, TemplateView):
             max_length=MAX_QUERY_LENGTH,
             groups=groups,
             hit_count=hit_count,
-            # All the records matching, when every group counted them (none is a country's).
+            # All the records matching, when every group counted them (``SearchGroup.matched``).
             match_count=(
                 sum(group.matched for group in groups)
                 if all(group.matched is not None for group in groups)

@@ -79,7 +79,7 @@ def every_set(monkeypatch):
 def assert_stored_equals_computed(*, every_threshold: bool = True) -> None:
     """Every set of the registry is stored in each of its groupings, and its rows are the ones
     computed from the records (and, with ``every_threshold``, each range filter's set at every
-    threshold that changes it)."""
+    threshold that changes it), and so is its API answer in each grouping (``stored_answer``)."""
     sets = list(rollup.registry())
     for totals_set in sets:
         for group_by in totals_set.groupings:
@@ -87,6 +87,10 @@ def assert_stored_equals_computed(*, every_threshold: bool = True) -> None:
             assert stored is not None, f"{totals_set.name} {group_by} is stale after a rebuild"
             computed = computed_rows(totals_set.records, group_by)
             assert sorted(map(_key, stored)) == sorted(map(_key, computed)), (totals_set.name, group_by)
+            if group_by is not None:
+                assert_stored_answer_equals_computed(totals_set, group_by, computed)
+    answered = {(rollup.fingerprint(s.records), g) for s in sets for g in s.groupings if g is not None}
+    assert set(FundingTotalsAnswer.objects.values_list("totals_set", "grouping")) == answered
     registered = {(rollup.fingerprint(s.records), g or "") for s in sets for g in s.groupings}
     assert set(FundingTotalsSet.objects.values_list("key", "grouping")) == registered
     for totals_set in sets:  # each set's size, on each of its groupings' rows
@@ -95,24 +99,18 @@ def assert_stored_equals_computed(*, every_threshold: bool = True) -> None:
         assert set(sizes) == {totals_set.records.count()}, totals_set.name
     assert_stored_follow_through_equals_computed()
     assert_range_totals_equal_computed(every_threshold=every_threshold)
-    assert_stored_answers_equal_computed(sets)
 
 
-def assert_stored_answers_equal_computed(sets) -> None:
-    """Every set's API answer in each of its groupings is stored, current, and the one the API
-    writes from the computed rows (names as they are now)."""
-    for totals_set in sets:
-        for group_by in totals_set.groupings:
-            if group_by is None:
-                continue
-            stored = rollup.stored_answer(totals_set.records, group_by)
-            assert stored is not None, f"{totals_set.name} {group_by}: no current answer after a rebuild"
-            totals, groups = totals_and_groups_of_rows(
-                computed_rows(totals_set.records, group_by), group_by, identified=True
-            )
-            computed = DecimalJSONRenderer().render(api._totals_answer(group_by, totals, groups))
-            assert stored == computed, (totals_set.name, group_by)
-    assert FundingTotalsAnswer.objects.count() == sum(len([g for g in s.groupings if g]) for s in sets)
+def assert_stored_answer_equals_computed(totals_set, group_by: str, computed: list[dict]) -> None:
+    """The set's API answer in ``group_by`` is stored, current, and the one the API writes from
+    its ``computed`` rows (names as they are now)."""
+    stored = rollup.stored_answer(totals_set.records, group_by)
+    assert stored is not None, f"{totals_set.name} {group_by}: no current answer after a rebuild"
+    totals, groups = totals_and_groups_of_rows(computed, group_by, identified=True)
+    assert stored == DecimalJSONRenderer().render(api._totals_answer(group_by, totals, groups)), (
+        totals_set.name,
+        group_by,
+    )
 
 
 def _thresholds(name: str) -> set[str]:
@@ -414,11 +412,15 @@ def test_every_grouping_of_a_filtered_set_is_read_from_the_stored_rows(
 TOTALS = "/api/v1/funding/totals/"
 
 
-def _computed_answer(client, params: dict, monkeypatch) -> bytes:
-    """The API's answer with no stored answer served: computed from the (stored) rows."""
+def _computed(client, params: dict, monkeypatch):
+    """The API's response with no stored answer served: computed from the (stored) rows."""
     with monkeypatch.context() as patch:
         patch.setattr(rollup, "stored_answer", lambda records, group_by: None)
-        return client.get(TOTALS, params).content
+        return client.get(TOTALS, params)
+
+
+def _computed_answer(client, params: dict, monkeypatch) -> bytes:
+    return _computed(client, params, monkeypatch).content
 
 
 @pytest.mark.parametrize("group_by", ["region", "country", "theme", "instrument", "year"])
@@ -432,8 +434,8 @@ def test_the_api_serves_a_stored_set_s_grouped_answer_as_stored(
     with django_assert_num_queries(1 + len(filters)):  # the region filter reads its region first
         stored = client.get(TOTALS, params)
     assert stored.status_code == 200
-    assert stored.content == _computed_answer(client, params, monkeypatch)
-    assert stored["ETag"] == client.get(TOTALS, params)["ETag"]
+    computed = _computed(client, params, monkeypatch)
+    assert (stored.content, stored["ETag"]) == (computed.content, computed["ETag"])
     # It is the stored answer that was served.
     key = rollup.fingerprint(_filtered(**filters))
     FundingTotalsAnswer.objects.filter(totals_set=key, grouping=group_by).update(body='{"stored": true}')

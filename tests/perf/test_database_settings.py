@@ -40,7 +40,7 @@ def _database_options(database_url: str) -> dict:
 
 
 def test_a_database_url_with_its_own_options_keeps_them():
-    assert _database_options("postgres://u@db:5432/ms")["options"] == "-c jit=off"
+    assert _database_options("postgres://u@db:5432/ms")["options"] == "-c jit=off -c synchronize_seqscans=off"
     own = _database_options("postgres://u@db:5432/ms?options=-c%20statement_timeout%3D5000")
     assert own["options"] == "-c statement_timeout=5000"
     assert "options" not in _database_options("sqlite:///tmp.sqlite3")
@@ -90,7 +90,10 @@ def test_each_replica_url_is_a_routed_alias_with_the_primary_options():
     built = _settings(DATABASE_REPLICA_URLS="postgres://u@r1:5432/ms, postgres://u@r2:5432/ms")
     assert built["replicas"] == ["replica1", "replica2"]
     assert built["databases"]["replica2"]["HOST"] == "r2"
-    assert built["databases"]["replica1"]["OPTIONS"] == {"options": "-c jit=off", "connect_timeout": 2}
+    assert built["databases"]["replica1"]["OPTIONS"] == {
+        "options": "-c jit=off -c synchronize_seqscans=off",
+        "connect_timeout": 2,
+    }
     assert built["routers"] == ["migrationsupport.db_router.PrimaryReplicaRouter"]
 
 

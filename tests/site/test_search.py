@@ -235,7 +235,7 @@ def test_a_word_many_records_hold_is_ranked_among_the_first_found(client, monkey
 
     assert "More than 5 records match “border”." in text
     assert "Funding (4 of more than 4)" in text
-    assert "The most relevant of the first 4 found. Add a word to narrow the search." in text
+    assert "The most relevant of the first found. Add a word to narrow the search." in text
     assert "Agreements and arrangements (1)" in text
     funding, agreements = found["Funding"], found["Agreements and arrangements"]
     assert (funding.matched, funding.more, len(funding.hits)) == (4, True, 4)

@@ -1,7 +1,8 @@
 """``manage.py rebuild_funding_totals``: store the totals of every published funding record, and
 of the large sets one funding filter selects, now (funding.rollup). Saves rebuild them after
-they commit; run this after a restore or a bulk load that bypassed the application, or from cron
-as a safety net. Without ``--force`` it does nothing while they are current."""
+they commit; run this after a restore or a bulk load that bypassed the application, after a
+deploy, or from cron as a safety net. Without ``--force``, while they are current it only stores
+again the API's answers whose names or code changed."""
 
 from django.core.management.base import BaseCommand
 
@@ -19,5 +20,7 @@ class Command(BaseCommand):
             self.stdout.write("Totals are computed on each request on this database (not PostgreSQL).")
         elif rollup.rebuild(force=force):
             self.stdout.write("Rebuilt the stored funding totals.")
+        elif rollup.store_answers():  # names changed, or the code that writes the API's answers
+            self.stdout.write("The stored funding totals are current; stored the API's answers again.")
         else:
             self.stdout.write("The stored funding totals are current.")
