@@ -6,6 +6,7 @@ them stale, nor for any set but the one they were computed for."""
 from __future__ import annotations
 
 import datetime
+import io
 import threading
 from dataclasses import replace
 from decimal import Decimal
@@ -14,6 +15,7 @@ from functools import partial
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -475,6 +477,26 @@ def test_a_stored_answer_is_not_served_once_a_name_it_shows_or_its_code_changes(
     assert client.get(TOTALS, {"group_by": "year"}).json() == {"stored": True}
     monkeypatch.setattr(rollup, "_answer_writer", replace(api.STORED_ANSWER, code="another"))
     assert "groups" in client.get(TOTALS, {"group_by": "year"}).json()
+
+
+def test_the_command_stores_again_the_answers_another_version_of_the_code_wrote(
+    client, two_regions, monkeypatch
+):
+    """After a deploy that changed only the code writing the API's answers, the rows are current
+    and no save comes: ``manage.py rebuild_funding_totals`` (cron's) stores the answers again."""
+    params = {"group_by": "instrument"}
+    monkeypatch.setattr(rollup, "_answer_writer", replace(api.STORED_ANSWER, code="the next version"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(TOTALS, params)
+    assert len(queries) == 3  # the lookup, then the rows and the names: computed
+
+    out = io.StringIO()
+    call_command("rebuild_funding_totals", stdout=out)
+    assert out.getvalue() == "The stored funding totals are current; stored the API's answers again.\n"
+    with CaptureQueriesContext(connection) as queries:
+        stored = client.get(TOTALS, params).content
+    assert len(queries) == 1
+    assert stored == _computed_answer(client, params, monkeypatch)
 
 
 def test_a_stored_answer_is_served_only_to_the_public_asking_for_compact_json_of_today(
