@@ -31,6 +31,7 @@ from ..api_defaults import (
     AnonymousExportThrottle,
     BoundedSearchFilter,
     DecimalJSONRenderer,
+    MatchCount,
     rate_limit_headers,
 )
 from ..filters import SourceFilter
@@ -175,6 +176,12 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             raise exceptions.ValidationError({"format": [f"Choose one of {formats}."]}) from exc
 
     @property
+    def searching(self) -> bool:
+        """Whether this list is narrowed by a text search (``?search=`` on ``search_fields``)."""
+        terms = self.request.query_params.get(api_settings.SEARCH_PARAM, "")
+        return bool(getattr(self, "search_fields", None) and terms.strip())
+
+    @property
     def wants_csv(self) -> bool:
         return isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer)
 
@@ -216,8 +223,9 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
             queryset = self.filter_queryset(self.get_queryset())
             prepared = plan.prepare(queryset)
             # The page's count without the columns its rows read: their joins (an inner join to
-            # every matching record's source) would make it a hash join over them all.
-            prepared.count = self.list_counter(queryset)
+            # every matching record's source) would make it a hash join over them all. A text
+            # search's matches are counted up to a limit (``MatchCount``).
+            prepared.count = MatchCount(queryset).count if self.searching else self.list_counter(queryset)
             page = self.paginate_queryset(prepared)
             if page is None:
                 return Response(plan.records(builtins.list(prepared)))

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from funding.models import FundingRecord
+from migrationsupport import api_defaults
 from migrationsupport.models import Status
 from tests.api.support import API, ENDPOINTS, keys, payload, results
 from tests.factories import FundingRecordFactory
@@ -181,6 +185,50 @@ def test_pages_have_a_count_links_and_a_capped_size(api):
     last = api.get(f"{API}/themes/", {"page_size": 2, "page": 3}).json()
     assert len(last["results"]) == 1 and last["next"] is None
     assert len(api.get(f"{API}/themes/", {"page_size": 1000}).json()["results"]) == 5  # capped at 100
+
+
+def test_a_search_counts_up_to_a_limit_and_its_pages_go_on_to_the_last_match(api, monkeypatch):
+    monkeypatch.setattr(api_defaults, "SEARCH_COUNT_LIMIT", 3)
+    for order, name in enumerate(("Asylum A", "Asylum B", "Asylum C", "Asylum D", "Asylum E", "Borders")):
+        ENDPOINTS["themes"].make(name=name, order=order)
+    query = {"search": "asylum", "page_size": 2}
+    with CaptureQueriesContext(connection) as queries:
+        first = api.get(f"{API}/themes/", query).json()
+    assert (first["count"], first["count_exact"]) == (3, False)  # more than 3 match
+    assert any("COUNT(*)" in q["sql"] and "LIMIT 4" in q["sql"] for q in queries.captured_queries)
+    names, url, pages = [], f"{API}/themes/?{urlencode(query)}", []
+    while url:
+        body = api.get(url).json()
+        names += [row["name"] for row in body["results"]]
+        pages.append((body["count"], body["count_exact"]))
+        url = body["next"]
+    assert names == ["Asylum A", "Asylum B", "Asylum C", "Asylum D", "Asylum E"]  # none left out
+    assert pages == [(3, False)] * 3
+    last = api.get(f"{API}/themes/", {**query, "page": "last"}).json()
+    assert (last["count"], last["count_exact"]) == (5, True)
+    assert [row["name"] for row in last["results"]] == ["Asylum E"]
+    assert last["next"] is None and last["previous"].endswith("page=2&page_size=2&search=asylum")
+    past = api.get(f"{API}/themes/", {**query, "page": "4"})
+    assert past.status_code == 404 and "Page 4 does not exist" in past.json()["detail"]
+    exactly = api.get(f"{API}/themes/", {"search": "asylum c", "page_size": 2}).json()
+    assert (exactly["count"], exactly["count_exact"]) == (1, True)
+    monkeypatch.setattr(api_defaults, "SEARCH_COUNT_LIMIT", 5)  # as many match as it counts
+    at_limit = api.get(f"{API}/themes/", query).json()
+    assert (at_limit["count"], at_limit["count_exact"]) == (5, True)
+    unsearched = api.get(f"{API}/themes/", {"page_size": 2}).json()
+    assert (unsearched["count"], unsearched["count_exact"]) == (6, True)
+
+
+def test_a_funding_search_past_the_limit_pages_from_the_list_order(api, monkeypatch):
+    monkeypatch.setattr(api_defaults, "SEARCH_COUNT_LIMIT", 2)
+    for amount in (5, 4, 3, 2, 1):
+        FundingRecordFactory(title=f"Border fund {amount}", amount=amount * 1_000_000, period_start=None)
+    FundingRecordFactory(title="Other", amount=9_000_000)
+    query = {"search": "border", "ordering": "-amount", "page_size": 2}
+    body = api.get(f"{API}/funding/", query).json()
+    assert (body["count"], body["count_exact"]) == (2, False)
+    third = api.get(f"{API}/funding/", {**query, "page": 3}).json()
+    assert [row["title"] for row in third["results"]] == ["Border fund 1"] and third["next"] is None
 
 
 def test_malformed_page_values_are_400_and_a_page_past_the_end_is_404(api):

@@ -277,10 +277,12 @@ def test_a_later_page_narrowed_beyond_the_filters_is_cut_by_sql(nested, client, 
     used = _pages_cut(monkeypatch)
     assert client.get("/api/v1/funding/?region=r&page_size=1&page=2").status_code == 200
     assert used[-1] is not None  # the same set without the narrowing: from the snapshot
+    del used[:]
     response = client.get(f"/api/v1/funding/?region=r&{query}&page_size=1&page=2")
     assert response.status_code == 200, response.content
     assert response.json()["count"] > 1
-    assert used[-1] is None
+    # Not asked (a search's pages are ``MatchPaginator``'s), or asked and not answered.
+    assert used in ([], [None])
 
 
 @pytest.mark.parametrize("bound", ["amount_min", "amount_max"])
