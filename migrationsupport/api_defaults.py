@@ -298,6 +298,11 @@ class MatchCount:
         return self.records.count()
 
 
+#: The largest row number SQL can ask for (PostgreSQL's ``bigint``, an ``OFFSET``'s type): a page
+#: past it holds no record, and asking for it would be a database error.
+_LAST_ROW = 2**63 - 1
+
+
 class _OpenPage(Page):
     """A page of a list not counted to its end: whether another follows was read with it."""
 
@@ -308,15 +313,19 @@ class _OpenPage(Page):
     def has_next(self):
         return self.more
 
+    def end_index(self):
+        return (self.number - 1) * self.paginator.per_page + len(self.object_list)
+
 
 class MatchPaginator(Paginator):
     """Pages of a list counted by ``MatchCount``. While its count is exact, Django's; past the
     count's limit, pages go on without a last one: each is read with one record more, which
     says whether another page follows (``next``), so a client following ``next`` still gets
-    every record; ``page=last`` counts every match first (``count_all``)."""
+    every record; ``page=last`` counts every match (``count_all``). ``num_pages`` is then the
+    pages known to exist so far."""
 
-    def __init__(self, object_list, per_page):
-        super().__init__(object_list, per_page)
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
         self.counter: MatchCount = object_list.count.__self__
         self.furthest = 1  # the last page known to exist
 
@@ -325,9 +334,8 @@ class MatchPaginator(Paginator):
         return self.count < self.counter.limit or self.counter.exact
 
     def count_all(self) -> None:
-        """Count every match (``page=last``): the pages are Django's from here on."""
-        if not self.count_exact:
-            self.__dict__["count"] = self.counter.count_all()
+        """Count every match, in one query (``page=last``): the pages are Django's from here on."""
+        self.__dict__["count"] = self.counter.count_all()
 
     @property
     def num_pages(self):
@@ -340,6 +348,8 @@ class MatchPaginator(Paginator):
         number = int(number)  # ``ApiPagination.get_page_number`` has checked it is one from 1
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
+        if number * self.per_page >= _LAST_ROW:
+            raise EmptyPage(self.error_messages["no_results"])
         return number
 
     def page(self, number):
@@ -378,7 +388,7 @@ class ApiPagination(PageNumberPagination):
             if isinstance(paginator, MatchPaginator):
                 paginator.count_all()
             return paginator.num_pages
-        if not raw.isdigit() or int(raw) < 1:
+        if not _whole_number(raw) or int(raw) < 1:
             raise exceptions.ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
         return int(raw)
 
@@ -386,7 +396,7 @@ class ApiPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw in (None, ""):
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not _whole_number(raw) or int(raw) < 1:
             raise exceptions.ValidationError(
                 {
                     self.page_size_query_param: [
@@ -443,6 +453,11 @@ class ApiPagination(PageNumberPagination):
                 description=f"Results per page: {self.page_size} by default, at most {self.max_page_size}.",
             ),
         ]
+
+
+def _whole_number(raw: str) -> bool:
+    """Digits 0-9 only: ``str.isdigit`` also takes "²", which ``int`` refuses."""
+    return raw.isascii() and raw.isdigit()
 
 
 class BoundedSearchFilter(SearchFilter):

@@ -424,7 +424,7 @@ SPECTACULAR_SETTINGS = {
         "`<name>_html` and `<name>_text`. Reads come first here; writes, for staff, are under "
         '"staff writes". The guide for readers, with examples: docs/api.md in the repository.'
     ),
-    "VERSION": "1.1.0",
+    "VERSION": "1.1.1",
     # Reads first, one tag per record type; writes last, for staff (migrationsupport.api.schema).
     "TAGS": [
         *(

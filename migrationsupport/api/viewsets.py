@@ -177,9 +177,11 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
 
     @property
     def searching(self) -> bool:
-        """Whether this list is narrowed by a text search (``?search=`` on ``search_fields``)."""
-        terms = self.request.query_params.get(api_settings.SEARCH_PARAM, "")
-        return bool(getattr(self, "search_fields", None) and terms.strip())
+        """Whether this list is narrowed by a text search: ``search_fields`` and the words the
+        search filter reads from ``?search=``."""
+        if not getattr(self, "search_fields", None):
+            return False
+        return bool(BoundedSearchFilter().get_search_terms(self.request))
 
     @property
     def wants_csv(self) -> bool:

@@ -210,6 +210,10 @@ def test_a_search_counts_up_to_a_limit_and_its_pages_go_on_to_the_last_match(api
     assert last["next"] is None and last["previous"].endswith("page=2&page_size=2&search=asylum")
     past = api.get(f"{API}/themes/", {**query, "page": "4"})
     assert past.status_code == 404 and "Page 4 does not exist" in past.json()["detail"]
+    beyond_sql = api.get(f"{API}/themes/", {**query, "page": "9" * 20})  # past any OFFSET
+    assert beyond_sql.status_code == 404
+    blank = api.get(f"{API}/themes/", {"search": " , ", "page_size": 2}).json()  # no words: no search
+    assert (blank["count"], blank["count_exact"]) == (6, True)
     exactly = api.get(f"{API}/themes/", {"search": "asylum c", "page_size": 2}).json()
     assert (exactly["count"], exactly["count_exact"]) == (1, True)
     monkeypatch.setattr(api_defaults, "SEARCH_COUNT_LIMIT", 5)  # as many match as it counts
@@ -233,7 +237,15 @@ def test_a_funding_search_past_the_limit_pages_from_the_list_order(api, monkeypa
 
 def test_malformed_page_values_are_400_and_a_page_past_the_end_is_404(api):
     ENDPOINTS["themes"].make()
-    for params in ({"page": "abc"}, {"page": "0"}, {"page": "-1"}, {"page_size": "abc"}, {"page_size": "0"}):
+    for params in (
+        {"page": "abc"},
+        {"page": "0"},
+        {"page": "-1"},
+        {"page": "²"},
+        {"page_size": "abc"},
+        {"page_size": "0"},
+        {"page_size": "²"},
+    ):
         response = api.get(f"{API}/themes/", params)
         assert response.status_code == 400, params
         assert list(response.json()) == list(params)
