@@ -120,6 +120,19 @@ def _static_files_without_manifest(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches, as after a deploy: without Redis the caches are the
+    process's own (LocMemCache), which outlive a test, and what one test left there (a moment an
+    ``as_of`` day resolved to, a throttle's count) was read by the next test in the same worker."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all(initialized_only=True):
+        if isinstance(cache, LocMemCache):  # never a Redis a test shares (its clear() is FLUSHDB)
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_page_cache(settings):
     """Most tests look at what a view builds; tests/migrationsupport/test_cache.py turns it on."""
     settings.PAGE_CACHE_SECONDS = 0

@@ -52,6 +52,7 @@ def test_every_kind_is_one_address_per_page_kind_and_api_list():
     assert paths[:2] == ["/bench/hello/", "/bench/one-query/"]
     assert {"/", "/regions/sahel/", "/funding/sahel-programme/", "/api/v1/funding/"} <= set(paths)
     assert "/api/v1/funding/totals/?region=sahel" in paths
+    assert "/api/v1/funding/?search=funding" in paths  # the API's text search
     assert {"/funding/?page=last", "/api/v1/funding/?page=last"} <= set(paths)
     assert not [path for path in paths if path.startswith("/api/v1/regions/") and path != "/api/v1/regions/"]
     assert len(paths) == len(set(paths))

@@ -73,6 +73,8 @@ def every_kind() -> list[tuple[str, str]]:
     paths += [f"/funding/?region={region}", f"/api/v1/funding/?region={region}"]
     paths += ["/funding/?page=last", "/api/v1/funding/?page=last"]
     paths.append(f"/api/v1/funding/totals/?region={region}")
+    # The API's text search for a word every demo record holds (counted up to 1 000).
+    paths.append("/api/v1/funding/?search=funding")
     return [*PAGES[:2], *((path, path) for path in paths)]
 
 

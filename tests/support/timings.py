@@ -137,6 +137,8 @@ def addresses(pairs: bool) -> Iterator[str]:
             yield f"/api/v1/{route.prefix}/{value}/"
     # The API's text search (?search=), which matches the title, description and implementer.
     yield "/api/v1/funding/?search=border"
+    # A word every demo record holds: its matches counted up to ``SEARCH_COUNT_LIMIT``.
+    yield "/api/v1/funding/?search=funding"
     # The change feed (not a registry route): every public change, each as its full representation.
     yield "/api/v1/changes/"
     yield "/api/v1/funding/totals/"
