@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import sys
 
 import django
 import orjson
@@ -272,21 +272,18 @@ STORED_ANSWER = rollup.AnswerWriter(
     code=hashlib.sha256(
         repr(
             (
-                Path(__file__).read_bytes(),
-                [
-                    Path(module.__file__ or "").read_bytes()
-                    for module in (
-                        selectors,
-                        serializers,
-                        models,  # an instrument's name: ``str()``
-                        region_models,
-                        core_models,
-                        values,
-                        exactjson,
-                        api_defaults,
-                        core_serializers,
-                    )
-                ],
+                rollup.source_digests(
+                    sys.modules[__name__],
+                    selectors,
+                    serializers,
+                    models,  # an instrument's name: ``str()``
+                    region_models,
+                    core_models,
+                    values,
+                    exactjson,
+                    api_defaults,
+                    core_serializers,
+                ),
                 django.VERSION,
                 rest_framework.VERSION,
                 orjson.__version__,

@@ -174,15 +174,20 @@ FOLLOW_TABLES = frozenset({Fulfilment._meta.db_table, PledgingConference._meta.d
 # The format of a stored follow-through (``selectors.follow_through_to_json``): another makes the
 # stored answers stale (``DEFINITION``).
 FOLLOW_FORMAT = 1
+
+
+def source_digests(*modules) -> tuple[str, ...]:
+    """The sha256 of each module's source file: a fingerprint of the code that writes what is
+    stored, so that a deploy changing it makes the stored answers stale."""
+    return tuple(hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest() for module in modules)
+
+
 # A stored follow-through is a finished answer, not rows finished on reading as the totals are:
 # the code that computes it is part of its definition. Whole modules, not a list of functions
 # that a change elsewhere in them would escape: any deploy that changes how a share, a bound, a
 # date, a stage or a label is worked out (or anything else in these files) makes the stored
 # answers stale, and the worker stores them again.
-_FOLLOW_CODE = tuple(
-    hashlib.sha256(Path(module.__file__ or "").read_bytes()).hexdigest()
-    for module in (selectors, models_module, values)
-)
+_FOLLOW_CODE = source_digests(selectors, models_module, values)
 # The overall rows of a stored set from its rows in another grouping: sums per measure, donor
 # (and part donor) of the "total", "nested" and "part" rows, and the overlap rows as they are.
 _OVERALL_SQL = (
