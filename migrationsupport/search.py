@@ -31,6 +31,7 @@ from functools import lru_cache, partial, reduce
 from operator import or_
 from typing import Generic, TypeVar
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import (
     SearchQuery,
     SearchRank,
@@ -38,13 +39,13 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import InterfaceError, OperationalError, connection, connections, transaction
-from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet, Value, Window
+from django.db.models import Count, Exists, F, Lookup, Model, OuterRef, Q, QuerySet, Value, Window
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Upper
 from django.db.models.sql import Query
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
+from django.utils.text import Truncator, slugify
 from psycopg.errors import QueryCanceled
 
 from . import compiled
@@ -70,6 +71,12 @@ SUGGESTION_CANDIDATES = 100
 #: +100 000. The page says when a type has more matches than this, and that the results shown
 #: are the best of the first ones found.
 RANKED_MATCHES = 1000
+#: Results on each page of one record type's results (``search_records(only=...)``).
+TYPE_PAGE_SIZE = 50
+#: A type's pages reach its first results only (at most ``RANKED_MATCHES``): a later page reads
+#: every result before it. A country's 500th linked funding record by title took 20–30 ms of
+#: SQL at +100 000 records, its 1 000th 40–50 ms (docs/performance.md).
+TYPE_RESULTS = 500
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,25 @@ class SearchGroup:
     matched: int | None = None
     #: More than ``RANKED_MATCHES`` match: ``hits`` are the best of the first ones found.
     more: bool = False
+    #: The type as the page's address names it (``RecordType.slug``).
+    slug: str = ""
+    #: How many of the type's results come before ``hits``.
+    offset: int = 0
+    #: Results follow ``hits`` within the type's first ``TYPE_RESULTS``: counted or not, the
+    #: page never says there are only as many as it shows.
+    has_next: bool = False
+    #: Results follow ``hits`` past the type's first ``TYPE_RESULTS``, which its pages end at.
+    cut: bool = False
+
+    @property
+    def more_follow(self) -> bool:
+        """Results follow ``hits``, whether its pages reach them or not."""
+        return self.has_next or self.cut
+
+    @property
+    def end(self) -> int:
+        """The number of the last result shown, counting from 1 over the type's results."""
+        return self.offset + len(self.hits)
 
 
 @dataclass(frozen=True)
@@ -138,6 +164,11 @@ class RecordType(Generic[RecordT]):
     #: records many: a misspelt query is looked for among them as a word of a title only, the
     #: nearest among the first ``SUGGESTION_CANDIDATES`` found alike (``search_suggestion``).
     sentence_titles: bool = False
+
+    @property
+    def slug(self) -> str:
+        """How the search page's address names the type ("funding", "key-documents")."""
+        return slugify(self.label)
 
 
 def plain(text: str, words: int = 30) -> str:
@@ -358,6 +389,18 @@ def matching_ids(record_type: RecordType, search_query: SearchQuery) -> QuerySet
     )
 
 
+class _AnyOf(Lookup):
+    """``lhs = ANY(rhs)``, ``rhs`` an array (``ArraySubquery``): each id looked up by its index,
+    where ``lhs IN (subquery)`` may be planned as a semi-join over the whole table."""
+
+    lookup_name = "any_of"  # used directly, not registered on any field
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)  # "(ARRAY(SELECT …))"
+        return f"{lhs} = ANY{rhs}", (*lhs_params, *rhs_params)
+
+
 def _matches(
     record_type: RecordType,
     query: str,
@@ -365,9 +408,12 @@ def _matches(
     *,
     limit: int,
     country_ids: tuple[int, ...] | None,
+    offset: int = 0,
 ) -> QuerySet:
-    """The first ``limit`` published records matching ``query``: those linked to the countries
-    it names (``linked_country_ids``) first, then by rank, title and id."""
+    """The published records matching ``query`` from the ``offset``-th, ``limit`` of them and
+    one more if there is one (it tells whether results follow): those linked to the countries it
+    names (``linked_country_ids``) first, then by rank, title and id."""
+    end = offset + limit + 1
     queryset = record_type.queryset()
     linked_ids = _linked_ids(record_type, country_ids)
     if linked_ids is not None:
@@ -390,7 +436,7 @@ def _matches(
         # looked up by id.
         found = queryset.alias(document=vector).filter(document=search_query).annotate(rank=rank)
         if linked_ids is None and not ranked:  # in title order, the title's index walked
-            return found.order_by(*order)[:limit]
+            return found.order_by(*order)[offset:end]
         if linked_ids is None:
             # The first ``RANKED_MATCHES`` + 1 found, ranked and counted (the one more tells
             # that there are more than ``RANKED_MATCHES``). Unordered, so PostgreSQL stops at
@@ -398,22 +444,26 @@ def _matches(
             # rarer one (ordered by id, "migration" walked all 100 000 ids for its 5 matches).
             first = found.order_by().values("pk")[: RANKED_MATCHES + 1]
             found = queryset.filter(pk__in=first).annotate(rank=rank, matched=Window(Count("pk")))
-            return found.order_by(*order)[: min(limit, RANKED_MATCHES)]
-        # The first ``limit`` of all are among the first ``limit`` of each part: a record's place
-        # depends on the record alone, and the unlinked records shown are at most ``limit`` less
+            return found.order_by(*order)[offset : min(end, RANKED_MATCHES)]
+        # The first ``end`` of all are among the first ``end`` of each part: a record's place
+        # depends on the record alone, and the unlinked records shown are at most ``end`` less
         # the linked ones.
         parts = record_type.queryset().annotate(rank=rank).order_by(*order).values("pk")
-        best = parts.alias(document=vector).filter(document=search_query)[:limit]
+        best = parts.alias(document=vector).filter(document=search_query)[:end]
         # Of the linked records, only those holding one of the query's words can rank above the
         # others, which all rank the same, lowest (``any_word``): those are ranked, and the first
         # of every other one come by title, through its index. Ranking every linked record read
         # each one's document: 7 818 for "Syria" at +100 000 funding records, 17 ms of the 18.
         linked = record_type.queryset().filter(pk__in=linked_ids)
         mentioning = parts.filter(pk__in=linked_ids).alias(document=vector)
-        mentioning = mentioning.filter(document=any_word(search_query))[:limit]
-        first = linked.order_by(record_type.title_field, "pk").values("pk")[:limit]
+        mentioning = mentioning.filter(document=any_word(search_query))[:end]
+        first = linked.order_by(record_type.title_field, "pk").values("pk")[:end]
         best = best.union(mentioning, first)
-        return queryset.filter(pk__in=best).annotate(rank=rank).order_by("-linked", *order)[:limit]
+        # ``id = ANY(ARRAY(…))``, not ``id IN (…)``: up to 3 × ``end`` ids, each looked up by its
+        # primary key. As a semi-join, PostgreSQL read the whole table for a few hundred ids (a
+        # type's later pages: 90 ms of SQL at +100 000 funding records for the 1 001st).
+        chosen = _AnyOf(F("pk"), ArraySubquery(best))
+        return queryset.filter(chosen).annotate(rank=rank).order_by("-linked", *order)[offset:end]
     fields = (record_type.title_field, *record_type.text_fields, *record_type.shared_text_fields)
     condition = Q()
     for text in (query, *(name for match in names for name in match.names)):
@@ -424,7 +474,7 @@ def _matches(
     return (
         queryset.filter(condition)
         .annotate(rank=Value(0.0))
-        .order_by("-linked", record_type.title_field, "pk")[:limit]
+        .order_by("-linked", record_type.title_field, "pk")[offset:end]
     )
 
 
@@ -460,31 +510,53 @@ def highlight(text: str, terms: tuple[str, ...]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
 
 
-def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
+def type_reach() -> int:
+    """How many of a type's results its pages reach: ``TYPE_RESULTS``, within those ranked."""
+    return min(TYPE_RESULTS, RANKED_MATCHES)
+
+
+def search_records(
+    query: str, *, limit: int = 20, only: str | None = None, offset: int = 0
+) -> list[SearchGroup]:
     """Published records matching ``query``, grouped by record type, best first in each group.
 
     One query per record type; ``limit`` bounds each group. When the whole query names a country,
     the groups holding records linked to it come first (the country page, then its funding and
-    agreements), each in its usual order.
+    agreements), each in its usual order. ``only``: the one type of that slug (``RecordType.slug``),
+    its results from the ``offset``-th, which is below ``TYPE_RESULTS`` (a type's pages end there).
     """
     query = normalise_query(query)
     if not query:
         return []
+    reach = type_reach()
+    limit = min(limit, reach - offset)
     names = query_names(query)
     terms = highlight_terms(query, names)
     groups = []
     countries: dict = {}  # the named countries' ids, read once for all the record types
     for record_type in sorted(registry.search, key=lambda record_type: record_type.position):
+        if only is not None and record_type.slug != only:
+            continue
         hits = []
         country_ids = linked_country_ids(record_type, names, countries)
         # The same SQL for the same query while the countries it names are the same.
-        key = ("search", record_type.label, query, tuple(names), country_ids, limit, RANKED_MATCHES)
+        key = (
+            "search",
+            record_type.label,
+            query,
+            tuple(names),
+            country_ids,
+            limit,
+            offset,
+            reach,
+            RANKED_MATCHES,
+        )
         found = compiled.rows(
             key,
-            partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids),
+            partial(_matches, record_type, query, names, limit=limit, country_ids=country_ids, offset=offset),
             pool="search",  # what visitors type never pushes out what every page reads
         )
-        for obj in found:
+        for obj in found[:limit]:
             title, summary = record_type.title(obj), record_type.summary(obj)
             hits.append(
                 SearchHit(
@@ -505,6 +577,10 @@ def search_records(query: str, *, limit: int = 20) -> list[SearchGroup]:
                     hits,
                     matched=None if matched is None else min(matched, RANKED_MATCHES),
                     more=matched is not None and matched > RANKED_MATCHES,
+                    slug=record_type.slug,
+                    offset=offset,
+                    has_next=len(found) > limit and offset + limit < reach,
+                    cut=len(found) > limit and offset + limit >= reach,
                 )
             )
     # Stable: the groups with a linked record first, each part in position order.

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from django.core.exceptions import BadRequest
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
@@ -24,12 +26,14 @@ from agreements.selectors import (
     documents_latest_first,
 )
 from funding.listings import funding_largest_first
-from migrationsupport import compiled
+from migrationsupport import compiled, search
 from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
 from migrationsupport.models import PageSection, Theme
+from migrationsupport.registry import registry
 from migrationsupport.search import (
     FEW_RESULTS,
     MAX_QUERY_LENGTH,
+    RecordType,
     normalise_query,
     search_records,
     search_suggestion,
@@ -127,6 +131,9 @@ class ThemeDetailView(PublishedDetailView):
 
 @method_decorator(throttle(AnonymousExpensiveThrottle), name="dispatch")
 class SearchView(PageMixin, TemplateView):
+    """Every record type's best results, each linking to that type's own pages of results
+    (``?type=funding&page=2``) when more match than it shows."""
+
     template_name = "migrationsupport/search.html"
 
     def get_context_data(self, **kwargs):
@@ -134,12 +141,29 @@ class SearchView(PageMixin, TemplateView):
         if "\x00" in self.request.GET.get("q", ""):  # PostgreSQL refuses NUL in any text it compares
             raise BadRequest("A search cannot contain NUL characters.")
         query = normalise_query(self.request.GET.get("q"))
-        groups = search_records(query)
+        only, page = self.record_type, self.page_number
+        if only is None:
+            groups = search_records(query)
+        else:
+            groups = search_records(
+                query, limit=search.TYPE_PAGE_SIZE, only=only.slug, offset=(page - 1) * search.TYPE_PAGE_SIZE
+            )
+            if not groups and page > 1:
+                raise Http404("No such page of results.")
         hit_count = sum(len(group.hits) for group in groups)
         context.update(
             query=query,
             max_length=MAX_QUERY_LENGTH,
             groups=groups,
+            record_type=only,
+            page_number=page,
+            # How many pages a type's results make, when they were counted.
+            page_count=(
+                -(-min(groups[0].matched, search.type_reach()) // search.TYPE_PAGE_SIZE)
+                if only is not None and groups and groups[0].matched
+                else None
+            ),
+            type_results=search.type_reach(),
             hit_count=hit_count,
             # All the records matching, when every group counted them (``SearchGroup.matched``).
             match_count=(
@@ -147,14 +171,37 @@ class SearchView(PageMixin, TemplateView):
                 if all(group.matched is not None for group in groups)
                 else None
             ),
-            more_matches=any(group.more for group in groups),
+            more_matches=any(group.more or (group.matched is None and group.more_follow) for group in groups),
             # One more query, only when the results are few: the nearest spelling, if any.
-            suggestion=search_suggestion(query) if query and hit_count < FEW_RESULTS else None,
+            suggestion=(
+                search_suggestion(query) if query and only is None and hit_count < FEW_RESULTS else None
+            ),
         )
         return context
 
+    @cached_property
+    def record_type(self) -> RecordType | None:
+        """The one record type asked for (``?type=``), or None for all; an unknown one is all."""
+        slug = self.request.GET.get("type", "")
+        return next((record_type for record_type in registry.search if record_type.slug == slug), None)
+
+    @cached_property
+    def page_number(self) -> int:
+        """Which page of one type's results (``?page=``, from 1); a 404 past the last one a type
+        has (``search.TYPE_RESULTS``), and for anything but a page number, as the lists answer."""
+        if self.record_type is None:
+            return 1
+        raw = self.request.GET.get("page", "1")
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 8 else 0
+        if not 1 <= number <= -(-search.type_reach() // search.TYPE_PAGE_SIZE):
+            raise Http404("No such page of results.")
+        return number
+
     def get_breadcrumbs(self):
-        return [HOME, ("Search", None)]
+        if self.record_type is None:
+            return [HOME, ("Search", None)]
+        query = urlencode({"q": normalise_query(self.request.GET.get("q"))})
+        return [HOME, ("Search", f"{reverse('search')}?{query}"), (self.record_type.label, None)]
 
 
 class RegionDetailView(PublishedDetailView):

@@ -42,6 +42,7 @@ PAGE_TYPES = [
     "/themes/",
     "/themes/border-management/",
     "/search/?q=frontex",
+    "/search/?q=frontex&type=agreements-and-arrangements",
     "/no-such-page/",
 ]
 

@@ -56,6 +56,7 @@ PAGES = [
     "/documents/",
     "/documents/?route=route-r",
     "/search/?q=bulk",
+    "/search/?q=bulk&type=funding",
     "/api/v1/funding/",
     "/api/v1/agreements/",
     "/api/v1/documents/",

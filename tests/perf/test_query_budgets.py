@@ -88,6 +88,8 @@ BUDGETS = {
     "/documents/": 9,
     # One query per record type (11), none per hit.
     "/search/?q=border": 11,
+    # One type's results on their own page: its one query.
+    "/search/?q=border&type=funding": 1,
     # 1 region (filter validation); 1 count; 1 page; 5 published-only prefetches (regions,
     # countries, key areas, parts, the figures each may overlap); 2 of fulfilment links (what
     # each fulfils, what fulfils it), each with the record at its other end.

@@ -64,6 +64,7 @@ PAGES = [
     "/documents/",
     "/themes/",
     "/search/?q=alert",
+    "/search/?q=alert&type=funding",
 ]
 PROJECT_APPS = ("migrationsupport", "regions", "funding", "agreements")
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text/html")

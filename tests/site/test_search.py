@@ -3,6 +3,8 @@ ranking above shared passages, marked matches, "did you mean", and a bounded num
 
 from __future__ import annotations
 
+import html
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
+from funding.models import FundingRecord
 from migrationsupport import search
 from migrationsupport.registry import registry
 from migrationsupport.search import (
@@ -251,6 +254,107 @@ def test_search_page_counts_no_match_when_a_country_is_named(turkiye, client):
     assert {group.matched for group in search_records("Turkey")} == {None}
 
 
+def _result_links(response) -> list[str]:
+    """The addresses of the results a search page lists, in order."""
+    body = response.content.decode()
+    lists = re.findall(r'<ul class="results">(.*?)</ul>', body, flags=re.S)
+    return [address for found in lists for address in re.findall(r'<li><a href="([^"]+)">', found)]
+
+
+def _follow_pages(client, params: dict) -> tuple[list[str], list]:
+    """Every result of one type's pages, from the first to the last ``Next page``, and the pages."""
+    found, pages = [], []
+    response = client.get("/search/", params)
+    while True:
+        assert response.status_code == 200
+        pages.append(response)
+        found += _result_links(response)
+        following = re.search(r'<a href="([^"]+)" rel="next">', response.content.decode())
+        if following is None:
+            return found, pages
+        response = client.get("/search/" + html.unescape(following.group(1)))
+
+
+def test_a_type_with_more_results_than_shown_links_to_its_pages_of_every_result(client, monkeypatch):
+    """Counted: the search page shows 20 of a type and links to all of them, page by page."""
+    monkeypatch.setattr(search, "TYPE_PAGE_SIZE", 10)
+    for number in range(22):
+        FundingRecordFactory(title=f"Border management {number}")
+    AgreementFactory(title="Border cooperation arrangement")
+    every = _every_match_ranked(
+        next(t for t in registry.search if t.label == "Funding"), "border", query_names("border")
+    )
+
+    page = client.get("/search/", {"q": "border"})
+    assert "All 22 results in funding" in text_of(page)
+    assert 'href="?q=border&amp;type=funding"' in page.content.decode()
+    assert "type=agreements" not in page.content.decode()  # all of its one result is shown
+    found, pages = _follow_pages(client, {"q": "border", "type": "funding"})
+
+    assert found == [FundingRecord.objects.get(pk=pk).get_absolute_url() for pk in every]
+    assert len(pages) == 3
+    first, last = text_of(pages[0]), text_of(pages[-1])
+    assert "22 records match “border” in funding." in first
+    assert "Funding (1–10 of 22)" in first and "Page 1 of 3" in first
+    assert "Funding (21–22 of 22)" in last and "Page 3 of 3" in last and "Previous page" in last
+    assert "Agreements and arrangements (" not in first  # one type only
+    for response in pages:
+        assert_accessible_structure(response)
+    assert client.get("/search/", {"q": "border", "type": "funding", "page": 4}).status_code == 404
+
+
+def test_a_type_whose_results_are_not_counted_never_says_it_has_only_those_shown(
+    turkiye, client, monkeypatch
+):
+    """A country's name finds its linked records by their links, uncounted: the page says more
+    follow (it read one more than it shows) instead of "Funding (20)", and its pages reach them all."""
+    monkeypatch.setattr(search, "TYPE_PAGE_SIZE", 4)
+    for number in range(22):
+        FundingRecordFactory(title=f"Programme {number:02}", countries=[turkiye])
+    every = _every_match_ranked(
+        next(t for t in registry.search if t.label == "Funding"), "Turkey", query_names("Turkey")
+    )
+
+    text = text_of(client.get("/search/", {"q": "Turkey"}))
+    found, pages = _follow_pages(client, {"q": "Turkey", "type": "funding"})
+
+    assert "Funding (first 20)" in text and "More results in funding" in text
+    assert "More than 2" in text and "results for “Turkey”." in text
+    assert found == [FundingRecord.objects.get(pk=pk).get_absolute_url() for pk in every]
+    assert len(every) == 25 and len(pages) == 7  # 24 linked, and one naming it
+    assert "Results 1–4 in funding for “Turkey”; more follow." in text_of(pages[0])
+    assert "Result 25 in funding for “Turkey”." in text_of(pages[-1])
+    assert "Funding (25)" in text_of(pages[-1]) and "Page 7" in text_of(pages[-1])
+
+
+def test_a_types_pages_end_at_the_results_it_ranks(turkiye, client, monkeypatch):
+    """Past ``TYPE_RESULTS`` results of a type, its pages stop and say so; a page past them, or
+    anything but a page number, is a 404; an unknown type is every type."""
+    monkeypatch.setattr(search, "TYPE_RESULTS", 6)
+    monkeypatch.setattr(search, "TYPE_PAGE_SIZE", 4)
+    for number in range(9):
+        FundingRecordFactory(title=f"Programme {number:02}", countries=[turkiye])
+
+    found, pages = _follow_pages(client, {"q": "Turkey", "type": "funding"})
+
+    assert len(found) == 6 and len(pages) == 2
+    assert "The pages end at the first 6 results. Add a word to narrow the search." in text_of(pages[-1])
+    assert "The pages end" not in text_of(pages[0])
+    for page in ("3", "0", "-1", "x", "²", "1" * 30):
+        assert client.get("/search/", {"q": "Turkey", "type": "funding", "page": page}).status_code == 404, (
+            page
+        )
+    every_type = text_of(client.get("/search/", {"q": "Turkey", "type": "nope", "page": "x"}))
+    assert "Countries (1)" in every_type and "Funding (first 6)" in every_type
+    # Counted: the pages say how many there are, those they reach.
+    for number in range(9):
+        FundingRecordFactory(title=f"Border programme {number}")
+    counted, pages = _follow_pages(client, {"q": "border", "type": "funding"})
+    assert len(counted) == 6 and len(pages) == 2
+    assert "Funding (5–6 of 10)" in text_of(pages[-1]) and "Page 2 of 2" in text_of(pages[-1])
+    assert "The pages end at the first 6 results." in text_of(pages[-1])
+
+
 def test_search_makes_one_query_per_record_type_however_many_records_match(
     turkiye, django_assert_num_queries
 ):
@@ -266,10 +370,11 @@ def test_search_makes_one_query_per_record_type_however_many_records_match(
     assert len(next(group for group in groups if group.label == "Funding").hits) == 20  # bounded
 
 
-def _matches(record_type, query, names, *, limit):
-    """``search._matches`` for the countries the query names, as the search page asks it."""
+def _matches(record_type, query, names, *, limit, offset=0):
+    """``search._matches`` for the countries the query names, as the search page asks it: the
+    ``limit`` results from the ``offset``-th, and the next one if there is one."""
     country_ids = search.linked_country_ids(record_type, names)
-    return search._matches(record_type, query, names, limit=limit, country_ids=country_ids)
+    return search._matches(record_type, query, names, limit=limit, country_ids=country_ids, offset=offset)
 
 
 def _every_match_ranked(record_type, query, names):
@@ -295,10 +400,13 @@ def _every_match_ranked(record_type, query, names):
 
 
 @pytest.mark.parametrize("query", ["Turkey", "border", "Türkiye border", "programme"])
-@pytest.mark.parametrize("limit", [1, 2, 3, 5, 20])
-def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit):
-    # Each part (text matches, linked records) is ranked and cut on its own: the first ``limit``
-    # of all must still be exactly those of every match ranked together, linked ones first.
+@pytest.mark.parametrize(
+    ("limit", "offset"), [(1, 0), (2, 0), (3, 0), (5, 0), (20, 0), (1, 4), (3, 2), (5, 9)]
+)
+def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit, offset):
+    # Each part (text matches, linked records) is ranked and cut on its own: the ``limit`` from
+    # the ``offset``-th, and the next one, must still be exactly those of every match ranked
+    # together, linked ones first (a type's later pages: ``search_records(only=...)``).
     for number in range(4):
         FundingRecordFactory(title=f"Border programme {number}", description="<p>Border border.</p>")
         FundingRecordFactory(title=f"Programme {number}", countries=[turkiye])
@@ -306,9 +414,9 @@ def test_the_first_results_are_those_of_every_match_ranked(turkiye, query, limit
     record_type = next(record_type for record_type in registry.search if record_type.label == "Funding")
     names = query_names(query)
 
-    shown = [record.pk for record in _matches(record_type, query, names, limit=limit)]
+    shown = [record.pk for record in _matches(record_type, query, names, limit=limit, offset=offset)]
 
-    assert shown == _every_match_ranked(record_type, query, names)[:limit]
+    assert shown == _every_match_ranked(record_type, query, names)[offset : offset + limit + 1]
 
 
 @pytest.mark.parametrize(
@@ -341,7 +449,7 @@ def test_a_query_that_only_excludes_words_lists_its_matches_as_ranked(turkiye, q
     shown = [record.pk for record in _matches(record_type, query, [], limit=limit)]
     ranked = _every_match_ranked(record_type, query, [])
     assert ranked, query
-    assert shown == ranked[:limit]
+    assert shown == ranked[: limit + 1]
 
 
 @pytest.mark.parametrize("label", ["Funding", "Agreements and arrangements"])
@@ -364,7 +472,7 @@ def test_a_linked_record_holding_one_word_of_the_names_ranks_above_the_other_lin
 
     shown = [record.title for record in _matches(record_type, "Turkey", names, limit=limit)]
 
-    expected = _every_match_ranked(record_type, "Turkey", names)[:limit]
+    expected = _every_match_ranked(record_type, "Turkey", names)[: limit + 1]
     assert shown == [record_type.queryset().get(pk=pk).title for pk in expected]
     if limit == 20:
         assert {"Zebra fund of the republic", "Zebra fund"} <= set(shown)
@@ -393,8 +501,9 @@ def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, pa
     sql = str(_matches(record_type, query, query_names(query), limit=20).query)
 
     # One LIMIT for the text matches alone; for a country's name one for each part (text matches,
-    # linked records holding a word of the query, the other linked ones by title) and the page's.
-    assert sql.count("LIMIT 20") == (1 if parts == 1 else 4)
+    # linked records holding a word of the query, the other linked ones by title) and the page's:
+    # the 20 shown and one more, which tells whether results follow.
+    assert sql.count("LIMIT 21") == (1 if parts == 1 else 4)
     if parts == 1:
         matches = sql.split(" IN (SELECT ", 1)[1]
         assert "@@" in matches and matches.index("@@") < matches.index(f"LIMIT {search.RANKED_MATCHES + 1})")

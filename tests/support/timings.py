@@ -128,6 +128,9 @@ def addresses(pairs: bool) -> Iterator[str]:
     country = _most_linked(Country, "funding_records", "name")
     if country:
         yield f"/search/?q={quote(country)}"
+        # The last page of its funding results (``search.TYPE_PAGE_SIZE``): each part of the
+        # query reads up to ``RANKED_MATCHES`` + 1 records.
+        yield f"/search/?q={quote(country)}&type=funding&page=20"
     for route in registry.api_routes:
         yield f"/api/v1/{route.prefix}/"
         model = route.viewset.queryset.model
