@@ -66,6 +66,7 @@ def filter_values() -> dict[str, str]:
 def addresses(pairs: bool) -> Iterator[str]:
     from agreements.models import Agreement, Document
     from funding.models import FundingRecord, Instrument, PledgingConference
+    from migrationsupport import search
     from migrationsupport.models import Theme
     from migrationsupport.registry import registry
     from regions.models import Country, Region, Route
@@ -128,9 +129,12 @@ def addresses(pairs: bool) -> Iterator[str]:
     country = _most_linked(Country, "funding_records", "name")
     if country:
         yield f"/search/?q={quote(country)}"
-        # The last page of its funding results (``search.TYPE_PAGE_SIZE``): each part of the
-        # query reads up to ``RANKED_MATCHES`` + 1 records.
-        yield f"/search/?q={quote(country)}&type=funding&page=20"
+        # The last page of its funding results its pages reach (``search.type_reach()``): each
+        # part of the query reads every result before it.
+        linked = FundingRecord.objects.published().filter(countries__name=country).count()
+        last = -(-min(linked, search.type_reach()) // search.TYPE_PAGE_SIZE)
+        if last > 1:
+            yield f"/search/?q={quote(country)}&type=funding&page={last}"
     for route in registry.api_routes:
         yield f"/api/v1/{route.prefix}/"
         model = route.viewset.queryset.model
