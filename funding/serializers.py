@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from functools import partial
+from typing import ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import cached_property
@@ -378,6 +380,9 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
     )
     display = DeprecatedCharField(help_text="Deprecated (removed in 1.2): amount_display.")
 
+    #: ``_plan``, built on first use (per class: a subclass builds its own).
+    _shared_plan: ClassVar[tuple | None] = None
+
     class Meta:
         csv_exclude = ("parts",)
 
@@ -388,7 +393,7 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
         compares it with the fields' own on varied totals."""
         if type(instance) is not FundingTotal:
             return super().to_representation(instance)
-        choices, amounts, part = self._plan
+        choices, amounts, part, is_range = self._plan
         display = _text(instance.display)
         return {
             "key": _text(instance.key),
@@ -400,7 +405,7 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
             "lower_qualifier": _choice_of(choices["lower_qualifier"], instance.lower_qualifier),
             "upper": amounts["upper"](instance.upper),
             "upper_qualifier": _choice_of(choices["upper_qualifier"], instance.upper_qualifier),
-            "is_range": _boolean(self.fields["is_range"], instance.is_range),
+            "is_range": is_range(instance.is_range),
             "currency": self.get_currency(instance),
             "amount_display": display,
             "records": _integer(instance.records),
@@ -413,10 +418,21 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
             "display": display,
         }
 
-    @cached_property
+    @property
     def _plan(self):
-        """What ``to_representation`` reads from its fields, once per serializer rather than
-        once per total: each choice field's values, each amount field's writer (``_amount``)."""
+        """What ``to_representation`` reads from its fields, once per process rather than once
+        per total: each choice field's values, the amount, part and ``is_range`` writers. They
+        are the class's declared fields, which depend on no request (nothing here reads the
+        context), read from an unbound instance: an answer's serializers (two or three in a
+        grouped answer) then never deep-copy their 20 fields each, and the stored answers'
+        rebuild writes one answer for every set and grouping. Tests start without it
+        (``tests/conftest.py``)."""
+        plan = type(self).__dict__.get("_shared_plan")
+        if plan is None:
+            plan = type(self)._shared_plan = type(self)()._fields_plan()
+        return plan
+
+    def _fields_plan(self):
         fields = self.fields
         choices = {
             name: fields[name].choice_strings_to_values
@@ -426,7 +442,12 @@ class FundingTotalSerializer(ApiConventionsMixin, serializers.Serializer):
             name: _plain_amount if _is_plain_amount(fields[name]) else fields[name].to_representation
             for name in ("lower", "upper", "amount")
         }
-        return choices, amounts, fields["parts"].child.to_representation
+        return (
+            choices,
+            amounts,
+            fields["parts"].child.to_representation,
+            partial(_boolean, fields["is_range"]),
+        )
 
     @reads_columns()
     def get_currency(self, obj) -> str:

@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache, partial, reduce
 from operator import or_
 from typing import Generic, TypeVar
@@ -52,6 +53,7 @@ from . import compiled
 from .filters import MAX_SEARCH_TERM_LENGTH, MAX_SEARCH_TERMS
 from .models import PageSection, Theme, published_q
 from .registry import registry
+from .values import format_number
 
 MAX_QUERY_LENGTH = 200
 #: The text search configuration: ``english`` with ``unaccent`` (migration 0004).
@@ -74,9 +76,10 @@ RANKED_MATCHES = 1000
 #: Results on each page of one record type's results (``search_records(only=...)``).
 TYPE_PAGE_SIZE = 50
 #: A type's pages reach its first results only (at most ``RANKED_MATCHES``): a later page reads
-#: every result before it. A country's 500th linked funding record by title took 20–30 ms of
-#: SQL at +100 000 records, its 1 000th 40–50 ms (docs/performance.md).
-TYPE_RESULTS = 500
+#: every result before it. At +100 000 records a country's 250th linked funding record took
+#: 8–10 ms of SQL, its 500th 25–30 ms and, under load, 24 requests a second (a parallel plan
+#: from about 300: docs/performance.md). A country's funding records are all in the explorer.
+TYPE_RESULTS = 250
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,52 @@ class SearchGroup:
     def end(self) -> int:
         """The number of the last result shown, counting from 1 over the type's results."""
         return self.offset + len(self.hits)
+
+    @property
+    def shown(self) -> str:
+        """The search page's count of the results shown: "20", "20 of 22", "20 of more than
+        1 000", or, uncounted with more to follow, "first 20"."""
+        shown = len(self.hits)
+        if self.more:
+            return f"{shown} of more than {_number(self.matched)}"
+        if self.matched and self.matched > shown:
+            return f"{shown} of {_number(self.matched)}"
+        return f"first {shown}" if self.more_follow else str(shown)
+
+    @property
+    def span(self) -> str:
+        """A type's page's count of its results: "51–100 of 1 000", "result 25", "51–100"."""
+        first = _number(self.offset + 1)
+        span = f"result {first}" if len(self.hits) == 1 else f"{first}–{_number(self.end)}"
+        if self.matched:
+            span += f" of {'more than ' if self.more else ''}{_number(self.matched)}"
+        return span
+
+    @property
+    def results(self) -> str:
+        """What a type's page lists, before the query: "4 results in funding" (all of them),
+        "Results 51–100 in funding", "Result 25 in funding"."""
+        label = self.label.lower()
+        if not self.offset and not self.more_follow:
+            return f"{len(self.hits)} result{'' if len(self.hits) == 1 else 's'} in {label}"
+        if len(self.hits) == 1:
+            return f"Result {_number(self.end)} in {label}"
+        return f"Results {_number(self.offset + 1)}–{_number(self.end)} in {label}"
+
+    @property
+    def rest(self) -> str:
+        """The search page's link to the type's own pages: "All 22 results in funding", "The
+        first 500 results in funding" (more match than they reach), "More results in funding"."""
+        label, reach = self.label.lower(), type_reach()
+        if self.matched is None:
+            return f"More results in {label}"
+        if self.more or self.matched > reach:
+            return f"The first {_number(reach)} results in {label}"
+        return f"All {_number(self.matched)} results in {label}"
+
+
+def _number(value: int | None) -> str:
+    return format_number(Decimal(value or 0))
 
 
 @dataclass(frozen=True)
@@ -397,8 +446,10 @@ class _AnyOf(Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)  # "(ARRAY(SELECT …))"
-        return f"{lhs} = ANY{rhs}", (*lhs_params, *rhs_params)
+        # Compiled as it is: ``process_rhs`` would put it in parentheses, and "= (ANY(…))" is
+        # not SQL.
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
 
 
 def _matches(
@@ -442,9 +493,12 @@ def _matches(
             # that there are more than ``RANKED_MATCHES``). Unordered, so PostgreSQL stops at
             # the last one: in the table for a word most records hold, through the index for a
             # rarer one (ordered by id, "migration" walked all 100 000 ids for its 5 matches).
+            # Past ``RANKED_MATCHES`` matches, a type's later pages are of the first found again:
+            # the same ones while the table is unchanged and read in its order (no parallel scan
+            # for a few rows; ``synchronize_seqscans`` is off, settings.py).
             first = found.order_by().values("pk")[: RANKED_MATCHES + 1]
             found = queryset.filter(pk__in=first).annotate(rank=rank, matched=Window(Count("pk")))
-            return found.order_by(*order)[offset : min(end, RANKED_MATCHES)]
+            return found.order_by(*order)[offset:end]
         # The first ``end`` of all are among the first ``end`` of each part: a record's place
         # depends on the record alone, and the unlinked records shown are at most ``end`` less
         # the linked ones.
@@ -515,15 +569,20 @@ def type_reach() -> int:
     return min(TYPE_RESULTS, RANKED_MATCHES)
 
 
+def type_pages(results: int) -> int:
+    """How many of a type's pages ``results`` of its results fill, up to those its pages reach."""
+    return -(-min(results, type_reach()) // TYPE_PAGE_SIZE)
+
+
 def search_records(
-    query: str, *, limit: int = 20, only: str | None = None, offset: int = 0
+    query: str, *, limit: int = 20, only: RecordType | None = None, offset: int = 0
 ) -> list[SearchGroup]:
     """Published records matching ``query``, grouped by record type, best first in each group.
 
     One query per record type; ``limit`` bounds each group. When the whole query names a country,
     the groups holding records linked to it come first (the country page, then its funding and
-    agreements), each in its usual order. ``only``: the one type of that slug (``RecordType.slug``),
-    its results from the ``offset``-th, which is below ``TYPE_RESULTS`` (a type's pages end there).
+    agreements), each in its usual order. ``only``: that one type, its results from the
+    ``offset``-th, which is below ``type_reach()`` (a type's pages end there).
     """
     query = normalise_query(query)
     if not query:
@@ -535,7 +594,7 @@ def search_records(
     groups = []
     countries: dict = {}  # the named countries' ids, read once for all the record types
     for record_type in sorted(registry.search, key=lambda record_type: record_type.position):
-        if only is not None and record_type.slug != only:
+        if only is not None and record_type is not only:
             continue
         hits = []
         country_ids = linked_country_ids(record_type, names, countries)
@@ -548,7 +607,6 @@ def search_records(
             country_ids,
             limit,
             offset,
-            reach,
             RANKED_MATCHES,
         )
         found = compiled.rows(

@@ -161,6 +161,15 @@ def _generous_suggestion_timeout(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _totals_writer_per_test(monkeypatch):
+    """``FundingTotalSerializer``'s plan is kept per process: each test starts without it, so a
+    test that changes a field or a setting it reads sees its own."""
+    from funding.serializers import FundingTotalSerializer
+
+    monkeypatch.setattr(FundingTotalSerializer, "_shared_plan", None)
+
+
+@pytest.fixture(autouse=True)
 def _api_plans_per_test(monkeypatch):
     """The public's API plans are kept per process (``migrationsupport.api.records.public_plan``):
     each test starts without them, as a new worker would, so a test that replaces a plan sees its

@@ -140,68 +140,71 @@ class SearchView(PageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         if "\x00" in self.request.GET.get("q", ""):  # PostgreSQL refuses NUL in any text it compares
             raise BadRequest("A search cannot contain NUL characters.")
-        query = normalise_query(self.request.GET.get("q"))
         only, page = self.record_type, self.page_number
         if only is None:
-            groups = search_records(query)
+            groups = search_records(self.query)
         else:
-            groups = search_records(
-                query, limit=search.TYPE_PAGE_SIZE, only=only.slug, offset=(page - 1) * search.TYPE_PAGE_SIZE
-            )
+            size = search.TYPE_PAGE_SIZE
+            groups = search_records(self.query, limit=size, only=only, offset=(page - 1) * size)
             if not groups and page > 1:
                 raise Http404("No such page of results.")
         hit_count = sum(len(group.hits) for group in groups)
+        counted = all(group.matched is not None for group in groups)
         context.update(
-            query=query,
+            query=self.query,
             max_length=MAX_QUERY_LENGTH,
             groups=groups,
             record_type=only,
             page_number=page,
             # How many pages a type's results make, when they were counted.
-            page_count=(
-                -(-min(groups[0].matched, search.type_reach()) // search.TYPE_PAGE_SIZE)
-                if only is not None and groups and groups[0].matched
-                else None
-            ),
+            page_count=search.type_pages(groups[0].matched)
+            if only and groups and groups[0].matched
+            else None,
             type_results=search.type_reach(),
             hit_count=hit_count,
             # All the records matching, when every group counted them (``SearchGroup.matched``).
-            match_count=(
-                sum(group.matched for group in groups)
-                if all(group.matched is not None for group in groups)
-                else None
-            ),
-            more_matches=any(group.more or (group.matched is None and group.more_follow) for group in groups),
+            match_count=sum(group.matched for group in groups) if counted else None,
+            # More match than that count, or than the results shown when some were not counted.
+            more_matches=any(group.more or (not counted and group.more_follow) for group in groups),
             # One more query, only when the results are few: the nearest spelling, if any.
             suggestion=(
-                search_suggestion(query) if query and only is None and hit_count < FEW_RESULTS else None
+                search_suggestion(self.query)
+                if self.query and only is None and hit_count < FEW_RESULTS
+                else None
             ),
         )
         return context
 
     @cached_property
+    def query(self) -> str:
+        return normalise_query(self.request.GET.get("q"))
+
+    @cached_property
     def record_type(self) -> RecordType | None:
-        """The one record type asked for (``?type=``), or None for all; an unknown one is all."""
+        """The one record type asked for (``?type=``) with a query, or None for all; an unknown
+        one is all."""
         slug = self.request.GET.get("type", "")
+        if not self.query:
+            return None
         return next((record_type for record_type in registry.search if record_type.slug == slug), None)
 
     @cached_property
     def page_number(self) -> int:
         """Which page of one type's results (``?page=``, from 1); a 404 past the last one a type
-        has (``search.TYPE_RESULTS``), and for anything but a page number, as the lists answer."""
+        has (``search.type_reach()``), and for anything but a page number, as the lists answer."""
         if self.record_type is None:
             return 1
         raw = self.request.GET.get("page", "1")
         number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 8 else 0
-        if not 1 <= number <= -(-search.type_reach() // search.TYPE_PAGE_SIZE):
+        if not 1 <= number <= search.type_pages(search.type_reach()):
             raise Http404("No such page of results.")
         return number
 
     def get_breadcrumbs(self):
         if self.record_type is None:
             return [HOME, ("Search", None)]
-        query = urlencode({"q": normalise_query(self.request.GET.get("q"))})
-        return [HOME, ("Search", f"{reverse('search')}?{query}"), (self.record_type.label, None)]
+        address = f"{reverse('search')}?{urlencode({'q': self.query})}"
+        return [HOME, ("Search", address), (self.record_type.label, None)]
 
 
 class RegionDetailView(PublishedDetailView):

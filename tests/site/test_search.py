@@ -319,12 +319,13 @@ def test_a_type_whose_results_are_not_counted_never_says_it_has_only_those_shown
     found, pages = _follow_pages(client, {"q": "Turkey", "type": "funding"})
 
     assert "Funding (first 20)" in text and "More results in funding" in text
-    assert "More than 2" in text and "results for “Turkey”." in text
+    shown = sum(len(group.hits) for group in search_records("Turkey"))
+    assert f"More than {shown} results for “Turkey”." in text
     assert found == [FundingRecord.objects.get(pk=pk).get_absolute_url() for pk in every]
     assert len(every) == 25 and len(pages) == 7  # 24 linked, and one naming it
     assert "Results 1–4 in funding for “Turkey”; more follow." in text_of(pages[0])
     assert "Result 25 in funding for “Turkey”." in text_of(pages[-1])
-    assert "Funding (25)" in text_of(pages[-1]) and "Page 7" in text_of(pages[-1])
+    assert "Funding (result 25)" in text_of(pages[-1]) and "Page 7" in text_of(pages[-1])
 
 
 def test_a_types_pages_end_at_the_results_it_ranks(turkiye, client, monkeypatch):
@@ -353,6 +354,59 @@ def test_a_types_pages_end_at_the_results_it_ranks(turkiye, client, monkeypatch)
     assert len(counted) == 6 and len(pages) == 2
     assert "Funding (5–6 of 10)" in text_of(pages[-1]) and "Page 2 of 2" in text_of(pages[-1])
     assert "The pages end at the first 6 results." in text_of(pages[-1])
+
+
+@pytest.mark.parametrize("results", [20, 21])
+def test_an_uncounted_group_links_to_more_only_when_more_follow(turkiye, client, results):
+    # The turkiye fixture's funding: two records linked to the country and one naming it; the
+    # search page shows 20 of a type.
+    for number in range(results - 3):
+        FundingRecordFactory(title=f"Programme {number:02}", countries=[turkiye])
+
+    text = text_of(client.get("/search/", {"q": "Turkey"}))
+
+    if results == 20:
+        assert "Funding (20)" in text and "results in funding" not in text
+    else:
+        assert "Funding (first 20)" in text and "More results in funding" in text
+
+
+def test_a_group_that_shows_every_match_links_nowhere(client):
+    for number in range(20):
+        FundingRecordFactory(title=f"Border management {number}")
+
+    text = text_of(client.get("/search/", {"q": "border"}))
+    found = {group.label: group for group in search_records("border")}
+
+    assert "Funding (20)" in text and "results in funding" not in text
+    assert (found["Funding"].has_next, found["Funding"].cut) == (False, False)
+    FundingRecordFactory(title="Border management 20")
+    assert "Funding (20 of 21)" in text_of(client.get("/search/", {"q": "border"}))
+    assert "All 21 results in funding" in text_of(client.get("/search/", {"q": "border"}))
+
+
+def test_a_type_with_exactly_the_results_its_pages_reach_says_nothing_more(client, monkeypatch):
+    monkeypatch.setattr(search, "TYPE_RESULTS", 6)
+    monkeypatch.setattr(search, "TYPE_PAGE_SIZE", 3)
+    for number in range(6):
+        FundingRecordFactory(title=f"Border management {number}")
+
+    found, pages = _follow_pages(client, {"q": "border", "type": "funding"})
+
+    assert len(found) == 6 and len(pages) == 2
+    last = text_of(pages[-1])
+    assert "Funding (4–6 of 6)" in last and "Page 2 of 2" in last
+    assert "The pages end" not in last and "Next page" not in last
+
+
+def test_a_type_without_a_query_is_the_empty_search_page(client):
+    FundingRecordFactory(title="Border management")
+
+    for page in ("1", "2"):
+        response = client.get("/search/", {"q": "", "type": "funding", "page": page})
+        assert response.status_code == 200
+        assert "Border management" not in text_of(response)
+        assert 'href="/search/?q="' not in response.content.decode()  # no trail to an empty search
 
 
 def test_search_makes_one_query_per_record_type_however_many_records_match(
@@ -504,6 +558,9 @@ def test_each_part_is_ranked_and_cut_where_its_rows_are_found(turkiye, query, pa
     # linked records holding a word of the query, the other linked ones by title) and the page's:
     # the 20 shown and one more, which tells whether results follow.
     assert sql.count("LIMIT 21") == (1 if parts == 1 else 4)
+    # The linked records' parts by their ids, each looked up by its primary key (``_AnyOf``): as
+    # ``id IN (…)`` PostgreSQL read the whole table for a few hundred (docs/performance.md).
+    assert ('"funding_fundingrecord"."id" = ANY(ARRAY(' in sql) is (parts == 3)
     if parts == 1:
         matches = sql.split(" IN (SELECT ", 1)[1]
         assert "@@" in matches and matches.index("@@") < matches.index(f"LIMIT {search.RANKED_MATCHES + 1})")

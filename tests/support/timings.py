@@ -132,7 +132,7 @@ def addresses(pairs: bool) -> Iterator[str]:
         # The last page of its funding results its pages reach (``search.type_reach()``): each
         # part of the query reads every result before it.
         linked = FundingRecord.objects.published().filter(countries__name=country).count()
-        last = -(-min(linked, search.type_reach()) // search.TYPE_PAGE_SIZE)
+        last = search.type_pages(linked)
         if last > 1:
             yield f"/search/?q={quote(country)}&type=funding&page={last}"
     for route in registry.api_routes:
