@@ -161,7 +161,7 @@ def _generous_suggestion_timeout(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _totals_writer_per_test(monkeypatch):
+def _totals_plan_per_test(monkeypatch):
     """``FundingTotalSerializer``'s plan is kept per process: each test starts without it, so a
     test that changes a field or a setting it reads sees its own."""
     from funding.serializers import FundingTotalSerializer
