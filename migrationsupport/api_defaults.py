@@ -388,7 +388,7 @@ class ApiPagination(PageNumberPagination):
             if isinstance(paginator, MatchPaginator):
                 paginator.count_all()
             return paginator.num_pages
-        if not _whole_number(raw) or int(raw) < 1:
+        if not whole_number(raw) or int(raw) < 1:
             raise exceptions.ValidationError({self.page_query_param: ["A page is a whole number from 1."]})
         return int(raw)
 
@@ -396,7 +396,7 @@ class ApiPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw in (None, ""):
             return self.page_size
-        if not _whole_number(raw) or int(raw) < 1:
+        if not whole_number(raw) or int(raw) < 1:
             raise exceptions.ValidationError(
                 {
                     self.page_size_query_param: [
@@ -455,7 +455,7 @@ class ApiPagination(PageNumberPagination):
         ]
 
 
-def _whole_number(raw: str) -> bool:
+def whole_number(raw: str) -> bool:
     """Digits 0-9 only: ``str.isdigit`` also takes "²", which ``int`` refuses."""
     return raw.isascii() and raw.isdigit()
 

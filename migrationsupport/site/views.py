@@ -27,7 +27,7 @@ from agreements.selectors import (
 )
 from funding.listings import funding_largest_first
 from migrationsupport import compiled, search
-from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle
+from migrationsupport.api_defaults import AnonymousExpensiveThrottle, AnonymousExportThrottle, whole_number
 from migrationsupport.models import PageSection, Theme
 from migrationsupport.registry import registry
 from migrationsupport.search import (
@@ -195,7 +195,7 @@ class SearchView(PageMixin, TemplateView):
         if self.record_type is None:
             return 1
         raw = self.request.GET.get("page", "1")
-        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 8 else 0
+        number = int(raw) if whole_number(raw) and len(raw) < 8 else 0
         if not 1 <= number <= search.type_pages(search.type_reach()):
             raise Http404("No such page of results.")
         return number
