@@ -85,9 +85,8 @@ class PublishableViewSet(ConditionalRequestsMixin, viewsets.ModelViewSet):
     #: Actions that aggregate every matching record: throttled as the explorer page is.
     expensive_actions: tuple[str, ...] = ("totals",)
     # REST_FRAMEWORK's filter backends, with DRF's ``?search=`` bounded in its number of terms.
-    # (api_settings gives the imported classes; the stubs type them as the settings' dotted paths.)
     filter_backends = [
-        BoundedSearchFilter if backend is SearchFilter else backend  # type: ignore[misc]
+        BoundedSearchFilter if backend is SearchFilter else backend
         for backend in api_settings.DEFAULT_FILTER_BACKENDS
     ]
 
