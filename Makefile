@@ -11,16 +11,30 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/migrationsupport
 # (tests/support/replica.sh creates or starts it); only its host and port are used.
 TEST_REPLICA_URL ?= postgres://postgres@127.0.0.1:5433/postgres
 
-.PHONY: install run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
+.PHONY: install lock run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
 	loadtest audit replica worker pgbouncer-deps
 
-$(STAMP): pyproject.toml
+# Every package at the exact version constraints.txt names (pyproject.toml gives the ranges).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# constraints.txt written again from the newest versions pyproject.toml's ranges allow, installed
+# into a throwaway environment (the project's .venv is left as it is): run `make test lint` after.
+LOCK_VENV := var/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
+		| grep -v -i -E '^(migrationsupport|setuptools)=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # Without DATABASE_URL the site runs on the embedded SQLite file var/db.sqlite3 (DEBUG on).
 run: install
