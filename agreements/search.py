@@ -18,6 +18,7 @@ RECORD_TYPES = (
         # dozen agreements (the seed's Eastern Partnership paragraph names six countries).
         shared_text_fields=("description",),
         country_code_field="parties__iso_code",
+        country_list=("agreements:agreement-list", "the list of agreements"),
         document_column="search_document",
         sentence_titles=True,
     ),

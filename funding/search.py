@@ -22,6 +22,7 @@ RECORD_TYPES = (
         title=lambda r: r.title,
         position=30,
         country_code_field="countries__iso_code",
+        country_list=("funding:explorer", "the funding explorer"),
         document_column="search_document",
         sentence_titles=True,
     ),

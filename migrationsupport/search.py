@@ -44,6 +44,7 @@ from django.db.models import Count, Exists, F, Lookup, Model, OuterRef, Q, Query
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Upper
 from django.db.models.sql import Query
+from django.urls import reverse
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, slugify
@@ -113,6 +114,9 @@ class SearchGroup:
     has_next: bool = False
     #: Results follow ``hits`` past those the type's pages reach (``type_reach()``).
     cut: bool = False
+    #: Where every record of the type linked to the one country the query names is listed,
+    #: when results follow: (its address, the country's name, the list's name in a sentence).
+    country_list: tuple[str, str, str] | None = None
 
     @property
     def more_follow(self) -> bool:
@@ -210,6 +214,10 @@ class RecordType(Generic[RecordT]):
     #: field (``"iso_code"``) or one many-to-many relation's (``"parties__iso_code"``); a query
     #: that is only a country's name finds these records.
     country_code_field: str | None = None
+    #: The public list that holds every record linked to a country, given ``?country=`` and its
+    #: ISO code: (URL name, its name in a sentence). When such a query's results go on past the
+    #: page, the page links to it ("every one of them in the funding explorer").
+    country_list: tuple[str, str] | None = None
     #: The column that stores the weighted document (``fulltext.SearchDocumentField``), read
     #: instead of building it from the text of every row ranked.
     document_column: str | None = None
@@ -401,6 +409,12 @@ def linked_country_ids(
     the country. Joined to the countries instead, it guessed the average (5 883 at +100 000
     funding records) for every country, and walked all 100 000 records by title for one that
     has none (160 ms)."""
+    countries = _named_countries(record_type, names, read)
+    return None if countries is None else tuple(country.pk for country in countries)
+
+
+def _named_countries(record_type: RecordType, names: list[NameMatch], read: dict | None) -> list | None:
+    """``linked_country_ids``' countries themselves, by id."""
     codes = {match.code for match in names if not match.rest}
     if not codes or not record_type.country_code_field:
         return None
@@ -410,8 +424,20 @@ def linked_country_ids(
     read = {} if read is None else read
     if (country, code_field) not in read:
         found = country._default_manager.filter(published_q(), **{f"{code_field}__in": codes})
-        read[country, code_field] = tuple(sorted(found.values_list("pk", flat=True)))
+        read[country, code_field] = list(found.order_by("pk"))
     return read[country, code_field]
+
+
+def _country_list(record_type: RecordType, names: list[NameMatch], read: dict) -> tuple[str, str, str] | None:
+    """``SearchGroup.country_list`` for ``record_type``, when the query names one country."""
+    if record_type.country_list is None:
+        return None
+    countries = _named_countries(record_type, names, read)
+    if not countries or len(countries) > 1:
+        return None
+    url_name, list_name = record_type.country_list
+    code = getattr(countries[0], (record_type.country_code_field or "").rpartition("__")[2])
+    return f"{reverse(url_name)}?country={code.lower()}", str(countries[0]), list_name
 
 
 def _linked_ids(record_type: RecordType, country_ids: tuple[int, ...] | None) -> QuerySet | None:
@@ -595,7 +621,7 @@ def search_records(
     names = query_names(query)
     terms = highlight_terms(query, names)
     groups = []
-    countries: dict = {}  # the named countries' ids, read once for all the record types
+    countries: dict = {}  # the countries the query names, read once for all the record types
     for record_type in sorted(registry.search, key=lambda record_type: record_type.position):
         if only is not None and record_type != only:
             continue
@@ -642,6 +668,7 @@ def search_records(
                     offset=offset,
                     has_next=len(found) > limit and offset + limit < reach,
                     cut=len(found) > limit and offset + limit >= reach,
+                    country_list=_country_list(record_type, names, countries) if len(found) > limit else None,
                 )
             )
     # Stable: the groups with a linked record first, each part in position order.

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
+from funding.filters import FundingFilter
 from funding.models import FundingRecord
 from migrationsupport import search
 from migrationsupport.registry import registry
@@ -358,6 +359,40 @@ def test_a_types_pages_end_at_the_results_it_ranks(turkiye, client, monkeypatch)
     assert "The pages end at the first 6 results." in text_of(pages[-1])
 
 
+def test_a_country_whose_results_go_on_links_to_the_list_of_every_record_linked_to_it(
+    turkiye, client, monkeypatch
+):
+    """A country's name: past what a page shows, the page links to the list that holds every
+    record linked to the country (the type's pages end at ``TYPE_RESULTS``, the list does not)."""
+    monkeypatch.setattr(search, "TYPE_PAGE_SIZE", 4)
+    monkeypatch.setattr(search, "TYPE_RESULTS", 8)
+    for number in range(22):
+        FundingRecordFactory(title=f"Programme {number:02} in Türkiye", countries=[turkiye])
+    for number in range(21):
+        AgreementFactory(title=f"Arrangement {number:02}", parties=[turkiye])
+    FundingRecordFactory(title="Draft programme", countries=[turkiye], status="draft")
+    linked = set(FundingRecord.objects.published().filter(countries=turkiye).values_list("pk", flat=True))
+
+    page = client.get("/search/", {"q": "Turkey"})
+    last = _follow_pages(client, {"q": "Turkey", "type": "funding"})[1][-1]
+
+    for response in (page, last):
+        body = response.content.decode()
+        assert "Funding linked to Türkiye: every one in the funding explorer." in text_of(response)
+        assert '<a href="/funding/?country=tr">the funding explorer</a>' in body
+    assert "The pages end at the first 8 results." in text_of(last)
+    assert '<a href="/agreements/?country=tr">the list of agreements</a>' in page.content.decode()
+    explorer = client.get("/funding/", {"country": "tr"})
+    assert explorer.status_code == 200
+    listed = FundingFilter(data={"country": "tr"}, queryset=FundingRecord.objects.published()).qs
+    assert set(listed.values_list("pk", flat=True)) == linked and len(linked) == 24
+    assert f"{len(linked)} records match the filters" in text_of(explorer)
+    # Not for a query with other words, whose results go on too (nor where every result is
+    # shown: the next test).
+    narrowed = text_of(client.get("/search/", {"q": "Turkey programme"}))
+    assert "Funding (8 of 23)" in narrowed and "linked to Türkiye: every one" not in narrowed
+
+
 @pytest.mark.parametrize("results", [20, 21])
 def test_an_uncounted_group_links_to_more_only_when_more_follow(turkiye, client, results):
     # The turkiye fixture's funding: two records linked to the country and one naming it; the
@@ -369,8 +404,10 @@ def test_an_uncounted_group_links_to_more_only_when_more_follow(turkiye, client,
 
     if results == 20:
         assert "Funding (20)" in text and "results in funding" not in text
+        assert "Funding linked to Türkiye" not in text
     else:
         assert "Funding (first 20)" in text and "More results in funding" in text
+        assert "Funding linked to Türkiye: every one in the funding explorer." in text
 
 
 def test_a_group_that_shows_every_match_links_nowhere(client, monkeypatch):
