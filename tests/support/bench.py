@@ -4,7 +4,9 @@ the public pages and the API.
 Runs, back to back on this machine, a hello-world Django view and a view that makes one query
 for one row (same settings and middleware: the ceilings of any page), the overview, a region
 page, the funding explorer with a filter and the API funding list, at the seed size and with +N
-synthetic funding records, each with a warm page cache and with caching off. It serves with
+synthetic funding records, each with a warm page cache and with caching off (the baselines
+again after every ``BASELINE_EVERY`` pages and at the end: each page is compared with them as
+measured around it). It serves with
 gunicorn (2 workers), loads with wrk (``make bench`` installs it), and prints a Markdown
 table. With a streaming replica (``BENCH_REPLICA_URL``, which ``make bench`` sets after starting
 tests/support/replica.sh) it adds a run with caching off whose reads go to the replica
@@ -52,6 +54,12 @@ PAGES = [
     ("funding explorer, filtered", "/funding/?region=western-balkans&year=2024"),
     ("API funding list", "/api/v1/funding/?region=western-balkans"),
 ]
+#: The baselines are measured again after every this many pages of a run, and at its end: each
+#: page is compared with them as measured around it. A run of ``--pages all`` lasts minutes, and
+#: this machine's speed moved by half within one (7 December 2026: the probe read 71 ms before the
+#: runs and 109 after them; with the cache on at +100 000, 16 of the 19 pages below 0.8 of a
+#: hello-world view measured at the start of the run were the API answers, measured last).
+BASELINE_EVERY = 10
 #: An API record's own address (``/api/v1/<list>/<key>/``), which ``--pages all`` leaves out.
 _API_DETAIL = re.compile(r"/api/v1/(?!funding/totals/)[^/]+/[^/?]+/")
 
@@ -89,6 +97,8 @@ class Result:
     queries: int
     worker_mb: float
     errors: int
+    #: Its place in its run (the baselines measured around it are compared with it).
+    order: int = 0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -326,9 +336,14 @@ class Command(BaseCommand):
             env = self._env(
                 **self._cache_env(cache, prefix=f"bench-{size}-{cache}-{os.getpid()}".replace(" ", "")),
             )
-        results = []
+        results: list[Result] = []
+        baselines, pages = self.pages[:2], self.pages[2:]
+        # The baselines first, after every BASELINE_EVERY pages, and last.
+        order = [*baselines]
+        for start in range(0, len(pages), BASELINE_EVERY):
+            order += [*pages[start : start + BASELINE_EVERY], *baselines]
         with start_gunicorn(env=env, workers=workers, args=["--log-level", "warning"]) as server:
-            for label, path in self.pages:
+            for label, path in order:
                 url = f"{server.url}{path}"
                 for _ in range(20):  # warm up: imports, connections, the cache
                     urllib.request.urlopen(url, timeout=30).read()
@@ -340,7 +355,9 @@ class Command(BaseCommand):
                 )
                 rps, p50, p99, errors = parse_wrk(run.stdout)
                 peak = _worker_peak_mb(server.pid)
-                results.append(Result(size, cache, label, rps, p50, p99, queries[path], peak, errors))
+                results.append(
+                    Result(size, cache, label, rps, p50, p99, queries[path], peak, errors, len(results))
+                )
                 self.stdout.write(f"  {size:>10} {cache:>4} {label:<28} {rps:8.0f} req/s  p99 {p99:6.1f} ms")
         return results
 
@@ -371,12 +388,29 @@ def _worker_peak_mb(master_pid: int) -> float:
     return peak
 
 
+def baseline_at(results: list[Result], page: Result, baseline: str) -> float | None:
+    """The ``baseline`` view's throughput at ``page``'s place in its run: between the
+    measurements just before and just after it, in proportion to its place between them (the
+    one there is at either end; None if the run has none)."""
+    runs = [r for r in results if (r.size, r.cache, r.page) == (page.size, page.cache, baseline)]
+    before = [r for r in runs if r.order <= page.order]
+    after = [r for r in runs if r.order >= page.order]
+    if not runs:
+        return None
+    if not before or not after:
+        return (before[-1] if before else after[0]).rps
+    low, high = before[-1], after[0]
+    if high.order == low.order:
+        return low.rps
+    share = (page.order - low.order) / (high.order - low.order)
+    return low.rps + (high.rps - low.rps) * share
+
+
 def render(results: list[Result]) -> str:
-    """The table: each page's throughput against the hello-world view and the one-query view of
-    the same data size and cache setting (point 3: cache off against the one-query view, warm
-    against hello-world)."""
-    hello = {(r.size, r.cache): r.rps for r in results if r.page == PAGES[0][0]}
-    one_query = {(r.size, r.cache): r.rps for r in results if r.page == PAGES[1][0]}
+    """The table: each page's throughput against the hello-world view and the one-query view
+    measured around it in the same run (``baseline_at``; point 3: cache off against the
+    one-query view, warm against hello-world). The baselines' own rows show how the machine's
+    speed moved during the run."""
     header = (
         "data",
         "cache",
@@ -392,10 +426,8 @@ def render(results: list[Result]) -> str:
     )
     lines = ["| " + " | ".join(header) + " |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        ratios = [
-            f"{r.rps / base[(r.size, r.cache)]:.3f}" if base.get((r.size, r.cache)) else ""
-            for base in (hello, one_query)
-        ]
+        bases = (baseline_at(results, r, PAGES[0][0]), baseline_at(results, r, PAGES[1][0]))
+        ratios = [f"{r.rps / base:.3f}" if base else "" for base in bases]
         cells = (r.size, r.cache, r.page, f"{r.rps:.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", r.queries)
         lines.append("| " + " | ".join(map(str, (*cells, f"{r.worker_mb:.0f}", *ratios, r.errors))) + " |")
     return "\n".join(lines) + "\n"
