@@ -115,7 +115,7 @@ class SearchGroup:
     #: Results follow ``hits`` past those the type's pages reach (``type_reach()``).
     cut: bool = False
     #: Where every record of the type linked to the one country the query names is listed,
-    #: when results follow: (its address, the country's name, the list's name in a sentence).
+    #: when more of them follow: (its address, the country's name, the list's name in a sentence).
     country_list: tuple[str, str, str] | None = None
 
     @property
@@ -215,8 +215,8 @@ class RecordType(Generic[RecordT]):
     #: that is only a country's name finds these records.
     country_code_field: str | None = None
     #: The public list that holds every record linked to a country, given ``?country=`` and its
-    #: ISO code: (URL name, its name in a sentence). When such a query's results go on past the
-    #: page, the page links to it ("every one of them in the funding explorer").
+    #: ISO code: (URL name, its name in a sentence). When a country's linked records go on past
+    #: the page, the page links to it ("every one in the funding explorer").
     country_list: tuple[str, str] | None = None
     #: The column that stores the weighted document (``fulltext.SearchDocumentField``), read
     #: instead of building it from the text of every row ranked.
@@ -668,7 +668,12 @@ def search_records(
                     offset=offset,
                     has_next=len(found) > limit and offset + limit < reach,
                     cut=len(found) > limit and offset + limit >= reach,
-                    country_list=_country_list(record_type, names, countries) if len(found) > limit else None,
+                    # Linked records first: the one past the page tells whether they go on.
+                    country_list=(
+                        _country_list(record_type, names, countries)
+                        if len(found) > limit and found[limit].linked
+                        else None
+                    ),
                 )
             )
     # Stable: the groups with a linked record first, each part in position order.

@@ -14,6 +14,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 
+from agreements.filters import AgreementFilter
+from agreements.models import Agreement
 from funding.filters import FundingFilter
 from funding.models import FundingRecord
 from migrationsupport import search
@@ -387,10 +389,31 @@ def test_a_country_whose_results_go_on_links_to_the_list_of_every_record_linked_
     listed = FundingFilter(data={"country": "tr"}, queryset=FundingRecord.objects.published()).qs
     assert set(listed.values_list("pk", flat=True)) == linked and len(linked) == 24
     assert f"{len(linked)} records match the filters" in text_of(explorer)
-    # Not for a query with other words, whose results go on too (nor where every result is
-    # shown: the next test).
+    # Not for a query with other words, whose results go on too (nor where every linked record
+    # is shown: the next tests).
     narrowed = text_of(client.get("/search/", {"q": "Turkey programme"}))
     assert "Funding (8 of 23)" in narrowed and "linked to Türkiye: every one" not in narrowed
+    # The list of agreements filters by the same links.
+    listed = AgreementFilter(data={"country": "tr"}, queryset=Agreement.objects.published()).qs
+    assert set(listed) == set(Agreement.objects.published().filter(parties=turkiye)) and len(listed) == 21
+
+
+def test_a_country_nothing_on_the_next_page_links_to_gets_no_link_to_a_list(client):
+    """Results go on past the page, but none of them linked to the country (every linked one is
+    shown, or there is none): the list would hold no more than the page, or nothing."""
+    syria = CountryFactory(name="Syria", iso_code="SY")
+    lebanon = CountryFactory(name="Lebanon", iso_code="LB")
+    FundingRecordFactory(title="Programme for Syria", countries=[syria])
+    for number in range(25):
+        FundingRecordFactory(title=f"Programme {number:02}", description="<p>Syria and Lebanon.</p>")
+
+    for query in ("Syria", "Lebanon"):
+        text = text_of(client.get("/search/", {"q": query}))
+        assert "Funding (first 20)" in text and "More results in funding" in text, query
+        assert "linked to" not in text, query
+    assert search.linked_country_ids(
+        next(t for t in registry.search if t.label == "Funding"), query_names("Lebanon")
+    ) == (lebanon.pk,)
 
 
 @pytest.mark.parametrize("results", [20, 21])
@@ -404,10 +427,10 @@ def test_an_uncounted_group_links_to_more_only_when_more_follow(turkiye, client,
 
     if results == 20:
         assert "Funding (20)" in text and "results in funding" not in text
-        assert "Funding linked to Türkiye" not in text
     else:
         assert "Funding (first 20)" in text and "More results in funding" in text
-        assert "Funding linked to Türkiye: every one in the funding explorer." in text
+    # Every linked record is on the page (the 21st result only names the country): no link.
+    assert "Funding linked to Türkiye" not in text
 
 
 def test_a_group_that_shows_every_match_links_nowhere(client, monkeypatch):
