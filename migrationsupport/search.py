@@ -231,6 +231,13 @@ class RecordType(Generic[RecordT]):
         """How the search page's address names the type ("funding", "key-documents")."""
         return slugify(self.label)
 
+    @property
+    def country_path(self) -> tuple[str, str]:
+        """``country_code_field`` in two: the relation to the countries ("" when the record is
+        the country) and the code's field on the country."""
+        relation, _, code_field = (self.country_code_field or "").rpartition("__")
+        return relation, code_field
+
 
 def plain(text: str, words: int = 30) -> str:
     """Officer HTML as a short plain-text excerpt."""
@@ -418,7 +425,7 @@ def _named_countries(record_type: RecordType, names: list[NameMatch], read: dict
     codes = {match.code for match in names if not match.rest}
     if not codes or not record_type.country_code_field:
         return None
-    relation, _, code_field = record_type.country_code_field.rpartition("__")
+    relation, code_field = record_type.country_path
     model = record_type.queryset().model
     country = model._meta.get_field(relation).related_model if relation else model
     read = {} if read is None else read
@@ -436,7 +443,7 @@ def _country_list(record_type: RecordType, names: list[NameMatch], read: dict) -
     if not countries or len(countries) > 1:
         return None
     url_name, list_name = record_type.country_list
-    code = getattr(countries[0], (record_type.country_code_field or "").rpartition("__")[2])
+    code = getattr(countries[0], record_type.country_path[1])
     return f"{reverse(url_name)}?country={code.lower()}", str(countries[0]), list_name
 
 
@@ -446,7 +453,7 @@ def _linked_ids(record_type: RecordType, country_ids: tuple[int, ...] | None) ->
     if not country_ids or not record_type.country_code_field:
         return None
     model = record_type.queryset().model
-    relation = record_type.country_code_field.rpartition("__")[0]
+    relation = record_type.country_path[0]
     if not relation:  # the record is the country
         return model._default_manager.filter(pk__in=country_ids).annotate(record=F("pk")).values("record")
     field = model._meta.get_field(relation)
