@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -39,6 +40,9 @@ class Combination:
     # The data's generation the set was last counted at in this request (``rollup.count``): its
     # pages are then cut from the same snapshot (``snapshot.page_ids``).
     counted_at: list[int] = field(default_factory=list, compare=False)
+    # Weak references to the queries found to be this set's own (``snapshot._filtered_set``): a
+    # request asks about the same queryset several times, and its SQL is compiled once.
+    verified: list[weakref.ref] = field(default_factory=list, compare=False)
 
     @cached_property
     def query(self) -> tuple[str, tuple]:
@@ -153,13 +157,15 @@ class FundingFilter(SharedFormFilterSet):
         """The records all the filters select; and, kept on its query, each filter's records
         alone (``Combination``): the totals and size of two or more filters together
         are the intersection of those, computed in memory (``funding.snapshot``)."""
-        records = super().filter_queryset(queryset)
         singles, bounds = [], []
         for name, value in self.form.cleaned_data.items():
             single = self.filters[name].filter(queryset, value)
             if single is not queryset:
                 singles.append(single)
                 bounds.append((name, value) if name in THRESHOLDS else None)
+        # One filter's set is its single (the filters chained would build the same query again);
+        # a clone, so the combination kept on its query is not on the single's.
+        records = singles[0].all() if len(singles) == 1 else super().filter_queryset(queryset)
         records.query.funding_combination = Combination(records.all(), tuple(singles), tuple(bounds))
         return records
 

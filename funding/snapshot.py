@@ -29,7 +29,9 @@ has met the page's records of every filter).
 
 from __future__ import annotations
 
+import functools
 import threading
+import weakref
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -483,11 +485,15 @@ def _filtered_set(records: QuerySet[FundingRecord]) -> Combination | None:
         return None
     if reading_the_past():  # an as_of request reads its own schema's records, by SQL
         return None
-    try:
-        if _ids_query(records) != combination.query:
+    # A clone of the set carries the combination too: its SQL says whether it is still the set
+    # (compiled once per query object: the same queryset is asked about several times a request).
+    if not any(ref() is records.query for ref in combination.verified):
+        try:
+            if _ids_query(records) != combination.query:
+                return None
+        except EmptyResultSet:
             return None
-    except EmptyResultSet:
-        return None
+        combination.verified.append(weakref.ref(records.query))
     if combination.single_queries is None:
         return None
     if not combination.singles and not tables_named(combination.query[0]) <= WATCHED_TABLES:
@@ -577,9 +583,16 @@ def _threshold_mask(
     years, when ``query`` is exactly that threshold's SQL over the published records (else None:
     read by its SQL, as any filter)."""
     name, value = bound
-    if query != _ids_query(THRESHOLDS[name](FundingRecord.objects.published(), value)):
+    if query != _threshold_query(name, value):
         return None
     return snapshot.threshold_mask(name, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _threshold_query(name: str, value) -> tuple[str, tuple]:
+    """The SQL of a threshold's records over the published ones: the same for the same threshold
+    and value in this process (it names no moment), compiled once."""
+    return _ids_query(THRESHOLDS[name](FundingRecord.objects.published(), value))
 
 
 def combination_rows(

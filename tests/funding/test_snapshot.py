@@ -395,8 +395,13 @@ def test_a_threshold_alone_is_grouped_in_memory_and_counted_from_its_stored_rows
 
 def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
     records = _filtered(region="r", donor="eu").qs
+    # The set itself is found its filters' (and its SQL compiled once for the request: the
+    # combination remembers its query); a clone changed since carries the same combination.
+    assert snapshot.combination_of(records) is not None
     narrower = records.filter(amount__gt=5 * M)
+    assert narrower.query.funding_combination is records.query.funding_combination
     assert snapshot.combination_of(narrower) is None
+    assert snapshot.combination_of(records) is not None
     assert rollup.count(narrower) == 1
     assert [total.upper for total in funding_totals(records=narrower)] == [10 * M]
 
