@@ -14,17 +14,19 @@ TEST_REPLICA_URL ?= postgres://postgres@127.0.0.1:5433/postgres
 .PHONY: install lock run serve test lint format migrations-check smoke clean browser-deps bench-deps bench backup restore \
 	loadtest audit replica worker pgbouncer-deps
 
-# Every package at the exact version constraints.txt names (pyproject.toml gives the ranges).
-$(STAMP): pyproject.toml constraints.txt
+# Every package at the exact version constraints.txt names (pyproject.toml gives the ranges), and
+# the project built with the setuptools build-constraints.txt names.
+$(STAMP): pyproject.toml constraints.txt build-constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt --build-constraint build-constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# constraints.txt written again from the newest versions pyproject.toml's ranges allow, installed
-# into a throwaway environment (the project's .venv is left as it is): run `make test lint` after.
+# constraints.txt and build-constraints.txt written again from the newest versions pyproject.toml's
+# ranges allow, installed into a throwaway environment (the project's .venv is left as it is): run
+# `make test lint` after.
 LOCK_VENV := var/lock-venv
 lock:
 	rm -rf $(LOCK_VENV)
@@ -34,6 +36,11 @@ lock:
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
 		| grep -v -i -E '^(migrationsupport|setuptools)=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade "$$($(LOCK_VENV)/bin/python -c \
+		'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])')"
+	{ sed -n '/^#/p' build-constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all \
+		| grep -i -E '^setuptools=='; } > build-constraints.txt.new
+	mv build-constraints.txt.new build-constraints.txt
 	rm -rf $(LOCK_VENV)
 
 # Without DATABASE_URL the site runs on the embedded SQLite file var/db.sqlite3 (DEBUG on).
