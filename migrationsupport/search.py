@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache, partial, reduce
 from operator import or_
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import (
@@ -95,6 +95,14 @@ class SearchHit:
     linked: bool = False
 
 
+class CountryList(NamedTuple):
+    """The list of every record of a type linked to a country (``SearchGroup.country_list``)."""
+
+    url: str  #: its address, filtered by the country
+    country: str  #: the country's name
+    name: str  #: the list's name in a sentence ("the funding explorer")
+
+
 @dataclass(frozen=True)
 class SearchGroup:
     label: str
@@ -115,8 +123,8 @@ class SearchGroup:
     #: Results follow ``hits`` past those the type's pages reach (``type_reach()``).
     cut: bool = False
     #: Where every record of the type linked to the one country the query names is listed,
-    #: when more of them follow: (its address, the country's name, the list's name in a sentence).
-    country_list: tuple[str, str, str] | None = None
+    #: when more of them follow.
+    country_list: CountryList | None = None
 
     @property
     def more_follow(self) -> bool:
@@ -435,7 +443,7 @@ def _named_countries(record_type: RecordType, names: list[NameMatch], read: dict
     return read[country, code_field]
 
 
-def _country_list(record_type: RecordType, names: list[NameMatch], read: dict) -> tuple[str, str, str] | None:
+def _country_list(record_type: RecordType, names: list[NameMatch], read: dict) -> CountryList | None:
     """``SearchGroup.country_list`` for ``record_type``, when the query names one country."""
     if record_type.country_list is None:
         return None
@@ -444,7 +452,7 @@ def _country_list(record_type: RecordType, names: list[NameMatch], read: dict) -
         return None
     url_name, list_name = record_type.country_list
     code = getattr(countries[0], record_type.country_path[1])
-    return f"{reverse(url_name)}?country={code.lower()}", str(countries[0]), list_name
+    return CountryList(f"{reverse(url_name)}?country={code.lower()}", str(countries[0]), list_name)
 
 
 def _linked_ids(record_type: RecordType, country_ids: tuple[int, ...] | None) -> QuerySet | None:
