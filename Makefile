@@ -36,8 +36,8 @@ lock:
 	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
 		| grep -v -i -E '^(migrationsupport|setuptools)=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
-	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade "$$($(LOCK_VENV)/bin/python -c \
-		'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])')"
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade $$($(LOCK_VENV)/bin/python -c \
+		'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"])')
 	{ sed -n '/^#/p' build-constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all \
 		| grep -i -E '^setuptools=='; } > build-constraints.txt.new
 	mv build-constraints.txt.new build-constraints.txt

@@ -40,9 +40,14 @@ class Combination:
     # The data's generation the set was last counted at in this request (``rollup.count``): its
     # pages are then cut from the same snapshot (``snapshot.page_ids``).
     counted_at: list[int] = field(default_factory=list, compare=False)
-    # Weak references to the queries found to be this set's own (``snapshot._filtered_set``): a
-    # request asks about the same queryset several times, and its SQL is compiled once.
-    verified: list[weakref.ref] = field(default_factory=list, compare=False)
+    # The queries ``snapshot._filtered_set`` compared with the set's SQL (weak references) and
+    # whether it was theirs: a request asks about the same queryset several times, and its SQL is
+    # compiled once. Django changes a filtered query only in a clone (a new object, checked anew).
+    checked: list[tuple[weakref.ref, bool]] = field(default_factory=list, compare=False)
+
+    def __getstate__(self) -> dict:
+        # Weak references do not pickle: a copy compares its queries again.
+        return {**self.__dict__, "checked": []}
 
     @cached_property
     def query(self) -> tuple[str, tuple]:

@@ -486,14 +486,17 @@ def _filtered_set(records: QuerySet[FundingRecord]) -> Combination | None:
     if reading_the_past():  # an as_of request reads its own schema's records, by SQL
         return None
     # A clone of the set carries the combination too: its SQL says whether it is still the set
-    # (compiled once per query object: the same queryset is asked about several times a request).
-    if not any(ref() is records.query for ref in combination.verified):
+    # (compared once per query object, ``Combination.checked``).
+    query = records.query
+    same = next((same for ref, same in combination.checked if ref() is query), None)
+    if same is None:
         try:
-            if _ids_query(records) != combination.query:
-                return None
+            same = _ids_query(records) == combination.query
         except EmptyResultSet:
-            return None
-        combination.verified.append(weakref.ref(records.query))
+            same = False
+        combination.checked.append((weakref.ref(query), same))
+    if not same:
+        return None
     if combination.single_queries is None:
         return None
     if not combination.singles and not tables_named(combination.query[0]) <= WATCHED_TABLES:
@@ -591,7 +594,8 @@ def _threshold_mask(
 @functools.lru_cache(maxsize=256)
 def _threshold_query(name: str, value) -> tuple[str, tuple]:
     """The SQL of a threshold's records over the published ones: the same for the same threshold
-    and value in this process (it names no moment), compiled once."""
+    and value in this process (it names no moment), compiled once. Today's records only: a request
+    reading the past never gets here (``_filtered_set``)."""
     return _ids_query(THRESHOLDS[name](FundingRecord.objects.published(), value))
 
 

@@ -6,10 +6,12 @@ one the filters selected."""
 from __future__ import annotations
 
 import datetime
+import pickle
 from collections import Counter
 from decimal import Decimal
 from itertools import combinations, product
 
+import django_filters
 import pytest
 import time_machine
 from django.db import connection, transaction
@@ -391,6 +393,21 @@ def test_a_threshold_alone_is_grouped_in_memory_and_counted_from_its_stored_rows
             assert funding_totals_and_groups(records=records, group_by="region") == grouped
     # Then the stored rows, still current, not the totals computed from every record.
     assert "funding_fundingrangetotalsrow" in queries.captured_queries[1]["sql"]
+
+
+def test_a_lone_filters_set_is_its_single_as_the_filters_chained_would_build_it(nested):
+    filterset = _filtered(region="r")
+    records = filterset.qs
+    (single,) = records.query.funding_combination.singles
+    chained = django_filters.FilterSet.filter_queryset(filterset, FundingRecord.objects.published())
+    assert str(records.query) == str(single.query) == str(chained.query)
+    assert records.query is not single.query and not hasattr(single.query, "funding_combination")
+    # Copied (a cache, a pickled queryset), a set compares its queries again: still the set.
+    both = _filtered(donor="eu", year_max="2030").qs  # (a region's set does not pickle: its through model)
+    assert snapshot.combination_of(both) is not None
+    copied = pickle.loads(pickle.dumps(both))
+    assert copied.query.funding_combination.checked == []
+    assert snapshot.combination_of(copied) is not None
 
 
 def test_a_set_changed_after_filtering_is_not_answered_from_its_filters(nested):
